@@ -1,0 +1,5 @@
+import sys
+
+from losscheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,210 @@
+"""audit(): resolve the target, pick its spec, bind parameters, probe it, run every check, collect findings.
+
+Checks run in a forked worker process that streams each result back, so a candidate that kills its
+process (os._exit, a native crash) or hangs where no signal reaches it costs one check, not the audit.
+Inside the worker every call has a time limit (losscheck.calls). Where fork is unavailable, checks run
+in-process with the same per-call limit.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import sys
+import time
+
+from losscheck.errors import UsageError
+
+DEFAULT_MAX_EXAMPLES = 30
+DEFAULT_TIMEOUT = 10.0
+
+
+def _versions() -> dict:
+    import hypothesis
+    import numpy
+    import scipy
+    import torch
+
+    from losscheck import __version__
+    return {"losscheck": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "hypothesis": hypothesis.__version__}
+
+
+def pick_spec(candidate, loss_id: str | None):
+    from losscheck.candidate import builtin_id
+    from losscheck.specs import SPECS
+
+    known = ", ".join(sorted(SPECS))
+    if loss_id is None:
+        loss_id = builtin_id(candidate.obj)
+        if loss_id is None:
+            raise UsageError(f"cannot tell which loss '{candidate.target}' implements; name it with --as ID "
+                             f"(known ids: {known})")
+    if loss_id not in SPECS:
+        raise UsageError(f"unknown loss id '{loss_id}' (known ids: {known})")
+    return SPECS[loss_id]
+
+
+def run_check(ctx, check):
+    from losscheck.checks.base import Skip, Violation
+    from losscheck.findings import CheckResult
+
+    name, family = check.check_name, check.family
+    t0 = time.perf_counter()
+    if ctx.caller.hung is not None:
+        return CheckResult(name, family, "skip", detail="skipped: the candidate timed out earlier in the audit")
+    try:
+        outcome = check(ctx)
+    except Skip as s:
+        return CheckResult(name, family, "skip", seconds=time.perf_counter() - t0, detail=str(s))
+    except Violation as v:
+        return CheckResult(name, family, "fail", 1, time.perf_counter() - t0, findings=[ctx.finding(name, v)])
+    except Exception as e:  # a defect of losscheck itself: report it, keep auditing
+        return CheckResult(name, family, "error", seconds=time.perf_counter() - t0,
+                           detail=f"internal error in {name}: {type(e).__name__}: {e}"[:500])
+    findings = [ctx.finding(name, v) for v in outcome.violations]
+    return CheckResult(name, family, "fail" if findings else "pass", outcome.examples, time.perf_counter() - t0,
+                       outcome.detail, findings)
+
+
+def probe(ctx):
+    """Call the candidate once per admitted target format; keep the formats it accepts.
+
+    Returns the api.call CheckResult: a failure when the candidate fails on every format.
+    """
+    from losscheck.cases import cases
+    from losscheck.findings import CheckResult
+
+    t0, accepted, failures = time.perf_counter(), [], []
+    for fmt in ctx.spec.target_formats:
+        n, v = ctx.search(cases(ctx.binding, formats=[fmt], explore=False),
+                          lambda case: ctx.run(case.rounded("float32")), max_examples=1)
+        (failures.append(v) if v else accepted.append(fmt))
+        if ctx.caller.hung is not None:
+            break
+    ctx.formats = tuple(accepted)
+    if accepted:
+        return CheckResult("api.call", "api", "pass", len(ctx.spec.target_formats), time.perf_counter() - t0,
+                           detail=f"accepts target formats: {', '.join(accepted)}")
+    return CheckResult("api.call", "api", "fail", len(failures), time.perf_counter() - t0,
+                       detail="the candidate fails on every valid input; no other check can run",
+                       findings=[ctx.finding("api.call", failures[0])])
+
+
+def _worker(ctx, checks, conn):
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    for check in checks:
+        conn.send(("start", check.check_name))
+        conn.send(("done", run_check(ctx, check)))
+        if ctx.caller.hung is not None:
+            conn.send(("hung", str(ctx.caller.hung)))
+    conn.close()
+    os._exit(0)
+
+
+def _lost(check, detail, seconds):
+    from losscheck.findings import CheckResult, Finding
+
+    finding = Finding("LC706", check.check_name, detail)
+    return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
+
+
+def run_checks(ctx, checks, budget: float):
+    """Run checks in forked workers; a worker that dies or stays silent for `budget` s loses one check."""
+    from losscheck.findings import CheckResult
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [run_check(ctx, c) for c in checks]
+    mp = multiprocessing.get_context("fork")
+    results, remaining, hung = {}, list(checks), False
+    while remaining and not hung:
+        reader, writer = mp.Pipe(duplex=False)
+        proc = mp.Process(target=_worker, args=(ctx, remaining, writer), daemon=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        proc.start()
+        writer.close()
+        current, started = None, time.perf_counter()
+        while True:
+            if not reader.poll(budget):
+                proc.kill()
+                hung = True
+                break
+            try:
+                kind, payload = reader.recv()
+            except (EOFError, OSError):
+                break
+            if kind == "start":
+                current, started = next(c for c in remaining if c.check_name == payload), time.perf_counter()
+            elif kind == "done":
+                results[payload.name] = payload
+                remaining.remove(current)
+                current = None
+            elif kind == "hung":
+                hung = True
+        proc.join(5)
+        reader.close()
+        if current is not None:
+            code = proc.exitcode
+            why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
+                   else f"the audit process died during this check (exit code {code}): the candidate crashed or "
+                        "exited the interpreter")
+            results[current.check_name] = _lost(current, why, time.perf_counter() - started)
+            remaining.remove(current)
+    for c in remaining:
+        results[c.check_name] = CheckResult(c.check_name, c.family, "skip",
+                                            detail="skipped: the candidate timed out earlier in the audit")
+    return [results[c.check_name] for c in checks]
+
+
+def _keep(code: str, select, ignore) -> bool:
+    if select and not any(code.startswith(s) for s in select):
+        return False
+    return not (ignore and any(code.startswith(s) for s in ignore))
+
+
+def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
+          max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
+          select=(), ignore=(), isolate: bool = True):
+    """Audit `target` (a target string, or a class, function or instance) and return an AuditResult."""
+    from losscheck.binding import bind
+    from losscheck.calls import Caller
+    from losscheck.candidate import resolve, wrap
+    from losscheck.checks import ordered
+    from losscheck.checks.base import Context
+    from losscheck.findings import AuditResult
+    from losscheck.tolerances import TOLERANCES
+
+    if max_examples < 1:
+        raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
+    if timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {timeout}")
+    t0 = time.perf_counter()
+    candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
+    spec = pick_spec(candidate, as_)
+    candidate.prepare(len(spec.signature))
+    binding = bind(spec, candidate)
+    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
+    ref = spec.reference
+    result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
+                         max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
+                         parameters={"loss": spec.id, **binding.describe()})
+    first = probe(ctx)
+    result.checks.append(first)
+    checks = ordered()
+    if first.status == "fail":
+        from losscheck.findings import CheckResult
+        result.checks += [CheckResult(c.check_name, c.family, "skip", detail=first.detail) for c in checks]
+    elif isolate:
+        result.checks += run_checks(ctx, checks, budget=max(60.0, 6 * timeout))
+    else:
+        result.checks += [run_check(ctx, c) for c in checks]
+    result.parameters["target_formats"] = list(ctx.formats)
+    for c in result.checks:
+        c.findings = [f for f in c.findings if _keep(f.code, select, ignore)]
+        if c.status == "fail" and not c.findings:
+            c.status, c.detail = "pass", (c.detail + " (findings ignored)").strip()
+    result.seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,87 @@
+"""Binding a candidate's parameters to the reference's: names, aliases, defaults and what may be explored.
+
+For every reference parameter the binding knows the candidate's name for it (if the candidate takes it),
+the value in force when the audit does not set it (the candidate's own default, `--init`, an attribute of
+a default instance, else the reference default), and whether the audit may vary it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscheck.candidate import Candidate
+from losscheck.specs.base import LossSpec
+
+
+@dataclass
+class Binding:
+    spec: LossSpec
+    candidate: Candidate
+    names: dict[str, str] = field(default_factory=dict)      # reference name -> candidate name
+    defaults: dict[str, Any] = field(default_factory=dict)   # reference name -> value in force
+    explorable: list[str] = field(default_factory=list)      # reference names the audit varies
+    unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
+
+    def candidate_kwargs(self, params: dict, convert) -> dict:
+        """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.
+
+        `convert` turns array-valued (tensor) parameters into tensors of the dtype and device under test.
+        """
+        out = {}
+        for ref_name, cand_name in self.names.items():
+            value = params.get(ref_name)
+            if ref_name not in self.explorable or _same(value, self.defaults.get(ref_name)):
+                continue
+            out[cand_name] = convert(value) if self.spec.param(ref_name).tensor and value is not None else value
+        return out
+
+    def describe(self) -> dict:
+        return {"bound": dict(self.names), "defaults": {k: _jsonable(v) for k, v in self.defaults.items()},
+                "explored": list(self.explorable), "unmapped": list(self.unmapped),
+                "fixed_by_init": sorted(self.candidate.init)}
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        return bool(a == b) if not hasattr(a, "shape") else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _jsonable(v):
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
+
+
+def bind(spec: LossSpec, cand: Candidate) -> Binding:
+    b = Binding(spec, cand)
+    taken = set()
+    for p in spec.params:
+        name = next((n for n in p.names if n in cand.parameters), None)
+        init_name = next((n for n in p.names if n in cand.init), None)
+        if init_name is not None:
+            value = cand.init[init_name]
+            b.defaults[p.name] = _array(value) if p.tensor and value is not None else value
+            if name is None:
+                name = init_name
+        elif name is not None and cand.parameters[name] is not None:
+            b.defaults[p.name] = cand.parameters[name]
+        else:
+            attr = next((v for v in (cand.attribute(n) for n in p.names) if v is not None and not p.tensor), None)
+            b.defaults[p.name] = p.default if attr is None or hasattr(attr, "shape") else attr
+        if name is not None:
+            b.names[p.name] = name
+            taken.add(name)
+            if init_name is None and (p.values or p.tensor):
+                b.explorable.append(p.name)
+    b.unmapped = sorted(set(cand.parameters) - taken)
+    return b
+
+
+def _array(value):
+    import numpy as np
+
+    return np.asarray(value, dtype=np.float64)

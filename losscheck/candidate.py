@@ -1,0 +1,211 @@
+"""Resolving a target string to a Candidate: the callable under audit, its parameters and how to call it.
+
+Accepted targets: `pkg.mod:Name`, `pkg.mod.Name`, `path/to/file.py:Name` (also `file.py` when it defines
+exactly one loss-like object). A class is instantiated with its defaults overridden by `init`; a function
+is called with `init` as keyword arguments; an instance bound at module level is called as it is.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from losscheck.errors import UsageError
+
+# Deprecated torch arguments that shadow `reduction`; never bound.
+IGNORED_PARAMETERS = {"size_average", "reduce", "self"}
+
+
+@dataclass
+class Candidate:
+    target: str
+    obj: Any
+    kind: str  # "class" | "function" | "instance"
+    import_lines: str
+    name: str
+    init: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)  # the candidate's own parameter names -> defaults
+
+    def prepare(self, n_tensors: int) -> None:
+        """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits."""
+        self.parameters = _own_parameters(self.obj, self.kind, n_tensors)
+        if self.kind != "class":
+            return
+        unknown = set(self.init) - set(self.parameters)
+        takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(self.obj).parameters.values())
+        if unknown and not takes_kwargs:
+            raise UsageError(f"--init names {', '.join(sorted(unknown))}, which {self.name} does not take "
+                             f"(it takes: {', '.join(self.parameters) or 'nothing'})")
+        try:
+            self.make()
+        except BaseException as e:
+            raise UsageError(f"cannot instantiate {self.name} with {self.init or 'its defaults'}: "
+                             f"{type(e).__name__}: {e}; pass --init JSON") from None
+
+    def make(self, kwargs: dict | None = None):
+        """The callable for one configuration (kwargs in the candidate's own parameter names)."""
+        merged = {**self.init, **(kwargs or {})}
+        if self.kind == "class":
+            return self.obj(**merged)
+        if self.kind == "function":
+            return functools.partial(self.obj, **merged) if merged else self.obj
+        return self.obj
+
+    def attribute(self, name: str):
+        """The value of an attribute on a default instance (classes and instances), or None."""
+        try:
+            holder = self.make() if self.kind == "class" else self.obj
+        except BaseException:
+            return None
+        value = getattr(holder, name, None)
+        return None if callable(value) else value
+
+    def construction(self, kwargs: dict) -> str:
+        """Python source that builds `loss_fn` for the reproducer."""
+        merged = {**self.init, **kwargs}
+        args = ", ".join(f"{k}={v!r}" for k, v in merged.items())
+        if self.kind == "class":
+            return f"loss_fn = {self.name}({args})"
+        if self.kind == "function":
+            return f"loss_fn = functools.partial({self.name}, {args})" if merged else f"loss_fn = {self.name}"
+        return f"loss_fn = {self.name}"
+
+
+def _own_parameters(obj, kind: str, n_tensors: int) -> dict:
+    if kind == "instance":
+        return {}
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return {}
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if kind == "function":
+        params = params[n_tensors:]
+    return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in params if p.name not in IGNORED_PARAMETERS}
+
+
+def _import_module(module: str):
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and module.startswith(e.name):
+            raise UsageError(f"cannot import module '{module}': no module named '{e.name}'") from None
+        raise UsageError(f"importing '{module}' failed: {type(e).__name__}: {e}") from None
+    except BaseException as e:  # a module that raises or exits at import
+        raise UsageError(f"importing '{module}' failed: {type(e).__name__}: {e}") from None
+
+
+def _load_file(path: Path):
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    sys.path.insert(0, str(path.parent.resolve()))
+    spec = importlib.util.spec_from_file_location(f"losscheck_target_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as e:
+        raise UsageError(f"loading '{path}' failed: {type(e).__name__}: {e}") from None
+    return module
+
+
+def _file_import_lines(path: Path, name: str) -> str:
+    return (f"import importlib.util, sys\n"
+            f"sys.path.insert(0, {str(path.parent.resolve())!r})\n"
+            f"_spec = importlib.util.spec_from_file_location('candidate', {str(path.resolve())!r})\n"
+            f"_mod = importlib.util.module_from_spec(_spec)\n_spec.loader.exec_module(_mod)\n"
+            f"{name} = _mod.{name}")
+
+
+def _loss_like(module) -> list[str]:
+    return sorted(n for n, v in vars(module).items()
+                  if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__ and callable(v))
+
+
+def _split(target: str):
+    """(module or file, attribute path) for the three accepted spellings."""
+    if ":" in target:
+        where, _, attr = target.rpartition(":")
+        if not where or not attr:
+            raise UsageError(f"target '{target}' must look like pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
+        return where, attr
+    if target.endswith(".py"):
+        return target, ""
+    module, _, attr = target.rpartition(".")
+    if not module:
+        raise UsageError(f"target '{target}' must look like pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
+    return module, attr
+
+
+def resolve(target: str, init: dict | None = None) -> Candidate:
+    """Import the target and classify it; raise UsageError with one line when it cannot be used."""
+    where, attr = _split(target)
+    if where.endswith(".py") or os.sep in where:
+        path = Path(where)
+        module = _load_file(path)
+        if not attr:
+            names = _loss_like(module)
+            if len(names) != 1:
+                raise UsageError(f"'{where}' defines {len(names)} candidates ({', '.join(names) or 'none'}); "
+                                 f"name one as {where}:Name")
+            attr = names[0]
+        import_lines = _file_import_lines(path, attr.split(".")[0])
+    else:
+        try:
+            module = _import_module(where)
+        except UsageError:
+            # pkg.mod.Name.attr spellings: retry one level up
+            parent, _, last = where.rpartition(".")
+            if not parent or ":" in target:
+                raise
+            module, attr = _import_module(parent), f"{last}.{attr}"
+        import_lines = f"from {module.__name__} import {attr.split('.')[0]}"
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UsageError(f"'{module.__name__}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    return Candidate(target=target, obj=obj, kind=_kind(obj, target), import_lines=import_lines, name=attr,
+                     init=dict(init or {}))
+
+
+def _kind(obj, target) -> str:
+    if inspect.isclass(obj):
+        return "class"
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or isinstance(obj, functools.partial):
+        return "function"
+    if callable(obj):
+        return "instance"
+    raise UsageError(f"'{target}' is a {type(obj).__name__}, not a loss class, function or callable instance")
+
+
+def wrap(obj, init: dict | None = None) -> Candidate:
+    """A Candidate for an object passed directly (from Python or the pytest plugin)."""
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    target = f"{module}:{name}"
+    return Candidate(target=target, obj=obj, kind=_kind(obj, target), name=name, init=dict(init or {}),
+                     import_lines=f"from {module} import {name}  # the object audited was passed directly")
+
+
+def builtin_id(obj) -> str | None:
+    """The catalogue id of a torch built-in loss class, functional or instance, else None."""
+    from losscheck.specs import TORCH_BUILTINS
+
+    probe = obj if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj) else type(obj)
+    for name, loss_id in TORCH_BUILTINS.items():
+        module, _, attr = name.rpartition(".")
+        try:
+            if getattr(importlib.import_module(module), attr) is probe:
+                return loss_id
+        except (ImportError, AttributeError):
+            continue
+    return None

@@ -1,0 +1,93 @@
+"""Cases: one drawn input (arrays in signature order) with the reference parameters in force.
+
+Arrays are drawn in float64 and rounded to the dtype under test before both the candidate and the
+reference see them, so that the comparison measures the loss, not the rounding of its inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+from losscheck.binding import Binding
+
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class Case:
+    inputs: tuple
+    params: dict = field(default_factory=dict)
+    layout: str = ""
+    fmt: str = ""
+    label: str = ""
+
+    def rounded(self, dtype: str) -> "Case":
+        """The case with every float input rounded to `dtype` (values kept as float64 ndarrays)."""
+        def r(a):
+            if a.dtype.kind != "f":
+                return a
+            return torch.from_numpy(np.ascontiguousarray(a)).to(DTYPES[dtype]).to(torch.float64).numpy()
+        return replace(self, inputs=tuple(r(a) for a in self.inputs),
+                       params={k: (r(v) if isinstance(v, np.ndarray) else v) for k, v in self.params.items()})
+
+    def with_params(self, **params) -> "Case":
+        return replace(self, params={**self.params, **params})
+
+    def with_inputs(self, inputs) -> "Case":
+        return replace(self, inputs=tuple(inputs))
+
+
+def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
+    if a.dtype.kind == "f":
+        return torch.tensor(a, dtype=DTYPES[dtype], device=device)
+    return torch.tensor(a, dtype=torch.int64, device=device)
+
+
+def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explore=True):
+    """A strategy of Cases for the binding: explorable parameters drawn (candidate default first)."""
+    spec = binding.spec
+    layouts = tuple(layouts or spec.layouts[:1])
+    formats = tuple(formats or spec.target_formats[:1])
+
+    @st.composite
+    def draw_case(draw):
+        params = dict(binding.defaults)
+        if explore:
+            for name in binding.explorable:
+                p = spec.param(name)
+                if not p.tensor:
+                    options = list(dict.fromkeys([binding.defaults[name], *p.values]))
+                    params[name] = draw(st.sampled_from(options), label=name)
+        layout = draw(st.sampled_from(layouts), label="layout")
+        fmt = draw(st.sampled_from(formats), label="target format")
+        inputs = spec.draw_inputs(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+        if explore:
+            for name in binding.explorable:
+                if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):
+                    params[name] = spec.tensor_params[name](draw, inputs)
+        return Case(tuple(inputs), params, layout, fmt)
+
+    return draw_case()
+
+
+def edge_cases(binding: Binding) -> list[Case]:
+    spec = binding.spec
+    if spec.edge_cases is None:
+        return []
+    return [Case(tuple(np.asarray(a) for a in inputs), dict(binding.defaults), spec.layouts[0],
+                 spec.target_formats[0], label) for label, inputs in spec.edge_cases()]
+
+
+def describe(case: Case, signature, dtype: str) -> str:
+    """The case as short readable text (the 'example' of a finding)."""
+    lines = [f"# {case.label}"] if case.label else []
+    for name, a in zip(signature, case.inputs):
+        kind = dtype if a.dtype.kind == "f" else "int64"
+        lines.append(f"{name} = {np.array2string(a, precision=6, separator=', ', max_line_width=100)}  "
+                     f"# {kind}, shape {tuple(a.shape)}")
+    shown = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in case.params.items()}
+    lines.append(f"params = {shown}")
+    return "\n".join(lines)

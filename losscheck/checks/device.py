@@ -1,0 +1,160 @@
+"""device: tensors made on a fixed device (fake CUDA), real accelerator parity, result dtype, float32 vs
+float64, and non-contiguous / channels-last inputs.
+
+Fake CUDA uses torch's FakeTensorMode: inputs and the module's registered state become fake `cuda:0`
+tensors, so a tensor the loss creates on the CPU meets them and raises a device mismatch. Data-dependent
+operations (.item(), boolean masks, .nonzero()) cannot run there: such a run is inconclusive, never a finding.
+"""
+import numpy as np
+import torch
+
+from losscheck.cases import DTYPES, cases
+from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.tolerances import close
+
+FAKE_SETUP = """from torch._subclasses.fake_tensor import FakeTensorMode
+
+# No GPU needed: FakeTensorMode makes fake CUDA tensors and raises when a CPU tensor meets them."""
+
+
+def _fake_snippet(signature):
+    args = ", ".join(signature)
+    return (f"with FakeTensorMode(allow_non_fake_inputs=True):\n"
+            f"    on_gpu = [torch.empty(t.shape, dtype=t.dtype, device='cuda:0') for t in ({args},)]\n"
+            f"    out = loss_fn(*on_gpu)  # raises: a tensor inside the loss is on the CPU\n"
+            f"    print(out.device)")
+
+
+def _on_fake_cuda(ctx, case, dtype="float32"):
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    def empty(a):
+        return torch.empty(a.shape, dtype=DTYPES[dtype] if a.dtype.kind == "f" else torch.int64, device="cuda:0")
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        made = ctx.caller.call(ctx.candidate.make, ctx.binding.candidate_kwargs(case.params, empty))
+        if not made.ok:
+            raise Skip(f"inconclusive: constructing the loss under FakeTensorMode raised {made.describe_error()}")
+        fn = made.value
+        if isinstance(fn, torch.nn.Module):
+            module = fn
+            state = {k: torch.empty_like(v, device="cuda:0")
+                     for k, v in [*module.named_parameters(), *module.named_buffers()]}
+
+            def fn(*args):
+                return torch.func.functional_call(module, state, args)
+        return ctx.caller.call(fn, *[empty(a) for a in case.inputs])
+
+
+@register("device.fake_cuda", "device")
+def fake_cuda(ctx) -> Outcome:
+    inconclusive = []
+
+    def prop(case):
+        out = _on_fake_cuda(ctx, case)
+        text = out.describe_error() if not out.ok else ""
+        if not out.ok:
+            data_dependent = any(w in text for w in ("DataDependent", "DynamicOutputShape", "data-dependent",
+                                                     "Unsupported", "item()", "numpy", "data pointer"))
+            if "device" in text.lower() and not data_dependent:
+                raise Violation("LC601", f"with inputs on a CUDA device the loss raises {text}: a tensor inside it "
+                                "is created on a fixed device (use device=input.device)", case,
+                                setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
+            inconclusive.append(text)
+            raise Skip(f"inconclusive under FakeTensorMode: {text}")
+        value = out.value
+        if isinstance(value, torch.Tensor) and value.device.type != "cuda":
+            raise Violation("LC601", f"with inputs on a CUDA device the result is on {value.device}: the loss "
+                            "leaves the device (a .item(), NumPy round trip or tensor built on the CPU)", case,
+                            setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 8, 3))
+    return Outcome(n, [v] if v else [])
+
+
+def accelerator():
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return None
+
+
+@register("device.accelerator", "device")
+def accelerator_parity(ctx) -> Outcome:
+    device = accelerator()
+    if device is None:
+        raise Skip("no CUDA or MPS device on this machine: real-device parity not run")
+
+    def prop(case):
+        case = case.rounded("float32")
+        cpu = ctx.run(case)[0].detach().double().numpy()
+        ts = ctx.tensors(case, "float32", device=device)
+        out = ctx.call(ctx.make(case, "float32", device), ts, case)
+        if out.device.type != device:
+            raise Violation("LC601", f"with inputs on {device} the result is on {out.device}", case)
+        got = out.detach().double().cpu().numpy()
+        if not close(got, cpu, "float32"):
+            raise Violation("LC602", f"on {device} the loss is {fmt(got)}, on the CPU {fmt(cpu)}", case, expected=cpu)
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
+    return Outcome(n, [v] if v else [], detail=f"ran on {device}")
+
+
+@register("device.dtype", "device")
+def dtypes(ctx) -> Outcome:
+    def prop(case):
+        case = case.rounded("float32")
+        results = {}
+        for dtype in ("float32", "float64"):
+            out = ctx.run(case, dtype)[0]
+            if out.dtype != DTYPES[dtype]:
+                raise Violation("LC603", f"{dtype} inputs give a {str(out.dtype).replace('torch.', '')} result",
+                                case, dtype, snippet=f"out = loss_fn({', '.join(ctx.spec.signature)})\nprint(out.dtype)")
+            results[dtype] = out.detach().double().numpy()
+        if not close(results["float32"], results["float64"], "float32"):
+            raise Violation("LC604", f"float32 gives {fmt(results['float32'])} but float64 {fmt(results['float64'])} "
+                            "on the same (float32-representable) input", case, expected=ctx.reference(case))
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
+    return Outcome(n, [v] if v else [])
+
+
+def noncontiguous(t: torch.Tensor) -> torch.Tensor:
+    """The same values in a strided (non-contiguous) view."""
+    wide = torch.zeros(*t.shape, 2, dtype=t.dtype)
+    wide[..., 0] = t
+    return wide[..., 0]
+
+
+@register("device.layout", "device")
+def memory_layouts(ctx) -> Outcome:
+    layouts = ["spatial2d"] if "spatial2d" in ctx.spec.layouts else list(ctx.spec.layouts[:1])
+
+    def prop(case):
+        case = case.rounded("float32")
+        base = ctx.run(case)[0].detach().double().numpy()
+        fn = ctx.make(case)
+        variants = {"non-contiguous": [noncontiguous(t) for t in ctx.tensors(case, "float32")]}
+        if any(a.ndim == 4 and a.dtype.kind == "f" for a in case.inputs):
+            variants["channels-last"] = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+                                         for t in ctx.tensors(case, "float32")]
+        for name, ts in variants.items():
+            setup = ("args = [{}]".format(", ".join(ctx.spec.signature)) +
+                     ("\nwide = [torch.zeros(*t.shape, 2, dtype=t.dtype) for t in args]\n"
+                      "for w, t in zip(wide, args): w[..., 0] = t\nargs = [w[..., 0] for w in wide]  # non-contiguous"
+                      if name == "non-contiguous" else
+                      "\nargs = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in args]"))
+            snippet = 'print("contiguous:", loss_fn({}))\nprint("{}:", loss_fn(*args))'.format(
+                ", ".join(ctx.spec.signature), name)
+            out = ctx.caller.call(fn, *ts)
+            if not out.ok:
+                raise Violation("LC605", f"{name} inputs raise {out.describe_error()} (use .reshape() instead of "
+                                ".view())", case, setup=setup, snippet=snippet)
+            got = out.value.detach().double().numpy() if isinstance(out.value, torch.Tensor) else np.nan
+            if not close(got, base, "float32"):
+                raise Violation("LC605", f"{name} inputs give {fmt(got)}, contiguous ones {fmt(base)}", case,
+                                setup=setup, snippet=snippet)
+
+    n, v = ctx.search(cases(ctx.binding, layouts=layouts, formats=ctx.formats), prop)
+    return Outcome(n, [v] if v else [])

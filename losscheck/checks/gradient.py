@@ -1,0 +1,122 @@
+"""gradient: autograd of the candidate (float64) against the gradient of the float64 reference.
+
+The reference gradient is taken by finite differences: central (x±h) and one-sided (x+h, x-h) with
+h = 1e-6·max(1, |x|). Where the one-sided derivatives disagree the reference has a kink (|d| at 0, a hinge at
+its margin) and any value between them is a valid subgradient, as torch's choices are.
+"""
+import numpy as np
+
+from losscheck.cases import cases, edge_cases
+from losscheck.checks.base import Outcome, Violation, fmt, register
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def reference_gradient(ctx, case, arg):
+    """(central, left, right) derivative arrays of sum(reference) with respect to input `arg`."""
+    def f(x):
+        inputs = list(case.inputs)
+        inputs[arg] = x
+        return float(np.sum(ctx.reference(case.with_inputs(inputs))))
+
+    x = case.inputs[arg].astype(np.float64)
+    f0 = f(x)
+    central, left, right = (np.zeros_like(x) for _ in range(3))
+    for i in np.ndindex(x.shape):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        fp, fm = f(xp), f(xm)
+        central[i], left[i], right[i] = (fp - fm) / (2 * h), (f0 - fm) / h, (fp - f0) / h
+    return central, left, right, f0
+
+
+def candidate_gradients(ctx, case):
+    """Autograd gradients of sum(candidate) for each differentiable input (None where none arrived)."""
+    out, ts = ctx.run(case, "float64", requires_grad=True)
+    snippet = "out = loss_fn({})\nout.sum().backward()\n{}".format(
+        ", ".join(ctx.spec.signature),
+        "\n".join(f'print("grad {ctx.spec.signature[i]}:", {ctx.spec.signature[i]}.grad)' for i in ctx.spec.grad_args))
+    if not out.requires_grad:
+        raise Violation("LC301", "no gradient reaches the inputs: the result does not require grad "
+                        "(the graph is cut by detach, .item() or a NumPy round trip)", case, "float64",
+                        snippet=snippet, grad=True)
+    done = ctx.caller.call(lambda: out.sum().backward())
+    if not done.ok:
+        raise Violation("LC705", f"backward raised {done.describe_error()}", case, "float64", snippet=snippet, grad=True)
+    return {i: (None if ts[i].grad is None else ts[i].grad.double().numpy()) for i in ctx.spec.grad_args}, snippet
+
+
+def flow_property(ctx):
+    def prop(case):
+        grads, snippet = candidate_gradients(ctx, case)
+        for i, g in grads.items():
+            name = ctx.spec.signature[i]
+            if g is None:
+                raise Violation("LC301", f"no gradient reaches `{name}`: its .grad is None after backward "
+                                f"(the input is detached, or the loss is rebuilt from numbers)", case, "float64",
+                                snippet=snippet, grad=True)
+        if all(np.all(g == 0) for g in grads.values()):
+            refs = [reference_gradient(ctx, case, i)[0] for i in grads]
+            if max(float(np.max(np.abs(r))) for r in refs) > 1e-3:
+                raise Violation("LC301", "the gradient is exactly zero for every input although the reference "
+                                f"gradient is not (max |grad| {max(float(np.max(np.abs(r))) for r in refs):.3g})",
+                                case, "float64", snippet=snippet, grad=True)
+    return prop
+
+
+def compare_property(ctx, finite_only: bool):
+    def prop(case):
+        if not np.all(np.isfinite(ctx.reference(case))):
+            return
+        grads, snippet = candidate_gradients(ctx, case)
+        for i, g in grads.items():
+            if g is None:
+                continue  # gradient.flow reports it
+            name = ctx.spec.signature[i]
+            central, left, right, f0 = reference_gradient(ctx, case, i)
+            ref_finite = np.isfinite(central) | (np.isfinite(left) & np.isfinite(right))
+            bad = ~np.isfinite(g) & ref_finite
+            if np.any(bad):
+                raise Violation("LC302", f"the gradient of `{name}` is {fmt(g)}, not finite{where(case)}, where the "
+                                f"reference gradient is finite ({fmt(central)})", case, "float64",
+                                snippet=snippet, grad=True, data={"candidate": g.tolist(), "reference": central.tolist()})
+            if finite_only:
+                continue
+            atol = ATOL * max(1.0, abs(f0))
+            lo, hi = np.minimum(left, right), np.maximum(left, right)
+            kink = np.abs(left - right) > atol + RTOL * np.abs(central)
+            ok = (np.abs(g - central) <= atol + RTOL * np.abs(central)) | (kink & (g >= lo - atol) & (g <= hi + atol))
+            if not np.all(ok):
+                zeroed = np.any(~ok & (g == 0))
+                code = "LC304" if zeroed else "LC303"
+                what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
+                raise Violation(code, f"the gradient of `{name}` {what}: candidate {fmt(g)}, reference {fmt(central)}",
+                                case, "float64", snippet=snippet, grad=True,
+                                data={"candidate": g.tolist(), "reference": central.tolist()})
+    return prop
+
+
+def where(case) -> str:
+    return f" ({case.label})" if case.label else ""
+
+
+@register("gradient.flow", "gradient")
+def flow(ctx) -> Outcome:
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), flow_property(ctx))
+    return Outcome(n, [v] if v else [])
+
+
+@register("gradient.finite", "gradient")
+def finite(ctx) -> Outcome:
+    strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme", explore=False)
+    n, v = ctx.search(strategy, compare_property(ctx, finite_only=True), examples=edge_cases(ctx.binding),
+                      max_examples=max(ctx.max_examples // 2, 5))
+    return Outcome(n, [v] if v else [])
+
+
+@register("gradient.reference", "gradient")
+def reference(ctx) -> Outcome:
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), compare_property(ctx, finite_only=False))
+    return Outcome(n, [v] if v else [])

@@ -1,0 +1,87 @@
+"""reduction: 'none' has the right shape, 'sum' and 'mean' reduce it correctly, the argument is honoured,
+and 'mean' does not grow with the batch size."""
+import numpy as np
+from hypothesis import strategies as st
+
+from losscheck.cases import cases
+from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.tolerances import close
+
+
+def candidate_reductions(ctx):
+    if "reduction" not in ctx.binding.explorable:
+        raise Skip("the candidate takes no reduction argument (or --init fixes it)")
+    return ctx.spec.reductions
+
+
+@register("reduction.modes", "reduction")
+def modes(ctx) -> Outcome:
+    reductions = candidate_reductions(ctx)
+
+    def prop(case):
+        case = case.rounded("float32")
+        got, want = {}, {}
+        for r in reductions:
+            c = case.with_params(reduction=r)
+            got[r] = ctx.run(c)[0].detach().double().numpy()
+            want[r] = ctx.reference(c)
+        if got["none"].shape != want["none"].shape:
+            raise Violation("LC403", f"reduction='none' returned shape {got['none'].shape}, the reference "
+                            f"{want['none'].shape}", case.with_params(reduction="none"), expected=want["none"])
+        same = all(got[r].shape == got["none"].shape and close(got[r], got["none"], "float32") for r in reductions)
+        differ = any(not close(want[r], want["none"], "float32") for r in reductions if want[r].shape == want["none"].shape)
+        if same and (differ or len({w.shape for w in want.values()}) > 1):
+            raise Violation("LC401", f"the reduction argument is ignored: {', '.join(map(repr, reductions))} all give "
+                            f"{fmt(got['none'])}; the reference gives " +
+                            ", ".join(f"{r}={fmt(want[r])}" for r in reductions), case, expected=want["none"])
+        if not close(got["none"], want["none"], "float32"):
+            return  # the per-element values themselves differ: value.reference reports that
+        for r in reductions:
+            if r != "none" and not close(got[r], want[r], "float32"):
+                raise Violation("LC402", f"reduction={r!r} gives {fmt(got[r])} but the 'none' output reduces to "
+                                f"{fmt(want[r])} (sum of 'none' = {fmt(np.sum(got['none']))})",
+                                case.with_params(reduction=r), expected=want[r])
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
+    return Outcome(n, [v] if v else [])
+
+
+@register("reduction.batch", "reduction")
+def batch_invariance(ctx) -> Outcome:
+    if "batch" not in ctx.spec.layouts:
+        raise Skip("the loss has no batch layout")
+    if ctx.binding.defaults.get("reduction") not in ("mean", "batchmean"):
+        raise Skip(f"the candidate's default reduction is {ctx.binding.defaults.get('reduction')!r}, not a mean")
+
+    def prop(case):
+        case = case.rounded("float32")
+        dup = case.with_inputs(np.concatenate([a, a]) for a in case.inputs)
+        if not close(ctx.reference(dup), ctx.reference(case), "float32"):
+            return  # this loss itself depends on the batch (e.g. in-batch negatives)
+        one = ctx.run(case)[0].detach().double().numpy()
+        two = ctx.run(dup)[0].detach().double().numpy()
+        if not close(two, one, "float32"):
+            ratio = float(np.mean(two) / np.mean(one)) if np.all(one != 0) else float("nan")
+            sums = " (it sums over the batch instead of averaging)" if abs(ratio - 2) < 1e-3 else ""
+            raise Violation("LC405", f"'mean' depends on batch size: the same examples twice give {fmt(two)} "
+                            f"instead of {fmt(one)} (x{ratio:.3g}){sums}; check the reduction", case,
+                            expected=ctx.reference(case))
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats, explore=False), prop)
+    return Outcome(n, [v] if v else [])
+
+
+@register("reduction.default", "reduction")
+def default_reduction(ctx) -> Outcome:
+    default = ctx.binding.defaults.get("reduction")
+    code = ctx.spec.reduction_notes.get(default)
+    if code is None:
+        raise Skip(f"the default reduction {default!r} is sound for {ctx.spec.id}")
+
+    def prop(case):
+        raise Violation(code, f"the default reduction={default!r} of {ctx.spec.id} divides by every element "
+                        f"(value {fmt(ctx.reference(case))}); the KL divergence is reduction='batchmean' "
+                        f"({fmt(ctx.reference(case.with_params(reduction='batchmean')))})", case)
+
+    n, v = ctx.search(cases(ctx.binding, explore=False), prop, max_examples=1)
+    return Outcome(n, [v] if v else [])

@@ -1,0 +1,74 @@
+"""stability: extreme but valid inputs (forced edge values first, then drawn at the 'extreme' scale).
+
+The candidate must be finite wherever the reference is finite (LC201) and close to it (LC202, with the
+looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow where the true value fits (LC203).
+"""
+import numpy as np
+
+from losscheck.cases import cases, edge_cases
+from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.tolerances import EXTREME_FLOAT32, close
+
+HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
+
+
+def where(case) -> str:
+    return f" ({case.label})" if case.label else ""
+
+
+@register("stability.extremes", "stability")
+def extremes(ctx) -> Outcome:
+    def prop(case):
+        case = case.rounded("float32")
+        want = ctx.reference(case)
+        if not np.all(np.isfinite(want)):
+            return
+        out, _ = ctx.run(case, "float32")
+        got = out.detach().double().numpy()
+        if not np.all(np.isfinite(got)):
+            bad = "nan" if np.any(np.isnan(got)) else "inf"
+            raise Violation("LC201", f"the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
+                            f"reference is {fmt(want)}: overflow, underflow or 0/0 in float32",
+                            case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
+        if not close(got, want, "float32", EXTREME_FLOAT32):
+            raise Violation("LC202", f"at extreme inputs{where(case)} the candidate gives {fmt(got)} but the "
+                            f"reference {fmt(want)} (saturation or a clamp caps the loss)",
+                            case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
+
+    strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme")
+    n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
+    return Outcome(n, [v] if v else [])
+
+
+@register("stability.half", "stability")
+def half_precision(ctx) -> Outcome:
+    outcome, unsupported = Outcome(), []
+    for dtype in ("float16", "bfloat16"):
+        def prop(case, dtype=dtype):
+            case = case.rounded(dtype)
+            want = ctx.reference(case)
+            if not np.all(np.isfinite(want)) or np.any(np.abs(want) > HALF_MAX[dtype] / 4):
+                return
+            try:
+                out, _ = ctx.run(case, dtype)
+            except Violation as e:
+                if e.code == "LC705":
+                    raise Skip(f"{dtype}: {e.message}") from None
+                raise
+            got = out.detach().double().numpy()
+            if not np.all(np.isfinite(got)):
+                raise Violation("LC203", f"in {dtype} the loss is {fmt(got)}, not finite, although the true value "
+                                f"{fmt(want)} is representable (overflow or underflow in half precision)",
+                                case, dtype, expected=want)
+
+        try:
+            n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
+        except Skip as s:
+            unsupported.append(str(s))
+            continue
+        outcome.examples += n
+        outcome.violations += [v] if v else []
+    if len(unsupported) == 2:
+        raise Skip("the candidate does not run in half precision: " + "; ".join(unsupported))
+    outcome.detail = "; ".join(unsupported)
+    return outcome

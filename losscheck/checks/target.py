@@ -1,0 +1,141 @@
+"""target: every admitted target format, ignore_index, edge shapes, silent broadcasting, argument order."""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from losscheck.cases import cases
+from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.value import compare
+from losscheck.specs.base import LAYOUTS
+from losscheck.tolerances import close
+
+FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", "binary": "binary {0,1}",
+                "soft": "soft (probability)", "onehot": "one-hot"}
+
+
+def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
+    outcome = Outcome()
+    budget = max(ctx.max_examples // max(len(variants), 1), 5)
+    for variant in variants:
+        n, v = ctx.search(strategy_for(variant), prop_for(variant), max_examples=budget)
+        outcome.examples += n
+        outcome.violations += [v] if v else []
+    return outcome
+
+
+@register("target.formats", "target")
+def formats(ctx) -> Outcome:
+    if len(ctx.spec.target_formats) < 2:
+        raise Skip(f"{ctx.spec.id} admits one target format")
+
+    def prop_for(fmt_name):
+        label = FORMAT_NAMES.get(fmt_name, fmt_name)
+
+        def prop(case):
+            try:
+                compare(ctx, case.rounded("float32"), code="LC502", what=f"with {label} targets the ")
+            except Violation as e:
+                if e.code in ("LC705", "LC707", "LC704"):
+                    raise Violation("LC502", f"{label} targets are admitted by {ctx.spec.id} but the candidate fails "
+                                    f"on them: {e.message}", e.case) from None
+                raise
+        return prop
+
+    return _per_variant(ctx, ctx.spec.target_formats, lambda f: cases(ctx.binding, formats=[f]), prop_for)
+
+
+@register("target.ignore_index", "target")
+def ignore_index(ctx) -> Outcome:
+    if ctx.spec.param("ignore_index") is None:
+        raise Skip(f"{ctx.spec.id} has no ignore_index")
+    if "ignore_index" not in ctx.binding.names:
+        raise Skip("the candidate takes no ignore_index argument")
+    value = ctx.binding.defaults["ignore_index"]
+    base = cases(ctx.binding, formats=["indices"])
+
+    @st.composite
+    def with_ignored(draw):
+        case = draw(base)
+        t = case.inputs[ctx.spec.target_arg].copy()
+        mask = draw(hnp.arrays(bool, t.shape), label="ignored")
+        if t.size > 1:
+            mask.flat[0] = False
+            mask.flat[-1] = True
+        else:
+            return case
+        t[mask] = value
+        inputs = list(case.inputs)
+        inputs[ctx.spec.target_arg] = t
+        return case.with_inputs(inputs)
+
+    def prop(case):
+        compare(ctx, case.rounded("float32"), code="LC503",
+                what=f"with some targets set to ignore_index={value} the ")
+
+    n, v = ctx.search(with_ignored(), prop)
+    return Outcome(n, [v] if v else [])
+
+
+@register("target.shapes", "target")
+def shapes(ctx) -> Outcome:
+    layouts = ctx.spec.layouts[1:]
+    if not layouts:
+        raise Skip("no edge layouts for this loss")
+
+    def prop_for(layout):
+        def prop(case):
+            try:
+                compare(ctx, case.rounded("float32"), code="LC504", what=f"with {LAYOUTS[layout]} the ")
+            except Violation as e:
+                if e.code in ("LC705", "LC704", "LC707"):
+                    raise Violation("LC504", f"{LAYOUTS[layout]} fails: {e.message}", e.case,
+                                    severity=None if layout == "single" else "warning") from None
+                raise
+        return prop
+
+    return _per_variant(ctx, layouts, lambda layout: cases(ctx.binding, layouts=[layout], formats=ctx.formats), prop_for)
+
+
+@register("target.broadcast", "target")
+def broadcast(ctx) -> Outcome:
+    if not ctx.spec.elementwise:
+        raise Skip("only elementwise losses compare same-shaped input and target")
+
+    def prop(case):
+        x, t = case.inputs[0][:, :1], case.inputs[1][:, 0]
+        bad = case.with_inputs([x, t]).rounded("float32")
+        ts = ctx.tensors(bad, "float32")
+        out = ctx.caller.call(ctx.make(bad), *ts)
+        if out.ok and not out.warnings and isinstance(out.value, type(ts[0])):
+            raise Violation("LC501", f"input of shape {x.shape} and target of shape {t.shape} broadcast silently to "
+                            f"{tuple(np.broadcast_shapes(x.shape, t.shape))}: no error and no warning "
+                            f"(result {fmt(out.value.detach().double().numpy())})", bad)
+
+    n, v = ctx.search(cases(ctx.binding, layouts=["batch"], formats=ctx.formats, explore=False), prop,
+                      max_examples=max(ctx.max_examples // 4, 3))
+    return Outcome(n, [v] if v else [])
+
+
+@register("target.order", "target")
+def order(ctx) -> Outcome:
+    if ctx.spec.signature[1:] != ("target",):
+        raise Skip("only (input, target) losses can have their arguments swapped")
+
+    def prop(case):
+        case = case.rounded("float32")
+        try:
+            compare(ctx, case)
+            return
+        except Violation as e:
+            if e.code != "LC101":
+                return
+        ts = ctx.tensors(case, "float32")
+        swapped = ctx.caller.call(ctx.make(case), ts[1], ts[0])
+        want = ctx.reference(case)
+        if swapped.ok and hasattr(swapped.value, "detach") and close(swapped.value.detach().double().numpy(), want, "float32"):
+            raise Violation("LC505", f"the candidate takes (target, input): called as loss(target, input) it gives the "
+                            f"reference value {fmt(want)}; called as loss(input, target) it does not", case,
+                            expected=want)
+
+    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 4, 5))
+    return Outcome(n, [v] if v else [])

@@ -1,0 +1,32 @@
+"""value: the candidate against the reference on ordinary valid inputs, every explored parameter value.
+
+Inputs are drawn at the 'normal' scale, rounded to float32, and both sides see the same rounded values;
+agreement is judged with the float32 row of losscheck.tolerances (printed in every report).
+"""
+from losscheck.cases import cases
+from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.tolerances import TOLERANCES, close, max_error
+
+
+def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
+    """Run the candidate and the reference on `case`; raise `code` when they disagree."""
+    out, _ = ctx.run(case, dtype)
+    got = out.detach().double().cpu().numpy()
+    want = ctx.reference(case)
+    if case.params.get("reduction") == "none" and got.shape != want.shape:
+        raise Violation("LC403", f"reduction='none' returned shape {got.shape}, the reference {want.shape}",
+                        case, dtype, expected=want)
+    if not close(got, want, dtype, tol):
+        t = tol or TOLERANCES[dtype]
+        raise Violation(code, f"{what}candidate {fmt(got)} but reference {fmt(want)} "
+                        f"(max abs error {max_error(got, want):.3g}; {dtype} rtol={t['rtol']:g} atol={t['atol']:g})",
+                        case, dtype, expected=want,
+                        data={"candidate": got.tolist(), "reference": want.tolist()})
+    return got, want
+
+
+@register("value.reference", "value")
+def reference_values(ctx) -> Outcome:
+    strategy = cases(ctx.binding, formats=ctx.formats)
+    n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
+    return Outcome(n, [v] if v else [])

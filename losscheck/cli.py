@@ -1,0 +1,92 @@
+"""The `losscheck` command. Exit codes: 0 no failing findings, 1 failing findings, 2 unusable input."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from losscheck.errors import UsageError
+
+FORMATS = ("text", "md", "json", "html")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="losscheck", description="Audit PyTorch loss functions against float64 references.")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    a = sub.add_parser("audit", help="audit one loss")
+    a.add_argument("target", help="pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
+    a.add_argument("--as", dest="as_", metavar="ID", help="catalogue id of the loss (detected for torch built-ins)")
+    a.add_argument("--init", default="{}", help="JSON object of constructor (or keyword) arguments")
+    a.add_argument("--format", default="text", help=f"one of {', '.join(FORMATS)}")
+    a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--max-examples", type=int, default=None, help="hypothesis examples per check (default 30)")
+    a.add_argument("--select", type=_codes, default=[], help="only these codes or prefixes (LC2,LC301)")
+    a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
+    a.add_argument("--fail-on", choices=("error", "warning"), default="error")
+    a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
+    return parser
+
+
+def _init(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--init is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise UsageError("--init must be a JSON object, e.g. '{\"gamma\": 2.0}'")
+    return value
+
+
+def run_audit(args) -> int:
+    from losscheck.audit import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
+    from losscheck.report import render, text
+
+    if args.format not in FORMATS:
+        raise UsageError(f"unknown --format '{args.format}' (choose from {', '.join(FORMATS)})")
+    result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
+                   max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES, timeout=args.timeout or DEFAULT_TIMEOUT,
+                   select=args.select, ignore=args.ignore)
+    report = render(result, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(report, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror}") from None
+        sys.stdout.write(text.render(result))
+    else:
+        sys.stdout.write(report)
+    return result.exit_code(args.fail_on)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return run_audit(args)
+    except UsageError as e:
+        print(f"losscheck: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("losscheck: interrupted", file=sys.stderr)
+        return 2
+    except Exception as e:  # never a traceback for the user; the message says where to look
+        print(f"losscheck: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The result model: Finding, CheckResult and AuditResult, shared by checks, reports and entry points."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from losscheck.pitfalls import PITFALLS
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass
+class Finding:
+    """One problem: a stable code, where it was seen (check), the numbers, the input and a reproducer."""
+
+    code: str
+    check: str
+    message: str
+    example: str = ""
+    reproducer: str = ""
+    data: dict = field(default_factory=dict)
+    severity_override: str | None = None  # a check may grade a finding below its code's default
+
+    @property
+    def family(self) -> str:
+        return PITFALLS[self.code].family
+
+    @property
+    def severity(self) -> str:
+        return self.severity_override or PITFALLS[self.code].severity
+
+    @property
+    def title(self) -> str:
+        return PITFALLS[self.code].title
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "family": self.family, "severity": self.severity, "title": self.title,
+                "check": self.check, "message": self.message, "example": self.example,
+                "reproducer": self.reproducer, "data": self.data}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check: pass, fail (findings), skip (not applicable, with the reason) or error."""
+
+    name: str
+    family: str
+    status: str
+    examples: int = 0
+    seconds: float = 0.0
+    detail: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("findings")
+        d["seconds"] = round(self.seconds, 3)
+        d["findings"] = [f.code for f in self.findings]
+        return d
+
+
+@dataclass
+class AuditResult:
+    """Everything one audit found, in the order the checks ran."""
+
+    target: str
+    reference: str
+    seed: int
+    max_examples: int
+    versions: dict
+    tolerances: dict
+    parameters: dict
+    conventions: dict = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.checks for f in c.findings]
+
+    def failing(self, fail_on: str = "error") -> list[Finding]:
+        floor = SEVERITY_RANK[fail_on]
+        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= floor]
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        return 1 if self.failing(fail_on) else 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing("error")
+
+    def counts(self) -> dict:
+        out = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target, "reference": self.reference, "seed": self.seed,
+            "max_examples": self.max_examples, "versions": self.versions, "tolerances": self.tolerances,
+            "parameters": self.parameters, "conventions": self.conventions,
+            "verdict": "pass" if self.ok else "fail", "counts": self.counts(),
+            "seconds": round(self.seconds, 3),
+            "checks": [c.to_dict() for c in self.checks],
+            "findings": [f.to_dict() for f in self.findings],
+        }

@@ -1,0 +1,127 @@
+"""The pitfall code registry: code -> family, severity, title, why it matters, and the fix.
+
+Codes are stable once shipped (like linter rules): users select, ignore and baseline them. New codes are
+added at the end of their family. The families and first codes come from the design's pitfalls.md.
+"""
+from dataclasses import dataclass
+
+FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api")
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Pitfall:
+    code: str
+    family: str
+    severity: str
+    title: str
+    why: str
+    fix: str
+
+
+def _p(code, family, severity, title, why, fix):
+    return Pitfall(code, family, severity, title, why, fix)
+
+
+PITFALLS = {p.code: p for p in [
+    _p("LC101", "value", "error", "value differs from the reference",
+       "The loss computes something other than its definition; training optimises the wrong objective.",
+       "Compare the formula term by term with the reference docstring (losscheck.references)."),
+    _p("LC102", "value", "error", "value matches a known defect variant",
+       "The candidate reproduces a classic mistake (double activation, wrong axis, swapped arguments...).",
+       "Apply the fix named in the message."),
+    _p("LC103", "value", "warning", "value follows a different convention",
+       "Libraries disagree on this point; mixing conventions silently changes the scale or meaning.",
+       "Declare the convention you follow, or switch to the reference's."),
+    _p("LC201", "stability", "error", "non-finite loss where the reference is finite",
+       "One inf or nan in a batch turns every weight into nan at the next step.",
+       "Use stable forms: logsumexp / log_softmax, softplus via logaddexp, log1p, clamp denominators."),
+    _p("LC202", "stability", "error", "finite but wrong at extreme inputs",
+       "Saturation or clamping caps the loss, so the worst examples stop contributing.",
+       "Compute in log space instead of clamping probabilities."),
+    _p("LC203", "stability", "warning", "overflow or underflow in half precision",
+       "Under autocast the loss becomes inf or nan although the true value fits in float16/bfloat16.",
+       "Upcast to float32 inside the loss, or use stable formulations."),
+    _p("LC301", "gradient", "error", "no gradient reaches an input that should get one",
+       "The model does not learn from this loss: the graph is cut (detach, .item(), NumPy round trip).",
+       "Keep the computation in torch on the input tensor; never detach the prediction."),
+    _p("LC302", "gradient", "error", "non-finite gradient where the reference's is finite",
+       "A nan gradient at a valid point (zero distance, empty mask) poisons the weights.",
+       "Avoid sqrt/norm/division at 0 in the backward pass: add eps inside, or use a safe formulation."),
+    _p("LC303", "gradient", "error", "gradient differs from the reference gradient",
+       "The optimiser follows the wrong direction even where the value looks right.",
+       "Look for detached sub-terms, straight-through tricks or custom autograd functions."),
+    _p("LC304", "gradient", "error", "gradient zeroed where the reference's is not",
+       "A clamp kills the gradient over a region of inputs, so those examples never improve.",
+       "Clamp in log space or use a smooth bound instead of torch.clamp on the quantity being learned."),
+    _p("LC401", "reduction", "error", "reduction argument ignored",
+       "Callers asking for 'none' or 'sum' get something else; per-example weighting silently breaks.",
+       "Apply the reduction the caller asked for at the end of forward."),
+    _p("LC402", "reduction", "error", "'mean' or 'sum' inconsistent with 'none'",
+       "The reduced loss is not the reduction of the per-element loss.",
+       "Reduce the 'none' output: sum, or a (weighted) mean with the right denominator."),
+    _p("LC403", "reduction", "error", "'none' has the wrong shape",
+       "Per-element losses that are already partly reduced cannot be weighted or masked.",
+       "Return one value per element (per sample for embedding losses) with reduction='none'."),
+    _p("LC404", "reduction", "info", "KLDiv 'mean' is not the KL divergence",
+       "reduction='mean' divides by the number of elements, not by the batch size.",
+       "Use reduction='batchmean' for the KL divergence."),
+    _p("LC405", "reduction", "error", "'mean' depends on batch size",
+       "The loss scale (and so the learning rate) changes with the batch size.",
+       "Average over the batch instead of summing."),
+    _p("LC501", "target", "info", "mismatched shapes broadcast silently",
+       "(N,1) against (N,) becomes an (N,N) comparison: the loss trains on the wrong pairs.",
+       "Check input.shape == target.shape, or warn as torch does."),
+    _p("LC502", "target", "error", "an admitted target format fails or disagrees",
+       "Callers who pass a valid target format get an error or a wrong value.",
+       "Accept every target format the loss documents, or document the one you accept."),
+    _p("LC503", "target", "error", "ignore_index not honoured",
+       "Padding or void labels leak into the loss and its denominator.",
+       "Mask the ignored targets out of both the sum and the denominator."),
+    _p("LC504", "target", "error", "edge shape fails or disagrees",
+       "N=1, no batch dimension or spatial inputs break the loss in real use.",
+       "Reduce over named dimensions instead of assuming a fixed rank."),
+    _p("LC505", "target", "error", "arguments in the wrong order",
+       "The loss expects (target, input) (Keras order): gradients flow into the labels.",
+       "Take (input, target), as every torch loss does."),
+    _p("LC601", "device", "error", "tensor created on a fixed device inside the loss",
+       "The loss works on the CPU and fails (or silently moves data) on a GPU.",
+       "Create tensors with device=input.device (and dtype=input.dtype)."),
+    _p("LC602", "device", "error", "CPU and accelerator disagree",
+       "Results change when training moves to the GPU.",
+       "Avoid device-dependent code paths and non-deterministic kernels."),
+    _p("LC603", "device", "warning", "result dtype differs from the input dtype",
+       "A float64 result for float32 inputs slows training; a float32 result for float64 loses precision.",
+       "Build constants with dtype=input.dtype."),
+    _p("LC604", "device", "error", "float32 disagrees with float64 beyond tolerance",
+       "The formula loses precision in float32 (cancellation, naive sums).",
+       "Reformulate the loss to avoid cancellation."),
+    _p("LC605", "device", "error", "non-contiguous or channels-last input fails or disagrees",
+       ".view() on a transposed or channels-last tensor raises or reads the wrong elements.",
+       "Use .reshape() or .flatten() instead of .view()."),
+    _p("LC701", "api", "error", "mutates an input",
+       "In-place operations on the caller's tensors corrupt the logits used elsewhere.",
+       "Use out-of-place operations (x.sigmoid(), not x.sigmoid_())."),
+    _p("LC702", "api", "error", "non-deterministic",
+       "Two calls on the same input give different losses.",
+       "Remove randomness from the loss, or seed it explicitly."),
+    _p("LC703", "api", "error", "result depends on earlier calls",
+       "Hidden state makes the loss depend on the order of batches.",
+       "Keep forward pure; move running statistics out of the loss."),
+    _p("LC704", "api", "error", "reduced result is not 0-d",
+       "A reduced loss of shape (1,) or (N,) breaks .backward() and logging.",
+       "Return a 0-d tensor for 'mean' and 'sum'."),
+    _p("LC705", "api", "error", "raises on valid input",
+       "The loss crashes on inputs it should accept.",
+       "Read the message of the exception in the finding."),
+    _p("LC706", "api", "error", "timed out or crashed the process",
+       "A loss that hangs or kills the process stops training.",
+       "Remove blocking calls, sys.exit and native crashes from forward."),
+    _p("LC707", "api", "error", "returns something that is not a tensor",
+       "A float or NumPy result cannot be backpropagated.",
+       "Return a torch.Tensor computed from the inputs."),
+]}
+
+
+def get(code: str) -> Pitfall:
+    return PITFALLS[code]

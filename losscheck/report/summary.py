@@ -1,0 +1,24 @@
+"""Numbers every report shows: per-family check counts and the verdict line."""
+from losscheck.checks import FAMILY_ORDER
+
+HEADERS = ["family", "checks", "pass", "fail", "skip", "error", "findings"]
+
+
+def family_rows(result) -> list[list]:
+    rows = []
+    for family in FAMILY_ORDER:
+        checks = [c for c in result.checks if c.family == family]
+        count = lambda s: sum(c.status == s for c in checks)  # noqa: E731
+        rows.append([family, len(checks), count("pass"), count("fail"), count("skip"), count("error"),
+                     ", ".join(sorted({f.code for c in checks for f in c.findings})) or "-"])
+    return rows
+
+
+def verdict(result) -> str:
+    c = result.counts()
+    word = "PASS" if result.ok else "FAIL"
+    return f"{word}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info in {result.seconds:.1f} s"
+
+
+def tolerance_line(result) -> str:
+    return "; ".join(f"{k} rtol={v['rtol']:g} atol={v['atol']:g}" for k, v in result.tolerances.items())

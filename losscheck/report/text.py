@@ -1,0 +1,26 @@
+"""The terminal report: header, per-family table (tabulate), each finding with example and reproducer."""
+import textwrap
+
+from tabulate import tabulate
+
+from losscheck.report.summary import HEADERS, family_rows, tolerance_line, verdict
+
+
+def _indent(text: str, prefix="    ") -> str:
+    return textwrap.indent(text.rstrip(), prefix)
+
+
+def render(result) -> str:
+    out = [f"losscheck audit: {result.target} as {result.parameters['loss']} (reference {result.reference})",
+           f"seed {result.seed}, up to {result.max_examples} examples per check; tolerances: {tolerance_line(result)}",
+           "", tabulate(family_rows(result), headers=HEADERS, tablefmt="simple"), ""]
+    skipped = [c for c in result.checks if c.status in ("skip", "error") and c.detail]
+    for c in skipped:
+        out.append(f"{c.status:5} {c.name}: {c.detail}")
+    if skipped:
+        out.append("")
+    for f in result.findings:
+        out += [f"{f.code} {f.severity} [{f.family}] {f.title}  ({f.check})", _indent(f.message), "  example:",
+                _indent(f.example), "  reproducer:", _indent(f.reproducer), ""]
+    out.append(verdict(result))
+    return "\n".join(out) + "\n"

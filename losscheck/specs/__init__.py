@@ -1,0 +1,15 @@
+"""The catalogue: one LossSpec per id, and the map from torch built-ins (modules and functionals) to ids."""
+from losscheck.specs import classification, embedding, regression, segmentation
+from losscheck.specs.base import LossSpec, Param
+
+SPECS: dict[str, LossSpec] = {s.id: s for m in (regression, classification, embedding, segmentation)
+                              for s in m.SPECS}
+
+TORCH_BUILTINS: dict[str, str] = {name: s.id for s in SPECS.values() for name in s.torch}
+
+
+def get(loss_id: str) -> LossSpec:
+    return SPECS[loss_id]
+
+
+__all__ = ["SPECS", "TORCH_BUILTINS", "LossSpec", "Param", "get"]

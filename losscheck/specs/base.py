@@ -1,0 +1,68 @@
+"""LossSpec: everything the audit needs to know about one catalogue id.
+
+A spec binds a reference function (losscheck.references) to its signature, parameters (with the names
+candidates commonly use for them), input domains (a hypothesis draw function per layout, target format and
+scale), forced edge values, and torch counterparts. Adding a loss is adding a reference and a LossSpec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+REDUCTIONS = ("none", "mean", "sum")
+
+# Layouts a spec may admit; the first one a spec lists is its default.
+LAYOUTS = {
+    "batch": "a batch (N >= 2)",
+    "single": "a batch of one (N = 1)",
+    "no_batch": "no batch dimension",
+    "spatial2d": "2-D spatial inputs (N, C, H, W)",
+    "spatial3d": "3-D spatial inputs (N, C, D, H, W)",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A reference parameter: its default, the names candidates use for it, and the values to explore.
+
+    `values` are the representative values the audit draws (with the candidate's own default first);
+    `tensor` marks parameters that are tensors built from the drawn inputs (class weights, pos_weight).
+    """
+
+    name: str
+    default: Any
+    aliases: tuple[str, ...] = ()
+    values: tuple = ()
+    tensor: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    id: str
+    family: str
+    summary: str
+    signature: tuple[str, ...]
+    reference: Callable
+    params: tuple[Param, ...]
+    draw_inputs: Callable  # (draw, *, layout, fmt, scale, params) -> tuple of float64/int64 ndarrays
+    layouts: tuple[str, ...] = ("batch", "single")
+    target_formats: tuple[str, ...] = ("default",)
+    grad_args: tuple[int, ...] = (0,)
+    target_arg: int | None = 1
+    edge_cases: Callable | None = None  # () -> list[(label, inputs)] in the default layout
+    tensor_params: dict = field(default_factory=dict)  # name -> (draw, inputs) -> ndarray
+    torch: tuple[str, ...] = ()
+    elementwise: bool = False
+    reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def reductions(self) -> tuple:
+        p = self.param("reduction")
+        return p.values if p else ()

@@ -1,0 +1,81 @@
+"""Hypothesis building blocks for valid loss inputs: bounded float arrays, class targets, probabilities.
+
+Every function here takes hypothesis's `draw` so that specs compose them inside one composite strategy and
+every draw is labelled. Arrays are float64 (targets int64); checks round them to the dtype under test.
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import log_softmax, softmax
+
+SCALES = {"normal": 5.0, "extreme": 1e4}
+
+
+def floats(draw, shape, bound=5.0, label="values", min_value=None):
+    """An array of finite floats in [min_value or -bound, bound], with hypothesis's shrinking towards 0."""
+    lo = -bound if min_value is None else min_value
+    elements = st.floats(lo, bound, allow_nan=False, allow_infinity=False, width=32)
+    return draw(hnp.arrays(np.float64, shape, elements=elements), label=label)
+
+
+def logits(draw, shape, scale="normal", label="input"):
+    """Logits; at the 'extreme' scale they are multiplied up to ±1e4 so that naive exp() overflows."""
+    x = floats(draw, shape, 5.0, label=label)
+    if scale == "extreme":
+        factor = draw(st.sampled_from([20.0, 100.0, 1e3, 1e4]), label="extreme_factor")
+        x = x * factor
+    return x
+
+
+def probabilities(draw, shape, label="input", saturate=False):
+    """Values in [0, 1]; with saturate, exact 0 and 1 are common (edges of the domain)."""
+    if saturate:
+        return draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 1e-8, 1 - 1e-7, 0.5])),
+                    label=label)
+    return draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0, width=32)), label=label)
+
+
+def binary(draw, shape, label="target"):
+    return draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label=label)
+
+
+def signs(draw, shape, label="target"):
+    return draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])), label=label)
+
+
+def class_indices(draw, shape, num_classes, label="target"):
+    return draw(hnp.arrays(np.int64, shape, elements=st.integers(0, num_classes - 1)), label=label)
+
+
+def class_probabilities(draw, shape, axis=1, label="target"):
+    """A probability distribution along `axis` (softmax of drawn scores; zeros allowed by sharp scores)."""
+    scores = floats(draw, shape, 5.0, label=label) * draw(st.sampled_from([1.0, 10.0]), label="sharpness")
+    return softmax(scores, axis=axis)
+
+
+def log_probabilities(draw, shape, axis=1, scale="normal", label="input"):
+    return log_softmax(logits(draw, shape, scale, label=label), axis=axis)
+
+
+def size(draw, name, lo, hi):
+    return draw(st.integers(lo, hi), label=name)
+
+
+def batch_size(draw, layout):
+    """N for a layout: 1 for 'single', 2..4 otherwise."""
+    return 1 if layout == "single" else size(draw, "N", 2, 4)
+
+
+def spatial(draw, layout):
+    """The spatial dims a layout adds: () by default, (H, W) or (D, H, W) for the spatial layouts."""
+    if layout == "spatial2d":
+        return (size(draw, "H", 1, 3), size(draw, "W", 1, 3))
+    if layout == "spatial3d":
+        return (size(draw, "D", 1, 2), size(draw, "H", 1, 2), size(draw, "W", 1, 3))
+    return ()
+
+
+def positive_weights(draw, n, label="weight"):
+    return draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.1, 3.0, width=32)), label=label)

@@ -1,0 +1,33 @@
+"""One table of (rtol, atol) per dtype, used by every check and printed in every report (as torch.testing does).
+
+A candidate value c agrees with the reference r when |c - r| <= atol + rtol * |r|, elementwise.
+The float32 row is looser than torch.testing's defaults because a loss is a reduction over many terms.
+"""
+import numpy as np
+
+TOLERANCES = {
+    "float64": {"rtol": 1e-7, "atol": 1e-9},
+    "float32": {"rtol": 2e-4, "atol": 2e-5},
+    "float16": {"rtol": 2e-2, "atol": 2e-3},
+    "bfloat16": {"rtol": 5e-2, "atol": 1e-2},
+}
+
+# Extreme inputs (stability family) lose more relative precision in float32: logits of 1e4 leave few digits.
+EXTREME_FLOAT32 = {"rtol": 1e-3, "atol": 1e-3}
+
+
+def close(candidate, reference, dtype: str, tol: dict | None = None) -> bool:
+    """True when the arrays agree within the dtype's tolerance; nan agrees only with nan."""
+    t = tol or TOLERANCES[dtype]
+    c = np.asarray(candidate, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if c.shape != r.shape:
+        return False
+    return bool(np.allclose(c, r, rtol=t["rtol"], atol=t["atol"], equal_nan=True))
+
+
+def max_error(candidate, reference) -> float:
+    c = np.asarray(candidate, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return float(np.nanmax(np.abs(c - r))) if c.size else 0.0

@@ -1,0 +1,123 @@
+"""Float64 references for the embedding losses: triplet_margin, contrastive, info_nce.
+
+Embeddings are rows: (N, D) batches, or a single (D,) vector where noted; distances are taken
+along the last dimension. NumPy/SciPy only: this module never imports torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._reduce import check_reduction, reduce
+
+__all__ = ["triplet_margin", "contrastive", "info_nce"]
+
+
+def _f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _p_norm(x, p):
+    """‖x‖_p along the last axis, like ``torch.norm(x, p, dim=-1)`` (p = 0 counts non-zeros,
+    p = inf is the largest magnitude); scaled by the largest magnitude so it neither overflows
+    nor underflows."""
+    a = np.abs(x)
+    if p == 0:
+        return np.count_nonzero(a, axis=-1).astype(np.float64)
+    largest = np.max(a, axis=-1, keepdims=True, initial=0.0)
+    if np.isinf(p):
+        return np.squeeze(largest, axis=-1)
+    scale = np.where(largest > 0.0, largest, 1.0)
+    norm = np.sum((a / scale) ** p, axis=-1, keepdims=True) ** (1.0 / p) * scale
+    return np.squeeze(norm, axis=-1)
+
+
+def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, swap=False,
+                   reduction="mean"):
+    """Triplet margin loss (Balntas et al., BMVC 2016), torch's TripletMarginLoss.
+
+    ``d(u, v) = ‖u - v + eps‖_p`` along the last dimension (torch's pairwise_distance: note the
+    eps added to the difference, and the distance is not squared);
+    ``loss = max(d(a, p) - d(a, n) + margin, 0)``; with ``swap``, ``d(a, n)`` is replaced by
+    ``min(d(a, n), d(p, n))`` (the distance swap).
+
+    Shapes: anchor, positive, negative (N, D) or (D,) (broadcasting as torch's
+    pairwise_distance does); 'none' returns (N,) (0-d for (D,) inputs).
+
+    Source: PyTorch ``torch.nn.TripletMarginLoss`` / ``torch.nn.functional.triplet_margin_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.TripletMarginLoss.html).
+    """
+    check_reduction(reduction)
+    p = float(p)
+    if not p >= 0.0:
+        raise ValueError(f"triplet_margin needs a norm degree p >= 0; got p={p!r}")
+    a, pos, neg = _f64(anchor), _f64(positive), _f64(negative)
+    if not a.ndim == pos.ndim == neg.ndim or a.ndim not in (1, 2):
+        raise ValueError(
+            "triplet_margin: anchor, positive and negative must all be (N, D) or all (D,); got "
+            f"{a.shape}, {pos.shape}, {neg.shape}"
+        )
+    d_pos = _p_norm(a - pos, p)
+    d_neg = _p_norm(a - neg + eps, p)
+    if swap:
+        d_neg = np.minimum(d_neg, _p_norm(pos - neg + eps, p))
+    return reduce(np.maximum(margin + d_pos - d_neg, 0.0), reduction)
+
+
+def contrastive(x1, x2, label, *, margin=1.0, similar_label=1, scale=0.5, reduction="mean"):
+    """Contrastive (pairwise) loss of Hadsell, Chopra and LeCun, "Dimensionality Reduction by
+    Learning an Invariant Mapping", CVPR 2006.
+
+    ``d = ‖x1 - x2‖_2`` along the last dimension (no eps), ``s = (label == similar_label)``,
+    ``loss = scale * [s * d**2 + (1 - s) * max(0, margin - d)**2]``. ``d**2`` is computed as the
+    sum of squares directly, so identical pairs (d = 0) give exactly 0 for similar pairs and
+    ``scale * margin**2`` for dissimilar ones. Conventions: the similar label (1 here; some code
+    uses 0) and the factor ``scale`` (1/2 in the paper; some code uses 1).
+
+    Shapes: x1, x2 (N, D) (or (D,)); label (N,) (or a scalar); 'none' returns (N,) (0-d for
+    (D,) inputs).
+
+    Source: Hadsell et al. 2006 (no PyTorch built-in).
+    """
+    check_reduction(reduction)
+    diff = _f64(x1) - _f64(x2)
+    squared = np.sum(diff * diff, axis=-1)
+    distance = np.sqrt(squared)
+    similar = (np.asarray(label) == similar_label).astype(np.float64)
+    values = scale * (similar * squared + (1.0 - similar) * np.maximum(margin - distance, 0.0) ** 2)
+    return reduce(values, reduction)
+
+
+def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean"):
+    """NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR (Chen et al., "A
+    Simple Framework for Contrastive Learning of Visual Representations", ICML 2020).
+
+    ``z = concat(z_i, z_j)`` (2N rows), each row L2-normalised as ``torch.nn.functional.normalize``
+    does (``z / max(‖z‖_2, 1e-12)``, so a zero row stays zero; the norm is computed scaled, so
+    rows beyond 1e154 do not overflow as they do in torch); ``s = z zᵀ / τ``; the diagonal
+    (self-similarity) is removed; row k's positive is its other view (k ↔ k + N), and
+    ``loss_k = -s[k, pos(k)] + logsumexp_{m ≠ k} s[k, m]`` (scipy.special.logsumexp, which
+    subtracts the row maximum, so a small τ cannot overflow).
+    'mean' averages over the 2N anchors. The directional InfoNCE (N query→key anchors, no
+    normalisation) is a different convention.
+
+    Shapes: z_i, z_j (N, D), the two views of the same N samples; 'none' returns (2N,).
+
+    Source: Chen et al. 2020, Eq. (1) (no PyTorch built-in).
+    """
+    check_reduction(reduction)
+    temperature = float(temperature)
+    if not temperature > 0.0:
+        raise ValueError(f"info_nce needs temperature > 0; got temperature={temperature!r}")
+    a, b = _f64(z_i), _f64(z_j)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"info_nce: z_i and z_j must both be (N, D); got {a.shape} and {b.shape}")
+    n = a.shape[0]
+    z = np.concatenate([a, b], axis=0)
+    z = z / np.maximum(_p_norm(z, 2.0), 1e-12)[:, None]
+    logits = (z @ z.T) / temperature
+    np.fill_diagonal(logits, -np.inf)
+    rows = np.arange(2 * n)
+    positives = logits[rows, (rows + n) % (2 * n)]
+    return reduce(logsumexp(logits, axis=1) - positives, reduction)
