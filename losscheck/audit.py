@@ -169,19 +169,30 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
           select=(), ignore=(), isolate: bool = True):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult."""
-    from losscheck.binding import bind
-    from losscheck.calls import Caller
-    from losscheck.candidate import resolve, wrap
-    from losscheck.checks import ordered
-    from losscheck.checks.base import Context
-    from losscheck.findings import AuditResult
-    from losscheck.tolerances import TOLERANCES
-
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
     if timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {timeout}")
     t0 = time.perf_counter()
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
+    try:
+        return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0):
+    from losscheck.binding import bind
+    from losscheck.calls import Caller
+    from losscheck.candidate import resolve, wrap
+    from losscheck.checks import ordered
+    from losscheck.checks.base import Context
+    from losscheck.findings import AuditResult, CheckResult
+    from losscheck.tolerances import TOLERANCES
+
     candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
     spec = pick_spec(candidate, as_)
     candidate.prepare(len(spec.signature))
@@ -195,7 +206,6 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     result.checks.append(first)
     checks = ordered()
     if first.status == "fail":
-        from losscheck.findings import CheckResult
         result.checks += [CheckResult(c.check_name, c.family, "skip", detail=first.detail) for c in checks]
     elif isolate:
         result.checks += run_checks(ctx, checks, budget=max(60.0, 6 * timeout))

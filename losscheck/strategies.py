@@ -78,4 +78,4 @@ def spatial(draw, layout):
 
 
 def positive_weights(draw, n, label="weight"):
-    return draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.1, 3.0, width=32)), label=label)
+    return draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.125, 3.0)), label=label)

@@ -58,7 +58,7 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, s
             "triplet_margin: anchor, positive and negative must all be (N, D) or all (D,); got "
             f"{a.shape}, {pos.shape}, {neg.shape}"
         )
-    d_pos = _p_norm(a - pos, p)
+    d_pos = _p_norm(a - pos + eps, p)
     d_neg = _p_norm(a - neg + eps, p)
     if swap:
         d_neg = np.minimum(d_neg, _p_norm(pos - neg + eps, p))

@@ -261,8 +261,9 @@ def binary_cases(draw, input_elements):
 def binary_case(input, target, weight=None, pos_weight=None):
     input, target = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     tail = input.shape[-1:]
-    weight = np.linspace(0.5, 2.0, int(np.prod(tail))).reshape(tail) if weight is None else weight
-    pos_weight = np.linspace(3.0, 0.25, int(np.prod(tail))).reshape(tail) if pos_weight is None else pos_weight
+    size = int(np.prod(tail))
+    weight = np.linspace(0.5, 2.0, size).reshape(tail) if weight is None else weight
+    pos_weight = np.linspace(3.0, 0.25, size).reshape(tail) if pos_weight is None else pos_weight
     return {"input": input, "target": target, "weight": np.asarray(weight, dtype=np.float64),
             "pos_weight": np.asarray(pos_weight, dtype=np.float64)}
 
@@ -626,8 +627,8 @@ def triplet_case(anchor, positive, negative, margin=1.0, eps=1e-6):
 @pytest.mark.parametrize("swap", [False, True], ids=["", "swap"])
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0, 0.5, math.inf], ids=lambda p: f"p={p}")
 @SETTINGS
-@given(case=triplet_cases())
-@example(case=triplet_case([[1.0, 2.0], [0.0, 0.0]], [[1.0, 2.0], [0.0, 0.0]], [[3.0, 1.0], [0.0, 0.0]]))  # d=0
+@given(case=triplet_cases())  # the first example: anchor == positive, d = 0 (up to eps)
+@example(case=triplet_case([[1.0, 2.0], [0.0, 0.0]], [[1.0, 2.0], [0.0, 0.0]], [[3.0, 1.0], [0.0, 0.0]]))
 @example(case=triplet_case([[1.0, 2.0]], [[1.0, 2.0]], [[1.0, 2.0]], eps=0.0))  # all identical, no eps
 @example(case=triplet_case([0.0, 1.0, 2.0], [0.5, 1.0, 2.0], [0.0, -1.0, 5.0]))  # (D,)
 @example(case=triplet_case([[0.0, 0.0]], [[5.0, 0.0]], [[0.1, 0.0]], margin=0.5))  # swap matters
@@ -906,7 +907,8 @@ def test_dice_closed_form():
     soft = np.full((1, 1, 1), 0.5)
     one = np.ones((1, 1, 1))
     assert segmentation.dice(soft, one, smooth=0.0) == pytest.approx(1 - 1 / 1.5, rel=1e-15)
-    assert segmentation.dice(soft, one, smooth=0.0, squared_denominator=True) == pytest.approx(1 - 1 / 1.25, rel=1e-15)
+    squared = segmentation.dice(soft, one, smooth=0.0, squared_denominator=True)
+    assert squared == pytest.approx(1 - 1 / 1.25, rel=1e-15)
 
 
 def test_dice_per_sample_vs_batch_differ():

@@ -42,7 +42,8 @@ def test_no_reference_source_imports_torch():
                 names = [node.module] if node.level == 0 else []
             elif (
                 isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", None)) in {"__import__", "import_module"}
+                and getattr(node.func, "id", getattr(node.func, "attr", None))
+                in {"__import__", "import_module"}
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):

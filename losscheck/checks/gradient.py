@@ -17,7 +17,10 @@ def reference_gradient(ctx, case, arg):
     def f(x):
         inputs = list(case.inputs)
         inputs[arg] = x
-        return float(np.sum(ctx.reference(case.with_inputs(inputs))))
+        try:
+            return float(np.sum(ctx.reference(case.with_inputs(inputs))))
+        except ValueError:  # the step left the domain (a probability below 0): no derivative there
+            return float("nan")
 
     x = case.inputs[arg].astype(np.float64)
     f0 = f(x)
@@ -87,7 +90,7 @@ def compare_property(ctx, finite_only: bool):
             atol = ATOL * max(1.0, abs(f0))
             lo, hi = np.minimum(left, right), np.maximum(left, right)
             kink = np.abs(left - right) > atol + RTOL * np.abs(central)
-            ok = (np.abs(g - central) <= atol + RTOL * np.abs(central)) | (kink & (g >= lo - atol) & (g <= hi + atol))
+            ok = ~np.isfinite(central) | (np.abs(g - central) <= atol + RTOL * np.abs(central)) | (kink & (g >= lo - atol) & (g <= hi + atol))
             if not np.all(ok):
                 zeroed = np.any(~ok & (g == 0))
                 code = "LC304" if zeroed else "LC303"
