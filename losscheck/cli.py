@@ -49,7 +49,7 @@ def _init(text: str) -> dict:
 
 
 def run_audit(args) -> int:
-    from losscheck.audit import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
+    from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
     from losscheck.report import render, text
 
     if args.format not in FORMATS:

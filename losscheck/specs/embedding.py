@@ -31,9 +31,16 @@ def draw_pairs_with_label(draw, *, layout, fmt, scale, params):
     return x1, x2, binary(draw, shape[:-1], label="label")
 
 
+def nonzero_rows(x):
+    """Embeddings with norm >= 0.5: cosine similarity of a zero vector is undefined."""
+    x = x.copy()
+    x[np.linalg.norm(x, axis=-1) < 0.5, 0] += 1.0
+    return x
+
+
 def draw_views(draw, *, layout, fmt, scale, params):
     shape = embedding_shape(draw, layout)
-    return embeddings(draw, shape, scale, "z_i"), embeddings(draw, shape, scale, "z_j")
+    return tuple(nonzero_rows(embeddings(draw, shape, scale, name)) for name in ("z_i", "z_j"))
 
 
 def triplet_edges():

@@ -7,11 +7,14 @@ in-process with the same per-call limit.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import platform
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from losscheck.errors import UsageError
 
@@ -179,9 +182,31 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
     try:
-        return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0)
+        with _hypothesis_home_outside_cwd():
+            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0)
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _hypothesis_home_outside_cwd():
+    """Keep hypothesis's cache out of the user's working directory (unless they chose where it goes).
+
+    With database=None hypothesis still caches source constants under ./.hypothesis; an audit must leave
+    nothing behind but the reports the user asked for.
+    """
+    from hypothesis import configuration
+
+    key = "__hypothesis_home_directory"
+    previous = vars(configuration).get(key)
+    if previous is not None or os.getenv("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "losscheck-hypothesis")
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(previous)
 
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0):
