@@ -40,6 +40,10 @@ def pick_spec(candidate, loss_id: str | None):
     known = ", ".join(sorted(SPECS))
     if loss_id is None:
         loss_id = builtin_id(candidate.obj)
+        module = getattr(candidate.obj, "__module__", None) or type(candidate.obj).__module__
+        if loss_id is None and module.startswith("torch.nn"):
+            raise UsageError(f"'{candidate.target}' is a torch loss that has no catalogue id in this release "
+                             f"(known ids: {known})")
         if loss_id is None:
             raise UsageError(f"cannot tell which loss '{candidate.target}' implements; name it with --as ID "
                              f"(known ids: {known})")

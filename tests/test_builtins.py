@@ -1,0 +1,43 @@
+"""Every torch built-in of the catalogue audits clean with the default settings, and maps to its id."""
+import pytest
+import torch
+
+from losscheck import audit
+from losscheck.auditor import pick_spec
+from losscheck.candidate import resolve
+from losscheck.errors import UsageError
+from losscheck.specs import TORCH_BUILTINS
+
+
+@pytest.mark.parametrize("target", sorted(TORCH_BUILTINS))
+def test_builtin_audits_clean(target):
+    result = audit(target)
+    failing = [f"{f.code} {f.check}: {f.message}" for f in result.findings if f.severity != "info"]
+    assert failing == [], "\n".join(failing)
+    assert result.parameters["loss"] == TORCH_BUILTINS[target]
+    errors = [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"]
+    assert errors == []
+
+
+def test_every_check_ran_or_said_why():
+    result = audit("torch.nn.CrossEntropyLoss", max_examples=5)
+    for c in result.checks:
+        assert c.status in ("pass", "skip"), c
+        if c.status == "skip":
+            assert c.detail
+        else:
+            assert c.examples > 0, c.name
+
+
+def test_accelerator_parity_is_visibly_skipped_without_a_device():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the parity check runs for real")
+    result = audit("torch.nn.MSELoss", max_examples=5)
+    check = next(c for c in result.checks if c.name == "device.accelerator")
+    assert check.status == "skip" and "no CUDA or MPS device" in check.detail
+
+
+@pytest.mark.parametrize("target", ["torch.nn.PoissonNLLLoss", "torch.nn.functional.ctc_loss"])
+def test_builtin_without_an_id_is_a_usage_error(target):
+    with pytest.raises(UsageError, match="no catalogue id"):
+        pick_spec(resolve(target), None)
