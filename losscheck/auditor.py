@@ -74,15 +74,18 @@ def run_check(ctx, check):
                        outcome.detail, findings)
 
 
-def probe(ctx):
-    """Call the candidate once per admitted target format; keep the formats it accepts.
+UNUSABLE = "skipped: the candidate fails on every valid input (see api.call)"
 
-    Returns the api.call CheckResult: a failure when the candidate fails on every format.
+
+def probe(ctx):
+    """api.call: call the candidate once per admitted target format and keep the formats it accepts.
+
+    The checks after it draw only accepted formats; when none is accepted they are skipped.
     """
     from losscheck.cases import cases
-    from losscheck.findings import CheckResult
+    from losscheck.checks.base import Outcome
 
-    t0, accepted, failures = time.perf_counter(), [], []
+    accepted, failures = [], []
     for fmt in ctx.spec.target_formats:
         n, v = ctx.search(cases(ctx.binding, formats=[fmt], explore=False),
                           lambda case: ctx.run(case.rounded("float32")), max_examples=1)
@@ -91,22 +94,34 @@ def probe(ctx):
             break
     ctx.formats = tuple(accepted)
     if accepted:
-        return CheckResult("api.call", "api", "pass", len(ctx.spec.target_formats), time.perf_counter() - t0,
-                           detail=f"accepts target formats: {', '.join(accepted)}")
-    return CheckResult("api.call", "api", "fail", len(failures), time.perf_counter() - t0,
-                       detail="the candidate fails on every valid input; no other check can run",
-                       findings=[ctx.finding("api.call", failures[0])])
+        return Outcome(len(accepted) + len(failures), detail=f"accepts target formats: {', '.join(accepted)}")
+    return Outcome(len(failures), failures[:1], detail="the candidate fails on every valid input")
+
+
+probe.check_name, probe.family = "api.call", "api"
+
+
+def run_sequence(ctx, checks, emit):
+    """Run checks in order, reporting ("start", name), ("done", result), ("formats", ...), ("hung", ...)."""
+    from losscheck.findings import CheckResult
+
+    for check in checks:
+        emit("start", check.check_name)
+        if check is not probe and not ctx.formats:
+            emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
+            continue
+        emit("done", run_check(ctx, check))
+        if check is probe:
+            emit("formats", ctx.formats)
+        if ctx.caller.hung is not None:
+            emit("hung", str(ctx.caller.hung))
 
 
 def _worker(ctx, checks, conn):
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    for check in checks:
-        conn.send(("start", check.check_name))
-        conn.send(("done", run_check(ctx, check)))
-        if ctx.caller.hung is not None:
-            conn.send(("hung", str(ctx.caller.hung)))
+    run_sequence(ctx, checks, lambda kind, payload: conn.send((kind, payload)))
     conn.close()
     os._exit(0)
 
@@ -118,12 +133,16 @@ def _lost(check, detail, seconds):
     return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
 
 
-def run_checks(ctx, checks, budget: float):
+def run_in_process(ctx, checks):
+    results = []
+    run_sequence(ctx, checks, lambda kind, payload: results.append(payload) if kind == "done" else None)
+    return results
+
+
+def run_isolated(ctx, checks, budget: float):
     """Run checks in forked workers; a worker that dies or stays silent for `budget` s loses one check."""
     from losscheck.findings import CheckResult
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return [run_check(ctx, c) for c in checks]
     mp = multiprocessing.get_context("fork")
     results, remaining, hung = {}, list(checks), False
     while remaining and not hung:
@@ -149,15 +168,16 @@ def run_checks(ctx, checks, budget: float):
                 results[payload.name] = payload
                 remaining.remove(current)
                 current = None
+            elif kind == "formats":
+                ctx.formats = payload
             elif kind == "hung":
                 hung = True
         proc.join(5)
         reader.close()
         if current is not None:
-            code = proc.exitcode
             why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
-                   else f"the audit process died during this check (exit code {code}): the candidate crashed or "
-                        "exited the interpreter")
+                   else f"the audit worker died during this check (exit code {proc.exitcode}): the candidate "
+                        "crashed or exited the interpreter")
             results[current.check_name] = _lost(current, why, time.perf_counter() - started)
             remaining.remove(current)
     for c in remaining:
@@ -219,7 +239,7 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     from losscheck.candidate import resolve, wrap
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
-    from losscheck.findings import AuditResult, CheckResult
+    from losscheck.findings import AuditResult
     from losscheck.tolerances import TOLERANCES
 
     candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
@@ -231,16 +251,12 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": spec.id, **binding.describe()})
-    first = probe(ctx)
-    result.checks.append(first)
-    checks = ordered()
-    if first.status == "fail":
-        result.checks += [CheckResult(c.check_name, c.family, "skip", detail=first.detail) for c in checks]
-    elif isolate:
-        result.checks += run_checks(ctx, checks, budget=max(60.0, 6 * timeout))
+    checks = [probe, *ordered()]
+    if isolate and "fork" in multiprocessing.get_all_start_methods():
+        result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout))
     else:
-        result.checks += [run_check(ctx, c) for c in checks]
-    result.parameters["target_formats"] = list(ctx.formats)
+        result.checks = run_in_process(ctx, checks)
+    result.parameters["target_formats"] = list(ctx.formats or ())
     for c in result.checks:
         c.findings = [f for f in c.findings if _keep(f.code, select, ignore)]
         if c.status == "fail" and not c.findings:

@@ -14,10 +14,13 @@ def render(result) -> str:
     out = [f"losscheck audit: {result.target} as {result.parameters['loss']} (reference {result.reference})",
            f"seed {result.seed}, up to {result.max_examples} examples per check; tolerances: {tolerance_line(result)}",
            "", tabulate(family_rows(result), headers=HEADERS, tablefmt="simple"), ""]
-    skipped = [c for c in result.checks if c.status in ("skip", "error") and c.detail]
-    for c in skipped:
-        out.append(f"{c.status:5} {c.name}: {c.detail}")
-    if skipped:
+    grouped = {}
+    for c in result.checks:
+        if c.status in ("skip", "error") and c.detail:
+            grouped.setdefault((c.status, c.detail), []).append(c.name)
+    for (status, detail), names in grouped.items():
+        out.append(f"{status:5} {', '.join(names)}: {detail}")
+    if grouped:
         out.append("")
     for f in result.findings:
         out += [f"{f.code} {f.severity} [{f.family}] {f.title}  ({f.check})", _indent(f.message), "  example:",
