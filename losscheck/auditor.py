@@ -126,10 +126,17 @@ def _worker(ctx, checks, conn):
     os._exit(0)
 
 
-def _lost(check, detail, seconds):
-    from losscheck.findings import CheckResult, Finding
+def _lost(ctx, check, detail, seconds):
+    """The result of a check whose worker died or hung, with the simplest valid input as its example."""
+    from hypothesis import find, settings
 
-    finding = Finding("LC706", check.check_name, detail)
+    from losscheck.cases import cases
+    from losscheck.checks.base import Violation
+    from losscheck.findings import CheckResult
+
+    simplest = find(cases(ctx.binding, formats=ctx.formats or None, explore=False), lambda _: True,
+                    settings=settings(database=None, max_examples=1))
+    finding = ctx.finding(check.check_name, Violation("LC706", detail, simplest.rounded("float32")))
     return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
 
 
@@ -178,7 +185,7 @@ def run_isolated(ctx, checks, budget: float):
             why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
                    else f"the audit worker died during this check (exit code {proc.exitcode}): the candidate "
                         "crashed or exited the interpreter")
-            results[current.check_name] = _lost(current, why, time.perf_counter() - started)
+            results[current.check_name] = _lost(ctx, current, why, time.perf_counter() - started)
             remaining.remove(current)
     for c in remaining:
         results[c.check_name] = CheckResult(c.check_name, c.family, "skip",
