@@ -7,6 +7,7 @@ import numpy as np
 
 from losscheck.cases import cases, edge_cases
 from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.diagnose import locate_region
 from losscheck.tolerances import EXTREME_FLOAT32, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
@@ -37,6 +38,8 @@ def extremes(ctx) -> Outcome:
 
     strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme")
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
+    if v is not None and v.code in ("LC201", "LC202"):
+        v = locate_region(ctx, v)
     return Outcome(n, [v] if v else [])
 
 

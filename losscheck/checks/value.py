@@ -5,6 +5,7 @@ agreement is judged with the float32 row of losscheck.tolerances (printed in eve
 """
 from losscheck.cases import cases
 from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.diagnose import explain_mismatch
 from losscheck.tolerances import TOLERANCES, close, max_error
 
 
@@ -29,4 +30,6 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
 def reference_values(ctx) -> Outcome:
     strategy = cases(ctx.binding, formats=ctx.formats)
     n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
+    if v is not None and v.code == "LC101":
+        v = explain_mismatch(ctx, v)
     return Outcome(n, [v] if v else [])

@@ -58,6 +58,7 @@ class LossSpec:
     torch: tuple[str, ...] = ()
     elementwise: bool = False
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
+    variants: tuple = ()  # known mistakes and conventions (losscheck.variants.Variant), tried on a mismatch
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -7,6 +7,7 @@ from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, floats, logits,
                                   positive_weights, probabilities, size, spatial)
+from losscheck.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 
 WEIGHT = Param("weight", None, tensor=True)
 BINARY_FORMATS = ("binary", "soft")
@@ -95,6 +96,86 @@ def kl_edges():
     return [("zeros in the target, saturated input", (log_q, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])))]
 
 
+DOUBLE_SIGMOID = on_input(
+    "sigmoid applied twice", "applies sigmoid to the logits although the loss applies its own sigmoid "
+    "(double activation)", "pass raw logits (drop the sigmoid), or use BCELoss on probabilities", sigmoid)
+
+
+def _plain_bce(r, case):
+    return np.asarray(ref.bce_with_logits(*case.inputs, reduction=case.params["reduction"]))
+
+
+FOCAL_VARIANTS = (
+    DOUBLE_SIGMOID,
+    with_params("gamma = 0", "has no focusing term: (1 - p_t)^gamma is missing, as if gamma = 0",
+                "multiply the cross-entropy by (1 - p_t) ** gamma", gamma=lambda p: 0.0),
+    with_params("alpha on the other class", "weights the negatives by alpha and the positives by 1 - alpha",
+                "alpha_t = alpha * y + (1 - alpha) * (1 - y)", alpha=lambda p: 1.0 - p["alpha"]),
+    Variant("plain BCE, not focal", "is plain binary cross-entropy with logits: neither the focusing term nor "
+            "alpha is applied (BCEWithLogitsLoss presented as focal loss)",
+            "multiply by alpha_t * (1 - p_t) ** gamma", _plain_bce),
+)
+
+
+def _smoothing_over_other_classes(r, case):
+    """Label smoothing that gives ε/(C-1) to the wrong classes and 1-ε to the true one (torch: ε/C to all)."""
+    x, t = case.inputs
+    eps = case.params["label_smoothing"]
+    if t.dtype.kind != "i" or eps == 0:
+        raise ValueError("needs class-index targets and smoothing")
+    axis = 0 if x.ndim == 1 else 1
+    c = x.shape[axis]
+    onehot = np.moveaxis(np.eye(c)[t], -1, axis)
+    soft = (1 - eps) * onehot + eps / (c - 1) * (1 - onehot)
+    return call(r, replace_input(case, 1, soft), label_smoothing=0.0)
+
+
+def _softmax_over_batch(r, case):
+    x, t = case.inputs
+    if x.ndim != 2 or t.dtype.kind != "i":
+        raise ValueError("needs (N, C) logits and class indices")
+    return np.asarray(ref.nll(log_softmax(x, axis=0), t, weight=case.params.get("weight"), ignore_index=case.params["ignore_index"],
+                              reduction=case.params["reduction"]))
+
+
+def _denominator_counts_ignored(r, case):
+    x, t = case.inputs
+    if case.params["reduction"] != "mean" or t.dtype.kind != "i":
+        raise ValueError("needs 'mean' and class indices")
+    return np.asarray(call(r, case, reduction="sum") / max(t.size, 1))
+
+
+CROSS_ENTROPY_VARIANTS = (
+    on_input("softmax applied twice", "applies softmax to the logits before a loss that applies log_softmax "
+             "itself (double activation)", "pass raw logits to cross_entropy", softmax_classes),
+    on_input("sigmoid before cross-entropy", "applies sigmoid to the logits before a loss that applies "
+             "log_softmax itself (double activation)", "pass raw logits to cross_entropy", sigmoid),
+    Variant("softmax over the batch axis", "normalises over the batch axis (dim 0) instead of the class axis "
+            "(dim 1): the wrong normalising axis", "use log_softmax(input, dim=1)", _softmax_over_batch),
+    Variant("label smoothing ε/(C-1)", "smooths labels by giving ε/(C-1) to the other classes, where torch's "
+            "label_smoothing gives ε/C to every class", "use cross_entropy(..., label_smoothing=ε)",
+            _smoothing_over_other_classes),
+    Variant("ignored targets in the denominator", "masks ignored targets out of the sum but still divides by "
+            "every target (wrong denominator with ignore_index)", "divide by the number of kept targets",
+            _denominator_counts_ignored),
+)
+
+
+def _kl_swapped(r, case):
+    log_q, target = case.inputs
+    log_p = target if case.params["log_target"] else np.log(np.maximum(target, 1e-300))
+    swapped = (log_p, log_q) if case.params["log_target"] else (log_p, np.exp(log_q))
+    return call(r, case.with_inputs(swapped))
+
+
+KL_VARIANTS = (
+    Variant("arguments swapped", "computes KL(q ‖ p) with input and target swapped", "pass log q as input and p "
+            "as target: kl_div(q.log(), p)", _kl_swapped),
+    with_params("'mean' for 'batchmean'", "divides by every element ('mean') where the KL divergence divides "
+                "by the batch size ('batchmean')", "use reduction='batchmean'", reduction=lambda p: "mean"),
+)
+
+
 SPECS = [
     LossSpec(
         id="bce", family="classification", summary="binary cross-entropy on probabilities (logs clamped at -100)",
@@ -108,7 +189,7 @@ SPECS = [
         params=(WEIGHT, Param("pos_weight", None, tensor=True), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=BINARY_FORMATS,
         edge_cases=binary_logit_edges, tensor_params={"weight": last_dim_weight, "pos_weight": last_dim_weight},
-        elementwise=True,
+        elementwise=True, variants=(DOUBLE_SIGMOID,),
         torch=("torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits")),
     LossSpec(
         id="cross_entropy", family="classification", summary="softmax cross-entropy over the class axis (dim 1)",
@@ -117,7 +198,7 @@ SPECS = [
                 REDUCTION),
         draw_inputs=draw_class_logits, layouts=("batch", "single", "no_batch", "spatial2d", "spatial3d"),
         target_formats=("indices", "probabilities"), edge_cases=class_edges,
-        tensor_params={"weight": class_weight},
+        tensor_params={"weight": class_weight}, variants=CROSS_ENTROPY_VARIANTS,
         torch=("torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy")),
     LossSpec(
         id="nll", family="classification", summary="negative log-likelihood of log-probabilities",
@@ -132,7 +213,7 @@ SPECS = [
         params=(Param("reduction", "mean", values=(*REDUCTIONS, "batchmean")),
                 Param("log_target", False, values=(False, True))),
         draw_inputs=draw_distributions, layouts=("batch", "single"), edge_cases=kl_edges,
-        reduction_notes={"mean": "LC404"},
+        reduction_notes={"mean": "LC404"}, variants=KL_VARIANTS,
         torch=("torch.nn.KLDivLoss", "torch.nn.functional.kl_div")),
     LossSpec(
         id="focal", family="classification", summary="binary sigmoid focal loss α_t(1-p_t)^γ·BCE on logits",
@@ -140,5 +221,5 @@ SPECS = [
         params=(Param("alpha", 0.25, values=(0.25, 0.5, 0.75)),
                 Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=("binary",),
-        edge_cases=binary_logit_edges, elementwise=True),
+        edge_cases=binary_logit_edges, elementwise=True, variants=FOCAL_VARIANTS),
 ]

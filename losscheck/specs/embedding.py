@@ -2,7 +2,11 @@
 import numpy as np
 from hypothesis import strategies as st
 
+from scipy.special import logsumexp
+
 from losscheck.references import embedding as ref
+from losscheck.references._reduce import reduce
+from losscheck.variants import Variant, scaled, with_params
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.strategies import batch_size, binary, floats, size
@@ -61,6 +65,88 @@ def view_edges():
             ("large embeddings", (z * 1e4, np.roll(z, 1, axis=0) * 1e4))]
 
 
+def _triplet_with(distance):
+    def compute(r, case):
+        a, p, n = case.inputs
+        prm = case.params
+        if prm["swap"] or prm["p"] != 2:
+            raise ValueError("variant defined for p=2 without swap")
+        d_ap, d_an = distance(a - p + prm["eps"]), distance(a - n + prm["eps"])
+        return np.asarray(reduce(np.maximum(d_ap - d_an + prm["margin"], 0.0), prm["reduction"]))
+    return compute
+
+
+TRIPLET_VARIANTS = (
+    Variant("squared distances", "compares squared Euclidean distances, where TripletMarginLoss uses plain "
+            "distances ‖a - p‖ (not squared)", "use the norm, not its square (torch.norm / F.pairwise_distance)",
+            _triplet_with(lambda d: np.sum(d * d, axis=-1)), code="LC103", libraries="FaceNet-style code"),
+    Variant("mean absolute difference as the distance", "measures distance as the mean of |a - p| over features "
+            "instead of the p-norm ‖a - p‖_p", "use F.pairwise_distance(a, p, p=2)",
+            _triplet_with(lambda d: np.mean(np.abs(d), axis=-1))),
+)
+
+
+def _contrastive_plain_distance(r, case):
+    x1, x2, label = case.inputs
+    prm = case.params
+    d = np.linalg.norm(x1 - x2, axis=-1)
+    similar = label == prm.get("similar_label", 1)
+    losses = prm.get("scale", 0.5) * np.where(similar, d, np.maximum(prm["margin"] - d, 0.0))
+    return np.asarray(reduce(losses, prm["reduction"]))
+
+
+CONTRASTIVE_VARIANTS = (
+    scaled("no ½ factor", "drops the ½ of the Hadsell et al. formula (a convention: many implementations do)",
+           "declare the scale convention, or multiply by 0.5", lambda p: 2.0, code="LC103"),
+    with_params("similar label 0", "treats label 0 as 'similar' and 1 as 'dissimilar' (the other label "
+                "convention)", "flip the labels, or declare the similar-label convention", code="LC103",
+                libraries="Siamese-network tutorials that use 0 for similar pairs", similar_label=lambda p: 0),
+    Variant("plain distance instead of squared", "uses the distance d where the formula squares it (d² and "
+            "max(0, m - d)²)", "square both terms", _contrastive_plain_distance),
+)
+
+
+def _nt_xent(z_i, z_j, tau, *, normalise=True, extra_positive=False):
+    z = np.concatenate([z_i, z_j])
+    if normalise:
+        z = z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12)
+    n = len(z_i)
+    sim = z @ z.T / tau
+    np.fill_diagonal(sim, -np.inf)
+    other = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
+    positive = sim[np.arange(2 * n), other]
+    rows = np.column_stack([sim, positive]) if extra_positive else sim
+    return logsumexp(rows, axis=1) - positive
+
+
+def _info_nce_variant(**options):
+    def compute(r, case):
+        z_i, z_j = case.inputs
+        return np.asarray(reduce(_nt_xent(z_i, z_j, case.params["temperature"], **options), case.params["reduction"]))
+    return compute
+
+
+def _directional(r, case):
+    q, k = (z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12) for z in case.inputs)
+    logits = q @ k.T / case.params["temperature"]
+    losses = logsumexp(logits, axis=1) - np.diag(logits)
+    return np.asarray(reduce(losses, case.params["reduction"]))
+
+
+INFO_NCE_VARIANTS = (
+    with_params("temperature multiplied", "multiplies the similarities by the temperature instead of dividing "
+                "by it", "divide the similarities by the temperature", temperature=lambda p: 1.0 / p["temperature"]),
+    Variant("embeddings not normalised", "uses raw dot products: the embeddings are not L2-normalised before the "
+            "cosine similarity", "F.normalize(z, dim=1) first", _info_nce_variant(normalise=False)),
+    Variant("positive counted twice", "puts the positive pair in the denominator twice (it prepends the positive "
+            "to a similarity row that already holds it)", "use the similarity row without the self-similarity, "
+            "once", _info_nce_variant(extra_positive=True)),
+    Variant("directional InfoNCE", "is directional InfoNCE (query to key only, N anchors, logits q·kᵀ/τ), not "
+            "the symmetric NT-Xent over 2N views", "declare the directional convention, or symmetrise",
+            _directional, code="LC103", libraries="info-nce-pytorch, one side of CLIP"),
+)
+
+
 SPECS = [
     LossSpec(
         id="triplet_margin", family="embedding", summary="max(‖a-p+eps‖_p - ‖a-n+eps‖_p + margin, 0)",
@@ -68,17 +154,17 @@ SPECS = [
         params=(MARGIN, Param("p", 2.0, ("norm",), (1.0, 2.0, 3.0)), Param("eps", 1e-6),
                 Param("swap", False, values=(False, True)), REDUCTION),
         draw_inputs=draw_triplet, layouts=("batch", "single", "no_batch"), grad_args=(0, 1, 2), target_arg=None,
-        edge_cases=triplet_edges,
+        edge_cases=triplet_edges, variants=TRIPLET_VARIANTS,
         torch=("torch.nn.TripletMarginLoss", "torch.nn.functional.triplet_margin_loss")),
     LossSpec(
         id="contrastive", family="embedding", summary="½[y·d² + (1-y)·max(0, m-d)²], Euclidean d (Hadsell 2006)",
         signature=("x1", "x2", "label"), reference=ref.contrastive, params=(MARGIN, REDUCTION),
         draw_inputs=draw_pairs_with_label, layouts=("batch", "single"), grad_args=(0, 1), target_arg=2,
-        edge_cases=contrastive_edges),
+        edge_cases=contrastive_edges, variants=CONTRASTIVE_VARIANTS),
     LossSpec(
         id="info_nce", family="embedding", summary="NT-Xent (SimCLR): cross-entropy of cosine/τ towards the other view",
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=view_edges),
+        edge_cases=view_edges, variants=INFO_NCE_VARIANTS),
 ]

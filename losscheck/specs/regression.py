@@ -4,6 +4,7 @@ import numpy as np
 from losscheck.references import regression as ref
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.strategies import batch_size, floats, size, spatial
+from losscheck.variants import scaled
 
 ELEMENTWISE_LAYOUTS = ("batch", "single", "no_batch", "spatial2d")
 REDUCTION = Param("reduction", "mean", values=REDUCTIONS)
@@ -35,11 +36,19 @@ def regression_edges():
     ]
 
 
-def regression_spec(id, summary, reference, *params, torch=()):
+def regression_spec(id, summary, reference, *params, torch=(), variants=()):
     return LossSpec(
         id=id, family="regression", summary=summary, signature=("input", "target"), reference=reference,
         params=(*params, REDUCTION), draw_inputs=draw_pair, layouts=ELEMENTWISE_LAYOUTS,
-        grad_args=(0,), edge_cases=regression_edges, torch=torch, elementwise=True)
+        grad_args=(0,), edge_cases=regression_edges, torch=torch, elementwise=True, variants=variants)
+
+
+SMOOTH_L1_FOR_HUBER = scaled(
+    "SmoothL1 for Huber", "is SmoothL1Loss(beta=delta), which is Huber divided by delta (the two agree only at "
+    "delta = 1)", "use HuberLoss(delta=delta), or multiply SmoothL1 by delta", lambda p: 1.0 / p["delta"])
+HUBER_FOR_SMOOTH_L1 = scaled(
+    "Huber for SmoothL1", "is HuberLoss(delta=beta), which is SmoothL1 multiplied by beta (equal only at beta = 1)",
+    "use SmoothL1Loss(beta=beta), or divide Huber by beta", lambda p: p["beta"])
 
 
 SPECS = [
@@ -49,9 +58,11 @@ SPECS = [
                     torch=("torch.nn.L1Loss", "torch.nn.functional.l1_loss")),
     regression_spec("smooth_l1", "0.5d²/β if |d|<β else |d|-0.5β", ref.smooth_l1,
                     Param("beta", 1.0, values=(0.0, 0.5, 1.0, 2.0)),
-                    torch=("torch.nn.SmoothL1Loss", "torch.nn.functional.smooth_l1_loss")),
+                    torch=("torch.nn.SmoothL1Loss", "torch.nn.functional.smooth_l1_loss"),
+                    variants=(HUBER_FOR_SMOOTH_L1,)),
     regression_spec("huber", "0.5d² if |d|≤δ else δ(|d|-0.5δ)", ref.huber,
                     Param("delta", 1.0, values=(0.5, 1.0, 2.0)),
-                    torch=("torch.nn.HuberLoss", "torch.nn.functional.huber_loss")),
+                    torch=("torch.nn.HuberLoss", "torch.nn.functional.huber_loss"),
+                    variants=(SMOOTH_L1_FOR_HUBER,)),
     regression_spec("log_cosh", "log cosh d, computed stably", ref.log_cosh),
 ]

@@ -1,0 +1,89 @@
+"""Known variants of a reference: the classic mistakes (and documented conventions) a candidate may follow.
+
+A Variant computes what the loss would be under one mistake, from the reference and a case. Diagnosis
+(losscheck/diagnose.py) tries each variant of a spec when the candidate disagrees with the reference and
+names the one that reproduces the candidate on every drawn example. Adding a variant is a few lines here
+or in a spec module; the checks never special-case a mistake.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str                 # short name, e.g. "sum instead of mean"
+    says: str                 # the mistake in plain words, completing "the candidate ..."
+    fix: str                  # what to change
+    compute: Callable         # (reference, case) -> ndarray: the loss under this mistake
+    code: str = "LC102"       # LC102 known defect; LC103 documented convention (a warning)
+    libraries: str = ""       # for conventions: who follows it
+
+
+def replace_input(case, index, value):
+    inputs = list(case.inputs)
+    inputs[index] = value
+    return case.with_inputs(inputs)
+
+
+def call(reference, case, **overrides):
+    return np.asarray(reference(*case.inputs, **{**case.params, **overrides}), dtype=np.float64)
+
+
+def on_input(name, says, fix, transform, index=0, code="LC102"):
+    """The mistake applies `transform` to one input before the (correct) loss."""
+    return Variant(name, says, fix, lambda ref, case: call(ref, replace_input(case, index, transform(case.inputs[index]))),
+                   code)
+
+
+def with_params(name, says, fix, code="LC102", libraries="", **changes):
+    """The mistake is a wrong parameter value: each change maps the case's params to the value used."""
+    return Variant(name, says, fix,
+                   lambda ref, case: call(ref, case, **{k: f(case.params) for k, f in changes.items()}),
+                   code, libraries)
+
+
+def scaled(name, says, fix, factor, code="LC102"):
+    """The mistake multiplies the loss by `factor(params)`."""
+    return Variant(name, says, fix, lambda ref, case: call(ref, case) * factor(case.params), code)
+
+
+def _only_for_mean(fn):
+    def compute(ref, case):
+        if case.params.get("reduction", "mean") != "mean":
+            raise ValueError("variant applies to reduction='mean' only")
+        return fn(ref, case)
+    return compute
+
+
+def _batch_only_mean(ref, case):
+    values = call(ref, case, reduction="none")
+    return np.asarray(values.sum() / max(case.inputs[0].shape[0], 1) if case.inputs[0].ndim else values.sum())
+
+
+COMMON = (
+    Variant("sum instead of mean", "returns the sum over elements where the mean is expected (the reduction is "
+            "sum, so the loss grows with the batch)", "divide by the number of elements (use .mean())",
+            _only_for_mean(lambda ref, case: call(ref, case, reduction="sum"))),
+    Variant("mean over the batch only", "sums over every dimension but the batch and divides by the batch size "
+            "only (wrong normalising axis for 'mean')", "average over every element, not over the batch only",
+            _only_for_mean(_batch_only_mean)),
+    scaled("missing factor ½", "is twice the reference: a factor ½ of the formula is missing", "multiply by 0.5",
+           lambda p: 2.0),
+    scaled("extra factor ½", "is half the reference: an extra factor ½", "drop the 0.5 factor", lambda p: 0.5),
+)
+
+# Building blocks for spec modules.
+sigmoid = expit
+
+
+def softmax_classes(x):
+    return softmax(x, axis=0 if x.ndim == 1 else 1)
+
+
+def log_softmax_classes(x):
+    return log_softmax(x, axis=0 if x.ndim == 1 else 1)
