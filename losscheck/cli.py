@@ -35,7 +35,23 @@ def build_parser() -> Parser:
     a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
     a.add_argument("--fail-on", choices=("error", "warning"), default="error")
     a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
+    e = sub.add_parser("explain", help="what a pitfall code means, why it matters, an example and the fix")
+    e.add_argument("code", nargs="?", help="e.g. LC201")
+    e.add_argument("--table", action="store_true", help="print the markdown table of every code")
     return parser
+
+
+def run_explain(args) -> int:
+    from losscheck.pitfalls import PITFALLS, explain, table
+
+    if args.table:
+        sys.stdout.write(table())
+        return 0
+    code = (args.code or "").upper()
+    if code not in PITFALLS:
+        raise UsageError(f"unknown code '{args.code}' (known codes: {', '.join(PITFALLS)})")
+    sys.stdout.write(explain(code))
+    return 0
 
 
 def _init(text: str) -> dict:
@@ -76,7 +92,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return run_audit(args)
+        return run_explain(args) if args.command == "explain" else run_audit(args)
     except UsageError as e:
         print(f"losscheck: error: {e}", file=sys.stderr)
         return 2

@@ -123,5 +123,69 @@ PITFALLS = {p.code: p for p in [
 ]}
 
 
+FAMILY_CHECKS = {
+    "value": "compares the candidate with the float64 reference on ordinary valid inputs",
+    "stability": "drives the candidate with extreme but valid inputs (huge logits, probabilities at 0 and 1, "
+                 "zero distances, empty masks) and in half precision",
+    "gradient": "compares autograd gradients of the candidate with finite differences of the reference",
+    "reduction": "checks reduction='none'/'sum'/'mean' against each other and against the batch size",
+    "target": "tries every admitted target format, ignore_index, edge shapes and argument orders",
+    "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts",
+    "api": "checks the loss as a callable: pure, deterministic, 0-d results, no exceptions, bounded time",
+}
+
+EXAMPLES = {
+    "LC101": "loss = ((input - target) ** 2).mean() + (input - target).abs().mean()  # not MSE",
+    "LC102": "loss = F.cross_entropy(torch.sigmoid(logits), target)  # sigmoid, then log_softmax again",
+    "LC103": "dice = 1 - (2 * (p * g).sum() + s) / (p.sum() + g.sum() + s)  # batch Dice, not per sample",
+    "LC201": "loss = torch.log(1 + torch.exp(-x))  # inf for x < -88 in float32",
+    "LC202": "loss = -(y * torch.log(p.clamp(1e-7, 1 - 1e-7)))  # capped at 16.1",
+    "LC203": "loss = torch.log(torch.exp(x).sum(1))  # exp(12) overflows float16",
+    "LC301": "loss = ((input.detach() - target) ** 2).mean().requires_grad_()",
+    "LC302": "d = ((x1 - x2) ** 2).sum(1).sqrt()  # d/dx sqrt at 0 is inf: nan gradient",
+    "LC303": "y = x + (f(x) - x).detach()  # value of f, gradient of the identity",
+    "LC304": "loss = torch.where(d.abs() > 3, d.detach(), d) ** 2  # no gradient for large errors",
+    "LC401": "def forward(self, x, y): return ((x - y) ** 2).mean()  # self.reduction never read",
+    "LC402": "if self.reduction == 'mean': return per_elem.sum() / x.shape[0]",
+    "LC403": "if self.reduction == 'none': return per_elem.mean(dim=1)",
+    "LC404": "nn.KLDivLoss()(log_q, p)  # reduction='mean' divides by every element",
+    "LC405": "return (x - y).abs().sum()  # grows with the batch size",
+    "LC501": "F.mse_loss(pred_Nx1, target_N)  # broadcasts to (N, N)",
+    "LC502": "F.cross_entropy(x, target.argmax(1))  # fails for class-index targets",
+    "LC503": "loss = F.cross_entropy(x, y.clamp(min=0))  # -100 becomes class 0",
+    "LC504": "p = input.squeeze()  # N = 1 loses the batch dimension",
+    "LC505": "def forward(self, target, input): ...  # Keras order",
+    "LC601": "labels = torch.arange(n)  # on the CPU while the logits are on cuda",
+    "LC602": "torch.use_deterministic_algorithms(False) with scatter_add on GPU",
+    "LC603": "return loss.double()",
+    "LC604": "var = (x ** 2).mean() - x.mean() ** 2  # cancellation in float32",
+    "LC605": "p = input.view(-1)  # raises for transposed or channels-last inputs",
+    "LC701": "p = input.sigmoid_()  # overwrites the caller's logits",
+    "LC702": "return loss + 1e-3 * torch.rand(())",
+    "LC703": "self.calls += 1; return loss / self.calls",
+    "LC704": "return loss.mean(dim=0, keepdim=True)  # shape (1,)",
+    "LC705": "return F.cross_entropy(x, y.view(-1, 1))  # raises on valid targets",
+    "LC706": "while not self.done: time.sleep(1)",
+    "LC707": "return loss.item()",
+}
+
+
 def get(code: str) -> Pitfall:
     return PITFALLS[code]
+
+
+def explain(code: str) -> str:
+    """The page `losscheck explain CODE` prints: what, why, an example of the bug, the fix."""
+    p = PITFALLS[code]
+    return (f"{p.code} ({p.family}, {p.severity}): {p.title}\n\n"
+            f"What it means: the {p.family} family {FAMILY_CHECKS[p.family]}; this code says: {p.title}.\n\n"
+            f"Why it matters: {p.why}\n\n"
+            f"Example of the bug:\n    {EXAMPLES[p.code]}\n\n"
+            f"Fix: {p.fix}\n")
+
+
+def table() -> str:
+    """The markdown table of every code (the README carries it; a test keeps the two equal)."""
+    rows = ["| code | family | severity | title |", "|---|---|---|---|"]
+    rows += [f"| {p.code} | {p.family} | {p.severity} | {p.title} |" for p in PITFALLS.values()]
+    return "\n".join(rows) + "\n"
