@@ -9,6 +9,8 @@ to find where the candidate stops being finite or parts from the reference.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from losscheck.cases import cases
@@ -23,38 +25,66 @@ def _matches(ctx, variant, case, got, dtype) -> bool:
     try:
         with np.errstate(all="ignore"):
             value = variant.compute(ctx.spec.reference, case)
-    except (ValueError, IndexError, ZeroDivisionError, TypeError):
+    except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
         return False
     return value.shape == got.shape and close(got, value, dtype)
 
 
+def _fit(ctx, variant, examples):
+    """Fit a variant's free parameters on the first example that allows it; {} when it has none, else None."""
+    if variant.fit is None:
+        return {}
+    for case, got in examples:
+        try:
+            with np.errstate(all="ignore"):
+                return variant.fit(ctx.spec.reference, case, got)
+        except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
+            continue
+    return None
+
+
+def _explains(ctx, variant, examples, dtype):
+    """The fitted parameters when the variant reproduces the candidate on every example, else None."""
+    params = _fit(ctx, variant, examples)
+    if params is None:
+        return None
+    fitted = replace(variant, compute=lambda ref, c: variant.compute(ref, c.with_params(**params)))
+    return params if all(_matches(ctx, fitted, case, got, dtype) for case, got in examples) else None
+
+
 def explain_mismatch(ctx, v: Violation) -> Violation:
+    """LC101 -> LC102/LC103 when a known variant reproduces the candidate on every drawn example."""
     if "candidate" not in v.data:
         return v
-    got = np.asarray(v.data["candidate"], dtype=np.float64)
-    alive = [var for var in (*ctx.spec.variants, *COMMON) if _matches(ctx, var, v.case, got, v.dtype)]
-    if not alive:
+    examples = [(v.case, np.asarray(v.data["candidate"], dtype=np.float64))]
+    variants = (*ctx.spec.variants, *COMMON)
+    # Only variants that reproduce the shrunk case (or still have parameters to fit) are worth more draws.
+    hopeful = [var for var in variants if _explains(ctx, var, examples, v.dtype) is not None
+               or (var.fit is not None and _fit(ctx, var, examples) is None)]
+    if not hopeful:
         return v
 
-    def confirm(case):
+    def collect(case):
         case = case.rounded(v.dtype)
         try:
-            out = ctx.run(case, v.dtype)[0].detach().double().numpy()
+            examples.append((case, ctx.run(case, v.dtype)[0].detach().double().numpy()))
         except Violation:
-            return
-        alive[:] = [var for var in alive if _matches(ctx, var, case, out, v.dtype)]
+            pass
 
     formats = [v.case.fmt] if v.case.fmt else ctx.formats
-    ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.spec.layouts[0]], formats=formats), confirm,
+    ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.spec.layouts[0]], formats=formats), collect,
                max_examples=CONFIRMING_EXAMPLES)
-    if not alive:
-        return v
-    var = alive[0]
-    convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
-    message = (f"{var.name}: the candidate {var.says}{convention}. Fix: {var.fix}. "
-               f"Seen on every one of {CONFIRMING_EXAMPLES + 1} examples; on this one {v.message}")
-    return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
-                     data={**v.data, "variant": var.name})
+    for var in hopeful:
+        params = _explains(ctx, var, examples, v.dtype)
+        if params is None:
+            continue
+        convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
+        fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
+        message = (f"{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
+                   f"Seen on every one of {len(examples)} examples; on this one {v.message}")
+        return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
+                         data={**v.data, "variant": var.name, "fitted": params})
+    return v
 
 
 def locate_region(ctx, v: Violation, steps: int = 40) -> Violation:

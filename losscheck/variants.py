@@ -22,6 +22,7 @@ class Variant:
     compute: Callable         # (reference, case) -> ndarray: the loss under this mistake
     code: str = "LC102"       # LC102 known defect; LC103 documented convention (a warning)
     libraries: str = ""       # for conventions: who follows it
+    fit: Callable | None = None  # (reference, case, candidate value) -> params the mistake used (e.g. pos_weight)
 
 
 def replace_input(case, index, value):

@@ -102,7 +102,21 @@ DOUBLE_SIGMOID = on_input(
 
 
 def _plain_bce(r, case):
-    return np.asarray(ref.bce_with_logits(*case.inputs, reduction=case.params["reduction"]))
+    pos_weight = case.params.get("pos_weight")
+    pw = None if pos_weight is None else np.array([pos_weight])
+    return np.asarray(ref.bce_with_logits(*case.inputs, pos_weight=pw, reduction=case.params["reduction"]))
+
+
+def _fit_pos_weight(r, case, got):
+    """pos_weight w such that mean(w·y·softplus(-x) + (1-y)·softplus(x)) equals the candidate."""
+    x, y = case.inputs
+    if case.params["reduction"] != "mean":
+        raise ValueError("fitted for 'mean' only")
+    positive = np.sum(y * np.logaddexp(0, -x))
+    negative = np.sum((1 - y) * np.logaddexp(0, x))
+    if positive <= 0:
+        raise ValueError("no positive term to fit")
+    return {"pos_weight": float((float(got) * x.size - negative) / positive)}
 
 
 FOCAL_VARIANTS = (
@@ -111,9 +125,9 @@ FOCAL_VARIANTS = (
                 "multiply the cross-entropy by (1 - p_t) ** gamma", gamma=lambda p: 0.0),
     with_params("alpha on the other class", "weights the negatives by alpha and the positives by 1 - alpha",
                 "alpha_t = alpha * y + (1 - alpha) * (1 - y)", alpha=lambda p: 1.0 - p["alpha"]),
-    Variant("plain BCE, not focal", "is plain binary cross-entropy with logits: neither the focusing term nor "
-            "alpha is applied (BCEWithLogitsLoss presented as focal loss)",
-            "multiply by alpha_t * (1 - p_t) ** gamma", _plain_bce),
+    Variant("BCE with logits, not focal", "is binary cross-entropy with logits (BCEWithLogitsLoss, with a "
+            "pos_weight) presented as focal loss: no focusing term (1 - p_t)^gamma",
+            "multiply the per-element cross-entropy by alpha_t * (1 - p_t) ** gamma", _plain_bce, fit=_fit_pos_weight),
 )
 
 
