@@ -111,6 +111,8 @@ def run_sequence(ctx, checks, emit):
             emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
         emit("done", run_check(ctx, check))
+        if ctx.detected:
+            emit("detected", ctx.detected)
         if check is probe:
             emit("formats", ctx.formats)
         if ctx.caller.hung is not None:
@@ -177,6 +179,8 @@ def run_isolated(ctx, checks, budget: float):
                 current = None
             elif kind == "formats":
                 ctx.formats = payload
+            elif kind == "detected" and payload != ctx.detected:
+                ctx.adopt(payload)
             elif kind == "hung":
                 hung = True
         proc.join(5)
@@ -201,7 +205,7 @@ def _keep(code: str, select, ignore) -> bool:
 
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
-          select=(), ignore=(), isolate: bool = True):
+          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult."""
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
@@ -214,7 +218,7 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
     try:
         with _hypothesis_home_outside_cwd():
-            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0)
+            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {}, t0)
     finally:
         torch.set_num_threads(threads)
 
@@ -240,30 +244,35 @@ def _hypothesis_home_outside_cwd():
         configuration.set_hypothesis_home_dir(previous)
 
 
-def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, t0):
+def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, t0):
     from losscheck.binding import bind
     from losscheck.calls import Caller
     from losscheck.candidate import resolve, wrap
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
+    from losscheck.conventions import declare
     from losscheck.findings import AuditResult
     from losscheck.tolerances import TOLERANCES
 
     candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
-    spec = pick_spec(candidate, as_)
+    base_spec = pick_spec(candidate, as_)
+    spec, chosen = declare(base_spec, conventions)
     candidate.prepare(len(spec.signature))
     binding = bind(spec, candidate)
-    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
+    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, base_spec=base_spec,
+                  declared=dict(conventions))
     ref = spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
-                         parameters={"loss": spec.id, **binding.describe()})
+                         parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [probe, *ordered()]
     if isolate and "fork" in multiprocessing.get_all_start_methods():
         result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout))
     else:
         result.checks = run_in_process(ctx, checks)
     result.parameters["target_formats"] = list(ctx.formats or ())
+    result.conventions = {**chosen, **ctx.detected, **ctx.declared}
+    result.parameters["detected_conventions"] = dict(ctx.detected)
     for c in result.checks:
         c.findings = [f for f in c.findings if _keep(f.code, select, ignore)]
         if c.status == "fail" and not c.findings:

@@ -27,6 +27,8 @@ def build_parser() -> Parser:
     a.add_argument("target", help="pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
     a.add_argument("--as", dest="as_", metavar="ID", help="catalogue id of the loss (detected for torch built-ins)")
     a.add_argument("--init", default="{}", help="JSON object of constructor (or keyword) arguments")
+    a.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
+                   help="declare a convention the loss follows (repeatable); see `losscheck list`")
     a.add_argument("--format", default="text", help=f"one of {', '.join(FORMATS)}")
     a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
     a.add_argument("--seed", type=int, default=0)
@@ -35,10 +37,20 @@ def build_parser() -> Parser:
     a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
     a.add_argument("--fail-on", choices=("error", "warning"), default="error")
     a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
+    ls = sub.add_parser("list", help="every loss id with its signature, parameters, conventions and torch names")
+    ls.add_argument("--format", choices=("text", "json"), default="text")
     e = sub.add_parser("explain", help="what a pitfall code means, why it matters, an example and the fix")
     e.add_argument("code", nargs="?", help="e.g. LC201")
     e.add_argument("--table", action="store_true", help="print the markdown table of every code")
     return parser
+
+
+def run_list(args) -> int:
+    from losscheck.catalogue import describe_all, render_text
+
+    entries = describe_all()
+    sys.stdout.write(json.dumps(entries, indent=2) + "\n" if args.format == "json" else render_text(entries))
+    return 0
 
 
 def run_explain(args) -> int:
@@ -66,13 +78,14 @@ def _init(text: str) -> dict:
 
 def run_audit(args) -> int:
     from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
+    from losscheck.conventions import parse
     from losscheck.report import render, text
 
     if args.format not in FORMATS:
         raise UsageError(f"unknown --format '{args.format}' (choose from {', '.join(FORMATS)})")
     result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
                    max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES, timeout=args.timeout or DEFAULT_TIMEOUT,
-                   select=args.select, ignore=args.ignore)
+                   select=args.select, ignore=args.ignore, conventions=parse(args.convention))
     report = render(result, args.format)
     if args.output:
         try:
@@ -92,7 +105,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return run_explain(args) if args.command == "explain" else run_audit(args)
+        return {"explain": run_explain, "list": run_list}.get(args.command, run_audit)(args)
     except UsageError as e:
         print(f"losscheck: error: {e}", file=sys.stderr)
         return 2

@@ -83,7 +83,8 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
         message = (f"{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
                    f"Seen on every one of {len(examples)} examples; on this one {v.message}")
         return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
-                         data={**v.data, "variant": var.name, "fitted": params})
+                         data={**v.data, "variant": var.name, "fitted": params,
+                               **({"convention": list(var.convention)} if var.convention else {})})
     return v
 
 

@@ -23,6 +23,7 @@ class Variant:
     code: str = "LC102"       # LC102 known defect; LC103 documented convention (a warning)
     libraries: str = ""       # for conventions: who follows it
     fit: Callable | None = None  # (reference, case, candidate value) -> params the mistake used (e.g. pos_weight)
+    convention: tuple | None = None  # (name, value) when this variant is an undeclared convention
 
 
 def replace_input(case, index, value):

@@ -68,6 +68,17 @@ class Context:
     seed: int = 0
     max_examples: int = 40
     formats: tuple = ()
+    base_spec: object = None   # the spec before conventions were declared
+    declared: dict = field(default_factory=dict)   # conventions declared by the user
+    detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
+
+    def adopt(self, detected: dict) -> None:
+        """Audit the remaining checks under conventions the candidate was found to follow (LC103)."""
+        from losscheck.conventions import declare
+
+        self.detected = dict(detected)
+        self.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
+        self.binding.spec = self.spec
 
     # -- calling the candidate and the reference -------------------------------------------------------
     def tensors(self, case: Case, dtype: str, device="cpu", requires_grad=False):

@@ -29,7 +29,14 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
 @register("value.reference", "value")
 def reference_values(ctx) -> Outcome:
     strategy = cases(ctx.binding, formats=ctx.formats)
-    n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
-    if v is not None and v.code == "LC101":
-        v = explain_mismatch(ctx, v)
-    return Outcome(n, [v] if v else [])
+    found = []
+    while True:
+        n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
+        if v is not None and v.code == "LC101":
+            v = explain_mismatch(ctx, v)
+        found += [v] if v else []
+        if v is None or "convention" not in v.data or tuple(v.data["convention"])[0] in ctx.detected:
+            return Outcome(n, found)
+        # The candidate follows an undeclared convention: audit everything after this under it.
+        name, value = v.data["convention"]
+        ctx.adopt({**ctx.detected, name: value})

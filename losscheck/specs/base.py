@@ -58,7 +58,8 @@ class LossSpec:
     torch: tuple[str, ...] = ()
     elementwise: bool = False
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
-    variants: tuple = ()  # known mistakes and conventions (losscheck.variants.Variant), tried on a mismatch
+    variants: tuple = ()  # known mistakes (losscheck.variants.Variant), tried on a mismatch
+    conventions: tuple = ()  # losscheck.conventions.Convention: legitimate differences, declared by the user
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

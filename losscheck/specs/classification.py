@@ -5,6 +5,7 @@ from scipy.special import log_softmax, softmax
 from losscheck.references import classification as ref
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
+from losscheck.conventions import Convention, Option
 from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, floats, logits,
                                   positive_weights, probabilities, size, spatial)
 from losscheck.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
@@ -166,12 +167,17 @@ CROSS_ENTROPY_VARIANTS = (
              "log_softmax itself (double activation)", "pass raw logits to cross_entropy", sigmoid),
     Variant("softmax over the batch axis", "normalises over the batch axis (dim 0) instead of the class axis "
             "(dim 1): the wrong normalising axis", "use log_softmax(input, dim=1)", _softmax_over_batch),
-    Variant("label smoothing ε/(C-1)", "smooths labels by giving ε/(C-1) to the other classes, where torch's "
-            "label_smoothing gives ε/C to every class", "use cross_entropy(..., label_smoothing=ε)",
-            _smoothing_over_other_classes),
     Variant("ignored targets in the denominator", "masks ignored targets out of the sum but still divides by "
             "every target (wrong denominator with ignore_index)", "divide by the number of kept targets",
             _denominator_counts_ignored),
+)
+
+
+CROSS_ENTROPY_CONVENTIONS = (
+    Convention("label_smoothing_form", "uniform", {
+        "uniform": Option("mixes (1-eps)*onehot + eps/C over every class", "torch label_smoothing"),
+        "other_classes": Option("gives 1-eps to the true class and eps/(C-1) to each other class",
+                                "hand-written smoothing in many tutorials", compute=_smoothing_over_other_classes)}),
 )
 
 
@@ -213,6 +219,7 @@ SPECS = [
         draw_inputs=draw_class_logits, layouts=("batch", "single", "no_batch", "spatial2d", "spatial3d"),
         target_formats=("indices", "probabilities"), edge_cases=class_edges,
         tensor_params={"weight": class_weight}, variants=CROSS_ENTROPY_VARIANTS,
+        conventions=CROSS_ENTROPY_CONVENTIONS,
         torch=("torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy")),
     LossSpec(
         id="nll", family="classification", summary="negative log-likelihood of log-probabilities",

@@ -6,7 +6,8 @@ from scipy.special import logsumexp
 
 from losscheck.references import embedding as ref
 from losscheck.references._reduce import reduce
-from losscheck.variants import Variant, scaled, with_params
+from losscheck.conventions import Convention, Option
+from losscheck.variants import Variant, call
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.strategies import batch_size, binary, floats, size
@@ -76,10 +77,15 @@ def _triplet_with(distance):
     return compute
 
 
+TRIPLET_CONVENTIONS = (
+    Convention("distance", "plain", {
+        "plain": Option("uses plain distances", "torch.nn.TripletMarginLoss"),
+        "squared": Option("compares squared Euclidean distances where TripletMarginLoss uses plain ones",
+                          "FaceNet (Schroff et al. 2015) and code that follows it",
+                          compute=_triplet_with(lambda d: np.sum(d * d, axis=-1)))}),
+)
+
 TRIPLET_VARIANTS = (
-    Variant("squared distances", "compares squared Euclidean distances, where TripletMarginLoss uses plain "
-            "distances ‖a - p‖ (not squared)", "use the norm, not its square (torch.norm / F.pairwise_distance)",
-            _triplet_with(lambda d: np.sum(d * d, axis=-1)), code="LC103", libraries="FaceNet-style code"),
     Variant("mean absolute difference as the distance", "measures distance as the mean of |a - p| over features "
             "instead of the p-norm ‖a - p‖_p", "use F.pairwise_distance(a, p, p=2)",
             _triplet_with(lambda d: np.mean(np.abs(d), axis=-1))),
@@ -95,12 +101,18 @@ def _contrastive_plain_distance(r, case):
     return np.asarray(reduce(losses, prm["reduction"]))
 
 
+CONTRASTIVE_CONVENTIONS = (
+    Convention("scale", "half", {
+        "half": Option("keeps the factor 1/2 of Hadsell et al. (2006)", "the paper"),
+        "one": Option("drops the factor 1/2 of the Hadsell et al. formula", "many tutorials and Siamese-network repos",
+                      {"scale": 1.0})}),
+    Convention("similar_label", "1", {
+        "1": Option("treats label 1 as similar", "Hadsell et al. (2006)"),
+        "0": Option("treats label 0 as similar and 1 as dissimilar",
+                    "Siamese-network tutorials that use 0 for similar pairs", {"similar_label": 0})}),
+)
+
 CONTRASTIVE_VARIANTS = (
-    scaled("no ½ factor", "drops the ½ of the Hadsell et al. formula (a convention: many implementations do)",
-           "declare the scale convention, or multiply by 0.5", lambda p: 2.0, code="LC103"),
-    with_params("similar label 0", "treats label 0 as 'similar' and 1 as 'dissimilar' (the other label "
-                "convention)", "flip the labels, or declare the similar-label convention", code="LC103",
-                libraries="Siamese-network tutorials that use 0 for similar pairs", similar_label=lambda p: 0),
     Variant("plain distance instead of squared", "uses the distance d where the formula squares it (d² and "
             "max(0, m - d)²)", "square both terms", _contrastive_plain_distance),
 )
@@ -133,17 +145,22 @@ def _directional(r, case):
     return np.asarray(reduce(losses, case.params["reduction"]))
 
 
+INFO_NCE_CONVENTIONS = (
+    Convention("direction", "symmetric", {
+        "symmetric": Option("is NT-Xent over 2N views (SimCLR)", "SimCLR, MONAI ContrastiveLoss"),
+        "directional": Option("is directional InfoNCE (query to key only, N anchors, logits q.k/tau)",
+                              "info-nce-pytorch, one side of CLIP", compute=_directional)}),
+)
+
 INFO_NCE_VARIANTS = (
-    with_params("temperature multiplied", "multiplies the similarities by the temperature instead of dividing "
-                "by it", "divide the similarities by the temperature", temperature=lambda p: 1.0 / p["temperature"]),
+    Variant("temperature multiplied", "multiplies the similarities by the temperature instead of dividing by it",
+            "divide the similarities by the temperature",
+            lambda r, case: call(r, case, temperature=1.0 / case.params["temperature"])),
     Variant("embeddings not normalised", "uses raw dot products: the embeddings are not L2-normalised before the "
             "cosine similarity", "F.normalize(z, dim=1) first", _info_nce_variant(normalise=False)),
     Variant("positive counted twice", "puts the positive pair in the denominator twice (it prepends the positive "
             "to a similarity row that already holds it)", "use the similarity row without the self-similarity, "
             "once", _info_nce_variant(extra_positive=True)),
-    Variant("directional InfoNCE", "is directional InfoNCE (query to key only, N anchors, logits q·kᵀ/τ), not "
-            "the symmetric NT-Xent over 2N views", "declare the directional convention, or symmetrise",
-            _directional, code="LC103", libraries="info-nce-pytorch, one side of CLIP"),
 )
 
 
@@ -154,17 +171,18 @@ SPECS = [
         params=(MARGIN, Param("p", 2.0, ("norm",), (1.0, 2.0, 3.0)), Param("eps", 1e-6),
                 Param("swap", False, values=(False, True)), REDUCTION),
         draw_inputs=draw_triplet, layouts=("batch", "single", "no_batch"), grad_args=(0, 1, 2), target_arg=None,
-        edge_cases=triplet_edges, variants=TRIPLET_VARIANTS,
+        edge_cases=triplet_edges, variants=TRIPLET_VARIANTS, conventions=TRIPLET_CONVENTIONS,
         torch=("torch.nn.TripletMarginLoss", "torch.nn.functional.triplet_margin_loss")),
     LossSpec(
         id="contrastive", family="embedding", summary="½[y·d² + (1-y)·max(0, m-d)²], Euclidean d (Hadsell 2006)",
         signature=("x1", "x2", "label"), reference=ref.contrastive, params=(MARGIN, REDUCTION),
         draw_inputs=draw_pairs_with_label, layouts=("batch", "single"), grad_args=(0, 1), target_arg=2,
-        edge_cases=contrastive_edges, variants=CONTRASTIVE_VARIANTS),
+        edge_cases=contrastive_edges, variants=CONTRASTIVE_VARIANTS,
+        conventions=CONTRASTIVE_CONVENTIONS),
     LossSpec(
         id="info_nce", family="embedding", summary="NT-Xent (SimCLR): cross-entropy of cosine/τ towards the other view",
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=view_edges, variants=INFO_NCE_VARIANTS),
+        edge_cases=view_edges, variants=INFO_NCE_VARIANTS, conventions=INFO_NCE_CONVENTIONS),
 ]

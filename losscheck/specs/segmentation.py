@@ -5,21 +5,36 @@ from losscheck.references import segmentation as ref
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.strategies import batch_size, binary, class_indices, probabilities, size, spatial
-from losscheck.variants import on_input, sigmoid, with_params
+from losscheck.conventions import Convention, Option
+from losscheck.variants import call, replace_input, sigmoid, softmax_classes
 
-DICE_VARIANTS = (
-    with_params("batch dice", "computes one Dice over the whole batch (sums over samples before dividing) "
-                "instead of one per sample", "reduce over spatial dims per sample (dims 2..), or declare batch dice",
-                code="LC103", libraries="segmentation_models_pytorch, MONAI DiceLoss(batch=True)",
-                per_sample=lambda p: False),
-    with_params("no smoothing in the numerator", "adds the smoothing term to the denominator only",
-                "add smooth to the numerator too, or declare the convention", code="LC103",
-                libraries="MONAI (smooth_nr=0)", smooth_numerator=lambda p: False),
-    with_params("squared denominator", "squares the terms of the denominator (Σp² + Σg², Milletari's V-Net form)",
-                "declare the squared-denominator convention", code="LC103",
-                libraries="MONAI DiceLoss(squared_pred=True), V-Net", squared_denominator=lambda p: True),
-    on_input("sigmoid applied to probabilities", "applies sigmoid to inputs that are already probabilities "
-             "(double activation)", "pass probabilities, or logits with the activation declared", sigmoid),
+
+def _activated(activation):
+    return lambda r, case: call(r, replace_input(case, 0, activation(case.inputs[0])))
+
+
+DICE_CONVENTIONS = (
+    Convention("per_sample", "sample", {
+        "sample": Option("computes one Dice per sample and channel, then averages", "MONAI DiceLoss (default)",
+                         {"per_sample": True}),
+        "batch": Option("computes one Dice over the whole batch (sums over samples before dividing)",
+                        "segmentation_models_pytorch, MONAI DiceLoss(batch=True)", {"per_sample": False})}),
+    Convention("smoothing", "both", {
+        "both": Option("adds the smoothing term to numerator and denominator", "most tutorials, kornia"),
+        "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
+                              {"smooth_numerator": False}),
+        "none": Option("uses no smoothing term at all", "plain soft Dice",
+                       {"smooth_numerator": False, "smooth_denominator": False})}),
+    Convention("squared_denominator", "no", {
+        "no": Option("sums p and g in the denominator", "most implementations"),
+        "yes": Option("squares the terms of the denominator (the V-Net form)",
+                      "MONAI DiceLoss(squared_pred=True), V-Net", {"squared_denominator": True})}),
+    Convention("activation", "none", {
+        "none": Option("takes probabilities", "losscheck default"),
+        "sigmoid": Option("applies sigmoid to its input (takes logits)", "MONAI DiceLoss(sigmoid=True), smp",
+                          compute=_activated(sigmoid)),
+        "softmax": Option("applies softmax over channels to its input (takes logits)",
+                          "MONAI DiceLoss(softmax=True), smp multiclass", compute=_activated(softmax_classes))}),
 )
 
 
@@ -50,5 +65,5 @@ SPECS = [
         signature=("input", "target"), reference=ref.dice,
         params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1)), REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
-        edge_cases=dice_edges, variants=DICE_VARIANTS),
+        edge_cases=dice_edges, conventions=DICE_CONVENTIONS),
 ]
