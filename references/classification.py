@@ -1,13 +1,14 @@
 """Float64 references for the classification losses.
 
-bce, bce_with_logits, cross_entropy, nll, kl_div and focal (binary sigmoid focal loss).
-Where PyTorch has a built-in, the reference follows its documented semantics exactly
-(clamps, weighting, reduction denominators, shapes of 'none'). NumPy/SciPy only: this module
-never imports torch.
+bce, bce_with_logits, cross_entropy, nll, kl_div, focal (binary sigmoid focal loss),
+focal_multiclass (softmax focal loss), and the margin losses soft_margin, multilabel_soft_margin,
+multi_margin, hinge and multilabel_margin. Where PyTorch has a built-in, the reference follows its
+documented semantics exactly (clamps, weighting, reduction denominators, shapes of 'none').
+NumPy/SciPy only: this module never imports torch.
 
-Shape conventions for cross_entropy and nll: the class dimension is dim 0 for a (C,) input and
-dim 1 otherwise, so inputs are (C,), (N, C) or (N, C, d1, ..., dk), and class-index targets are
-(), (N,) or (N, d1, ..., dk) respectively.
+Shape conventions for cross_entropy, nll and focal_multiclass: the class dimension is dim 0 for a
+(C,) input and dim 1 otherwise, so inputs are (C,), (N, C) or (N, C, d1, ..., dk), and class-index
+targets are (), (N,) or (N, d1, ..., dk) respectively.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from scipy.special import expit, log_expit, log_softmax, xlogy
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["bce", "bce_with_logits", "cross_entropy", "nll", "kl_div", "focal"]
+__all__ = [
+    "bce", "bce_with_logits", "cross_entropy", "nll", "kl_div", "focal", "focal_multiclass",
+    "soft_margin", "multilabel_soft_margin", "multi_margin", "hinge", "multilabel_margin",
+]
 
 _LOG_CLAMP = -100.0  # torch's BCELoss clamps each log at -100
 
@@ -273,3 +277,207 @@ def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
     if alpha >= 0:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
     return reduce(values, reduction)
+
+
+def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+    """Softmax (multi-class) focal loss on logits and class-index targets (Lin et al., "Focal
+    Loss for Dense Object Detection", ICCV 2017, Eq. 5, in its softmax form).
+
+    ``log p = log_softmax(input)`` along the class dimension (scipy.special.log_softmax),
+    ``loss_n = -α[y_n] * (1 - p[y_n])**γ * log p[y_n]``, with ``1 - p = -expm1(log p)`` (no
+    cancellation as p -> 1) and ``0**0 = 1``, so ``gamma = 0`` without alpha is exactly
+    cross_entropy. ``alpha``: None (α = 1 for every class), a scalar (the same α for *every*
+    class, i.e. a plain factor; kornia reads a scalar as [1-α, α, α, ...] instead, a
+    convention), or an array of shape (C,) (one α per class). Targets equal to ``ignore_index``
+    contribute 0 (also in 'none'). 'mean' divides the sum by the number of kept targets (not by
+    Σ α[y]); with every target ignored it is nan (0/0), as cross_entropy.
+
+    Shapes: input (C,), (N, C) or (N, C, d1, ..., dk) logits; target integer class indices of
+    shape (), (N,) or (N, d1, ..., dk); 'none' returns target's shape. kornia >= 0.8 returns
+    'none' per class, (N, C, ...), so its 'mean' also divides by C: a convention.
+
+    Source: no PyTorch built-in; Lin et al. 2017; kornia ``kornia.losses.FocalLoss`` and MONAI
+    ``monai.losses.FocalLoss(use_softmax=True)`` (https://kornia.readthedocs.io/en/latest/losses.html,
+    https://docs.monai.io/en/stable/losses.html#focalloss).
+    """
+    check_reduction(reduction)
+    x = _f64(input)
+    axis = _class_axis(x)
+    n_classes = x.shape[axis]
+    log_p = log_softmax(x, axis=axis)
+    expected = x.shape[:axis] + x.shape[axis + 1 :]
+    t, keep = _class_indices(target, expected, n_classes, ignore_index)
+    safe_t = np.where(keep, t, 0)
+    picked = np.squeeze(np.take_along_axis(log_p, np.expand_dims(safe_t, axis), axis=axis), axis=axis)
+    if alpha is None:
+        a = np.ones_like(picked)
+    elif np.ndim(alpha) == 0:
+        a = np.full_like(picked, float(alpha))
+    else:
+        per_class = _f64(alpha)
+        if per_class.shape != (n_classes,):
+            raise ValueError(
+                f"focal_multiclass: alpha must be None, a scalar or an array of shape ({n_classes},) "
+                f"(one per class); got shape {per_class.shape}"
+            )
+        a = per_class[safe_t]
+    modulating = (-np.expm1(picked)) ** float(gamma)
+    with np.errstate(invalid="ignore"):
+        values = np.where(keep, -a * modulating * picked, 0.0)
+    return reduce(values, reduction, weights=keep)
+
+
+def soft_margin(input, target, *, reduction="mean"):
+    """Soft margin loss (two-class logistic loss with labels ±1).
+
+    ``loss = log(1 + exp(-y * x))``, computed stably as ``logaddexp(0, -y * x)``, so it is finite
+    (≈ -y·x) for every finite input. torch computes ``log1p(exp(-y * x))`` literally, which
+    overflows to inf for -y·x > 709 in float64 (> 88.7 in float32): the only place the two
+    differ. Labels are meant to be in {-1, 1}; like torch, other values are used as given.
+
+    Shapes: input and target broadcast (torch requires the same shape); 'none' returns it.
+
+    Source: PyTorch ``torch.nn.SoftMarginLoss`` / ``torch.nn.functional.soft_margin_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.SoftMarginLoss.html).
+    """
+    check_reduction(reduction)
+    x, y = _f64(input), _f64(target)
+    return reduce(np.logaddexp(0.0, -y * x), reduction)
+
+
+def multilabel_soft_margin(input, target, *, weight=None, reduction="mean"):
+    """Multi-label soft margin loss: the mean over classes of a weighted bce_with_logits.
+
+    ``l_c = -w_c * [y_c * log σ(x_c) + (1 - y_c) * log σ(-x_c)]`` (log σ from
+    scipy.special.log_expit), ``loss_n = Σ_c l_c / C`` over the last (class) dimension; then
+    'mean' averages these per-sample losses over the batch and 'sum' adds them.
+
+    Shapes: input (N, C) (or (C,), or any shape whose last dimension is the class dimension);
+    target (in [0, 1]) of the same shape; ``weight`` broadcasts against it, typically (C,).
+    'none' returns input's shape without its last dimension ((N,), or () for (C,)).
+
+    Source: PyTorch ``torch.nn.MultiLabelSoftMarginLoss`` /
+    ``torch.nn.functional.multilabel_soft_margin_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.MultiLabelSoftMarginLoss.html).
+    """
+    check_reduction(reduction)
+    x, y = _f64(input), _f64(target)
+    if x.ndim < 1:
+        raise ValueError("multilabel_soft_margin: input must have a class dimension (its last)")
+    _same_shape("multilabel_soft_margin", x, y)
+    values = -(y * log_expit(x) + (1.0 - y) * log_expit(-x))
+    if weight is not None:
+        values = values * _f64(weight)
+    return reduce(np.sum(values, axis=-1) / x.shape[-1], reduction)
+
+
+def _margin_layout(name, input, target):
+    """(N, C) input and (N,)-shaped integer targets, plus the 'none' output shape, following
+    torch's multi_margin / multilabel_margin shape rules for 0-d, 1-d and 2-d inputs."""
+    x = _f64(input)
+    if x.ndim > 2:
+        raise ValueError(f"{name}: input must be (C,) or (N, C); got shape {x.shape}")
+    t = np.asarray(target)
+    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.bool_)):
+        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ValueError(f"{name}: target must hold integer class indices")
+    return x.reshape(-1, x.shape[-1] if x.ndim else 1), t.astype(np.int64)
+
+
+def multi_margin(input, target, *, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Multi-class hinge loss (Weston-Watkins / Crammer-Singer style), torch's MultiMarginLoss.
+
+    Per sample with class index y:
+    ``loss = Σ_{i ≠ y} w[y] * max(0, margin - x[y] + x[i])**p / C``, p in {1, 2}; the class
+    weight is that of the *target* class, w[y] (w = 1 without ``weight``), and the division is
+    by C (all classes, the target's own term being excluded from the sum). 'mean' averages over
+    the batch.
+
+    Shapes: input (N, C) with target (N,), or (C,) with a 0-d target (or one of shape (1,));
+    'none' returns target's shape. ``weight`` has shape (C,). Targets outside [0, C) and p not in
+    {1, 2} raise ValueError (as in torch).
+
+    Source: PyTorch ``torch.nn.MultiMarginLoss`` / ``torch.nn.functional.multi_margin_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.MultiMarginLoss.html; aten
+    MultiMarginCriterion.cpp).
+    """
+    check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin: only p = 1 and p = 2 are supported; got p={p!r}")
+    x, t = _margin_layout("multi_margin", input, target)
+    n, c = x.shape
+    allowed = [(n,)] if np.ndim(input) == 2 else [(), (1,)]
+    if t.shape not in allowed:
+        raise ValueError(f"multi_margin: target must have shape {' or '.join(map(str, allowed))} "
+                         f"for input of shape {np.shape(input)}; got {t.shape}")
+    out_shape = t.shape
+    t = t.reshape(n)
+    if np.any((t < 0) | (t >= c)):
+        raise ValueError(f"multi_margin: target out of range: every target must be in [0, {c})")
+    w = _class_weight(weight, c)
+    rows = np.arange(n)
+    x_y = x[rows, t]
+    z = np.maximum(float(margin) - x_y[:, None] + x, 0.0)
+    h = z if p == 1 else z * z
+    h[rows, t] = 0.0
+    if w is not None:
+        h = h * w[t][:, None]
+    return reduce((np.sum(h, axis=1) / c).reshape(out_shape), reduction)
+
+
+def hinge(input, target, *, margin=1.0, reduction="mean"):
+    """Binary SVM hinge loss with labels ±1: ``loss = max(0, margin - y * x)``.
+
+    Not torch's HingeEmbeddingLoss (that one takes distances: x if y = 1, max(0, margin - x) if
+    y = -1). Labels other than -1 and 1 raise ValueError (convert {0, 1} labels with 2y - 1).
+
+    Shapes: input (scores) and target broadcast; 'none' returns the broadcast shape.
+
+    Source: no PyTorch built-in; the hinge loss of support vector machines (Cortes and Vapnik,
+    "Support-vector networks", 1995), e.g. ``sklearn.metrics.hinge_loss``.
+    """
+    check_reduction(reduction)
+    x, y = _f64(input), _f64(target)
+    if np.any((y != 1.0) & (y != -1.0)):
+        raise ValueError("hinge: every target must be -1 or 1")
+    return reduce(np.maximum(float(margin) - y * x, 0.0), reduction)
+
+
+def multilabel_margin(input, target, *, reduction="mean"):
+    """Multi-label hinge loss, torch's MultiLabelMarginLoss.
+
+    Each row of target lists the sample's target classes, padded with -1: the targets are the
+    entries before the first -1 (later entries are not read). With ``J`` that set of target
+    classes, ``loss = Σ_{j in target prefix} Σ_{i not in J} max(0, 1 - x[j] + x[i]) / C``; a
+    class listed twice is counted twice in the outer sum, as in torch. 'mean' averages over the
+    batch.
+
+    Shapes: input (N, C) with target (N, C), or (C,) with target (C,) (or a 0-d input with a 0-d
+    target, C = 1); target holds integers in [-1, C) (others raise ValueError, as in torch).
+    'none' returns (N,), or () for an unbatched input.
+
+    Source: PyTorch ``torch.nn.MultiLabelMarginLoss`` /
+    ``torch.nn.functional.multilabel_margin_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.MultiLabelMarginLoss.html; aten
+    MultiLabelMarginCriterion.cpp).
+    """
+    check_reduction(reduction)
+    x, t = _margin_layout("multilabel_margin", input, target)
+    if t.shape != np.shape(input):
+        raise ValueError(f"multilabel_margin: target shape {t.shape} must equal input shape "
+                         f"{np.shape(input)}")
+    n, c = x.shape
+    t = t.reshape(n, c)
+    if np.any((t < -1) | (t >= c)):
+        raise ValueError(f"multilabel_margin: target out of range: every entry must be in [-1, {c})")
+    # a target entry counts while no -1 (or other negative) has appeared before it in its row
+    valid = np.cumprod(t >= 0, axis=1).astype(bool)
+    is_target = np.zeros((n, c), dtype=bool)
+    rows = np.repeat(np.arange(n), c).reshape(n, c)
+    is_target[rows[valid], t[valid]] = True
+    safe_t = np.where(valid, t, 0)
+    x_j = np.take_along_axis(x, safe_t, axis=1)  # (n, c): the input at each listed target
+    z = np.maximum(1.0 - x_j[:, :, None] + x[:, None, :], 0.0)  # (n, listed j, class i)
+    z = z * (valid[:, :, None] & ~is_target[:, None, :])
+    values = np.sum(z, axis=(1, 2)) / c
+    return reduce(values.reshape(np.shape(input)[:-1]), reduction)

@@ -1,4 +1,5 @@
-"""Float64 references for the embedding losses: triplet_margin, contrastive, info_nce.
+"""Float64 references for the embedding and ranking losses: triplet_margin, contrastive,
+info_nce, hinge_embedding, cosine_embedding, margin_ranking and triplet_batch_hard.
 
 Embeddings are rows: (N, D) batches, or a single (D,) vector where noted; distances are taken
 along the last dimension. NumPy/SciPy only: this module never imports torch.
@@ -11,7 +12,12 @@ from scipy.special import logsumexp
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["triplet_margin", "contrastive", "info_nce"]
+__all__ = [
+    "triplet_margin", "contrastive", "info_nce", "hinge_embedding", "cosine_embedding",
+    "margin_ranking", "triplet_batch_hard",
+]
+
+_COSINE_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss, added to each squared norm
 
 
 def _f64(x):
@@ -121,3 +127,112 @@ def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean"):
     rows = np.arange(2 * n)
     positives = logits[rows, (rows + n) % (2 * n)]
     return reduce(logsumexp(logits, axis=1) - positives, reduction)
+
+
+def hinge_embedding(input, target, *, margin=1.0, reduction="mean"):
+    """Hinge embedding loss, torch's HingeEmbeddingLoss (input is typically a distance).
+
+    ``loss = x`` where ``y = 1`` and ``max(0, margin - x)`` where ``y = -1``. As in torch, the two
+    terms are selected by ``y != -1`` and ``y != 1``, so a label that is neither gets both
+    (labels are meant to be ±1). Not the binary SVM hinge (classification.hinge).
+
+    Shapes: input and target broadcast; 'none' returns the broadcast shape.
+
+    Source: PyTorch ``torch.nn.HingeEmbeddingLoss`` / ``torch.nn.functional.hinge_embedding_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.HingeEmbeddingLoss.html).
+    """
+    check_reduction(reduction)
+    x, y = np.broadcast_arrays(_f64(input), _f64(target))
+    values = np.where(y != -1.0, x, 0.0) + np.where(y != 1.0, np.maximum(float(margin) - x, 0.0), 0.0)
+    return reduce(values, reduction)
+
+
+def cosine_embedding(x1, x2, y, *, margin=0.0, reduction="mean"):
+    """Cosine embedding loss, torch's CosineEmbeddingLoss.
+
+    ``cos = Σ x1·x2 / sqrt((Σ x1² + 1e-12) * (Σ x2² + 1e-12))`` along the last dimension (torch's
+    EPSILON = 1e-12 added to each squared norm, so a zero vector gives cos = 0, not nan);
+    ``loss = 1 - cos`` where ``y = 1``, ``max(0, cos - margin)`` where ``y = -1``, and 0 for any
+    other label (as in torch). The square root is taken of each factor separately (the same value
+    up to rounding, without overflowing the product).
+
+    Shapes, as torch: x1, x2 (N, D) with y (N,), or (D,) with a 0-d y (anything else raises
+    ValueError); 'none' returns y's shape.
+
+    Source: PyTorch ``torch.nn.CosineEmbeddingLoss`` / ``torch.nn.functional.cosine_embedding_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.CosineEmbeddingLoss.html; aten
+    ``cosine_embedding_loss`` in aten/src/ATen/native/Loss.cpp).
+    """
+    check_reduction(reduction)
+    a, b, t = _f64(x1), _f64(x2), _f64(y)
+    if t.ndim not in (0, 1) or a.ndim != t.ndim + 1 or b.ndim != t.ndim + 1:
+        raise ValueError(
+            "cosine_embedding: expects x1, x2 of shape (N, D) with y of shape (N,), or (D,) with a "
+            f"0-d y; got {a.shape}, {b.shape}, {t.shape}"
+        )
+    product = np.sum(a * b, axis=-1)
+    norm1 = np.sqrt(np.sum(a * a, axis=-1) + _COSINE_EPS)
+    norm2 = np.sqrt(np.sum(b * b, axis=-1) + _COSINE_EPS)
+    cos = product / norm1 / norm2
+    cos, t = np.broadcast_arrays(cos, t)
+    values = np.where(t == 1.0, 1.0 - cos, 0.0) + np.where(
+        t == -1.0, np.maximum(cos - float(margin), 0.0), 0.0
+    )
+    return reduce(values, reduction)
+
+
+def margin_ranking(x1, x2, y, *, margin=0.0, reduction="mean"):
+    """Margin ranking loss, torch's MarginRankingLoss: ``max(0, -y * (x1 - x2) + margin)``.
+
+    y = 1 means x1 should rank higher than x2 (by at least ``margin``), y = -1 the reverse.
+
+    Shapes: x1, x2 and y broadcast (torch broadcasts them too); 'none' returns the broadcast
+    shape.
+
+    Source: PyTorch ``torch.nn.MarginRankingLoss`` / ``torch.nn.functional.margin_ranking_loss``
+    (https://pytorch.org/docs/stable/generated/torch.nn.MarginRankingLoss.html).
+    """
+    check_reduction(reduction)
+    a, b, t = _f64(x1), _f64(x2), _f64(y)
+    return reduce(np.maximum(-t * (a - b) + float(margin), 0.0), reduction)
+
+
+def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, reduction="mean"):
+    """Batch-hard triplet loss (Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for
+    Person Re-Identification", 2017).
+
+    ``D[i, j] = ‖e_i - e_j‖_2`` (``squared=True``: ``‖e_i - e_j‖_2²``), from the differences
+    directly (no Gram-matrix cancellation, so ``D[i, i] = 0`` exactly). For each anchor i: the
+    hardest positive ``d_p = max_{j ≠ i, l_j = l_i} D[i, j]`` and the hardest negative
+    ``d_n = min_{l_j ≠ l_i} D[i, j]``; ``loss_i = max(d_p - d_n + margin, 0)``. Anchors without a
+    positive or without a negative give 0 in 'none' and are left out of 'mean' (which divides
+    by the number of anchors that have both; with none, 'mean' is nan, 0/0) and contribute 0 to
+    'sum'. No normalisation of the embeddings (pytorch-metric-learning's default distance
+    L2-normalises them first: a convention).
+
+    Shapes: embeddings (N, D), labels (N,) (any comparable values); 'none' returns (N,).
+
+    Source: no PyTorch built-in; Hermans et al. 2017; pytorch-metric-learning
+    ``BatchHardMiner`` + ``TripletMarginLoss``
+    (https://kevinmusgrave.github.io/pytorch-metric-learning/miners/#batchhardminer).
+    """
+    check_reduction(reduction)
+    e = _f64(embeddings)
+    lab = np.asarray(labels)
+    if e.ndim != 2 or lab.shape != (e.shape[0],):
+        raise ValueError(
+            f"triplet_batch_hard: embeddings must be (N, D) and labels (N,); got {e.shape} and {lab.shape}"
+        )
+    diff = e[:, None, :] - e[None, :, :]
+    distance = np.sum(diff * diff, axis=-1)
+    if not squared:
+        distance = np.sqrt(distance)
+    same = lab[:, None] == lab[None, :]
+    positive = same & ~np.eye(e.shape[0], dtype=bool)
+    negative = ~same
+    valid = np.any(positive, axis=1) & np.any(negative, axis=1)
+    d_p = np.max(np.where(positive, distance, -np.inf), axis=1, initial=-np.inf)
+    d_n = np.min(np.where(negative, distance, np.inf), axis=1, initial=np.inf)
+    with np.errstate(invalid="ignore"):
+        values = np.where(valid, np.maximum(d_p - d_n + float(margin), 0.0), 0.0)
+    return reduce(values, reduction, weights=valid)

@@ -1,7 +1,8 @@
-"""Float64 reference for the segmentation overlap loss: dice.
+"""Float64 references for the overlap losses: dice, tversky and generalized_dice on masks, and
+iou and giou on boxes.
 
-Inputs are (N, C, *spatial) with any number of spatial dimensions (none, for (N, C)).
-NumPy/SciPy only: this module never imports torch.
+Masks are (N, C, *spatial) with any number of spatial dimensions (none, for (N, C)); boxes are
+(..., 4) in (x1, y1, x2, y2) corner format. NumPy/SciPy only: this module never imports torch.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import numpy as np
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["dice"]
+__all__ = ["dice", "tversky", "generalized_dice", "iou", "giou"]
+
+_W_TYPES = ("square", "simple", "uniform")
 
 
 def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
@@ -52,4 +55,168 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
     s_d = float(smooth) if smooth_denominator else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         values = 1.0 - (2.0 * intersection + s_n) / (denominator + s_d)
+    return reduce(values, reduction)
+
+
+def _masks(name, input, target):
+    p = np.asarray(input, dtype=np.float64)
+    g = np.asarray(target, dtype=np.float64)
+    if p.ndim < 2:
+        raise ValueError(f"{name}: input must be (N, C, *spatial); got shape {p.shape}")
+    if p.shape != g.shape:
+        raise ValueError(f"{name}: target shape {g.shape} must equal input shape {p.shape}")
+    return p, g
+
+
+def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, reduction="mean"):
+    """Tversky loss (Salehi, Erdogmus and Gholipour, "Tversky loss function for image
+    segmentation using 3D fully convolutional deep networks", 2017).
+
+    Per sample and channel, with the sums over the spatial dimensions:
+    ``TP = Σ p g``, ``FP = Σ p (1 - g)``, ``FN = Σ (1 - p) g``,
+    ``loss = 1 - (TP + s) / (TP + α FP + β FN + s)``; α weights false positives and β false
+    negatives. With α = β = 0.5 the denominator is ``(Σp + Σg) / 2 + s``, so
+    ``tversky(smooth=s) == dice(smooth=2s)`` (both smoothed in numerator and denominator; the
+    same for s = 0). An empty target with an empty prediction gives 0 for s > 0 and nan (0/0)
+    for s = 0. No activation is applied: input are probabilities.
+
+    Shapes: input (N, C, *spatial) probabilities, target the same shape; 'none' returns (N, C).
+
+    Source: no PyTorch built-in; Salehi et al. 2017; MONAI ``monai.losses.TverskyLoss``
+    (https://docs.monai.io/en/stable/losses.html#tverskyloss) with smooth_nr = smooth_dr = smooth.
+    """
+    check_reduction(reduction)
+    p, g = _masks("tversky", input, target)
+    axes = tuple(range(2, p.ndim))
+    tp = np.sum(p * g, axis=axes)
+    fp = np.sum(p * (1.0 - g), axis=axes)
+    fn = np.sum((1.0 - p) * g, axis=axes)
+    s = float(smooth)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = 1.0 - (tp + s) / (tp + float(alpha) * fp + float(beta) * fn + s)
+    return reduce(values, reduction)
+
+
+def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
+                     reduction="mean"):
+    """Generalised Dice loss (Sudre et al., "Generalised Dice overlap as a deep learning loss
+    function for highly unbalanced segmentations", DLMIA 2017), with MONAI's conventions.
+
+    Per sample (or over the whole batch with ``batch=True``), with sums over the spatial
+    dimensions (and the batch, with ``batch``): ``G_c = Σ g_c``, class weights
+    ``w_c = 1 / G_c²`` (``w_type="square"``, Sudre's), ``1 / G_c`` ("simple") or 1 ("uniform");
+    a class absent from the target has an infinite weight, which is replaced by the largest
+    finite weight of that sample (of the batch, with ``batch``), or by 0 if every weight is
+    infinite. Then, with the sums over classes taken *before* the division,
+    ``loss = 1 - (2 Σ_c w_c Σ p_c g_c + smooth_nr) / (Σ_c w_c Σ (p_c + g_c) + smooth_dr)``.
+    No activation is applied: input are probabilities.
+
+    Shapes: input (N, C, *spatial) probabilities, target the same shape (one-hot or binary per
+    channel); 'none' returns (N,), or () with ``batch`` (MONAI keeps broadcastable singleton
+    dimensions instead: same values).
+
+    Source: no PyTorch built-in; Sudre et al. 2017; MONAI ``monai.losses.GeneralizedDiceLoss``
+    (https://docs.monai.io/en/stable/losses.html#generalizeddiceloss).
+    """
+    check_reduction(reduction)
+    if w_type not in _W_TYPES:
+        raise ValueError(f"generalized_dice: w_type must be one of {_W_TYPES}; got w_type={w_type!r}")
+    p, g = _masks("generalized_dice", input, target)
+    axes = tuple(range(2, p.ndim))
+    if batch:
+        axes = (0, *axes)
+    intersection = np.sum(p * g, axis=axes)  # (N, C), or (C,) with batch
+    ground = np.sum(g, axis=axes)
+    denominator = ground + np.sum(p, axis=axes)
+    with np.errstate(divide="ignore"):
+        if w_type == "square":
+            w = 1.0 / (ground * ground)
+        elif w_type == "simple":
+            w = 1.0 / ground
+        else:
+            w = np.ones_like(ground)
+    infinite = np.isinf(w)
+    w = np.where(infinite, 0.0, w)
+    largest = np.max(w, axis=-1, keepdims=True, initial=0.0)
+    w = np.where(infinite, largest, w)
+    numerator = 2.0 * np.sum(intersection * w, axis=-1) + float(smooth_nr)
+    denom = np.sum(denominator * w, axis=-1) + float(smooth_dr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = 1.0 - numerator / denom
+    return reduce(values, reduction)
+
+
+def _boxes(name, input, target):
+    b1 = np.asarray(input, dtype=np.float64)
+    b2 = np.asarray(target, dtype=np.float64)
+    if b1.ndim < 1 or b1.shape[-1] != 4 or b2.shape != b1.shape:
+        raise ValueError(
+            f"{name}: input and target must be boxes of the same shape (..., 4); got {b1.shape} "
+            f"and {b2.shape}"
+        )
+    for which, b in (("input", b1), ("target", b2)):
+        if np.any(b[..., 2] < b[..., 0]) or np.any(b[..., 3] < b[..., 1]):
+            raise ValueError(f"{name}: {which} boxes must have x1 <= x2 and y1 <= y2 (corner format)")
+    return b1, b2
+
+
+def _intersection_union(b1, b2):
+    """torchvision's _loss_inter_union: the intersection is 0 unless both overlaps are > 0."""
+    x1, y1, x2, y2 = np.moveaxis(b1, -1, 0)
+    x1g, y1g, x2g, y2g = np.moveaxis(b2, -1, 0)
+    w = np.minimum(x2, x2g) - np.maximum(x1, x1g)
+    h = np.minimum(y2, y2g) - np.maximum(y1, y1g)
+    intersection = np.where((w > 0.0) & (h > 0.0), w * h, 0.0)
+    union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intersection
+    return intersection, union
+
+
+def iou(input, target, *, eps=1e-7, reduction="mean"):
+    """IoU loss on axis-aligned boxes: ``loss = 1 - I / (U + eps)``.
+
+    ``I`` is the intersection area (0 for disjoint or merely touching boxes) and ``U`` the union
+    area, computed as torchvision's box losses do (the same eps placement as giou), so identical
+    boxes give ``1 - U / (U + eps)`` (≈ 0) and degenerate (zero-area) boxes give 1, finite for
+    eps > 0 (nan for eps = 0 when both are degenerate: 0/0).
+    Disjoint boxes give exactly 1 with zero gradient: inherent, not a defect.
+
+    Shapes: input and target (..., 4), typically (N, 4), boxes (x1, y1, x2, y2) with x1 <= x2 and
+    y1 <= y2 (others raise ValueError); 'none' returns (...).
+
+    Source: no PyTorch or torchvision loss (torchvision has ``box_iou`` and the IoU computation
+    inside ``generalized_box_iou_loss``, followed here); Yu et al., "UnitBox", 2016.
+    """
+    check_reduction(reduction)
+    b1, b2 = _boxes("iou", input, target)
+    intersection, union = _intersection_union(b1, b2)
+    with np.errstate(divide="ignore", invalid="ignore"):  # eps = 0 with degenerate boxes: nan, as torch
+        values = 1.0 - intersection / (union + float(eps))
+    return reduce(values, reduction)
+
+
+def giou(input, target, *, eps=1e-7, reduction="mean"):
+    """Generalised IoU loss (Rezatofighi et al., "Generalized Intersection over Union", CVPR
+    2019), with torchvision's formula and eps placement.
+
+    ``iou = I / (U + eps)``; ``A_c`` = area of the smallest box enclosing both;
+    ``loss = 1 - iou + (A_c - U) / (A_c + eps)``. Identical boxes give ≈ 0, disjoint boxes
+    1 + (A_c - U)/A_c (up to eps), and degenerate boxes stay finite for eps > 0 (a zero-area box
+    equal to the other gives 1: U = A_c = 0; with eps = 0 that is 0/0, nan, as in torchvision).
+
+    Shapes: input and target (..., 4), typically (N, 4), boxes (x1, y1, x2, y2) with x1 <= x2 and
+    y1 <= y2 (others raise ValueError); 'none' returns (...). torchvision's default reduction is
+    'none'; here it is 'mean'.
+
+    Source: ``torchvision.ops.generalized_box_iou_loss``
+    (https://pytorch.org/vision/stable/generated/torchvision.ops.generalized_box_iou_loss.html).
+    """
+    check_reduction(reduction)
+    b1, b2 = _boxes("giou", input, target)
+    eps = float(eps)
+    intersection, union = _intersection_union(b1, b2)
+    x1, y1, x2, y2 = np.moveaxis(b1, -1, 0)
+    x1g, y1g, x2g, y2g = np.moveaxis(b2, -1, 0)
+    enclosure = (np.maximum(x2, x2g) - np.minimum(x1, x1g)) * (np.maximum(y2, y2g) - np.minimum(y1, y1g))
+    with np.errstate(divide="ignore", invalid="ignore"):  # eps = 0 with degenerate boxes: nan, as torch
+        values = 1.0 - intersection / (union + eps) + (enclosure - union) / (enclosure + eps)
     return reduce(values, reduction)
