@@ -18,9 +18,11 @@ from losscheck.calls import Caller, CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.cases import DTYPES, Case, describe, to_tensor
 from losscheck.findings import Finding
+from losscheck.pitfalls import PITFALLS
 from losscheck.reproducer import default_snippet, render
 
 CHECKS: list = []
+SWEPT_FAMILIES = ("value", "stability", "gradient")  # findings that get a loss/gradient sweep for the plots
 
 
 def register(name: str, family: str):
@@ -160,6 +162,10 @@ class Context:
         grad_args = self.spec.grad_args if v.grad else ()
         repro = render(code=v.code, seed=self.seed, candidate=self.candidate, binding=self.binding, case=v.case,
                        dtype=v.dtype, snippet=snippet, grad_args=grad_args, setup=v.setup)
+        data = dict(v.data)
+        if PITFALLS[v.code].family in SWEPT_FAMILIES and self.caller.hung is None:
+            from losscheck.sweep import sweep
+            data["sweep"] = sweep(self, v.case, v.dtype)
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=describe(v.case, signature, v.dtype), reproducer=repro, data=v.data,
+                       example=describe(v.case, signature, v.dtype), reproducer=repro, data=data,
                        severity_override=v.severity)

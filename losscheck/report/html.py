@@ -1,12 +1,18 @@
-"""The HTML report: one self-contained page from a Jinja2 template with autoescaping, so that nothing a
-candidate says (exception text, reprs) can inject markup."""
+"""The HTML report: one self-contained page (inline CSS, inline SVG plots, no external URL) from a Jinja2
+template with autoescaping, so that nothing a candidate says (exception text, reprs) can inject markup. The
+only markup inserted unescaped is the SVG that matplotlib draws from numbers."""
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from losscheck.report.plots import sweep_svg
 from losscheck.report.summary import HEADERS, family_rows, tolerance_line, verdict
 
 _env = Environment(loader=PackageLoader("losscheck.report", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def render(result) -> str:
+    plots = {i: Markup(sweep_svg(f.data["sweep"], f"{f.code}: candidate vs reference along {f.data['sweep']['direction']}"))
+             for i, f in enumerate(result.findings, 1) if f.data.get("sweep")}
     return _env.get_template("report.html").render(result=result, verdict=verdict(result), headers=HEADERS,
-                                                   rows=family_rows(result), tolerances=tolerance_line(result))
+                                                   rows=family_rows(result), tolerances=tolerance_line(result),
+                                                   plots=plots)
