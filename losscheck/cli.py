@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 from losscheck.errors import UsageError
 
-FORMATS = ("text", "md", "json", "html")
+FORMATS = ("text", "md", "json", "html", "junit")
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,8 +31,9 @@ def build_parser() -> Parser:
     a.add_argument("--init", default="{}", help="JSON object of constructor (or keyword) arguments")
     a.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                    help="declare a convention the loss follows (repeatable); see `losscheck list`")
-    a.add_argument("--format", default="text", help=f"one of {', '.join(FORMATS)}")
+    a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
     a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
+    a.add_argument("--output-dir", help="write every --format side by side in this folder")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--max-examples", type=int, default=None, help="hypothesis examples per check (default 30)")
     a.add_argument("--select", type=_codes, default=[], help="only these codes or prefixes (LC2,LC301)")
@@ -76,25 +79,51 @@ def _init(text: str) -> dict:
     return value
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a report is never half-written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _formats(value: str) -> list[str]:
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown --format '{value}' (choose from {', '.join(FORMATS)})")
+    return formats
+
+
+def report_stem(target: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", target).strip("_.") or "audit"
+
+
 def run_audit(args) -> int:
     from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
     from losscheck.conventions import parse
-    from losscheck.report import render, text
+    from losscheck.report import EXTENSIONS, render, text
 
-    if args.format not in FORMATS:
-        raise UsageError(f"unknown --format '{args.format}' (choose from {', '.join(FORMATS)})")
+    formats = _formats(args.format)
+    if len(formats) > 1 and not args.output_dir:
+        raise UsageError("several --format values need --output-dir DIR")
+    if args.output and args.output_dir:
+        raise UsageError("use either --output or --output-dir, not both")
     result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
                    max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES, timeout=args.timeout or DEFAULT_TIMEOUT,
                    select=args.select, ignore=args.ignore, conventions=parse(args.convention))
-    report = render(result, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(report, encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"cannot write {args.output}: {e.strerror}") from None
+    if args.output_dir:
+        for fmt in formats:
+            write_atomic(Path(args.output_dir) / f"{report_stem(result.target)}.{EXTENSIONS[fmt]}", render(result, fmt))
+        sys.stdout.write(text.render(result))
+    elif args.output:
+        write_atomic(Path(args.output), render(result, formats[0]))
         sys.stdout.write(text.render(result))
     else:
-        sys.stdout.write(report)
+        sys.stdout.write(render(result, formats[0]))
     return result.exit_code(args.fail_on)
 
 

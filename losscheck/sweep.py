@@ -64,8 +64,9 @@ def sweep(ctx, case, dtype="float32") -> dict | None:
     step = ts[1] - ts[0]
     ref_slope = np.gradient(np.asarray(reference), step)
     cand_slope = [s / t if t != 0 else float("nan") for s, t in zip(slopes, ts)]
-    parts = next((float(t) for t, c, r in zip(ts, values, reference)
-                  if np.isfinite(r) and (not np.isfinite(c) or not close(c, r, dtype, EXTREME_FLOAT32))), None)
+    parted = [float(t) for t, c, r in zip(ts, values, reference)
+              if np.isfinite(r) and (not np.isfinite(c) or not close(c, r, dtype, EXTREME_FLOAT32))]
+    parts = min(parted, key=abs) if parted else None  # the parting point nearest the origin
     clean = lambda xs: [None if not np.isfinite(x) else float(x) for x in xs]  # noqa: E731
     return {"t": clean(ts), "candidate": clean(values), "reference": clean(reference),
             "candidate_slope": clean(cand_slope), "reference_slope": clean(ref_slope), "parts_at": parts,

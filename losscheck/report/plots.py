@@ -3,6 +3,7 @@ one line through the failing input, with the point where the candidate parts fro
 from __future__ import annotations
 
 import io
+import re
 
 
 def sweep_svg(sweep: dict, title: str) -> str:
@@ -28,4 +29,5 @@ def sweep_svg(sweep: dict, title: str) -> str:
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)
+    return re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)  # inline SVG in HTML needs no namespace URLs
