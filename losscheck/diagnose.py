@@ -64,8 +64,10 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     if not hopeful:
         return v
 
+    scalars = {k: val for k, val in v.case.params.items() if not isinstance(val, np.ndarray)}
+
     def collect(case):
-        case = case.rounded(v.dtype)
+        case = case.with_params(**scalars).rounded(v.dtype)  # other inputs, the failing case's parameters
         try:
             examples.append((case, ctx.run(case, v.dtype)[0].detach().double().numpy()))
         except Violation:

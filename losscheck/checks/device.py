@@ -55,7 +55,8 @@ def fake_cuda(ctx) -> Outcome:
         text = out.describe_error() if not out.ok else ""
         if not out.ok:
             data_dependent = any(w in text for w in ("DataDependent", "DynamicOutputShape", "data-dependent",
-                                                     "Unsupported", "item()", "numpy", "data pointer"))
+                                                     "Unsupported", "item()", "numpy", "data pointer",
+                                                     "not linked with support"))
             if "device" in text.lower() and not data_dependent:
                 raise Violation("LC601", f"with inputs on a CUDA device the loss raises {text}: a tensor inside it "
                                 "is created on a fixed device (use device=input.device)", case,

@@ -1,5 +1,8 @@
-"""Specs for the classification losses: bce, bce_with_logits, cross_entropy, nll, kl_div, focal."""
+"""Specs for the classification losses: bce, bce_with_logits, cross_entropy, nll, kl_div, focal, focal_multiclass,
+and the margin losses soft_margin, multilabel_soft_margin, multi_margin, hinge and multilabel_margin."""
 import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy.special import log_softmax, softmax
 
 from losscheck.references import classification as ref
@@ -7,7 +10,7 @@ from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.conventions import Convention, Option
 from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, floats, logits,
-                                  positive_weights, probabilities, size, spatial)
+                                  positive_weights, probabilities, signs, size, spatial)
 from losscheck.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 
 WEIGHT = Param("weight", None, tensor=True)
@@ -136,8 +139,10 @@ def _smoothing_over_other_classes(r, case):
     """Label smoothing that gives ε/(C-1) to the wrong classes and 1-ε to the true one (torch: ε/C to all)."""
     x, t = case.inputs
     eps = case.params["label_smoothing"]
-    if t.dtype.kind != "i" or eps == 0:
-        raise ValueError("needs class-index targets and smoothing")
+    if eps == 0:
+        return call(r, case)
+    if t.dtype.kind != "i":
+        raise ValueError("needs class-index targets")
     axis = 0 if x.ndim == 1 else 1
     c = x.shape[axis]
     onehot = np.moveaxis(np.eye(c)[t], -1, axis)
@@ -243,4 +248,195 @@ SPECS = [
                 Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=("binary",),
         edge_cases=binary_logit_edges, elementwise=True, variants=FOCAL_VARIANTS),
+]
+
+
+# -- focal_multiclass, margin losses ------------------------------------------------------------------------
+
+def _kornia_alpha(r, case):
+    """kornia reads a scalar alpha as per-class weights [1 - alpha, alpha, alpha, ...]."""
+    alpha = case.params.get("alpha")
+    if alpha is None or np.ndim(alpha) != 0:
+        return call(r, case)
+    x = case.inputs[0]
+    c = x.shape[0 if x.ndim == 1 else 1]
+    return call(r, case, alpha=np.array([1.0 - float(alpha)] + [float(alpha)] * (c - 1)))
+
+
+def _mean_over_classes(r, case):
+    """kornia >= 0.8: 'none' is per class, (N, C, ...), zero off the target class; 'mean' divides by N·C·..."""
+    x, t = case.inputs
+    reduction = case.params["reduction"]
+    if reduction == "sum":
+        return call(r, case)
+    if reduction == "mean":
+        return call(r, case, reduction="sum") / max(x.size, 1)
+    axis = 0 if x.ndim == 1 else 1
+    per_target = call(r, case, reduction="none")
+    keep = t != case.params["ignore_index"]
+    onehot = np.moveaxis(np.eye(x.shape[axis])[np.where(keep, t, 0)] * keep[..., None], -1, axis)
+    return np.expand_dims(per_target, axis) * onehot
+
+
+FOCAL_MULTICLASS_CONVENTIONS = (
+    Convention("alpha_form", "uniform", {
+        "uniform": Option("multiplies every class by a scalar alpha (per-class weights only from an array)",
+                          "MONAI FocalLoss(use_softmax=True), most softmax focal implementations"),
+        "kornia": Option("reads a scalar alpha as per-class weights [1 - alpha, alpha, alpha, ...] (class 0 is "
+                         "background)", "kornia.losses.FocalLoss", compute=_kornia_alpha)}),
+    Convention("mean_over", "targets", {
+        "targets": Option("averages over the (non-ignored) targets", "MONAI, most implementations"),
+        "classes": Option("returns 'none' per class, (N, C, ...), so 'mean' also divides by the number of classes",
+                          "kornia >= 0.8", compute=_mean_over_classes)}),
+)
+
+
+def _focal_on_mean_ce(r, case):
+    """ce = cross_entropy(x, t) (a mean); loss = (1 - exp(-ce))**gamma * ce: the focusing term of the batch mean."""
+    if case.params["reduction"] != "mean" or case.params.get("alpha") is not None:
+        raise ValueError("defined for 'mean' without alpha")
+    ce = float(ref.cross_entropy(*case.inputs, ignore_index=case.params["ignore_index"]))
+    return np.asarray((-np.expm1(-ce)) ** case.params["gamma"] * ce)
+
+
+FOCAL_MULTICLASS_VARIANTS = (
+    on_input("softmax applied twice", "applies softmax to the logits before a loss that applies log_softmax "
+             "itself (double activation)", "pass raw logits", softmax_classes),
+    with_params("gamma = 0", "has no focusing term: (1 - p_y)^gamma is missing, as if gamma = 0",
+                "multiply the cross-entropy by (1 - p_y) ** gamma", gamma=lambda p: 0.0),
+    Variant("focusing term of the batch mean", "computes the mean cross-entropy first and then (1 - exp(-ce))^gamma "
+            "* ce: the focusing term of the batch average instead of one per example",
+            "use cross_entropy(..., reduction='none'), weight each term, then average", _focal_on_mean_ce),
+)
+
+
+def signed_logit_pair(draw, *, layout, fmt, scale, params):
+    """(scores, labels in {-1, 1}) of one shape."""
+    shape = elementwise_shape(draw, layout)
+    return logits(draw, shape, scale), signs(draw, shape)
+
+
+def signed_edges():
+    x = np.array([EXTREME_LOGITS])
+    return [("extreme scores, label 1", (x, np.ones_like(x))),
+            ("extreme scores, label -1", (x, -np.ones_like(x))),
+            ("scores at the margin", (np.array([[1.0, -1.0, 0.0]]), np.array([[1.0, -1.0, 1.0]])))]
+
+
+def draw_multilabel_logits(draw, *, layout, fmt, scale, params):
+    """(logits (N, C) or (C,), target in [0, 1] of the same shape)."""
+    c = size(draw, "C", 1, 5)
+    shape = (c,) if layout == "no_batch" else (batch_size(draw, layout), c)
+    return logits(draw, shape, scale), binary_target(draw, shape, fmt)
+
+
+def draw_margin_classes(draw, *, layout, fmt, scale, params):
+    """(scores (N, C) or (C,), class indices (N,) or ())."""
+    in_shape, t_shape = class_shapes(draw, layout)
+    return logits(draw, in_shape, scale), class_indices(draw, t_shape, in_shape[-1])
+
+
+def margin_class_edges():
+    x = np.array([[1e4, -1e4, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    return [("extreme scores", (x, np.array([1, 0, 2]))),
+            ("scores exactly at the margin", (x, np.array([0, 2, 1])))]
+
+
+def draw_multilabel_margin(draw, *, layout, fmt, scale, params):
+    """(scores, targets): each row lists k target classes (repeats allowed), then -1, then anything in [-1, C)
+    (torch reads nothing after the first -1)."""
+    c = size(draw, "C", 1, 5)
+    rows = 1 if layout != "batch" else size(draw, "N", 2, 4)
+    x = logits(draw, (rows, c), scale)
+    t = np.empty((rows, c), dtype=np.int64)
+    for i in range(rows):
+        k = draw(st.integers(0, c), label="number of targets")
+        t[i, :k] = draw(hnp.arrays(np.int64, (k,), elements=st.integers(0, c - 1)), label="targets")
+        t[i, k:] = draw(hnp.arrays(np.int64, (c - k,), elements=st.integers(-1, c - 1)), label="after the end")
+        if k < c:
+            t[i, k] = -1
+    return (x[0], t[0]) if layout == "no_batch" else (x, t)
+
+
+def multilabel_margin_edges():
+    x = np.array([[1e4, -1e4, 0.0], [0.5, 0.5, 0.5]])
+    return [("no target class (first entry -1)", (x, np.array([[-1, 0, 1], [-1, -1, -1]]))),
+            ("every class a target", (x, np.array([[0, 1, 2], [2, 1, 0]]))),
+            ("extreme scores", (x, np.array([[1, -1, 2], [0, -1, -1]])))]
+
+
+def _svm_hinge_squared(r, case):
+    return call(r, case, reduction="none") ** 2
+
+
+def _reduce_values(values, reduction):
+    from losscheck.references._reduce import reduce
+    return np.asarray(reduce(values, reduction))
+
+
+def _hinge_embedding_for_hinge(r, case):
+    from losscheck.references import embedding
+    return np.asarray(embedding.hinge_embedding(*case.inputs, **case.params))
+
+
+HINGE_VARIANTS = (
+    Variant("HingeEmbeddingLoss presented as the SVM hinge", "is torch's HingeEmbeddingLoss (x where y = 1, "
+            "max(0, margin - x) where y = -1: a loss on distances), not the SVM hinge max(0, margin - y·x)",
+            "use torch.clamp(margin - target * input, min=0)", _hinge_embedding_for_hinge),
+    Variant("squared hinge", "squares the hinge: max(0, margin - y·x)² (the L2-SVM loss)",
+            "drop the square, or audit it as a squared hinge",
+            lambda r, case: _reduce_values(_svm_hinge_squared(r, case), case.params["reduction"])),
+    with_params("margin ignored", "uses margin 1 whatever margin it is given", "use the margin argument",
+                margin=lambda p: 1.0),
+)
+
+SOFT_MARGIN_VARIANTS = (
+    Variant("sign of y·x flipped", "computes log(1 + exp(y·x)): the sign of the margin y·x is flipped, so correct "
+            "predictions are penalised", "use log(1 + exp(-y·x)) (softplus(-y * x))",
+            lambda r, case: call(r, replace_input(case, 1, -case.inputs[1]))),
+)
+
+SPECS += [
+    LossSpec(
+        id="focal_multiclass", family="classification",
+        summary="softmax focal loss -α_y(1-p_y)^γ·log p_y on logits and class indices",
+        signature=("input", "target"), reference=ref.focal_multiclass,
+        params=(Param("alpha", None, values=(0.25, 0.75)), Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)),
+                Param("ignore_index", -100), REDUCTION),
+        draw_inputs=draw_class_logits, layouts=("batch", "single", "no_batch", "spatial2d", "spatial3d"),
+        target_formats=("indices",), edge_cases=class_edges, variants=FOCAL_MULTICLASS_VARIANTS,
+        conventions=FOCAL_MULTICLASS_CONVENTIONS),
+    LossSpec(
+        id="soft_margin", family="classification", summary="log(1 + e^{-y·x}), y in {-1, 1}",
+        signature=("input", "target"), reference=ref.soft_margin, params=(REDUCTION,),
+        draw_inputs=signed_logit_pair, layouts=ELEMENTWISE_LAYOUTS, edge_cases=signed_edges, elementwise=True,
+        variants=SOFT_MARGIN_VARIANTS,
+        torch=("torch.nn.SoftMarginLoss", "torch.nn.functional.soft_margin_loss")),
+    LossSpec(
+        id="multilabel_soft_margin", family="classification",
+        summary="mean over classes of BCE with logits, then over the batch",
+        signature=("input", "target"), reference=ref.multilabel_soft_margin, params=(WEIGHT, REDUCTION),
+        draw_inputs=draw_multilabel_logits, layouts=("batch", "single", "no_batch"), target_formats=BINARY_FORMATS,
+        edge_cases=binary_logit_edges, tensor_params={"weight": last_dim_weight}, variants=(DOUBLE_SIGMOID,),
+        torch=("torch.nn.MultiLabelSoftMarginLoss", "torch.nn.functional.multilabel_soft_margin_loss")),
+    LossSpec(
+        id="multi_margin", family="classification", summary="Σ_{i≠y} w_y·max(0, margin - x_y + x_i)^p / C",
+        signature=("input", "target"), reference=ref.multi_margin,
+        params=(Param("p", 1, values=(1, 2)), Param("margin", 1.0, values=(0.5, 1.0, 2.0)), WEIGHT, REDUCTION),
+        draw_inputs=draw_margin_classes, layouts=("batch", "single", "no_batch"), target_formats=("indices",),
+        edge_cases=margin_class_edges, tensor_params={"weight": class_weight},
+        torch=("torch.nn.MultiMarginLoss", "torch.nn.functional.multi_margin_loss")),
+    LossSpec(
+        id="hinge", family="classification", summary="binary SVM hinge max(0, margin - y·x), y in {-1, 1}",
+        signature=("input", "target"), reference=ref.hinge,
+        params=(Param("margin", 1.0, values=(0.5, 1.0, 2.0)), REDUCTION),
+        draw_inputs=signed_logit_pair, layouts=ELEMENTWISE_LAYOUTS, edge_cases=signed_edges, elementwise=True,
+        variants=HINGE_VARIANTS),
+    LossSpec(
+        id="multilabel_margin", family="classification",
+        summary="Σ_{j in targets} Σ_{i not a target} max(0, 1 - x_j + x_i) / C; targets padded with -1",
+        signature=("input", "target"), reference=ref.multilabel_margin, params=(REDUCTION,),
+        draw_inputs=draw_multilabel_margin, layouts=("batch", "single", "no_batch"),
+        edge_cases=multilabel_margin_edges,
+        torch=("torch.nn.MultiLabelMarginLoss", "torch.nn.functional.multilabel_margin_loss")),
 ]
