@@ -29,7 +29,8 @@ class Case:
         def r(a):
             if a.dtype.kind != "f":
                 return a
-            return torch.from_numpy(np.ascontiguousarray(a)).to(DTYPES[dtype]).to(torch.float64).numpy()
+            t = torch.from_numpy(np.ascontiguousarray(a)).to(DTYPES[dtype]).to(torch.float64)
+            return t.numpy().reshape(a.shape)  # np.ascontiguousarray makes a 0-d array (1,)
         return replace(self, inputs=tuple(r(a) for a in self.inputs),
                        params={k: (r(v) if isinstance(v, np.ndarray) else v) for k, v in self.params.items()})
 

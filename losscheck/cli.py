@@ -40,12 +40,27 @@ def build_parser() -> Parser:
     a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
     a.add_argument("--fail-on", choices=("error", "warning"), default="error")
     a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
+    r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
+    r.add_argument("--output-dir", default="reports")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--max-examples", type=int, default=None)
+    r.add_argument("--only", default="", help="only targets containing this text")
     ls = sub.add_parser("list", help="every loss id with its signature, parameters, conventions and torch names")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     e = sub.add_parser("explain", help="what a pitfall code means, why it matters, an example and the fix")
     e.add_argument("code", nargs="?", help="e.g. LC201")
     e.add_argument("--table", action="store_true", help="print the markdown table of every code")
     return parser
+
+
+def run_report(args) -> int:
+    from losscheck.gallery import build
+
+    show = sys.stderr.isatty()
+    rows = build(Path(args.output_dir), seed=args.seed, max_examples=args.max_examples, only=args.only,
+                 progress=(lambda line: print(line, file=sys.stderr)) if show else None)
+    print(f"{len(rows)} reports written to {args.output_dir}/ ({sum(r['verdict'] == 'fail' for r in rows)} failing)")
+    return 0
 
 
 def run_list(args) -> int:
@@ -134,7 +149,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return {"explain": run_explain, "list": run_list}.get(args.command, run_audit)(args)
+        return {"explain": run_explain, "list": run_list, "report": run_report}.get(args.command, run_audit)(args)
     except UsageError as e:
         print(f"losscheck: error: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""Specs for the embedding and ranking losses: triplet_margin, contrastive, info_nce."""
+"""Specs for the embedding and ranking losses: triplet_margin, contrastive, info_nce, hinge_embedding,
+cosine_embedding, margin_ranking and triplet_batch_hard."""
 import numpy as np
 from hypothesis import strategies as st
 
@@ -7,10 +8,10 @@ from scipy.special import logsumexp
 from losscheck.references import embedding as ref
 from losscheck.references._reduce import reduce
 from losscheck.conventions import Convention, Option
-from losscheck.variants import Variant, call
+from losscheck.variants import Variant, call, with_params
 from losscheck.specs.base import LossSpec, Param
-from losscheck.specs.regression import REDUCTION
-from losscheck.strategies import batch_size, binary, floats, size
+from losscheck.specs.regression import REDUCTION, elementwise_shape
+from losscheck.strategies import batch_size, binary, class_indices, floats, logits, signs, size
 
 MARGIN = Param("margin", 1.0, values=(0.5, 1.0, 2.0))
 
@@ -112,9 +113,21 @@ CONTRASTIVE_CONVENTIONS = (
                     "Siamese-network tutorials that use 0 for similar pairs", {"similar_label": 0})}),
 )
 
+
+def _cosine_for_contrastive(r, case):
+    """CosineEmbeddingLoss (margin 0) on the pair with labels 1 -> 1 and 0 -> -1 (similar label 1)."""
+    x1, x2, label = case.inputs
+    y = np.where(np.asarray(label) == case.params.get("similar_label", 1), 1.0, -1.0)
+    return np.asarray(ref.cosine_embedding(x1, x2, y, reduction=case.params["reduction"]))
+
+
 CONTRASTIVE_VARIANTS = (
     Variant("plain distance instead of squared", "uses the distance d where the formula squares it (d² and "
             "max(0, m - d)²)", "square both terms", _contrastive_plain_distance),
+    Variant("CosineEmbeddingLoss presented as contrastive", "is CosineEmbeddingLoss (1 - cos for similar pairs, "
+            "max(0, cos - margin) for dissimilar ones) presented as the contrastive loss, which is on Euclidean "
+            "distances: ½[y·d² + (1-y)·max(0, m-d)²]", "compute d = ‖x1 - x2‖ and the contrastive formula",
+            _cosine_for_contrastive),
 )
 
 
@@ -185,4 +198,148 @@ SPECS = [
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
         edge_cases=view_edges, variants=INFO_NCE_VARIANTS, conventions=INFO_NCE_CONVENTIONS),
+]
+
+
+# -- hinge_embedding, cosine_embedding, margin_ranking, triplet_batch_hard ----------------------------------
+
+def draw_signed_distances(draw, *, layout, fmt, scale, params):
+    """hinge_embedding: (input, labels in {-1, 1}) of one shape; input is typically a distance but any real."""
+    shape = elementwise_shape(draw, layout)
+    x = floats(draw, shape, 5.0, label="input")
+    return x * draw(st.sampled_from([100.0, 1e4]), label="extreme_factor") if scale == "extreme" else x, \
+        signs(draw, shape)
+
+
+def hinge_embedding_edges():
+    x = np.array([[0.0, 1.0, 0.5, 2.0, 1e4, -1e4]])
+    return [("distances at 0 and at the margin, label 1", (x, np.ones_like(x))),
+            ("distances at 0 and at the margin, label -1", (x, -np.ones_like(x)))]
+
+
+def draw_cosine_pairs(draw, *, layout, fmt, scale, params):
+    """(x1, x2, y in {-1, 1}): rows of norm >= 0.5 (zero vectors are edge cases: their cosine is defined only
+    through torch's eps, and its derivative there is of order 1/sqrt(eps))."""
+    shape = embedding_shape(draw, layout)
+    x1, x2 = (nonzero_rows(embeddings(draw, shape, scale, name)) for name in ("x1", "x2"))
+    return x1, x2, signs(draw, shape[:-1], label="y")
+
+
+def cosine_edges():
+    z = np.zeros((2, 3))
+    x = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, 0.0]])
+    return [("zero vectors, y = 1", (z, x, np.array([1.0, 1.0]))),
+            ("zero vectors, y = -1", (x, z.copy(), np.array([-1.0, -1.0]))),
+            ("both zero", (z, z.copy(), np.array([1.0, -1.0]))),
+            ("identical and opposite vectors", (x, np.array([[0.5, -1.0, 2.0], [-1.0, 0.0, 0.0]]), np.array([1.0, -1.0])))]
+
+
+def draw_ranking(draw, *, layout, fmt, scale, params):
+    """(x1, x2, y in {-1, 1}): scores of shape (N,), or () without a batch."""
+    shape = () if layout == "no_batch" else (batch_size(draw, layout),)
+    x1, x2 = (logits(draw, shape, scale, label=name) for name in ("x1", "x2"))
+    return x1, x2, signs(draw, shape, label="y")
+
+
+def ranking_edges():
+    x = np.array([0.0, 1.0, -1e4, 1e4])
+    return [("equal scores", (x, x.copy(), np.array([1.0, -1.0, 1.0, -1.0]))),
+            ("extreme gaps", (x, -x, np.array([-1.0, 1.0, 1.0, -1.0])))]
+
+
+def draw_labelled_embeddings(draw, *, layout, fmt, scale, params):
+    """(embeddings (N, D), labels (N,)): N >= 3, at least one anchor with a positive and a negative (the first two
+    rows share a label, the third has another); the rest drawn among 3 labels."""
+    n, d = size(draw, "N", 3, 6), size(draw, "D", 1, 4)
+    labels = np.concatenate([[0, 0, 1], class_indices(draw, (n - 3,), 3, label="labels")]).astype(np.int64)
+    return embeddings(draw, (n, d), scale, "embeddings"), labels
+
+
+def batch_hard_edges():
+    e = np.array([[0.5, -1.0], [0.5, -1.0], [0.5, -1.0], [2.0, 0.0]])
+    return [("identical embeddings (zero distances)", (np.zeros((4, 2)), np.array([0, 0, 1, 1]))),
+            ("duplicate positives, one negative", (e, np.array([0, 0, 0, 1]))),
+            ("an anchor without a positive", (e * 1e4, np.array([0, 0, 1, 2])))]
+
+
+def _svm_hinge_for_hinge_embedding(r, case):
+    from losscheck.references import classification
+    return np.asarray(classification.hinge(*case.inputs, **case.params))
+
+
+HINGE_EMBEDDING_VARIANTS = (
+    Variant("SVM hinge presented as HingeEmbeddingLoss", "is the binary SVM hinge max(0, margin - y·x), not "
+            "HingeEmbeddingLoss (x where y = 1, max(0, margin - x) where y = -1)",
+            "use torch.where(y == 1, x, torch.clamp(margin - x, min=0))", _svm_hinge_for_hinge_embedding),
+)
+
+COSINE_VARIANTS = (
+    with_params("margin ignored", "leaves the margin out: max(0, cos) for dissimilar pairs whatever the margin",
+                "use max(0, cos - margin)", margin=lambda p: 0.0),
+)
+
+RANKING_VARIANTS = (
+    Variant("sign of y flipped", "ranks the other way: max(0, y·(x1 - x2) + margin) (x1 and x2 swapped, or the "
+            "sign of y lost)", "use max(0, -y * (x1 - x2) + margin)",
+            lambda r, case: call(r, case.with_inputs((case.inputs[1], case.inputs[0], case.inputs[2])))),
+)
+
+
+def _normalised(r, case):
+    e, labels = case.inputs
+    norm = np.maximum(np.linalg.norm(e, axis=-1, keepdims=True), 1e-12)
+    return call(r, case.with_inputs((e / norm, labels)))
+
+
+def _batch_hard_all_anchors(r, case):
+    if case.params.get("reduction", "mean") != "mean":
+        raise ValueError("defined for 'mean'")
+    return np.asarray(call(r, case, reduction="sum") / len(case.inputs[0]))
+
+
+BATCH_HARD_CONVENTIONS = (
+    Convention("distance", "plain", {
+        "plain": Option("uses plain Euclidean distances", "Hermans et al. 2017"),
+        "squared": Option("compares squared Euclidean distances", "FaceNet-style code", {"squared": True})}),
+    Convention("normalise", "no", {
+        "no": Option("uses the embeddings as given", "Hermans et al. 2017"),
+        "yes": Option("L2-normalises the embeddings before the distances",
+                      "pytorch-metric-learning (LpDistance(normalize_embeddings=True), its default)",
+                      compute=_normalised)}),
+)
+
+BATCH_HARD_VARIANTS = (
+    Variant("mean over every anchor", "divides by the batch size, counting anchors that have no positive or no "
+            "negative (and so no triplet) as zero losses", "average over the anchors that have both",
+            _batch_hard_all_anchors),
+)
+
+SPECS += [
+    LossSpec(
+        id="hinge_embedding", family="embedding", summary="x where y = 1, max(0, margin - x) where y = -1",
+        signature=("input", "target"), reference=ref.hinge_embedding, params=(MARGIN, REDUCTION),
+        draw_inputs=draw_signed_distances, layouts=("batch", "single", "no_batch", "spatial2d"),
+        edge_cases=hinge_embedding_edges, elementwise=True, variants=HINGE_EMBEDDING_VARIANTS,
+        torch=("torch.nn.HingeEmbeddingLoss", "torch.nn.functional.hinge_embedding_loss")),
+    LossSpec(
+        id="cosine_embedding", family="embedding", summary="1 - cos where y = 1, max(0, cos - margin) where y = -1",
+        signature=("x1", "x2", "y"), reference=ref.cosine_embedding,
+        params=(Param("margin", 0.0, values=(-0.5, 0.0, 0.5)), REDUCTION),
+        draw_inputs=draw_cosine_pairs, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
+        edge_cases=cosine_edges, variants=COSINE_VARIANTS,
+        torch=("torch.nn.CosineEmbeddingLoss", "torch.nn.functional.cosine_embedding_loss")),
+    LossSpec(
+        id="margin_ranking", family="embedding", summary="max(0, -y·(x1 - x2) + margin)",
+        signature=("x1", "x2", "y"), reference=ref.margin_ranking,
+        params=(Param("margin", 0.0, values=(0.0, 0.5, 1.0)), REDUCTION),
+        draw_inputs=draw_ranking, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
+        edge_cases=ranking_edges, variants=RANKING_VARIANTS,
+        torch=("torch.nn.MarginRankingLoss", "torch.nn.functional.margin_ranking_loss")),
+    LossSpec(
+        id="triplet_batch_hard", family="embedding",
+        summary="per anchor relu(hardest positive - hardest negative + margin), mean over anchors with both",
+        signature=("embeddings", "labels"), reference=ref.triplet_batch_hard,
+        params=(MARGIN, Param("squared", False, values=(False, True)), REDUCTION),
+        draw_inputs=draw_labelled_embeddings, layouts=("batch",), target_formats=("indices",),
+        edge_cases=batch_hard_edges, variants=BATCH_HARD_VARIANTS, conventions=BATCH_HARD_CONVENTIONS),
 ]

@@ -47,8 +47,13 @@ def regression_spec(id, summary, reference, *params, torch=(), variants=(), draw
 
 
 def counts(draw, shape, scale, label="target"):
-    """Poisson targets: non-negative counts (integers, or any non-negative real half the time)."""
-    bound = 10.0 if scale == "normal" else 1e4
+    """Poisson targets: non-negative counts (integers, or any non-negative real half the time).
+
+    Counts stay below 100 at the extreme scale too: with `full`, y·log(x) and Stirling's y·log(y) cancel, and
+    at counts of 1e4 one float32 rounding of those ~1e5 terms (0.008) already exceeds the extreme tolerance
+    on a loss of ~6 (rounding of the documented formula, not a defect; the extreme rates are the point here).
+    """
+    bound = 10.0 if scale == "normal" else 100.0
     y = floats(draw, shape, bound, label=label, min_value=0.0)
     return np.round(y) if draw(st.booleans(), label="integer counts") else y
 

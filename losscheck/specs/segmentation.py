@@ -1,12 +1,15 @@
-"""Specs for the segmentation losses: dice (soft Dice on probabilities, per sample and channel)."""
+"""Specs for the segmentation losses: dice, tversky and generalized_dice (soft overlaps on probabilities, per
+sample and channel), and the box losses iou and giou."""
 import numpy as np
+from hypothesis import strategies as st
 
 from losscheck.references import segmentation as ref
+from losscheck.references._reduce import reduce
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
-from losscheck.strategies import batch_size, binary, class_indices, probabilities, size, spatial
+from losscheck.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
 from losscheck.conventions import Convention, Option
-from losscheck.variants import call, replace_input, sigmoid, softmax_classes
+from losscheck.variants import Variant, call, replace_input, sigmoid, softmax_classes, with_params
 
 
 def _activated(activation):
@@ -66,4 +69,192 @@ SPECS = [
         params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1)), REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
         edge_cases=dice_edges, conventions=DICE_CONVENTIONS),
+]
+
+
+# -- tversky, generalized_dice ------------------------------------------------------------------------------
+
+def _tversky_smoothed(numerator, denominator):
+    """The Tversky loss with the smoothing term in the numerator and/or the denominator only."""
+    def compute(r, case):
+        p, g = (np.asarray(a, dtype=np.float64) for a in case.inputs)
+        prm = case.params
+        axes = tuple(range(2, p.ndim))
+        tp, fp, fn = np.sum(p * g, axis=axes), np.sum(p * (1 - g), axis=axes), np.sum((1 - p) * g, axis=axes)
+        s = float(prm["smooth"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = 1.0 - (tp + s * numerator) / (tp + prm["alpha"] * fp + prm["beta"] * fn + s * denominator)
+        return np.asarray(reduce(values, prm["reduction"]))
+    return compute
+
+
+TVERSKY_CONVENTIONS = (
+    Convention("smoothing", "both", {
+        "both": Option("adds the smoothing term to numerator and denominator", "MONAI TverskyLoss (smooth_nr = "
+                       "smooth_dr), most tutorials"),
+        "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
+                              compute=_tversky_smoothed(False, True)),
+        "none": Option("uses no smoothing term at all", "plain Tversky index", compute=_tversky_smoothed(False, False))}),
+    DICE_CONVENTIONS[3],  # activation: none / sigmoid / softmax
+)
+
+TVERSKY_VARIANTS = (
+    with_params("alpha and beta swapped", "weights false negatives by alpha and false positives by beta (alpha "
+                "weights FP and beta FN in Salehi et al. and MONAI)", "alpha * FP + beta * FN",
+                alpha=lambda p: p["beta"], beta=lambda p: p["alpha"]),
+)
+
+
+def _generalized_per_class(r, case):
+    """Weighted Dice ratio per class, then the mean over classes: the class weights (nearly) cancel."""
+    p, g = (np.asarray(a, dtype=np.float64) for a in case.inputs)
+    prm = case.params
+    axes = tuple(range(2, p.ndim)) if not prm["batch"] else (0, *range(2, p.ndim))
+    inter, ground = np.sum(p * g, axis=axes), np.sum(g, axis=axes)
+    with np.errstate(divide="ignore"):
+        w = {"square": 1.0 / ground ** 2, "simple": 1.0 / ground, "uniform": np.ones_like(ground)}[prm["w_type"]]
+    infinite = np.isinf(w)
+    w = np.where(infinite, 0.0, w)
+    w = np.where(infinite, np.max(w, axis=-1, keepdims=True, initial=0.0), w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (2 * w * inter + prm["smooth_nr"]) / (w * (ground + np.sum(p, axis=axes)) + prm["smooth_dr"])
+    return np.asarray(reduce(1.0 - np.mean(ratio, axis=-1), prm["reduction"]))
+
+
+GENERALIZED_DICE_VARIANTS = (
+    Variant("divided per class", "divides per class and then averages the ratios, so the class weights cancel "
+            "(Sudre et al. sum numerator and denominator over classes before dividing)",
+            "sum w_c·Σpg and w_c·Σ(p+g) over classes, then divide", _generalized_per_class),
+)
+
+
+def draw_class_masks(draw, *, layout, fmt, scale, params):
+    """generalized_dice: masks with C >= 2 classes (one-hot by default, or independent binary channels)."""
+    p, g = draw_masks(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+    if p.shape[1] == 1:
+        p = np.concatenate([p, 1.0 - p], axis=1)
+        g = np.concatenate([g, 1.0 - g], axis=1)
+    return p, g
+
+
+def generalized_dice_edges():
+    empty = np.zeros((2, 2, 2, 2))
+    one_class = np.zeros((2, 2, 2, 2))
+    one_class[:, 0] = 1.0
+    return [("every class absent, empty prediction", (empty, empty.copy())),
+            ("a class absent from the target (infinite weight)", (np.full((2, 2, 2, 2), 0.5), one_class)),
+            ("perfect prediction", (one_class.copy(), one_class))]
+
+
+# -- iou, giou ----------------------------------------------------------------------------------------------
+
+def draw_boxes(draw, *, layout, fmt, scale, params):
+    """(input, target) boxes (N, 4), (1, 4) or (4,) as (x1, y1, x2, y2) with x2 > x1 and y2 > y1; the target
+    is a perturbed copy of the input half the time (overlapping), else drawn on its own (often disjoint)."""
+    n = None if layout == "no_batch" else batch_size(draw, layout)
+    shape = (2,) if n is None else (n, 2)
+    bound = 5.0 if scale == "normal" else 1e4
+
+    def box(label):
+        corner = floats(draw, shape, bound, label=f"{label} corner")
+        extent = floats(draw, shape, bound, label=f"{label} size", min_value=0.0) + bound / 50
+        return np.concatenate([corner, corner + extent], axis=-1)
+
+    b1 = box("input")
+    if draw(st.booleans(), label="overlapping"):
+        jitter = floats(draw, b1.shape, bound / 5, label="jitter")
+        b2 = b1 + jitter
+        b2[..., 2:] = np.maximum(b2[..., 2:], b2[..., :2] + bound / 50)
+    else:
+        b2 = box("target")
+    return b1, b2
+
+
+def box_edges():
+    b = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 4.0]])
+    point = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 5.0]])
+    return [("identical boxes", (b, b.copy())),
+            ("disjoint boxes", (b, b + 10.0)),
+            ("touching boxes", (b, b + np.array([2.0, 0.0, 2.0, 0.0]))),
+            ("degenerate (zero-area) boxes", (point, b)),
+            ("degenerate boxes equal to the target", (point, point.copy())),
+            ("one box inside the other", (b, np.array([[0.5, 0.5, 1.0, 1.0], [-1e4, -1e4, 1e4, 1e4]])))]
+
+
+def _unclamped_intersection(enclosing):
+    """IoU (or GIoU) with the overlap width and height not clamped at 0: two negative overlaps of disjoint
+    boxes multiply to a positive 'intersection'."""
+    def compute(r, case):
+        b1, b2 = (np.asarray(a, dtype=np.float64) for a in case.inputs)
+        eps = case.params["eps"]
+        w = np.minimum(b1[..., 2], b2[..., 2]) - np.maximum(b1[..., 0], b2[..., 0])
+        h = np.minimum(b1[..., 3], b2[..., 3]) - np.maximum(b1[..., 1], b2[..., 1])
+        area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
+        inter = w * h
+        union = area(b1) + area(b2) - inter
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = 1.0 - inter / (union + eps)
+            if enclosing:
+                hull = ((np.maximum(b1[..., 2], b2[..., 2]) - np.minimum(b1[..., 0], b2[..., 0])) *
+                        (np.maximum(b1[..., 3], b2[..., 3]) - np.minimum(b1[..., 1], b2[..., 1])))
+                values = values + (hull - union) / (hull + eps)
+        return np.asarray(reduce(values, case.params["reduction"]))
+    return compute
+
+
+def _iou_for_giou(r, case):
+    return np.asarray(ref.iou(*case.inputs, **case.params))
+
+
+def _xywh(r, case):
+    """The boxes read as (x, y, w, h): corners (x1, y1, x1 + x2, y1 + y2)."""
+    def corners(b):
+        b = np.asarray(b, dtype=np.float64).copy()
+        b[..., 2:] = b[..., :2] + b[..., 2:]
+        return b
+    if any(np.any(np.asarray(b)[..., 2:] < 0) for b in case.inputs):
+        raise ValueError("negative widths")
+    return call(r, case.with_inputs([corners(b) for b in case.inputs]))
+
+
+def box_variants(enclosing):
+    return (
+        Variant("intersection not clamped at 0", "multiplies the overlap width and height without clamping them at "
+                "0, so two disjoint boxes get a positive 'intersection'", "clamp both at 0: (w).clamp(min=0) * "
+                "(h).clamp(min=0)", _unclamped_intersection(enclosing)),
+        *((Variant("IoU loss presented as GIoU", "is the plain IoU loss 1 - IoU: the enclosure term (A_c - U) / A_c "
+                   "of GIoU is missing", "add (enclosure - union) / (enclosure + eps)", _iou_for_giou),)
+          if enclosing else ()),
+    )
+
+
+BOX_EPS = Param("eps", 1e-7, ("epsilon",))
+
+SPECS += [
+    LossSpec(
+        id="tversky", family="segmentation", summary="1 - (TP + s)/(TP + α·FP + β·FN + s) per sample and channel",
+        signature=("input", "target"), reference=ref.tversky,
+        params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
+                Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1)), REDUCTION),
+        draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
+        edge_cases=dice_edges, variants=TVERSKY_VARIANTS, conventions=TVERSKY_CONVENTIONS),
+    LossSpec(
+        id="generalized_dice", family="segmentation",
+        summary="1 - 2Σ_c w_c Σpg / Σ_c w_c Σ(p+g), w_c = 1/(Σg_c)² (Sudre 2017, MONAI)",
+        signature=("input", "target"), reference=ref.generalized_dice,
+        params=(Param("w_type", "square", values=("square", "simple", "uniform")),
+                Param("smooth_nr", 1e-5, ("smooth", "eps"), (1e-5, 1.0)), Param("smooth_dr", 1e-5, values=(1e-5, 1.0)),
+                Param("batch", False, values=(False, True)), REDUCTION),
+        draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("onehot", "binary"),
+        edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(DICE_CONVENTIONS[3],)),
+    LossSpec(
+        id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
+        signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
+        draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
+        variants=box_variants(False)),
+    LossSpec(
+        id="giou", family="segmentation", summary="1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)",
+        signature=("input", "target"), reference=ref.giou, params=(BOX_EPS, REDUCTION),
+        draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
+        variants=box_variants(True)),
 ]
