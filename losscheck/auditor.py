@@ -142,13 +142,20 @@ def _lost(ctx, check, detail, seconds):
     return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
 
 
-def run_in_process(ctx, checks):
+def run_in_process(ctx, checks, progress=None):
     results = []
-    run_sequence(ctx, checks, lambda kind, payload: results.append(payload) if kind == "done" else None)
+
+    def emit(kind, payload):
+        if kind == "done":
+            results.append(payload)
+        elif kind == "start" and progress:
+            progress(payload, len(results) + 1, len(checks))
+
+    run_sequence(ctx, checks, emit)
     return results
 
 
-def run_isolated(ctx, checks, budget: float):
+def run_isolated(ctx, checks, budget: float, progress=None):
     """Run checks in forked workers; a worker that dies or stays silent for `budget` s loses one check."""
     from losscheck.findings import CheckResult
 
@@ -173,6 +180,8 @@ def run_isolated(ctx, checks, budget: float):
                 break
             if kind == "start":
                 current, started = next(c for c in remaining if c.check_name == payload), time.perf_counter()
+                if progress:
+                    progress(payload, len(results) + 1, len(checks))
             elif kind == "done":
                 results[payload.name] = payload
                 remaining.remove(current)
@@ -205,7 +214,7 @@ def _keep(code: str, select, ignore) -> bool:
 
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
-          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None):
+          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult."""
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
@@ -218,7 +227,8 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
     try:
         with _hypothesis_home_outside_cwd():
-            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {}, t0)
+            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
+                          progress, t0)
     finally:
         torch.set_num_threads(threads)
 
@@ -244,7 +254,7 @@ def _hypothesis_home_outside_cwd():
         configuration.set_hypothesis_home_dir(previous)
 
 
-def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, t0):
+def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0):
     from losscheck.binding import bind
     from losscheck.calls import Caller
     from losscheck.candidate import resolve, wrap
@@ -267,9 +277,9 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [probe, *ordered()]
     if isolate and "fork" in multiprocessing.get_all_start_methods():
-        result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout))
+        result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout), progress=progress)
     else:
-        result.checks = run_in_process(ctx, checks)
+        result.checks = run_in_process(ctx, checks, progress)
     result.parameters["target_formats"] = list(ctx.formats or ())
     result.conventions = {**chosen, **ctx.detected, **ctx.declared}
     result.parameters["detected_conventions"] = dict(ctx.detected)

@@ -40,6 +40,8 @@ def build_parser() -> Parser:
     a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
     a.add_argument("--fail-on", choices=("error", "warning"), default="error")
     a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
+    a.add_argument("--no-isolation", action="store_true", help="run the candidate in this process (for debugging)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress line on the terminal")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
     r.add_argument("--seed", type=int, default=0)
@@ -94,6 +96,12 @@ def _init(text: str) -> dict:
     return value
 
 
+def _progress(check: str, k: int, n: int) -> None:
+    """One self-overwriting line on the terminal: which check of how many."""
+    sys.stderr.write(f"\r\033[K  auditing: {check} ({k}/{n})")
+    sys.stderr.flush()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and a rename, so a report is never half-written."""
     try:
@@ -129,7 +137,10 @@ def run_audit(args) -> int:
         raise UsageError("use either --output or --output-dir, not both")
     result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
                    max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES, timeout=args.timeout or DEFAULT_TIMEOUT,
-                   select=args.select, ignore=args.ignore, conventions=parse(args.convention))
+                   select=args.select, ignore=args.ignore, conventions=parse(args.convention),
+                   isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress)
+    if not args.quiet and sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
     if args.output_dir:
         for fmt in formats:
             write_atomic(Path(args.output_dir) / f"{report_stem(result.target)}.{EXTENSIONS[fmt]}", render(result, fmt))

@@ -79,6 +79,9 @@ def compare_property(ctx, finite_only: bool):
                 continue  # gradient.flow reports it
             name = ctx.spec.signature[i]
             central, left, right, f0 = reference_gradient(ctx, case, i)
+            project = ctx.spec.grad_projection.get(i)
+            if project is not None:  # inputs on a manifold: compare the components along it
+                g, central, left, right = (project(a, case) for a in (g, central, left, right))
             ref_finite = np.isfinite(central) | (np.isfinite(left) & np.isfinite(right))
             bad = ~np.isfinite(g) & ref_finite
             if np.any(bad):

@@ -55,7 +55,9 @@ def batch_invariance(ctx) -> Outcome:
 
     def prop(case):
         case = case.rounded("float32")
-        dup = case.with_inputs(np.concatenate([a, a]) for a in case.inputs)
+        axes = ctx.spec.batch_axes or (0,) * len(case.inputs)
+        dup = case.with_inputs(a if axis is None else np.concatenate([a, a], axis=axis)
+                               for a, axis in zip(case.inputs, axes))
         if not close(ctx.reference(dup), ctx.reference(case), "float32"):
             return  # this loss itself depends on the batch (e.g. in-batch negatives)
         one = ctx.run(case)[0].detach().double().numpy()

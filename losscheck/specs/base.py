@@ -60,6 +60,8 @@ class LossSpec:
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
     variants: tuple = ()  # known mistakes (losscheck.variants.Variant), tried on a mismatch
     conventions: tuple = ()  # losscheck.conventions.Convention: legitimate differences, declared by the user
+    batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
+    grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
