@@ -1,0 +1,75 @@
+"""Shared helpers for test_checks.py and test_reproducers.py (not a conftest: tests/conftest.py is owned
+elsewhere).
+
+Audits are slow (a forked worker per audit, ~2-5 s each), so every (fixture, catalogue id, options) audit
+runs once per pytest process and is cached here; both test modules read the same cache.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `tests.fixtures.losses` must import the same way in reproducers
+    sys.path.insert(0, str(ROOT))
+
+from losscheck import audit  # noqa: E402
+from tests.fixtures import losses  # noqa: E402
+
+FIXTURES_MODULE = "tests.fixtures.losses"
+SEED = 0
+MAX_EXAMPLES = 15
+DEFAULT_TIMEOUT = 10.0
+# Fixtures that never return: a short per-call limit keeps the suite fast.
+TIMEOUTS = {"ConvergingMSE": 1.0}
+
+
+def _warm_fake_tensor_mode() -> None:
+    """Initialise FakeTensorMode once in this process, before the audits fork their workers.
+
+    device.fake_cuda otherwise pays ~1.4 s per audit to initialise it inside each fresh worker (it is the
+    slowest check by far); the verdicts do not change, only the time.
+    """
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        x = torch.empty(2, 3, device="cuda:0")
+        torch.nn.functional.mse_loss(x, x * 2)
+
+
+_warm_fake_tensor_mode()
+
+
+def target(name: str) -> str:
+    """The audit target string for a fixture, e.g. 'tests.fixtures.losses:NaiveLogCosh'."""
+    return f"{FIXTURES_MODULE}:{name}"
+
+
+@functools.lru_cache(maxsize=None)
+def audited(name: str, as_: str, select: tuple = (), ignore: tuple = ()):
+    """The (cached) audit of fixture `name` as catalogue id `as_`, seed 0, 15 examples per check."""
+    return audit(target(name), as_=as_, seed=SEED, max_examples=MAX_EXAMPLES,
+                 timeout=TIMEOUTS.get(name, DEFAULT_TIMEOUT), select=select, ignore=ignore)
+
+
+def fresh_audit(name: str, as_: str, **kwargs):
+    """An uncached audit with the suite's settings (kwargs override them)."""
+    options = dict(as_=as_, seed=SEED, max_examples=MAX_EXAMPLES, timeout=TIMEOUTS.get(name, DEFAULT_TIMEOUT))
+    options.update(kwargs)
+    return audit(target(name), **options)
+
+
+def codes(result) -> list[str]:
+    return [f.code for f in result.findings]
+
+
+def summary(result) -> str:
+    """Findings and unusual check statuses, for assertion messages."""
+    lines = [f"{f.code} {f.severity} {f.check}: {f.message[:200]}" for f in result.findings]
+    lines += [f"[{c.status}] {c.name}: {c.detail[:200]}" for c in result.checks if c.status == "error"]
+    return "\n".join(lines) or "(no findings)"
+
+
+__all__ = ["FIXTURES_MODULE", "ROOT", "audited", "codes", "fresh_audit", "losses", "summary", "target"]
