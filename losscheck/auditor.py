@@ -8,6 +8,7 @@ in-process with the same per-call limit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import platform
@@ -60,6 +61,9 @@ def run_check(ctx, check):
     t0 = time.perf_counter()
     if ctx.caller.hung is not None:
         return CheckResult(name, family, "skip", detail="skipped: the candidate timed out earlier in the audit")
+    import torch
+
+    torch.manual_seed(ctx.seed)  # a loss that draws random numbers behaves the same in every audit
     try:
         outcome = check(ctx)
     except Skip as s:
@@ -123,22 +127,24 @@ def _worker(ctx, checks, conn):
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    ctx.on_case = lambda case, dtype: conn.send(("case", (case, dtype)))
     run_sequence(ctx, checks, lambda kind, payload: conn.send((kind, payload)))
     conn.close()
     os._exit(0)
 
 
-def _lost(ctx, check, detail, seconds):
-    """The result of a check whose worker died or hung, with the simplest valid input as its example."""
+def _lost(ctx, check, detail, seconds, last):
+    """The result of a check whose worker died or hung, with the input it was running as its example."""
     from hypothesis import find, settings
 
     from losscheck.cases import cases
     from losscheck.checks.base import Violation
     from losscheck.findings import CheckResult
 
-    simplest = find(cases(ctx.binding, formats=ctx.formats or None, explore=False), lambda _: True,
-                    settings=settings(database=None, max_examples=1))
-    finding = ctx.finding(check.check_name, Violation("LC706", detail, simplest.rounded("float32")))
+    if last is None:
+        last = (find(cases(ctx.binding, formats=ctx.formats or None, explore=False), lambda _: True,
+                     settings=settings(database=None, max_examples=1)).rounded("float32"), "float32")
+    finding = ctx.finding(check.check_name, Violation("LC706", detail, *last))
     return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
 
 
@@ -168,7 +174,7 @@ def run_isolated(ctx, checks, budget: float, progress=None):
         sys.stderr.flush()
         proc.start()
         writer.close()
-        current, started = None, time.perf_counter()
+        current, started, last = None, time.perf_counter(), None
         while True:
             if not reader.poll(budget):
                 proc.kill()
@@ -178,7 +184,9 @@ def run_isolated(ctx, checks, budget: float, progress=None):
                 kind, payload = reader.recv()
             except (EOFError, OSError):
                 break
-            if kind == "start":
+            if kind == "case":
+                last = payload
+            elif kind == "start":
                 current, started = next(c for c in remaining if c.check_name == payload), time.perf_counter()
                 if progress:
                     progress(payload, len(results) + 1, len(checks))
@@ -198,12 +206,23 @@ def run_isolated(ctx, checks, budget: float, progress=None):
             why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
                    else f"the audit worker died during this check (exit code {proc.exitcode}): the candidate "
                         "crashed or exited the interpreter")
-            results[current.check_name] = _lost(ctx, current, why, time.perf_counter() - started)
+            results[current.check_name] = _lost(ctx, current, why, time.perf_counter() - started, last)
             remaining.remove(current)
     for c in remaining:
         results[c.check_name] = CheckResult(c.check_name, c.family, "skip",
                                             detail="skipped: the candidate timed out earlier in the audit")
     return [results[c.check_name] for c in checks]
+
+
+@functools.lru_cache(maxsize=1)
+def _warm_fake_tensor_mode() -> None:
+    """Initialise FakeTensorMode once per process, before workers fork (about 1.4 s each time otherwise)."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        x = torch.empty(2, 3, device="cuda:0")
+        torch.nn.functional.mse_loss(x, x * 2)
 
 
 def _keep(code: str, select, ignore) -> bool:
@@ -276,6 +295,7 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [probe, *ordered()]
+    _warm_fake_tensor_mode()
     if isolate and "fork" in multiprocessing.get_all_start_methods():
         result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout), progress=progress)
     else:

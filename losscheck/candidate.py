@@ -35,13 +35,20 @@ class Candidate:
     def prepare(self, n_tensors: int) -> None:
         """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits."""
         self.parameters = _own_parameters(self.obj, self.kind, n_tensors)
-        if self.kind != "class":
+        if self.kind == "instance":
+            if self.init:
+                raise UsageError(f"--init cannot configure '{self.name}': it is an instance; audit its class instead")
             return
         unknown = set(self.init) - set(self.parameters)
-        takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(self.obj).parameters.values())
+        try:
+            takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(self.obj).parameters.values())
+        except (TypeError, ValueError):
+            takes_kwargs = True
         if unknown and not takes_kwargs:
             raise UsageError(f"--init names {', '.join(sorted(unknown))}, which {self.name} does not take "
                              f"(it takes: {', '.join(self.parameters) or 'nothing'})")
+        if self.kind != "class":
+            return
         try:
             self.make()
         except BaseException as e:
@@ -104,6 +111,13 @@ def _import_module(module: str):
         raise UsageError(f"importing '{module}' failed: {type(e).__name__}: {e}") from None
 
 
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _load_file(path: Path):
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -164,7 +178,7 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
         except UsageError:
             # pkg.mod.Name.attr spellings: retry one level up
             parent, _, last = where.rpartition(".")
-            if not parent or ":" in target:
+            if not parent or ":" in target or _module_exists(where):
                 raise
             module, attr = _import_module(parent), f"{last}.{attr}"
         import_lines = f"from {module.__name__} import {attr.split('.')[0]}"

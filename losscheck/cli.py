@@ -52,7 +52,24 @@ def build_parser() -> Parser:
     e = sub.add_parser("explain", help="what a pitfall code means, why it matters, an example and the fix")
     e.add_argument("code", nargs="?", help="e.g. LC201")
     e.add_argument("--table", action="store_true", help="print the markdown table of every code")
+    c = sub.add_parser("ci", help="audit every loss in [tool.losscheck], compare with the baseline, write reports")
+    c.add_argument("--config", default="pyproject.toml", help="the pyproject.toml to read (default ./pyproject.toml)")
+    c.add_argument("--output-dir", help="where the reports and summary.md go (default: report-dir, losscheck-reports)")
+    c.add_argument("-j", "--jobs", type=int, default=None, help="losses audited in parallel (default: jobs, 1)")
+    c.add_argument("--baseline", help="accepted findings (default: baseline, losscheck-baseline.json)")
+    c.add_argument("--update-baseline", action="store_true", help="accept every current finding (keeps reasons)")
+    c.add_argument("--fail-on-stale", action="store_true", help="fail when a baseline entry matches nothing")
+    c.add_argument("--fail-on", choices=("error", "warning"), default=None, help="override the configuration")
+    c.add_argument("--max-examples", type=int, default=None, help="override the configuration for every loss")
+    c.add_argument("--seed", type=int, default=None, help="override the configuration for every loss")
+    c.add_argument("--only", default="", help="only losses whose name contains this text")
     return parser
+
+
+def run_ci(args) -> int:
+    from losscheck.gate import run
+
+    return run(args)
 
 
 def run_report(args) -> int:
@@ -104,13 +121,18 @@ def _progress(check: str, k: int, n: int) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and a rename, so a report is never half-written."""
+    if not path.name or path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory; name a file")
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _formats(value: str) -> list[str]:
@@ -136,7 +158,8 @@ def run_audit(args) -> int:
     if args.output and args.output_dir:
         raise UsageError("use either --output or --output-dir, not both")
     result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
-                   max_examples=args.max_examples or DEFAULT_MAX_EXAMPLES, timeout=args.timeout or DEFAULT_TIMEOUT,
+                   max_examples=DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples,
+                   timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
                    select=args.select, ignore=args.ignore, conventions=parse(args.convention),
                    isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress)
     if not args.quiet and sys.stderr.isatty():
@@ -158,17 +181,16 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 2
-        return {"explain": run_explain, "list": run_list, "report": run_report}.get(args.command, run_audit)(args)
+            raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
+        return {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci}.get(args.command, run_audit)(args)
     except UsageError as e:
-        print(f"losscheck: error: {e}", file=sys.stderr)
+        print(f"losscheck: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("losscheck: interrupted", file=sys.stderr)
         return 2
     except Exception as e:  # never a traceback for the user; the message says where to look
-        print(f"losscheck: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"losscheck: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
 
 

@@ -2,4 +2,5 @@
 
 
 class UsageError(Exception):
-    pass
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # always one line, whatever the candidate raised

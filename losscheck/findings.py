@@ -88,6 +88,29 @@ class AuditResult:
     def ok(self) -> bool:
         return not self.failing("error")
 
+    def failure_text(self, fail_on: str = "error", findings=None) -> str:
+        """One line per failing finding ("CODE family title"), then the first one's message and reproducer."""
+        failing = self.failing(fail_on) if findings is None else list(findings)
+        if not failing:
+            return ""
+        loss = self.parameters.get("loss", "?")
+        first = failing[0]
+        return "\n".join([f"losscheck: {self.target} (as {loss}) has {len(failing)} finding(s) at or above "
+                          f"'{fail_on}':", *(f"{f.code} {f.family} {f.title}" for f in failing), "",
+                          f"First finding, {first.code} ({first.check}): {first.message}", "",
+                          "Reproducer:", first.reproducer.rstrip()])
+
+    def assert_ok(self, fail_on: str = "error") -> None:
+        """Raise AssertionError with failure_text() when a finding reaches `fail_on` (for tests)."""
+        __tracebackhide__ = True  # pytest: show the message, not this frame
+        if self.failing(fail_on):
+            raise AssertionError(self.failure_text(fail_on))
+
+    def __repr__(self) -> str:  # one line, so that `assert result.ok` reads well in pytest
+        codes = ", ".join(dict.fromkeys(f.code for f in self.failing("error")))
+        return (f"<AuditResult {self.target} as {self.parameters.get('loss', '?')}: "
+                f"{'FAIL ' + codes if codes else 'PASS'}>")
+
     def counts(self) -> dict:
         out = {"error": 0, "warning": 0, "info": 0}
         for f in self.findings:

@@ -15,17 +15,9 @@ import torch
 from helpers import audited, codes, fresh_audit, losses, summary
 from losscheck.pitfalls import PITFALLS
 
-XFAIL_LC401 = pytest.mark.xfail(
-    strict=True, reason="engine gap: reduction.modes checks the 'none' shape before 'is the argument honoured', so a "
-                        "loss that always returns the mean is reported as LC403, never LC401")
 XFAIL_LC604_CANCELLATION = pytest.mark.xfail(
     strict=True, reason="engine gap: device.dtype draws only generic inputs, where cdist-style cancellation stays "
                         "inside the float32 tolerance; nearly equal anchor/positive pairs are never tried")
-XFAIL_LC605_VIEW = pytest.mark.xfail(
-    strict=True, reason="engine gap: device.layout's non-contiguous inputs are uniformly strided (wide[..., 0]), so "
-                        ".view(n, c, -1) succeeds on them; only channels-last is tried otherwise, and view(n, c, -1) "
-                        "works there too")
-
 # (fixture, catalogue id, expected code, correct twin)
 CASES = [
     ("HuberMissingHalf", "huber", "LC101", "CorrectHuber"),
@@ -38,7 +30,7 @@ CASES = [
     ("SqrtContrastive", "contrastive", "LC302", "CorrectContrastive"),
     ("FocalDetachedModulator", "focal", "LC303", "CorrectFocal"),
     ("HardMiningBCEWithLogits", "bce_with_logits", "LC304", "CorrectBCEWithLogits"),
-    pytest.param("MSEIgnoresReduction", "mse", "LC401", "CorrectMSE", marks=XFAIL_LC401),
+    ("MSEIgnoresReduction", "mse", "LC401", "CorrectMSE"),
     ("MSEBatchDenominator", "mse", "LC402", "CorrectMSE"),
     ("MSEPerSampleNone", "mse", "LC403", "CorrectMSE"),
     ("kl_div_default_mean", "kl_div", "LC404", "correct_kl_div"),
@@ -53,7 +45,7 @@ CASES = [
     ("EpsBCE", "bce", "LC604", "CorrectBCE"),
     pytest.param("ExpandedTriplet", "triplet_margin", "LC604", "CorrectTriplet", marks=XFAIL_LC604_CANCELLATION),
     ("FlatViewMSE", "mse", "LC605", "CorrectMSE"),
-    pytest.param("DiceView", "dice", "LC605", "CorrectDice", marks=XFAIL_LC605_VIEW),
+    ("DiceView", "dice", "LC605", "CorrectDice"),
     ("FocalSigmoidInplace", "focal", "LC701", "CorrectFocal"),
     ("NoisyTargetMSE", "mse", "LC702", "CorrectMSE"),
     ("SmoothedMSE", "mse", "LC703", "CorrectMSE"),
@@ -176,7 +168,7 @@ def test_process_exit_is_survived_and_reported():
 
 
 def test_ignored_reduction_is_at_least_a_reduction_error():
-    """Until LC401 is reachable (see XFAIL_LC401), the defect must still fail the audit in its family."""
+    """A loss that ignores its reduction argument fails the audit in the reduction family."""
     result = audited("MSEIgnoresReduction", "mse")
     assert [f for f in result.findings if f.family == "reduction" and f.severity == "error"], summary(result)
 

@@ -73,9 +73,6 @@ def test_fake_cuda_reproducer_raises_the_device_mismatch(tmp_path):
     assert "FakeTensorDeviceMismatchError" in proc.stderr and "cuda:0 and cpu" in proc.stderr, proc.stderr[-2000:]
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: the LC703 reproducer calls the loss twice on the same input; "
-                                       "api.purity saw the change only after a call on another input, so the "
-                                       "script prints the same value twice")
 def test_hidden_state_reproducer_shows_two_values(tmp_path):
     _, proc = run_reproducer(audited("SmoothedMSE", "mse"), "LC703", tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -83,8 +80,6 @@ def test_hidden_state_reproducer_shows_two_values(tmp_path):
     assert len(set(values)) > 1, proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: a check lost to a dead worker carries the simplest valid input, "
-                                       "not the one that killed it, so the LC706 reproducer returns normally")
 def test_crash_reproducer_exits_like_the_candidate(tmp_path):
     result = audited("AbortOnNaNLogCosh", "log_cosh")
     finding, proc = run_reproducer(result, "LC706", tmp_path)

@@ -73,6 +73,7 @@ class Context:
     base_spec: object = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
+    on_case: object = None  # called with (case, dtype) before each candidate call: a dead worker's last input
 
     def adopt(self, detected: dict) -> None:
         """Audit the remaining checks under conventions the candidate was found to follow (LC103)."""
@@ -115,6 +116,8 @@ class Context:
 
     def run(self, case: Case, dtype="float32", requires_grad=False):
         """(result tensor, input tensors) of the candidate on a case."""
+        if self.on_case is not None:
+            self.on_case(case, dtype)
         ts = self.tensors(case, dtype, requires_grad=requires_grad)
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 

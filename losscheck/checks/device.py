@@ -122,7 +122,11 @@ def dtypes(ctx) -> Outcome:
 
 
 def noncontiguous(t: torch.Tensor) -> torch.Tensor:
-    """The same values in a strided (non-contiguous) view."""
+    """The same values in a non-contiguous layout: column-major for 2+ dims (so .view(-1) and .view(n, c, -1)
+    raise, as on a transposed or permuted tensor), a strided slice for one dim."""
+    if t.dim() >= 2:
+        order = tuple(reversed(range(t.dim())))
+        return t.permute(order).contiguous().permute(order)
     wide = torch.zeros(*t.shape, 2, dtype=t.dtype)
     wide[..., 0] = t
     return wide[..., 0]
@@ -135,20 +139,19 @@ def memory_layouts(ctx) -> Outcome:
     def prop(case):
         case = case.rounded("float32")
         base = ctx.run(case)[0].detach().double().numpy()
-        fn = ctx.make(case)
         variants = {"non-contiguous": [noncontiguous(t) for t in ctx.tensors(case, "float32")]}
         if any(a.ndim == 4 and a.dtype.kind == "f" for a in case.inputs):
             variants["channels-last"] = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
                                          for t in ctx.tensors(case, "float32")]
         for name, ts in variants.items():
             setup = ("args = [{}]".format(", ".join(ctx.spec.signature)) +
-                     ("\nwide = [torch.zeros(*t.shape, 2, dtype=t.dtype) for t in args]\n"
-                      "for w, t in zip(wide, args): w[..., 0] = t\nargs = [w[..., 0] for w in wide]  # non-contiguous"
+                     ("\nargs = [t.permute(*reversed(range(t.dim()))).contiguous().permute(*reversed(range(t.dim())))"
+                      " for t in args]  # same values, column-major: non-contiguous"
                       if name == "non-contiguous" else
                       "\nargs = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in args]"))
             snippet = 'print("contiguous:", loss_fn({}))\nprint("{}:", loss_fn(*args))'.format(
                 ", ".join(ctx.spec.signature), name)
-            out = ctx.caller.call(fn, *ts)
+            out = ctx.caller.call(ctx.make(case), *ts)
             if not out.ok:
                 raise Violation("LC605", f"{name} inputs raise {out.describe_error()} (use .reshape() instead of "
                                 ".view())", case, setup=setup, snippet=snippet)

@@ -232,7 +232,7 @@ SPECS = [
         params=(WEIGHT, Param("ignore_index", -100), REDUCTION),
         draw_inputs=draw_class_log_probs, layouts=("batch", "single", "no_batch", "spatial2d"),
         target_formats=("indices",), edge_cases=log_prob_edges, tensor_params={"weight": class_weight},
-        torch=("torch.nn.NLLLoss", "torch.nn.functional.nll_loss")),
+        torch=("torch.nn.NLLLoss", "torch.nn.functional.nll_loss", "torch.nn.NLLLoss2d")),
     LossSpec(
         id="kl_div", family="classification", summary="KL(p || q) from log q and p; 'batchmean' is the true KL",
         signature=("input", "target"), reference=ref.kl_div,

@@ -1,0 +1,264 @@
+"""The `[tool.losscheck]` table of a pyproject.toml: one schema for the pytest plugin and `losscheck ci`.
+
+```toml
+[tool.losscheck]
+max-examples = 30          # hypothesis examples per check (--max-examples)
+seed = 0                   # --seed
+timeout = 10.0             # seconds one call of a loss may take (--timeout)
+fail-on = "error"          # or "warning" (--fail-on)
+select = ["LC2", "LC301"]  # only these codes or prefixes (--select)
+ignore = ["LC605"]         # drop these codes or prefixes (--ignore)
+isolation = true           # false: run losses in the test process (--no-isolation)
+formats = ["md", "html", "json", "junit"]   # report formats written per loss (--format)
+report-dir = "losscheck-reports"            # where `losscheck ci` writes (--output-dir)
+baseline = "losscheck-baseline.json"        # accepted findings (`losscheck ci --baseline`)
+jobs = 1                   # losses audited in parallel by `losscheck ci` (-j)
+
+[[tool.losscheck.loss]]
+target = "mypkg.losses:FocalLoss"           # required (the audit's TARGET)
+name = "focal"             # optional: the loss's id in node ids, reports and the baseline (default: target)
+as = "focal"               # --as
+init = { gamma = 2.0 }     # --init
+conventions = { alpha_form = "positives" }  # --convention
+ignore = ["LC605"]         # added to the global ignore
+select = ["LC1"]           # replaces the global select
+max-examples = 50          # and timeout, seed, fail-on, isolation: override the global value
+```
+
+Relative paths (`report-dir`, `baseline`, `path/to/file.py:Name` targets) are relative to the directory of
+the pyproject.toml. Every problem is a `UsageError` with one line that names the file, the table and the key.
+Importing this module is cheap (no torch, no hypothesis).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from losscheck.errors import UsageError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+DEFAULT_FORMATS = ("md", "html", "json", "junit")
+REPORT_FORMATS = ("text", "md", "json", "html", "junit")
+FAIL_ON = ("error", "warning")
+DEFAULT_REPORT_DIR = "losscheck-reports"
+DEFAULT_BASELINE = "losscheck-baseline.json"
+
+# key -> (kind, description used in messages)
+_AUDIT_KEYS = {
+    "max-examples": "int>=1", "seed": "int", "timeout": "number>0", "fail-on": "fail-on",
+    "select": "codes", "ignore": "codes", "isolation": "bool",
+}
+GLOBAL_KEYS = {**_AUDIT_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
+               "loss": "losses"}
+LOSS_KEYS = {"target": "str", "name": "str", "as": "str", "init": "table", "conventions": "conventions",
+             **_AUDIT_KEYS}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One configured loss, with the global settings already merged in."""
+
+    target: str
+    name: str
+    as_: str | None = None
+    init: dict = field(default_factory=dict)
+    conventions: dict = field(default_factory=dict)
+    select: tuple = ()
+    ignore: tuple = ()
+    max_examples: int | None = None
+    timeout: float | None = None
+    seed: int = 0
+    fail_on: str = "error"
+    isolation: bool = True
+    line: int | None = None  # where its `target = ...` is in the file (for annotations)
+
+    def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
+        """Keyword arguments of losscheck.auditor.audit(); max_examples and seed override the configuration."""
+        from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
+
+        return {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
+                "select": list(self.select), "ignore": list(self.ignore),
+                "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
+                "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
+                "isolate": self.isolation}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None       # the pyproject.toml it came from (None: no file)
+    present: bool = False          # the file has a [tool.losscheck] table
+    max_examples: int | None = None
+    seed: int = 0
+    timeout: float | None = None
+    fail_on: str = "error"
+    select: tuple = ()
+    ignore: tuple = ()
+    isolation: bool = True
+    formats: tuple = DEFAULT_FORMATS
+    report_dir: str = DEFAULT_REPORT_DIR
+    baseline: str = DEFAULT_BASELINE
+    jobs: int = 1
+    losses: tuple = ()
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    def defaults(self) -> dict:
+        """The global audit settings (for audits that are not configured losses, e.g. the pytest fixture)."""
+        return {"max_examples": self.max_examples, "seed": self.seed, "timeout": self.timeout,
+                "select": list(self.select), "ignore": list(self.ignore), "isolate": self.isolation}
+
+
+def load(path, *, required: bool = True) -> Config:
+    """Read `[tool.losscheck]` from the pyproject.toml at `path`.
+
+    A missing file is a UsageError when `required`, else an empty Config; a file without the table gives
+    the defaults (present=False).
+    """
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise UsageError(f"no such configuration file: {path}")
+        return Config()
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read()
+        data = tomllib.loads(text.decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path.name} is not valid TOML: {e}") from None
+    table = data.get("tool", {}).get("losscheck")
+    if table is None:
+        return Config(path=path.resolve())
+    return from_table(table, path=path.resolve(), text=text.decode("utf-8"))
+
+
+def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
+    """Validate a `[tool.losscheck]` table (a dict, as tomllib reads it) and build the Config."""
+    where = f"{path.name}: " if path else ""
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}[tool.losscheck] must be a table")
+    g = _validate(table, GLOBAL_KEYS, f"{where}[tool.losscheck]")
+    entries = g.pop("loss", [])
+    glob = {k: g[k] for k in _AUDIT_KEYS if k in g}
+    losses, names = [], {}
+    for i, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where}[[tool.losscheck.loss]] #{i} must be a table")
+        label = f"{where}[[tool.losscheck.loss]] #{i}" + (f" ({entry['target']})" if isinstance(
+            entry.get("target"), str) else "")
+        e = _validate(entry, LOSS_KEYS, label)
+        if "target" not in e:
+            raise UsageError(f"{label}: missing required key 'target'")
+        name = e.get("name", e["target"])
+        if name in names:
+            raise UsageError(f"{label}: the name '{name}' is already used by loss #{names[name]}; give one of them "
+                             "a distinct `name = \"...\"`")
+        names[name] = i
+        merged = {**glob, **{k: v for k, v in e.items() if k in _AUDIT_KEYS}}
+        merged["ignore"] = tuple(dict.fromkeys([*glob.get("ignore", ()), *e.get("ignore", ())]))
+        losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
+                           conventions=e.get("conventions", {}), select=tuple(merged.get("select", ())),
+                           ignore=merged["ignore"], max_examples=merged.get("max-examples"),
+                           timeout=merged.get("timeout"), seed=merged.get("seed", 0),
+                           fail_on=merged.get("fail-on", "error"), isolation=merged.get("isolation", True),
+                           line=_line_of(text, e["target"])))
+    return Config(path=path, present=True, max_examples=g.get("max-examples"), seed=g.get("seed", 0),
+                  timeout=g.get("timeout"), fail_on=g.get("fail-on", "error"), select=tuple(g.get("select", ())),
+                  ignore=tuple(g.get("ignore", ())), isolation=g.get("isolation", True),
+                  formats=tuple(g.get("formats", DEFAULT_FORMATS)),
+                  report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
+                  jobs=g.get("jobs", 1), losses=tuple(losses))
+
+
+def _validate(table: dict, schema: dict, label: str) -> dict:
+    out = {}
+    for key, value in table.items():
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(schema)})"
+            raise UsageError(f"{label}: unknown key '{key}'{hint}")
+        out[key] = _check(schema[key], value, f"{label}: '{key}'")
+    return out
+
+
+def _check(kind: str, value, what: str):
+    def bad(expected):
+        return UsageError(f"{what} must be {expected}, not {value!r}")
+
+    if kind in ("int", "int>=1"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise bad("an integer")
+        if kind == "int>=1" and value < 1:
+            raise bad("at least 1")
+        return value
+    if kind == "number>0":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise bad("a positive number of seconds")
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise bad("a non-empty string")
+        return value.strip()
+    if kind == "fail-on":
+        if value not in FAIL_ON:
+            raise bad('"error" or "warning"')
+        return value
+    if kind == "codes":
+        return tuple(_codes(value, what))
+    if kind == "formats":
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not value or any(v not in REPORT_FORMATS for v in value):
+            raise bad(f"a list of formats from {', '.join(REPORT_FORMATS)}")
+        return tuple(dict.fromkeys(value))
+    if kind == "table":
+        if not isinstance(value, dict):
+            raise bad("a table, e.g. { gamma = 2.0 }")
+        return dict(value)
+    if kind == "conventions":
+        if not isinstance(value, dict) or any(not isinstance(v, str) for v in value.values()):
+            raise bad('a table of names to strings, e.g. { alpha_form = "positives" }')
+        return dict(value)
+    if kind == "losses":
+        if not isinstance(value, list):
+            raise bad("an array of tables: [[tool.losscheck.loss]]")
+        return value
+    raise AssertionError(kind)
+
+
+def _codes(value, what: str) -> list[str]:
+    from losscheck.pitfalls import PITFALLS
+
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+        raise UsageError(f'{what} must be a list of codes or prefixes, e.g. ["LC2", "LC301"], not {value!r}')
+    codes = [v.strip().upper() for v in value if v.strip()]
+    for code in codes:
+        if not any(known.startswith(code) for known in PITFALLS):
+            raise UsageError(f"{what}: '{code}' matches no pitfall code (see `losscheck explain --table`)")
+    return codes
+
+
+def _line_of(text: str, target: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("target") and target in stripped:
+            return n
+    return None

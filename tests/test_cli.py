@@ -1,0 +1,375 @@
+"""The `losscheck` command end to end, in subprocesses: exit codes, one-line usage errors, report formats,
+--select/--ignore, --seed reproducibility, both entry points, and a clean working directory.
+
+Every CLI run the module needs is declared in RUNS and launched once, concurrently, by the module-scoped
+`runs` fixture (each in its own empty working directory); the tests then only read the results. This keeps
+the module at about a minute on two idle cores although it starts ~30 interpreters that import torch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from losscheck.pitfalls import FAMILIES, PITFALLS
+from losscheck.specs import SPECS
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "sample_losses.py"
+EXAMPLES = "5"
+RUN_TIMEOUT = 300  # seconds for one CLI run; an audit here takes ~5 s
+CHECK_STATUSES = {"pass", "fail", "skip", "error"}
+SEVERITIES = {"error", "warning", "info"}
+JSON_KEYS = {"target", "reference", "seed", "max_examples", "versions", "tolerances", "parameters", "conventions",
+             "verdict", "counts", "seconds", "checks", "findings"}
+CHECK_KEYS = {"name", "family", "status", "examples", "seconds", "detail", "findings"}
+FINDING_KEYS = {"code", "family", "severity", "title", "check", "message", "example", "reproducer", "data"}
+
+
+def sample(name: str) -> str:
+    return f"{SAMPLES}:{name}"
+
+
+@dataclass(frozen=True)
+class Run:
+    args: tuple
+    files: tuple = ()            # (name, text) written into the run's empty cwd first; "name/": a folder
+    console_script: bool = False  # `losscheck ...` instead of `python -m losscheck ...`
+
+
+@dataclass(repr=False)
+class Result:
+    rc: int | None
+    stdout: str
+    stderr: str
+    cwd: Path
+    files_before: frozenset
+
+    def new_files(self) -> set:
+        return {p.relative_to(self.cwd).as_posix() for p in self.cwd.rglob("*")} - self.files_before
+
+    def json(self, name="report.json") -> dict:
+        return json.loads((self.cwd / name).read_text(encoding="utf-8"))
+
+    def __repr__(self):
+        return f"<run {self.cwd.name}: exit {self.rc}>"
+
+    def __str__(self):
+        return f"exit {self.rc}\n--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+
+
+def _console_script() -> str | None:
+    script = Path(sys.executable).with_name("losscheck")
+    return str(script) if script.exists() else shutil.which("losscheck")
+
+
+def audit(*args, **kw) -> Run:
+    return Run(("audit", *args, "--max-examples", EXAMPLES), **kw)
+
+
+BOOM_MULTILINE = 'raise RuntimeError("cannot load the weights\\nsee the log for details")\n'
+
+# Audits first (they are the long ones), then usage errors. Keys name the behaviour.
+RUNS: dict[str, Run] = {
+    # audits
+    "mse_json": audit("torch.nn.MSELoss", "--format", "json", "-o", "report.json"),
+    "buggy_json": audit(sample("SumMSE"), "--as", "mse", "--seed", "7", "--format", "json", "-o", "report.json"),
+    "buggy_json_again": audit(sample("SumMSE"), "--as", "mse", "--seed", "7", "--format", "json",
+                              "-o", "report.json"),
+    "buggy_select": audit(sample("SumMSE"), "--as", "mse", "--seed", "7", "--select", "lc4, LC202",
+                          "--format", "json", "-o", "report.json"),
+    "buggy_ignore": audit(sample("SumMSE"), "--as", "mse", "--seed", "7", "--ignore", "LC2,LC4,LC5",
+                          "--format", "json", "-o", "report.json"),
+    "buggy_md": audit(sample("SumMSE"), "--as", "mse", "--format", "md"),
+    "warning_only": audit(sample("Float64MSE"), "--as", "mse"),
+    "warning_only_fail_on_warning": audit(sample("Float64MSE"), "--as", "mse", "--fail-on", "warning"),
+    "script_html": audit(sample("ScriptInMessage"), "--as", "mse", "--format", "html", "-o", "report.html"),
+    # `losscheck` itself (python -m where the script is missing); GoodMSE has an info finding only
+    "console_script": audit(sample("GoodMSE"), "--as", "mse", "--fail-on", "warning", console_script=True),
+    # usage errors (exit 2, one line on stderr)
+    "no_arguments": Run(()),
+    "unknown_subcommand": Run(("frobnicate", "torch.nn.MSELoss")),
+    "unknown_flag": audit("torch.nn.MSELoss", "--bogus"),
+    "missing_target": Run(("audit",)),
+    "bad_fail_on": audit("torch.nn.MSELoss", "--fail-on", "never"),
+    "non_integer_max_examples": Run(("audit", "torch.nn.MSELoss", "--max-examples", "many")),
+    # a candidate that fails at once, so that the run stays short while --max-examples 0 is accepted
+    "zero_max_examples": Run(("audit", sample("ScriptInMessage"), "--as", "mse", "--max-examples", "0")),
+    "zero_timeout": audit(sample("ScriptInMessage"), "--as", "mse", "--timeout", "0"),
+    "unknown_module": audit("lc_no_such_module_xyz:Loss", "--as", "mse"),
+    "unknown_attribute": audit("torch.nn:NoSuchLoss"),
+    "missing_file": audit("no_such_file.py:Loss", "--as", "mse"),
+    "several_callables": audit(str(SAMPLES), "--as", "mse"),
+    "unknown_as": audit("torch.nn.MSELoss", "--as", "not_a_loss"),
+    "missing_as": audit(sample("GoodMSE")),
+    "bad_init_json": audit("torch.nn.MSELoss", "--init", "{gamma: 2"),
+    "init_not_object": audit("torch.nn.MSELoss", "--init", "[1, 2]"),
+    "unknown_init_key": audit("torch.nn.MSELoss", "--init", '{"gamma": 2.0}'),
+    "unknown_format": audit("torch.nn.MSELoss", "--format", "pdf"),
+    # unwritable --output (the candidate fails at once, so these stay short); root can write anywhere, so
+    # "unwritable" means a path below a regular file, an existing directory, or the cwd itself
+    "output_below_a_file": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "blocker/report.txt",
+                                 files=(("blocker", ""),)),
+    "output_is_a_directory": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "reports",
+                                   files=(("reports/", ""),)),
+    "output_is_the_cwd": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "."),
+    "import_raises_multiline": audit("lc_boom:Loss", "--as", "mse", files=(("lc_boom.py", BOOM_MULTILINE),)),
+    "import_exits_zero": audit("lc_bye:Loss", "--as", "mse",
+                               files=(("lc_bye.py", "import sys\nsys.exit(0)\n"),)),
+}
+
+# (run, words its stderr line must contain)
+USAGE_ERRORS = {
+    "no_arguments": [],
+    "unknown_subcommand": ["frobnicate"],
+    "unknown_flag": ["--bogus"],
+    "missing_target": ["target"],
+    "bad_fail_on": ["--fail-on"],
+    "non_integer_max_examples": ["--max-examples"],
+    "zero_max_examples": ["--max-examples"],
+    "zero_timeout": ["--timeout"],
+    "unknown_module": ["lc_no_such_module_xyz"],
+    "unknown_attribute": ["NoSuchLoss"],
+    "missing_file": ["no_such_file.py"],
+    "several_callables": ["GoodMSE", "SumMSE", "Float64MSE", "ScriptInMessage"],
+    "unknown_as": ["not_a_loss", *SPECS],
+    "missing_as": ["--as", *SPECS],
+    "bad_init_json": ["--init"],
+    "init_not_object": ["--init"],
+    "unknown_init_key": ["gamma"],
+    "unknown_format": ["pdf", "text", "md", "json", "html"],
+    "output_below_a_file": ["blocker/report.txt"],
+    "output_is_a_directory": ["reports"],
+    "output_is_the_cwd": ["cannot write"],
+    "import_raises_multiline": ["lc_boom", "RuntimeError"],
+    "import_exits_zero": ["lc_bye", "SystemExit"],
+}
+
+
+def _command(run: Run) -> list[str]:
+    if run.console_script and _console_script():
+        return [_console_script(), *run.args]
+    return [sys.executable, "-m", "losscheck", *run.args]
+
+
+def _execute(root: Path, key: str, run: Run) -> Result:
+    cwd = root / key
+    cwd.mkdir()
+    for name, text in run.files:
+        if name.endswith("/"):
+            (cwd / name).mkdir()
+        else:
+            (cwd / name).write_text(text, encoding="utf-8")
+    before = frozenset(p.relative_to(cwd).as_posix() for p in cwd.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPOTHESIS")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the candidate modules written into cwd must not leave __pycache__
+    try:
+        p = subprocess.run(_command(run), cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
+        return Result(None, out, f"timed out after {RUN_TIMEOUT} s", cwd, before)
+    return Result(p.returncode, p.stdout, p.stderr, cwd, before)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Result]:
+    root = tmp_path_factory.mktemp("cli")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    workers = min(6, cores + 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(_execute, root, key, run) for key, run in RUNS.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def _findings(report: dict) -> list[tuple]:
+    return [(f["code"], f["check"], f["message"]) for f in report["findings"]]
+
+
+# -- exit codes --------------------------------------------------------------------------------------------
+
+def test_builtin_passes(runs):
+    r = runs["mse_json"]
+    assert r.rc == 0, r
+    assert "PASS" in r.stdout, r  # with -o, a text summary still goes to stdout
+    assert r.stdout.rstrip().splitlines()[-1].startswith("PASS"), r
+    assert r.stderr == "", r
+
+
+def test_buggy_loss_exits_1_with_error_findings(runs):
+    r = runs["buggy_json"]  # with -o the text report goes to stdout
+    assert r.rc == 1, r
+    assert r.stdout.rstrip().splitlines()[-1].startswith("FAIL"), r
+    assert re.search(r"^LC\d{3} error ", r.stdout, re.M), r
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_fail_on_warning(runs):
+    default, strict = runs["warning_only"], runs["warning_only_fail_on_warning"]
+    assert default.rc == 0, default
+    assert re.search(r"^LC\d{3} warning ", default.stdout, re.M), default
+    assert not re.search(r"^LC\d{3} error ", default.stdout, re.M), default
+    assert strict.rc == 1, strict
+
+
+def test_info_findings_never_fail(runs):
+    r = runs["console_script"]  # GoodMSE, --fail-on warning
+    assert r.rc == 0, r
+    assert re.search(r"^LC\d{3} info ", r.stdout, re.M), r
+    assert r.stdout.rstrip().splitlines()[-1].startswith("PASS: 0 error(s), 0 warning(s)"), r
+
+
+@pytest.mark.parametrize("key", sorted(USAGE_ERRORS))
+def test_usage_errors_exit_2_with_one_line(runs, key):
+    r = runs[key]
+    assert r.rc == 2, r
+    assert "Traceback" not in r.stderr + r.stdout, r
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, f"expected exactly one stderr line\n{r}"
+    assert lines[0].startswith("losscheck: error:"), r
+    for word in USAGE_ERRORS[key]:
+        assert word in lines[0], f"{word!r} missing from {lines[0]!r}"
+
+
+def test_every_usage_error_run_is_declared():
+    assert set(USAGE_ERRORS) <= set(RUNS)
+
+
+# -- report formats ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["mse_json", "buggy_json"])
+def test_json_report(runs, key):
+    r = runs[key]
+    assert r.rc in (0, 1), r
+    report = r.json()
+    assert set(report) >= JSON_KEYS
+    assert report["max_examples"] == int(EXAMPLES)
+    assert report["seed"] == (7 if key == "buggy_json" else 0)
+    assert report["reference"].startswith("losscheck.references.")
+    assert report["parameters"]["loss"] == "mse"
+    assert {"losscheck", "python", "torch"} <= set(report["versions"])
+    assert report["checks"], "no checks ran"
+    for check in report["checks"]:
+        assert set(check) >= CHECK_KEYS, check
+        assert check["status"] in CHECK_STATUSES, check
+        assert check["family"] in FAMILIES, check
+        assert (check["status"] == "fail") == bool(check["findings"]), check
+    for finding in report["findings"]:
+        assert set(finding) >= FINDING_KEYS, finding
+        assert finding["severity"] in SEVERITIES, finding
+        assert finding["code"] in PITFALLS, finding
+        assert finding["family"] == PITFALLS[finding["code"]].family
+        assert finding["reproducer"].strip() and finding["example"].strip(), finding
+    # every check's codes are the findings listed under it, and the counts add up
+    per_check = Counter((c["name"], code) for c in report["checks"] for code in c["findings"])
+    assert per_check == Counter((f["check"], f["code"]) for f in report["findings"])
+    counts = Counter(f["severity"] for f in report["findings"])
+    assert report["counts"] == {s: counts.get(s, 0) for s in ("error", "warning", "info")}
+    assert report["verdict"] == ("fail" if counts["error"] else "pass")
+    assert r.rc == (1 if counts["error"] else 0)
+
+
+def test_json_verdicts(runs):
+    assert runs["mse_json"].json()["verdict"] == "pass"
+    buggy = runs["buggy_json"].json()
+    assert buggy["verdict"] == "fail"
+    assert buggy["counts"]["error"] > 0
+
+
+def test_markdown_report(runs):
+    r = runs["buggy_md"]
+    assert r.rc == 1, r
+    lines = r.stdout.splitlines()
+    header = next((i for i, line in enumerate(lines) if re.fullmatch(r"\|\s*family\s*\|.*\|", line)), None)
+    assert header is not None, r.stdout
+    assert re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[header + 1]), lines[header + 1]
+    assert lines[header].count("|") == lines[header + 1].count("|")
+    fences = [line for line in lines if line.startswith("```")]
+    assert "```python" in fences
+    assert len(fences) % 2 == 0 and len(fences) >= 4, fences  # example + reproducer per finding, all closed
+    assert re.search(r"^## LC\d{3} \(error, ", r.stdout, re.M), r.stdout
+
+
+def test_html_escapes_candidate_text(runs):
+    r = runs["script_html"]
+    assert r.rc == 1, r
+    html = (r.cwd / "report.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert "alert(1)" in html, "the candidate's message is not in the report"
+    # the report may carry scripts of its own; none of the candidate's text may arrive as markup
+    assert "<script>alert(1)" not in html, "raw markup from the candidate reached the HTML report"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "LC705" in html
+
+
+# -- filtering, reproducibility ----------------------------------------------------------------------------
+
+def test_select_keeps_only_the_selected_codes(runs):
+    baseline = _findings(runs["buggy_json"].json())
+    r = runs["buggy_select"]
+    report = r.json()
+    kept = _findings(report)
+    assert kept, "the selected codes were found without --select; they must still be there"
+    assert kept == [f for f in baseline if f[0].startswith(("LC4", "LC202"))]  # lower case and spaces accepted
+    assert r.rc == 1, r
+
+
+def test_ignore_drops_the_ignored_codes(runs):
+    base_report = runs["buggy_json"].json()
+    baseline = _findings(base_report)
+    assert any(f[0].startswith(("LC2", "LC4", "LC5")) for f in baseline), "nothing to ignore in the baseline"
+    r = runs["buggy_ignore"]
+    report = r.json()
+    assert _findings(report) == [f for f in baseline if not f[0].startswith(("LC2", "LC4", "LC5"))]
+    # a check whose only findings were ignored no longer fails
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    for c in base_report["checks"]:
+        if c["findings"] and all(code.startswith(("LC2", "LC4", "LC5")) for code in c["findings"]):
+            assert statuses[c["name"]] == "pass", c["name"]
+    assert r.rc == (1 if report["counts"]["error"] else 0), r
+
+
+def test_same_seed_same_findings(runs):
+    first, second = runs["buggy_json"].json(), runs["buggy_json_again"].json()
+    assert first["findings"] == second["findings"]
+    assert [(c["name"], c["status"], c["findings"]) for c in first["checks"]] == \
+           [(c["name"], c["status"], c["findings"]) for c in second["checks"]]
+
+
+# -- entry points and side effects -------------------------------------------------------------------------
+
+@pytest.mark.skipif(_console_script() is None, reason="the losscheck console script is not installed")
+def test_python_dash_m_and_console_script(runs):
+    module_run, script_run = runs["mse_json"], runs["console_script"]
+    assert module_run.rc == 0, module_run
+    assert script_run.rc == 0, script_run
+    assert script_run.stdout.startswith(f"losscheck audit: {sample('GoodMSE')} as mse"), script_run
+    assert "PASS" in script_run.stdout
+
+
+def test_no_arguments_shows_usage(runs):
+    r = runs["no_arguments"]
+    assert r.rc == 2, r
+    assert "audit" in r.stdout + r.stderr, r
+
+
+@pytest.mark.parametrize("key", ["mse_json", "buggy_json", "buggy_md", "script_html", "console_script"])
+def test_audit_leaves_no_hypothesis_directory(runs, key):
+    r = runs[key]
+    assert r.rc in (0, 1), r
+    assert not (r.cwd / ".hypothesis").exists(), sorted(r.new_files())
+
+
+@pytest.mark.parametrize("key", sorted(RUNS))
+def test_nothing_but_the_requested_report_is_written(runs, key):
+    r = runs[key]
+    args = RUNS[key].args
+    wanted = {args[args.index("-o") + 1]} if "-o" in args and r.rc in (0, 1) else set()
+    assert r.new_files() == wanted, r
