@@ -32,7 +32,11 @@ class Binding:
             value = params.get(ref_name)
             if ref_name not in self.explorable or _same(value, self.defaults.get(ref_name)):
                 continue
-            out[cand_name] = convert(value) if self.spec.param(ref_name).tensor and value is not None else value
+            param = self.spec.param(ref_name)
+            out[cand_name] = convert(value) if param.tensor and value is not None else value
+            for twin in param.linked:
+                if twin in self.candidate.parameters:
+                    out[twin] = value
         return out
 
     def describe(self) -> dict:
@@ -69,6 +73,8 @@ def bind(spec: LossSpec, cand: Candidate) -> Binding:
                 name = init_name
         elif name is not None and cand.parameters[name] is not None:
             b.defaults[p.name] = cand.parameters[name]
+        elif name is not None and p.none_value is not None:
+            b.defaults[p.name] = p.none_value
         else:
             attr = next((v for v in (cand.attribute(n) for n in p.names) if v is not None and not p.tensor), None)
             b.defaults[p.name] = p.default if attr is None or hasattr(attr, "shape") else attr

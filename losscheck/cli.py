@@ -182,7 +182,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
-        return {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci}.get(args.command, run_audit)(args)
+        commands = {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci}
+        return commands.get(args.command, run_audit)(args)
     except UsageError as e:
         print(f"losscheck: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

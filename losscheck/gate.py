@@ -137,6 +137,10 @@ def _preload() -> None:
     import losscheck.specs  # noqa: F401
     import torch  # noqa: F401
 
+    warm = getattr(losscheck.auditor, "_warm_fake_tensor_mode", None)
+    if warm is not None:
+        warm()
+
 
 def audit_all(config, losses, jobs: int = 1, max_examples=None, seed=None) -> list[Outcome]:
     """Audit `losses` (in configuration order), `jobs` at a time in forked worker processes."""

@@ -16,6 +16,16 @@ TOLERANCES = {
 EXTREME_FLOAT32 = {"rtol": 1e-3, "atol": 1e-3}
 
 
+def aligned(candidate, reference):
+    """The candidate's array in the reference's shape when they differ only by dimensions of size 1
+    (MONAI returns 'none' as (N, C, 1, 1) where the reference has (N, C)); otherwise unchanged."""
+    c = np.asarray(candidate)
+    r = np.asarray(reference)
+    if c.shape != r.shape and c.size == r.size and np.squeeze(c).shape == np.squeeze(r).shape:
+        return c.reshape(r.shape)
+    return c
+
+
 def close(candidate, reference, dtype: str, tol: dict | None = None) -> bool:
     """True when the arrays agree within the dtype's tolerance; nan agrees only with nan."""
     t = tol or TOLERANCES[dtype]

@@ -8,7 +8,7 @@ import numpy as np
 from losscheck.cases import cases, edge_cases
 from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
 from losscheck.diagnose import locate_region
-from losscheck.tolerances import EXTREME_FLOAT32, close
+from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
 
@@ -25,14 +25,15 @@ def extremes(ctx) -> Outcome:
         if not np.all(np.isfinite(want)):
             return
         out, _ = ctx.run(case, "float32")
-        got = out.detach().double().numpy()
+        got = aligned(out.detach().double().numpy(), want)
         if not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else "inf"
             raise Violation("LC201", f"the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
                             f"reference is {fmt(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
         if not close(got, want, "float32", EXTREME_FLOAT32):
-            capped = " (saturation or a clamp caps the loss)" if np.all(np.abs(got) <= np.abs(want)) else ""
+            capped = (" (saturation or a clamp caps the loss)"
+                      if got.shape == want.shape and np.all(np.abs(got) <= np.abs(want)) else "")
             raise Violation("LC202", f"at extreme inputs{where(case)} the candidate gives {fmt(got)} but the "
                             f"reference {fmt(want)}{capped}",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})

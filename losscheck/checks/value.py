@@ -6,14 +6,14 @@ agreement is judged with the float32 row of losscheck.tolerances (printed in eve
 from losscheck.cases import cases
 from losscheck.checks.base import Outcome, Violation, fmt, register
 from losscheck.diagnose import explain_mismatch
-from losscheck.tolerances import TOLERANCES, close, max_error
+from losscheck.tolerances import TOLERANCES, aligned, close, max_error
 
 
 def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
     """Run the candidate and the reference on `case`; raise `code` when they disagree."""
     out, _ = ctx.run(case, dtype)
-    got = out.detach().double().cpu().numpy()
     want = ctx.reference(case)
+    got = aligned(out.detach().double().cpu().numpy(), want)
     if case.params.get("reduction") == "none" and got.shape != want.shape:
         raise Violation("LC403", f"reduction='none' returned shape {got.shape}, the reference {want.shape}",
                         case, dtype, expected=want)

@@ -26,7 +26,9 @@ class Param:
     """A reference parameter: its default, the names candidates use for it, and the values to explore.
 
     `values` are the representative values the audit draws (with the candidate's own default first);
-    `tensor` marks parameters that are tensors built from the drawn inputs (class weights, pos_weight).
+    `tensor` marks parameters that are tensors built from the drawn inputs (class weights, pos_weight);
+    `linked` names candidate parameters that must receive the same value (MONAI's smooth_nr and smooth_dr);
+    `none_value` is what a candidate default of None means (focal alpha=None: no alpha weighting).
     """
 
     name: str
@@ -34,6 +36,8 @@ class Param:
     aliases: tuple[str, ...] = ()
     values: tuple = ()
     tensor: bool = False
+    linked: tuple[str, ...] = ()
+    none_value: Any = None
 
     @property
     def names(self) -> tuple[str, ...]:

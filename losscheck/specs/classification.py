@@ -244,7 +244,7 @@ SPECS = [
     LossSpec(
         id="focal", family="classification", summary="binary sigmoid focal loss α_t(1-p_t)^γ·BCE on logits",
         signature=("input", "target"), reference=ref.focal,
-        params=(Param("alpha", 0.25, values=(0.25, 0.5, 0.75)),
+        params=(Param("alpha", 0.25, values=(0.25, 0.5, 0.75), none_value=-1.0),
                 Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=("binary",),
         edge_cases=binary_logit_edges, elementwise=True, variants=FOCAL_VARIANTS),

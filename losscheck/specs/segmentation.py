@@ -66,7 +66,8 @@ SPECS = [
     LossSpec(
         id="dice", family="segmentation", summary="1 - (2Σpg + s)/(Σp + Σg + s) per sample and channel, then mean",
         signature=("input", "target"), reference=ref.dice,
-        params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1)), REDUCTION),
+        params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
+                REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
         edge_cases=dice_edges, conventions=DICE_CONVENTIONS),
 ]
@@ -235,7 +236,7 @@ SPECS += [
         id="tversky", family="segmentation", summary="1 - (TP + s)/(TP + α·FP + β·FN + s) per sample and channel",
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
-                Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1)), REDUCTION),
+                Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
         edge_cases=dice_edges, variants=TVERSKY_VARIANTS, conventions=TVERSKY_CONVENTIONS),
     LossSpec(

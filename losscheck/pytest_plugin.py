@@ -1,0 +1,369 @@
+"""losscheck's pytest plugin (entry point `pytest11: losscheck`): audits inside your own test suite.
+
+- `[[tool.losscheck.loss]]` in the rootdir's pyproject.toml: one test item per loss and family, with node
+  ids like `losscheck::mypkg.losses:FocalLoss::gradient`; each loss is audited once per session and each
+  family item fails with that family's findings. Collected when pytest runs a directory (or no arguments);
+  `--losscheck-no-collect` leaves them out, `--losscheck-collect` forces them in.
+- the `loss_audit` fixture: `loss_audit(target_or_object, as_=None, init=None, conventions=None, **options)`
+  returns the AuditResult; `result.assert_ok()` fails with one line per finding and the first reproducer.
+- the `losscheck` marker: `@pytest.mark.losscheck(*targets, as_=..., ignore=[...], ...)` gives the fixture
+  its defaults; positional targets parametrize a test argument named `loss_target`.
+- `--losscheck-max-examples N`, `--losscheck-seed N` (override the configuration), `--losscheck-report DIR`
+  (md/html/json/junit per audited loss and a summary.md).
+- pytest-xdist: the workers share one cache of audits (a file lock per loss), so each loss is audited once
+  whichever worker its items land on; items carry `xdist_group` marks for `--dist loadgroup`.
+
+Loading the plugin is cheap: torch and hypothesis are imported only when a loss is audited.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from losscheck.config import Config, Loss, load
+from losscheck.errors import UsageError
+from losscheck.pitfalls import FAMILIES
+
+try:
+    import fcntl
+except ImportError:  # Windows: each xdist worker audits on its own
+    fcntl = None
+
+OPTIONS = ("seed", "max_examples", "timeout", "select", "ignore", "isolate")
+SHARED_KEY = "losscheck_shared"
+
+
+@dataclass
+class _State:
+    config: Config
+    max_examples: int | None = None
+    seed: int | None = None
+    report_dir: Path | None = None
+    cache: dict = field(default_factory=dict)   # key -> gate.Outcome
+    shared: str | None = None                   # directory shared by the xdist workers of this run
+    owns_shared: bool = False
+    objects: int = 0                            # audits of objects (not target strings) so far
+
+
+STATE = pytest.StashKey[_State]()
+
+
+# -- configuration -------------------------------------------------------------------------------------
+def pytest_addoption(parser):
+    group = parser.getgroup("losscheck", "losscheck: audit loss functions against float64 references")
+    group.addoption("--losscheck-max-examples", type=int, default=None, metavar="N",
+                    help="hypothesis examples per check for every audit (overrides [tool.losscheck])")
+    group.addoption("--losscheck-seed", type=int, default=None, metavar="N",
+                    help="seed of every audit (overrides [tool.losscheck]; default 0)")
+    group.addoption("--losscheck-report", default=None, metavar="DIR",
+                    help="write md/html/json/junit reports of every audited loss, and summary.md, to DIR")
+    group.addoption("--losscheck-no-collect", action="store_true",
+                    help="do not collect the losses listed in [[tool.losscheck.loss]]")
+    group.addoption("--losscheck-collect", action="store_true",
+                    help="collect the configured losses even when pytest is given only files or node ids")
+
+
+def _pyproject(config) -> Path:
+    inipath = getattr(config, "inipath", None)
+    if inipath is not None and Path(inipath).name == "pyproject.toml":
+        return Path(inipath)
+    return Path(config.rootpath) / "pyproject.toml"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "losscheck(*targets, as_=None, init=None, conventions=None, **options): settings for the "
+        "loss_audit fixture; positional targets parametrize a `loss_target` argument")
+    try:
+        cfg = load(_pyproject(config), required=False)
+    except UsageError as e:
+        raise pytest.UsageError(f"losscheck: {e}") from None
+    n = config.getoption("losscheck_max_examples")
+    if n is not None and n < 1:
+        raise pytest.UsageError(f"losscheck: --losscheck-max-examples must be at least 1, not {n}")
+    report = config.getoption("losscheck_report")
+    state = _State(cfg, max_examples=n, seed=config.getoption("losscheck_seed"),
+                   report_dir=Path(config.invocation_params.dir, report).resolve() if report else None)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        state.shared = workerinput.get(SHARED_KEY)
+    config.stash[STATE] = state
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist (controller): give every worker the same directory for the audit cache."""
+    state = node.config.stash[STATE]
+    if state.shared is None:
+        state.shared, state.owns_shared = tempfile.mkdtemp(prefix="losscheck-xdist-"), True
+    node.workerinput[SHARED_KEY] = state.shared
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(STATE, None)
+    if state is not None and state.owns_shared and state.shared:
+        shutil.rmtree(state.shared, ignore_errors=True)
+
+
+def pytest_report_header(config):
+    state = config.stash.get(STATE, None)
+    if state is None or not state.config.losses:
+        return None
+    n = state.max_examples or state.config.max_examples or "default"
+    return (f"losscheck: {len(state.config.losses)} configured loss(es) in {state.config.path.name}, "
+            f"max-examples {n}, seed {state.seed if state.seed is not None else state.config.seed}")
+
+
+# -- audits, cached per session and shared between xdist workers ----------------------------------------
+def _obtain(state: _State, key: str, name: str, compute):
+    """The Outcome for `key`: from this process's cache, from the xdist workers' shared cache, or computed
+    (and its reports written) here."""
+    if key in state.cache:
+        return state.cache[key]
+
+    def fresh():
+        outcome = compute()
+        if state.report_dir is not None and outcome.result is not None:
+            from losscheck.gate import stem_of, write_reports
+            write_reports(outcome.result, state.report_dir, stem_of(name), state.config.formats)
+        return outcome
+
+    if state.shared and fcntl is not None and os.path.isdir(state.shared):
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        data, lock = Path(state.shared, f"{digest}.pickle"), Path(state.shared, f"{digest}.lock")
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                if data.is_file():
+                    outcome = pickle.loads(data.read_bytes())
+                else:
+                    outcome = fresh()
+                    try:
+                        tmp = data.with_suffix(f".{os.getpid()}.tmp")
+                        tmp.write_bytes(pickle.dumps(outcome))
+                        os.replace(tmp, data)
+                    except Exception:  # an unpicklable result: the other workers audit it themselves
+                        pass
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    else:
+        outcome = fresh()
+    state.cache[key] = outcome
+    return outcome
+
+
+def _configured_outcome(config, loss: Loss):
+    state = config.stash[STATE]
+    key = json.dumps(["loss", loss.name, state.max_examples, state.seed])
+
+    def compute():
+        from losscheck.gate import audit_loss
+        return audit_loss(state.config.root, loss, max_examples=state.max_examples, seed=state.seed)
+
+    return _obtain(state, key, loss.name, compute)
+
+
+# -- collection of the configured losses ----------------------------------------------------------------
+class LosscheckFailure(Exception):
+    """A family item's findings (or why the loss could not be audited), shown as they are."""
+
+
+class LosscheckRoot(pytest.Collector):
+    def collect(self):
+        return list(self._children)
+
+
+class LossCollector(pytest.Collector):
+    def collect(self):
+        return list(self._children)
+
+    def outcome(self):
+        return _configured_outcome(self.config, self.loss)
+
+
+class LossFamilyItem(pytest.Item):
+    def runtest(self):
+        loss, outcome = self.parent.loss, self.parent.outcome()
+        if outcome.result is None:
+            raise LosscheckFailure(f"losscheck: {loss.name} cannot be audited: {outcome.error}")
+        result = outcome.result
+        failing = [f for f in result.failing(loss.fail_on) if f.family == self.family]
+        if failing:
+            raise LosscheckFailure(result.failure_text(loss.fail_on, failing))
+        for f in result.findings:
+            if f.family == self.family:
+                self.user_properties.append(("losscheck", f"{f.code} {f.severity} {f.title}"))
+        checks = [c for c in result.checks if c.family == self.family]
+        if checks and all(c.status == "skip" for c in checks):
+            pytest.skip("; ".join(dict.fromkeys(c.detail for c in checks)) or "every check skipped")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, LosscheckFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        line = self.parent.loss.line
+        return self.path, (line - 1 if line else None), f"losscheck {self.parent.loss.name} [{self.family}]"
+
+
+def _collect_wanted(config) -> bool:
+    if config.getoption("losscheck_no_collect"):
+        return False
+    if config.getoption("losscheck_collect"):
+        return True
+    if getattr(config, "args_source", None) != pytest.Config.ArgsSource.ARGS:
+        return True
+    for arg in config.args:  # a run of named files or node ids leaves the losses out
+        if "::" not in arg and Path(config.invocation_params.dir, arg).is_dir():
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    state = config.stash[STATE]
+    if not state.config.losses or not _collect_wanted(config):
+        return
+    xdist = config.pluginmanager.hasplugin("xdist")
+    root = LosscheckRoot.from_parent(session, name="losscheck", nodeid="losscheck", path=state.config.path)
+    root._children = []
+    for loss in state.config.losses:
+        node = LossCollector.from_parent(root, name=loss.name, path=state.config.path)
+        node.loss, node._children = loss, []
+        for family in FAMILIES:
+            item = LossFamilyItem.from_parent(node, name=family, path=state.config.path)
+            item.family = family
+            item.add_marker("losscheck")
+            if xdist:
+                item.add_marker(pytest.mark.xdist_group(f"losscheck:{loss.name}"))
+            node._children.append(item)
+        root._children.append(node)
+        items.extend(node._children)
+        config.hook.pytest_collectreport(report=pytest.CollectReport(node.nodeid, "passed", None, node._children))
+
+
+# -- the fixture and the marker ------------------------------------------------------------------------
+def _marker_settings(node) -> tuple[tuple, dict]:
+    """(targets, settings) of the losscheck markers on `node`, the closest winning key by key."""
+    targets, settings = (), {}
+    for mark in reversed(list(node.iter_markers("losscheck"))):
+        settings.update(mark.kwargs)
+        targets = mark.args or targets
+    if "as" in settings:
+        settings["as_"] = settings.pop("as")
+    if "isolation" in settings:
+        settings["isolate"] = settings.pop("isolation")
+    return targets, settings
+
+
+def pytest_generate_tests(metafunc):
+    if "loss_target" not in metafunc.fixturenames:
+        return
+    targets, _ = _marker_settings(metafunc.definition)
+    if targets:
+        metafunc.parametrize("loss_target", targets,
+                             ids=[t if isinstance(t, str) else getattr(t, "__name__", repr(t)) for t in targets])
+
+
+@pytest.fixture
+def loss_audit(request):
+    """Audit a loss from a test: `loss_audit(target_or_object, as_=None, init=None, conventions=None, **options)`.
+
+    `target_or_object` is a target string (`pkg.mod:Name`, `path/file.py:Name`) or a class, function or
+    instance; options are those of losscheck.audit (seed, max_examples, timeout, select, ignore, isolate).
+    Returns the AuditResult; call `.assert_ok()` on it. Settings come from, in order of precedence: the
+    call, `@pytest.mark.losscheck(...)`, --losscheck-max-examples/--losscheck-seed, [tool.losscheck].
+    String targets are audited once per session for the same settings.
+    """
+    state = request.config.stash[STATE]
+    _, marked = _marker_settings(request.node)
+
+    def run(target_or_object=None, as_=None, init=None, conventions=None, **options):
+        __tracebackhide__ = True
+        if "isolation" in options:
+            options["isolate"] = options.pop("isolation")
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} (takes {', '.join(OPTIONS)})")
+        if target_or_object is None:
+            callspec = getattr(request.node, "callspec", None)
+            target_or_object = callspec.params.get("loss_target") if callspec else None
+            if target_or_object is None:
+                raise TypeError("loss_audit() needs a target (or a test parametrized over `loss_target`)")
+        settings = {k: v for k, v in state.config.defaults().items() if v is not None}
+        settings.update({k: v for k, v in (("max_examples", state.max_examples), ("seed", state.seed))
+                         if v is not None})
+        settings.update({k: v for k, v in marked.items() if k in OPTIONS})
+        settings.update(options)
+        from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
+        settings.setdefault("max_examples", DEFAULT_MAX_EXAMPLES)
+        settings.setdefault("timeout", DEFAULT_TIMEOUT)
+        kwargs = {"as_": as_ if as_ is not None else marked.get("as_"),
+                  "init": init if init is not None else marked.get("init"),
+                  "conventions": conventions if conventions is not None else marked.get("conventions"), **settings}
+        outcome = _fixture_outcome(state, target_or_object, kwargs)
+        if outcome.result is None:
+            pytest.fail(f"losscheck: cannot audit {_label(target_or_object)}: {outcome.error}", pytrace=False)
+        return outcome.result
+
+    return run
+
+
+def _label(target) -> str:
+    return target if isinstance(target, str) else getattr(target, "__qualname__", type(target).__qualname__)
+
+
+def _fixture_outcome(state: _State, target, kwargs: dict):
+    from losscheck.gate import Outcome
+
+    name = _label(target)
+    loss = Loss(target=name, name=name, as_=kwargs.get("as_"))
+
+    def compute():
+        from losscheck.auditor import audit
+        try:
+            return Outcome(loss, result=audit(target, **kwargs))
+        except UsageError as e:
+            return Outcome(loss, error=str(e))
+
+    if not isinstance(target, str):  # objects cannot be keyed across calls or processes: never reused
+        state.objects += 1
+        return _obtain(state, f"object:{os.getpid()}:{state.objects}", name, compute)
+    key = json.dumps(["fixture", target, kwargs], sort_keys=True, default=repr)
+    return _obtain(state, key, name, compute)
+
+
+# -- the summary ---------------------------------------------------------------------------------------
+def pytest_sessionfinish(session):
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or state.report_dir is None or hasattr(config, "workerinput"):
+        return
+    outcomes = dict(state.cache)
+    if state.shared and os.path.isdir(state.shared):
+        for path in sorted(Path(state.shared).glob("*.pickle")):
+            try:
+                outcomes.setdefault(path.stem, pickle.loads(path.read_bytes()))
+            except Exception:
+                continue
+    if not outcomes:
+        return
+    from losscheck.gate import render_summary, write_atomic
+    ordered = sorted(outcomes.values(), key=lambda o: o.name)
+    write_atomic(state.report_dir / "summary.md",
+                 render_summary(ordered, formats=state.config.formats, title="losscheck (pytest)"))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    state = config.stash.get(STATE, None)
+    if state is not None and state.report_dir is not None and (state.report_dir / "summary.md").is_file():
+        terminalreporter.write_line(f"losscheck: reports in {state.report_dir}")
