@@ -1,15 +1,23 @@
-"""Default audit time of every torch built-in in the catalogue, on this machine.
+"""Audit speed on this machine: imports, every torch built-in, examples per second per family, the gallery.
 
-Prints, per built-in: the wall time of `audit()` in-process (torch and hypothesis already imported) and
-the examples per second it drew, then the cold wall time of one `python -m losscheck audit` run (imports
-included). The target in the engine issue: a default audit of one built-in within 15 s on 2 cores.
+Prints:
+- `python -c "import torch"` and `python -c "import losscheck"` (best of 3, cold processes);
+- per built-in (torch.nn modules and functionals): the wall time of `audit()` in-process (torch and
+  hypothesis already imported) and the examples it drew;
+- hypothesis examples per second per check family, over all built-ins;
+- one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
+  (targets: within 15 s, and within 8x `import torch`);
+- with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
+  built-ins).
 
-    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING]
+    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--gallery]
 """
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
 
 from tabulate import tabulate
 
@@ -17,25 +25,53 @@ from losscheck import audit
 from losscheck.specs import TORCH_BUILTINS
 
 
+def cold(*args) -> float:
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, *args], capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-examples", type=int, default=None)
     ap.add_argument("--only", default="")
+    ap.add_argument("--gallery", action="store_true")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
-    rows = []
+    t_torch = cold("-c", "import torch")
+    t_losscheck = cold("-c", "import losscheck")
+    print(f"import torch: {t_torch:.2f} s; import losscheck: {t_losscheck:.2f} s (cold processes, best of 3)\n")
+
+    rows, per_family = [], defaultdict(lambda: [0, 0.0])
     for target in sorted(t for t in TORCH_BUILTINS if args.only in t):
         t0 = time.perf_counter()
         result = audit(target, **options)
         seconds = time.perf_counter() - t0
+        for c in result.checks:
+            per_family[c.family][0] += c.examples
+            per_family[c.family][1] += c.seconds
         examples = sum(c.examples for c in result.checks)
-        rows.append([target, TORCH_BUILTINS[target], f"{seconds:.2f}", examples, f"{examples / seconds:.0f}",
-                     "pass" if result.ok else "FAIL"])
-    print(tabulate(rows, headers=["built-in", "id", "audit s", "examples", "examples/s", "verdict"]))
+        rows.append([target, TORCH_BUILTINS[target], f"{seconds:.2f}", examples, "pass" if result.ok else "FAIL"])
+    print(tabulate(rows, headers=["built-in", "id", "audit s", "examples", "verdict"]))
+    total = sum(float(r[2]) for r in rows)
+    print(f"\n{len(rows)} built-ins in {total:.1f} s (mean {total / max(len(rows), 1):.2f} s)\n")
+    print(tabulate([[f, n, f"{s:.2f}", f"{n / s:.0f}" if s else "-"] for f, (n, s) in per_family.items()],
+                   headers=["family", "examples", "check s", "examples/s"]))
+
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "losscheck", "audit", "torch.nn.CrossEntropyLoss"],
-                   capture_output=True, check=False)
-    print(f"\ncold CLI run of torch.nn.CrossEntropyLoss (imports included): {time.perf_counter() - t0:.2f} s")
+    subprocess.run([sys.executable, "-m", "losscheck", "audit", "torch.nn.CrossEntropyLoss"], capture_output=True,
+                   check=False)
+    t_cli = time.perf_counter() - t0
+    print(f"\ncold CLI audit of torch.nn.CrossEntropyLoss: {t_cli:.2f} s = {t_cli / t_torch:.1f}x import torch")
+    if args.gallery:
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "losscheck", "report", "--output-dir", out], capture_output=True,
+                           check=False)
+            print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

@@ -95,8 +95,9 @@ class AuditResult:
             return ""
         loss = self.parameters.get("loss", "?")
         first = failing[0]
-        return "\n".join([f"losscheck: {self.target} (as {loss}) has {len(failing)} finding(s) at or above "
-                          f"'{fail_on}':", *(f"{f.code} {f.family} {f.title}" for f in failing), "",
+        codes = ", ".join(dict.fromkeys(f.code for f in failing))
+        return "\n".join([f"losscheck {codes} in {self.target} (as {loss}): {len(failing)} finding(s) at or above "
+                          f"'{fail_on}'", *(f"{f.code} {f.family} {f.title}" for f in failing), "",
                           f"First finding, {first.code} ({first.check}): {first.message}", "",
                           "Reproducer:", first.reproducer.rstrip()])
 

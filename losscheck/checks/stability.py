@@ -6,8 +6,8 @@ looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow wher
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
+from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
 from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
-from losscheck.diagnose import locate_region
 from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
@@ -41,7 +41,7 @@ def extremes(ctx) -> Outcome:
     strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme")
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
     if v is not None and v.code in ("LC201", "LC202"):
-        v = locate_region(ctx, v)
+        v = diagnose.locate_region(ctx, v)
     return Outcome(n, [v] if v else [])
 
 

@@ -4,8 +4,8 @@ Inputs are drawn at the 'normal' scale, rounded to float32, and both sides see t
 agreement is judged with the float32 row of losscheck.tolerances (printed in every report).
 """
 from losscheck.cases import cases
+from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
 from losscheck.checks.base import Outcome, Violation, fmt, register
-from losscheck.diagnose import explain_mismatch
 from losscheck.tolerances import TOLERANCES, aligned, close, max_error
 
 
@@ -33,7 +33,7 @@ def reference_values(ctx) -> Outcome:
     while True:
         n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
         if v is not None and v.code == "LC101":
-            v = explain_mismatch(ctx, v)
+            v = diagnose.explain_mismatch(ctx, v)
         found += [v] if v else []
         if v is None or "convention" not in v.data or tuple(v.data["convention"])[0] in ctx.detected:
             return Outcome(n, found)
