@@ -9,11 +9,21 @@ from losscheck.errors import UsageError
 from losscheck.specs import TORCH_BUILTINS
 
 
+# Defects of torch itself that the audit finds (reproducers in reports/): each is expected, and nothing else.
+UPSTREAM = {
+    # CPU ctc_loss reads strided (non-contiguous) 1-D concatenated targets wrongly and returns inf.
+    "torch.nn.CTCLoss": {"LC605"},
+    "torch.nn.functional.ctc_loss": {"LC605"},
+}
+
+
 @pytest.mark.parametrize("target", sorted(TORCH_BUILTINS))
 def test_builtin_audits_clean(target):
     result = audit(target)
-    failing = [f"{f.code} {f.check}: {f.message}" for f in result.findings if f.severity != "info"]
+    failing = [f"{f.code} {f.check}: {f.message}" for f in result.findings
+               if f.severity != "info" and f.code not in UPSTREAM.get(target, ())]
     assert failing == [], "\n".join(failing)
+    assert {f.code for f in result.findings if f.severity != "info"} == UPSTREAM.get(target, set())
     assert result.parameters["loss"] == TORCH_BUILTINS[target]
     errors = [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"]
     assert errors == []
@@ -37,7 +47,8 @@ def test_accelerator_parity_is_visibly_skipped_without_a_device():
     assert check.status == "skip" and "no CUDA or MPS device" in check.detail
 
 
-@pytest.mark.parametrize("target", ["torch.nn.PoissonNLLLoss", "torch.nn.functional.ctc_loss"])
+@pytest.mark.parametrize("target", ["torch.nn.TripletMarginWithDistanceLoss",
+                                    "torch.nn.functional.triplet_margin_with_distance_loss"])
 def test_builtin_without_an_id_is_a_usage_error(target):
     with pytest.raises(UsageError, match="no catalogue id"):
         pick_spec(resolve(target), None)

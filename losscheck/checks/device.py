@@ -5,6 +5,8 @@ Fake CUDA uses torch's FakeTensorMode: inputs and the module's registered state 
 tensors, so a tensor the loss creates on the CPU meets them and raises a device mismatch. Data-dependent
 operations (.item(), boolean masks, .nonzero()) cannot run there: such a run is inconclusive, never a finding.
 """
+import inspect
+
 import numpy as np
 import torch
 
@@ -144,11 +146,10 @@ def memory_layouts(ctx) -> Outcome:
             variants["channels-last"] = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
                                          for t in ctx.tensors(case, "float32")]
         for name, ts in variants.items():
-            setup = ("args = [{}]".format(", ".join(ctx.spec.signature)) +
-                     ("\nargs = [t.permute(*reversed(range(t.dim()))).contiguous().permute(*reversed(range(t.dim())))"
-                      " for t in args]  # same values, column-major: non-contiguous"
-                      if name == "non-contiguous" else
-                      "\nargs = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in args]"))
+            args = "args = [{}]\n".format(", ".join(ctx.spec.signature))
+            setup = (inspect.getsource(noncontiguous) + "\n" + args + "args = [noncontiguous(t) for t in args]"
+                     if name == "non-contiguous" else
+                     args + "args = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in args]")
             snippet = 'print("contiguous:", loss_fn({}))\nprint("{}:", loss_fn(*args))'.format(
                 ", ".join(ctx.spec.signature), name)
             out = ctx.caller.call(ctx.make(case), *ts)
