@@ -233,12 +233,19 @@ def _keep(code: str, select, ignore) -> bool:
 
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
-          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None):
-    """Audit `target` (a target string, or a class, function or instance) and return an AuditResult."""
+          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
+          ddp: int = 0):
+    """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
+
+    With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under
+    torch.distributed with the batch sharded across that many local gloo processes.
+    """
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
     if timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {timeout}")
+    if ddp < 0 or ddp == 1:
+        raise UsageError(f"--ddp needs at least 2 processes, not {ddp}")
     t0 = time.perf_counter()
     import torch
 
@@ -247,7 +254,7 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     try:
         with _hypothesis_home_outside_cwd():
             return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
-                          progress, t0)
+                          progress, t0, ddp)
     finally:
         torch.set_num_threads(threads)
 
@@ -273,7 +280,8 @@ def _hypothesis_home_outside_cwd():
         configuration.set_hypothesis_home_dir(previous)
 
 
-def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0):
+def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
+           ddp=0):
     from losscheck.binding import bind
     from losscheck.calls import Caller
     from losscheck.candidate import resolve, wrap
@@ -295,6 +303,9 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [probe, *ordered()]
+    if ddp >= 2:
+        from losscheck.distributed import check as ddp_check
+        checks.append(ddp_check(ddp))
     _warm_fake_tensor_mode()
     if isolate and "fork" in multiprocessing.get_all_start_methods():
         result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout), progress=progress)

@@ -82,10 +82,10 @@ def edge_cases(binding: Binding) -> list[Case]:
                  spec.target_formats[0], label) for label, inputs in spec.edge_cases()]
 
 
-def describe(case: Case, signature, dtype: str) -> str:
-    """The case as short readable text (the 'example' of a finding)."""
+def describe(case: Case, signature, dtype: str, inputs=None) -> str:
+    """The case as short readable text (the 'example' of a finding): the inputs the candidate received."""
     lines = [f"# {case.label}"] if case.label else []
-    for name, a in zip(signature, case.inputs):
+    for name, a in zip(signature, case.inputs if inputs is None else inputs):
         kind = dtype if a.dtype.kind == "f" else "int64"
         lines.append(f"{name} = {np.array2string(a, precision=6, separator=', ', max_line_width=100)}  "
                      f"# {kind}, shape {tuple(a.shape)}")

@@ -41,6 +41,8 @@ def build_parser() -> Parser:
     a.add_argument("--fail-on", choices=("error", "warning"), default="error")
     a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
     a.add_argument("--no-isolation", action="store_true", help="run the candidate in this process (for debugging)")
+    a.add_argument("--ddp", type=int, default=None, metavar="N",
+                   help="also check the loss sharded across N >= 2 torch.distributed (gloo, CPU) processes")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress line on the terminal")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
@@ -148,6 +150,8 @@ def report_stem(target: str) -> str:
 
 
 def run_audit(args) -> int:
+    if args.ddp is not None and args.ddp < 2:  # before the (slow) imports: a usage error answers at once
+        raise UsageError(f"--ddp needs at least 2 processes, not {args.ddp}")
     from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
     from losscheck.conventions import parse
     from losscheck.report import EXTENSIONS, render, text
@@ -161,7 +165,8 @@ def run_audit(args) -> int:
                    max_examples=DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples,
                    timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
                    select=args.select, ignore=args.ignore, conventions=parse(args.convention),
-                   isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress)
+                   isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress,
+                   ddp=args.ddp or 0)
     if not args.quiet and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     if args.output_dir:

@@ -9,6 +9,7 @@ fail-on = "error"          # or "warning" (--fail-on)
 select = ["LC2", "LC301"]  # only these codes or prefixes (--select)
 ignore = ["LC605"]         # drop these codes or prefixes (--ignore)
 isolation = true           # false: run losses in the test process (--no-isolation)
+ddp = 0                    # >= 2: also check the loss sharded across that many processes (--ddp)
 formats = ["md", "html", "json", "junit"]   # report formats written per loss (--format)
 report-dir = "losscheck-reports"            # where `losscheck ci` writes (--output-dir)
 baseline = "losscheck-baseline.json"        # accepted findings (`losscheck ci --baseline`)
@@ -22,7 +23,7 @@ init = { gamma = 2.0 }     # --init
 conventions = { alpha_form = "positives" }  # --convention
 ignore = ["LC605"]         # added to the global ignore
 select = ["LC1"]           # replaces the global select
-max-examples = 50          # and timeout, seed, fail-on, isolation: override the global value
+max-examples = 50          # and timeout, seed, fail-on, isolation, ddp: override the global value
 ```
 
 Relative paths (`report-dir`, `baseline`, `path/to/file.py:Name` targets) are relative to the directory of
@@ -51,7 +52,7 @@ DEFAULT_BASELINE = "losscheck-baseline.json"
 # key -> (kind, description used in messages)
 _AUDIT_KEYS = {
     "max-examples": "int>=1", "seed": "int", "timeout": "number>0", "fail-on": "fail-on",
-    "select": "codes", "ignore": "codes", "isolation": "bool",
+    "select": "codes", "ignore": "codes", "isolation": "bool", "ddp": "ddp",
 }
 GLOBAL_KEYS = {**_AUDIT_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
@@ -75,17 +76,21 @@ class Loss:
     seed: int = 0
     fail_on: str = "error"
     isolation: bool = True
+    ddp: int = 0             # >= 2: also the device.ddp check with that many processes (--ddp)
     line: int | None = None  # where its `target = ...` is in the file (for annotations)
 
     def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
         """Keyword arguments of losscheck.auditor.audit(); max_examples and seed override the configuration."""
         from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
-        return {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
-                "select": list(self.select), "ignore": list(self.ignore),
-                "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
-                "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
-                "isolate": self.isolation}
+        kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
+                  "select": list(self.select), "ignore": list(self.ignore),
+                  "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
+                  "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
+                  "isolate": self.isolation}
+        if self.ddp:
+            kwargs["ddp"] = self.ddp
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class Config:
     select: tuple = ()
     ignore: tuple = ()
     isolation: bool = True
+    ddp: int = 0
     formats: tuple = DEFAULT_FORMATS
     report_dir: str = DEFAULT_REPORT_DIR
     baseline: str = DEFAULT_BASELINE
@@ -116,7 +122,8 @@ class Config:
     def defaults(self) -> dict:
         """The global audit settings (for audits that are not configured losses, e.g. the pytest fixture)."""
         return {"max_examples": self.max_examples, "seed": self.seed, "timeout": self.timeout,
-                "select": list(self.select), "ignore": list(self.ignore), "isolate": self.isolation}
+                "select": list(self.select), "ignore": list(self.ignore), "isolate": self.isolation,
+                "ddp": self.ddp or None}
 
 
 def load(path, *, required: bool = True) -> Config:
@@ -173,10 +180,10 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
                            ignore=merged["ignore"], max_examples=merged.get("max-examples"),
                            timeout=merged.get("timeout"), seed=merged.get("seed", 0),
                            fail_on=merged.get("fail-on", "error"), isolation=merged.get("isolation", True),
-                           line=_line_of(text, e["target"])))
+                           ddp=merged.get("ddp", 0), line=_line_of(text, e["target"])))
     return Config(path=path, present=True, max_examples=g.get("max-examples"), seed=g.get("seed", 0),
                   timeout=g.get("timeout"), fail_on=g.get("fail-on", "error"), select=tuple(g.get("select", ())),
-                  ignore=tuple(g.get("ignore", ())), isolation=g.get("isolation", True),
+                  ignore=tuple(g.get("ignore", ())), isolation=g.get("isolation", True), ddp=g.get("ddp", 0),
                   formats=tuple(g.get("formats", DEFAULT_FORMATS)),
                   report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
                   jobs=g.get("jobs", 1), losses=tuple(losses))
@@ -215,6 +222,10 @@ def _check(kind: str, value, what: str):
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value.strip()
+    if kind == "ddp":
+        if not isinstance(value, int) or isinstance(value, bool) or value == 1 or value < 0:
+            raise bad("0 (off) or a number of processes >= 2")
+        return value
     if kind == "fail-on":
         if value not in FAIL_ON:
             raise bad('"error" or "warning"')

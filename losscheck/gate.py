@@ -221,11 +221,12 @@ def compare(outcomes: list[Outcome], baseline: list[dict], configured: set) -> C
     return cmp
 
 
-def updated_baseline(outcomes: list[Outcome], baseline: list[dict]) -> tuple[list[dict], int, int]:
+def updated_baseline(outcomes: list[Outcome], baseline: list[dict], configured: set) -> tuple[list[dict], int, int]:
     """The baseline accepting every current failing finding: (entries, added, removed).
 
-    Reasons already written are kept; new entries get TODO_REASON. Entries of losses not audited in this
-    run (unusable, or left out by --only) are kept as they are.
+    Reasons already written are kept; new entries get TODO_REASON. Entries of configured losses not audited
+    in this run (unusable, or left out by --only) are kept as they are; entries of losses no longer
+    configured are dropped.
     """
     audited = {o.name for o in outcomes if o.result is not None}
     old = {(e["target"], e["code"]): e for e in baseline}
@@ -240,9 +241,9 @@ def updated_baseline(outcomes: list[Outcome], baseline: list[dict]) -> tuple[lis
             keys.add(key)
             reason = old[key].get("reason", TODO_REASON) if key in old else TODO_REASON
             entries.append({"target": o.name, "code": f.code, "title": f.title, "reason": reason})
-    kept = [e for e in baseline if e["target"] not in audited]
+    kept = [e for e in baseline if e["target"] not in audited and e["target"] in configured]
     added = sum(k not in old for k in keys)
-    removed = sum(1 for e in baseline if e["target"] in audited and (e["target"], e["code"]) not in keys)
+    removed = len(baseline) - len(kept) - (len(keys) - added)
     return kept + entries, added, removed
 
 
@@ -405,7 +406,7 @@ def run(args) -> int:
             write_reports(o.result, out_dir, stem_of(o.name), config.formats)
 
     if args.update_baseline:
-        entries, added, removed = updated_baseline(outcomes, baseline)
+        entries, added, removed = updated_baseline(outcomes, baseline, {loss.name for loss in config.losses})
         write_atomic(baseline_path, baseline_text(entries))
         print(f"losscheck ci: {_relative(baseline_path)} rewritten: {len(entries)} accepted finding(s), {added} added"
               f" (reason '{TODO_REASON}'), {removed} removed")
@@ -424,6 +425,10 @@ def run(args) -> int:
         print(f"{v.upper():>12}  {o.name}" + (f"  ({detail})" if detail else ""))
     for e, why in cmp.stale:
         print(f"{'STALE':>12}  {e['target']} {e['code']} in {baseline_path.name}: {why}")
+    todo = [e for e in baseline if e.get("reason", "").strip() in ("", TODO_REASON)]
+    if todo:
+        print(f"losscheck ci: {len(todo)} accepted finding(s) in {baseline_path.name} still need a reason "
+              f"(replace '{TODO_REASON}')")
     if _on_github():
         for line in github_annotations(outcomes, cmp, _relative(config.path), _relative(baseline_path)):
             print(line)

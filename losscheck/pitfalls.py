@@ -99,6 +99,12 @@ PITFALLS = {p.code: p for p in [
     _p("LC605", "device", "error", "non-contiguous or channels-last input fails or disagrees",
        ".view() on a transposed or channels-last tensor raises or reads the wrong elements.",
        "Use .reshape() or .flatten() instead of .view()."),
+    _p("LC606", "device", "error", "sharded result differs from the single-process result",
+       "Under DistributedDataParallel each rank computes the loss on its shard and the results are averaged: a loss "
+       "that does not decompose over shards (batch Dice, a mean over kept targets) trains on another objective, "
+       "and its value and gradients change with the number of processes.",
+       "All-reduce the parts separately before dividing (sums and counts, numerator and denominator), or "
+       "all-gather what a batch-level loss needs."),
     _p("LC701", "api", "error", "mutates an input",
        "In-place operations on the caller's tensors corrupt the logits used elsewhere.",
        "Use out-of-place operations (x.sigmoid(), not x.sigmoid_())."),
@@ -130,7 +136,8 @@ FAMILY_CHECKS = {
     "gradient": "compares autograd gradients of the candidate with finite differences of the reference",
     "reduction": "checks reduction='none'/'sum'/'mean' against each other and against the batch size",
     "target": "tries every admitted target format, ignore_index, edge shapes and argument orders",
-    "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts",
+    "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts, and "
+              "(with --ddp N) sharded across torch.distributed processes",
     "api": "checks the loss as a callable: pure, deterministic, 0-d results, no exceptions, bounded time",
 }
 
@@ -160,6 +167,7 @@ EXAMPLES = {
     "LC603": "return loss.double()",
     "LC604": "var = (x ** 2).mean() - x.mean() ** 2  # cancellation in float32",
     "LC605": "p = input.view(-1)  # raises for transposed or channels-last inputs",
+    "LC606": "loss = F.cross_entropy(x, y, ignore_index=-100)  # per-rank means over different kept counts",
     "LC701": "p = input.sigmoid_()  # overwrites the caller's logits",
     "LC702": "return loss + 1e-3 * torch.rand(())",
     "LC703": "self.calls += 1; return loss / self.calls",

@@ -37,7 +37,7 @@ try:
 except ImportError:  # Windows: each xdist worker audits on its own
     fcntl = None
 
-OPTIONS = ("seed", "max_examples", "timeout", "select", "ignore", "isolate")
+OPTIONS = ("seed", "max_examples", "timeout", "select", "ignore", "isolate", "ddp")
 SHARED_KEY = "losscheck_shared"
 
 

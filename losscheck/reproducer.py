@@ -38,7 +38,7 @@ def render(*, code: str, seed: int, candidate, binding, case, dtype: str, snippe
     kwargs = binding.candidate_kwargs(case.params, convert=lambda a: tensor_source(np.asarray(a), dtype))
     header = f'"""losscheck {code}: {PITFALLS[code].title} (seed {seed}). Run: python this_file.py"""'
     inputs = "\n".join(f"{name} = {tensor_source(a, dtype, i in grad_args)}"
-                       for i, (name, a) in enumerate(zip(binding.spec.signature, case.inputs)))
+                       for i, (name, a) in enumerate(zip(binding.spec.signature, binding.spec.candidate_inputs(case))))
     parts = [header, "import functools\n\nimport torch", candidate.import_lines,
              candidate.construction(kwargs), inputs]
     if setup:

@@ -14,6 +14,12 @@ UPSTREAM = {
     # CPU ctc_loss reads strided (non-contiguous) 1-D concatenated targets wrongly and returns inf.
     "torch.nn.CTCLoss": {"LC605"},
     "torch.nn.functional.ctc_loss": {"LC605"},
+    # soft_margin_loss computes log1p(exp(-y*x)) literally: inf (and a nan gradient) once -y*x > 88 in float32.
+    "torch.nn.SoftMarginLoss": {"LC201", "LC302"},
+    "torch.nn.functional.soft_margin_loss": {"LC201", "LC302"},
+    # poisson_nll_loss(log_input=False) adds eps=1e-8, which is 0 in float16: 0 * log(0) = nan for x = y = 0.
+    "torch.nn.PoissonNLLLoss": {"LC203"},
+    "torch.nn.functional.poisson_nll_loss": {"LC203"},
 }
 
 

@@ -85,7 +85,7 @@ class Context:
 
     # -- calling the candidate and the reference -------------------------------------------------------
     def tensors(self, case: Case, dtype: str, device="cpu", requires_grad=False):
-        ts = [to_tensor(a, dtype, device) for a in case.inputs]
+        ts = [to_tensor(a, dtype, device) for a in self.spec.candidate_inputs(case)]
         if requires_grad:
             for i in self.spec.grad_args:
                 ts[i].requires_grad_(True)
@@ -170,5 +170,6 @@ class Context:
             from losscheck.sweep import sweep
             data["sweep"] = sweep(self, v.case, v.dtype)
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=describe(v.case, signature, v.dtype), reproducer=repro, data=data,
+                       example=describe(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
+                       reproducer=repro, data=data,
                        severity_override=v.severity)

@@ -45,7 +45,7 @@ def _on_fake_cuda(ctx, case, dtype="float32"):
 
             def fn(*args):
                 return torch.func.functional_call(module, state, args)
-        return ctx.caller.call(fn, *[empty(a) for a in case.inputs])
+        return ctx.caller.call(fn, *[empty(a) for a in ctx.spec.candidate_inputs(case)])
 
 
 @register("device.fake_cuda", "device")

@@ -23,6 +23,19 @@ def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
     return outcome
 
 
+def rejection_severity(ctx, fmt_name):
+    """How bad it is that the candidate rejects a format outright (the probe saw it fail).
+
+    A format the candidate accepted elsewhere and then fails on is an error; rejecting the loss's primary
+    format is an error; rejecting a secondary one is a warning, or only info where formats are conventions.
+    """
+    if fmt_name in (ctx.formats or ()):
+        return None
+    if ctx.spec.formats_are_conventions:
+        return "info"
+    return None if fmt_name == ctx.spec.target_formats[0] else "warning"
+
+
 @register("target.formats", "target")
 def formats(ctx) -> Outcome:
     if len(ctx.spec.target_formats) < 2:
@@ -37,7 +50,7 @@ def formats(ctx) -> Outcome:
             except Violation as e:
                 if e.code in ("LC705", "LC707", "LC704"):
                     raise Violation("LC502", f"{label} targets are admitted by {ctx.spec.id} but the candidate fails "
-                                    f"on them: {e.message}", e.case) from None
+                                    f"on them: {e.message}", e.case, severity=rejection_severity(ctx, fmt_name)) from None
                 raise
         return prop
 

@@ -63,9 +63,19 @@ class LossSpec:
     elementwise: bool = False
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
     variants: tuple = ()  # known mistakes (losscheck.variants.Variant), tried on a mismatch
+    # Target formats the candidate sees differently from the reference: fmt -> (inputs -> candidate inputs), e.g.
+    # a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the canonical form.
+    target_views: dict = field(default_factory=dict)
+    # True when accepting only some target formats is a convention (dice: index maps or one-hot), not a defect.
+    formats_are_conventions: bool = False
     conventions: tuple = ()  # losscheck.conventions.Convention: legitimate differences, declared by the user
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+
+    def candidate_inputs(self, case) -> tuple:
+        """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""
+        view = self.target_views.get(case.fmt)
+        return tuple(view(case.inputs)) if view else case.inputs
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

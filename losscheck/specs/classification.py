@@ -6,6 +6,8 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import log_softmax, softmax
 
 from losscheck.references import classification as ref
+from losscheck.references import embedding as embedding_ref
+from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.conventions import Convention, Option
@@ -365,18 +367,12 @@ def multilabel_margin_edges():
             ("extreme scores", (x, np.array([[1, -1, 2], [0, -1, -1]])))]
 
 
-def _svm_hinge_squared(r, case):
-    return call(r, case, reduction="none") ** 2
-
-
-def _reduce_values(values, reduction):
-    from losscheck.references._reduce import reduce
-    return np.asarray(reduce(values, reduction))
+def _squared_hinge(r, case):
+    return np.asarray(reduce(call(r, case, reduction="none") ** 2, case.params["reduction"]))
 
 
 def _hinge_embedding_for_hinge(r, case):
-    from losscheck.references import embedding
-    return np.asarray(embedding.hinge_embedding(*case.inputs, **case.params))
+    return np.asarray(embedding_ref.hinge_embedding(*case.inputs, **case.params))
 
 
 HINGE_VARIANTS = (
@@ -384,8 +380,7 @@ HINGE_VARIANTS = (
             "max(0, margin - x) where y = -1: a loss on distances), not the SVM hinge max(0, margin - y·x)",
             "use torch.clamp(margin - target * input, min=0)", _hinge_embedding_for_hinge),
     Variant("squared hinge", "squares the hinge: max(0, margin - y·x)² (the L2-SVM loss)",
-            "drop the square, or audit it as a squared hinge",
-            lambda r, case: _reduce_values(_svm_hinge_squared(r, case), case.params["reduction"])),
+            "drop the square, or audit it as a squared hinge", _squared_hinge),
     with_params("margin ignored", "uses margin 1 whatever margin it is given", "use the margin argument",
                 margin=lambda p: 1.0),
 )

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from scipy.special import logsumexp
 
+from losscheck.references import classification as classification_ref
 from losscheck.references import embedding as ref
 from losscheck.references._reduce import reduce
 from losscheck.conventions import Convention, Option
@@ -263,8 +264,7 @@ def batch_hard_edges():
 
 
 def _svm_hinge_for_hinge_embedding(r, case):
-    from losscheck.references import classification
-    return np.asarray(classification.hinge(*case.inputs, **case.params))
+    return np.asarray(classification_ref.hinge(*case.inputs, **case.params))
 
 
 HINGE_EMBEDDING_VARIANTS = (

@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from losscheck.references import regression as ref
+from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.strategies import batch_size, floats, size, spatial
 from losscheck.variants import Variant, call, replace_input, scaled
@@ -104,7 +105,6 @@ def _gaussian_std_for_var(r, case):
 
 def _gaussian_without_log_var(r, case):
     """0.5·d²/v only: the reference minus its 0.5·log v term (the reference at d = 0, without `full`)."""
-    from losscheck.references._reduce import reduce
     x, _, v = case.inputs
     values = call(r, case, reduction="none") - call(r, case.with_inputs((x, x, v)), reduction="none", full=False)
     return np.asarray(reduce(values, case.params["reduction"]))
