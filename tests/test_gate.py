@@ -1,0 +1,148 @@
+"""`losscheck ci` on a small external repository (tests/external_repo.py: a correct MSE and one whose 'mean'
+sums, max-examples = 5), and the baseline logic on synthetic results.
+
+The end-to-end flow runs the real command in subprocesses (`python -m losscheck ci -j 2`), each importing
+the repository's `mypkg` afresh: no baseline fails on the buggy loss, --update-baseline makes it pass, a
+new bug fails again, a fixed loss leaves its baseline entries stale (reported; failing with --fail-on-stale).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from external_repo import BUGGY, BUGGY_MEAN, CORRECT_MEAN, make_repo, write_losses
+from losscheck import gate
+from losscheck.config import Loss
+from losscheck.errors import UsageError
+from losscheck.findings import AuditResult, CheckResult, Finding
+
+STEMS = ("mypkg.losses_GoodMSE", "mypkg.losses_SumMSE")
+
+
+def ci(root, *args, github=False, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    if github:
+        env["GITHUB_ACTIONS"] = "true"
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "losscheck", "ci", "-j", "2", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def baseline(root) -> dict:
+    return {(e["target"], e["code"]): e["reason"]
+            for e in json.loads((root / "losscheck-baseline.json").read_text())["accepted"]}
+
+
+def test_ci_baseline_flow(tmp_path):
+    root = make_repo(tmp_path)
+    step_summary = tmp_path / "step-summary.md"
+
+    # 1. no baseline: the buggy loss fails the gate, with GitHub annotations and reports
+    first = ci(root, github=True, env_extra={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "NEW FINDINGS  mypkg.losses:SumMSE" in first.stdout
+    assert "PASS  mypkg.losses:GoodMSE" in first.stdout
+    assert "::error file=pyproject.toml,line=17,title=losscheck LC405 reduction%3A 'mean' depends on batch size::" \
+           "mypkg.losses:SumMSE: " in first.stdout
+    reports = root / "losscheck-reports"
+    for stem in STEMS:
+        assert {p.name for p in reports.glob(f"{stem}.*")} == {f"{stem}.{e}" for e in ("md", "html", "json", "xml")}
+    summary = (reports / "summary.md").read_text()
+    assert summary.startswith("# losscheck ci: FAIL") and "## New findings" in summary and "LC405" in summary
+    assert step_summary.read_text().strip() == summary.strip()
+
+    # 2. --update-baseline accepts what is there (and passes); a reason is then written by hand
+    update = ci(root, "--update-baseline")
+    assert update.returncode == 0, update.stdout + update.stderr
+    accepted = baseline(root)
+    assert (BUGGY, "LC405") in accepted and all(t == BUGGY for t, _ in accepted)
+    assert set(accepted.values()) == {gate.TODO_REASON}
+    assert "::" not in update.stdout  # no annotations outside GitHub Actions
+    data = json.loads((root / "losscheck-baseline.json").read_text())
+    for e in data["accepted"]:
+        e["reason"] = "legacy: the trainer divides by the batch size"
+    (root / "losscheck-baseline.json").write_text(json.dumps(data))
+
+    # 3. a new bug in the other loss fails the gate again; the accepted findings still pass
+    write_losses(root, GoodMSE=BUGGY_MEAN)
+    regressed = ci(root)
+    assert regressed.returncode == 1, regressed.stdout + regressed.stderr
+    assert "NEW FINDINGS  mypkg.losses:GoodMSE" in regressed.stdout
+    assert "ACCEPTED  mypkg.losses:SumMSE" in regressed.stdout
+
+    # 4. both fixed: SumMSE's baseline entries match nothing and are reported stale
+    write_losses(root, GoodMSE=CORRECT_MEAN, SumMSE=CORRECT_MEAN)
+    fixed = ci(root, "--fail-on-stale")
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr
+    assert f"STALE  {BUGGY} LC405 in losscheck-baseline.json: no longer found" in fixed.stdout
+    assert "## Stale baseline entries" in (reports / "summary.md").read_text()
+    cleaned = ci(root, "--update-baseline")
+    assert cleaned.returncode == 0 and baseline(root) == {}
+    assert "removed" in cleaned.stdout
+
+
+def test_ci_usage_errors(tmp_path):
+    root = make_repo(tmp_path, "report_dir = 'out'")
+    bad = ci(root)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("losscheck: error: pyproject.toml: [tool.losscheck]: unknown key 'report_dir'; "
+                                  "did you mean 'report-dir'?")
+    assert ci(root, "--config", "missing.toml").stderr.startswith("losscheck: error: no such configuration file")
+    (root / "empty.toml").write_text("[tool.losscheck]\nseed = 1\n")
+    assert "lists no losses" in ci(root, "--config", "empty.toml").stderr
+
+
+# -- the baseline on synthetic results ------------------------------------------------------------------
+def result(target: str, *codes: str) -> AuditResult:
+    findings = [Finding(code=c, check="x.y", message=f"{c} seen", reproducer=f"print('{c}')") for c in codes]
+    return AuditResult(target=target, reference="ref", seed=0, max_examples=5, versions={}, tolerances={},
+                       parameters={"loss": "mse"}, checks=[CheckResult("x.y", "value", "fail", findings=findings)])
+
+
+def outcome(name, *codes, error=None):
+    loss = Loss(target=name, name=name, as_="mse")
+    return gate.Outcome(loss, error=error) if error else gate.Outcome(loss, result=result(name, *codes))
+
+
+def test_compare_new_accepted_stale():
+    outcomes = [outcome("a", "LC101", "LC405", "LC501"), outcome("b"), outcome("c", error="cannot import")]
+    base = [{"target": "a", "code": "LC405", "reason": "known"}, {"target": "b", "code": "LC202", "reason": "fixed"},
+            {"target": "c", "code": "LC101", "reason": "unaudited"}, {"target": "gone", "code": "LC101", "reason": ""}]
+    cmp = gate.compare(outcomes, base, configured={"a", "b", "c"})
+    assert {n: list(v) for n, v in cmp.new.items()} == {"a": ["LC101"]}  # LC501 is info: below fail-on
+    assert {n: {c: r for c, (r, _) in v.items()} for n, v in cmp.accepted.items()} == {"a": {"LC405": "known"}}
+    assert [(e["target"], why) for e, why in cmp.stale] == [("b", "no longer found"), ("gone", "not a configured loss")]
+
+
+def test_update_keeps_reasons_and_unaudited_entries_drops_the_rest():
+    outcomes = [outcome("a", "LC101", "LC405"), outcome("b"), outcome("c", error="cannot import")]
+    base = [{"target": "a", "code": "LC405", "reason": "known"}, {"target": "b", "code": "LC202", "reason": "fixed"},
+            {"target": "c", "code": "LC101", "reason": "unaudited"}, {"target": "gone", "code": "LC101", "reason": ""}]
+    entries, added, removed = gate.updated_baseline(outcomes, base, configured={"a", "b", "c"})
+    assert {(e["target"], e["code"]): e["reason"] for e in entries} == {
+        ("c", "LC101"): "unaudited", ("a", "LC101"): gate.TODO_REASON, ("a", "LC405"): "known"}
+    assert (added, removed) == (1, 2)
+
+
+def test_annotation_escaping():
+    line = gate.annotation("error", "LC101: a, b", "50% off\nsecond line", "pyproject.toml", 12)
+    assert line == "::error file=pyproject.toml,line=12,title=LC101%3A a%2C b::50%25 off%0Asecond line"
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("", False), ("false", False)])
+def test_github_detection(monkeypatch, value, expected):
+    monkeypatch.setenv("GITHUB_ACTIONS", value)
+    assert gate._on_github() is expected
+
+
+def test_bad_baseline_is_a_usage_error(tmp_path):
+    path = tmp_path / "losscheck-baseline.json"
+    path.write_text('{"accepted": [{"target": "a"}]}')
+    with pytest.raises(UsageError, match=r"entry #1 needs string \"target\" and \"code\""):
+        gate.load_baseline(path)
+    assert gate.load_baseline(tmp_path / "absent.json") == []
+
