@@ -29,3 +29,8 @@ def test_explain_cli():
     assert ok.returncode == 0 and ok.stdout.startswith("LC201 (stability, error)")
     bad = subprocess.run([sys.executable, "-m", "losscheck", "explain", "LC999"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_readme_catalogue_table_is_generated_from_the_specs():
+    from losscheck.catalogue import markdown_table
+    assert markdown_table() in (ROOT / "README.md").read_text()
