@@ -33,9 +33,8 @@ from losscheck.references import (
     sequence,
 )
 from losscheck.references._reduce import reduce
+from reference_checks import ATOL, REDUCTIONS, RTOL, assert_close, call_repr, check_reductions, f64, finite, tt  # noqa: F401
 
-REDUCTIONS = ("none", "mean", "sum")
-RTOL, ATOL = 1e-10, 1e-10
 
 SETTINGS = settings(
     max_examples=25,
@@ -50,61 +49,6 @@ BIG = 1e4
 
 # --------------------------------------------------------------------------------------------
 # helpers (the same contract as tests/test_references.py)
-
-
-def finite(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
-
-
-def tt(a):
-    """A numpy array (float64 or int64) as a torch tensor of the same dtype."""
-    return torch.tensor(np.asarray(a))
-
-
-def f64(a):
-    return np.asarray(a, dtype=np.float64)
-
-
-def call_repr(name, **kwargs):
-    args = ", ".join(
-        f"{k}={v.tolist() if isinstance(v, np.ndarray) else v!r}" for k, v in kwargs.items()
-    )
-    return f"{name}({args})"
-
-
-def assert_close(actual, expected, call, *, rtol=RTOL, atol=ATOL):
-    """Shapes equal, values close (nan == nan, inf == inf), and the reference's return type."""
-    __tracebackhide__ = True
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().numpy()
-    expected = np.asarray(expected, dtype=np.float64)
-    got = np.asarray(actual)
-    if got.dtype != np.float64:
-        pytest.fail(f"out dtype={got.dtype}, but should be float64 [{call}]")
-    if got.shape != expected.shape:
-        pytest.fail(f"out shape={got.shape}, but should be {expected.shape} [{call}]")
-    if expected.ndim == 0 and not isinstance(actual, (np.float64, np.ndarray)):
-        pytest.fail(f"out type={type(actual).__name__}, but should be np.float64 [{call}]")
-    if not np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
-        pytest.fail(
-            f"out={got!r}, but should be {expected!r} [{call}] (rtol={rtol:g}, atol={atol:g})"
-        )
-
-
-def check_reductions(name, reference, reference_args, builtin, builtin_args, options,
-                     builtin_options=None, reductions=REDUCTIONS, rtol=RTOL, atol=ATOL):
-    """Compare reference(*args, **options, reduction=r) with the torch built-in for every r."""
-    __tracebackhide__ = True
-    builtin_options = options if builtin_options is None else builtin_options
-    for reduction in reductions:
-        actual = reference(*reference_args, **options, reduction=reduction)
-        expected = builtin(*builtin_args, **builtin_options, reduction=reduction)
-        if reduction == "none":
-            assert isinstance(actual, np.ndarray), call_repr(name, reduction=reduction)
-        else:
-            assert isinstance(actual, np.float64), call_repr(name, reduction=reduction)
-        assert_close(actual, expected, call_repr(name, **options, reduction=reduction),
-                     rtol=rtol, atol=atol)
 
 
 def check_against(name, reference, args, options, expected_none, rtol=1e-12, atol=1e-12,
