@@ -67,9 +67,30 @@ def declare(spec, declared: dict):
     alternatives = tuple(
         Variant(f"{conv.name}={value}", option.says, f"if this is intended, declare it: --convention "
                 f"{conv.name}={value}", _alternative(conv, value, reference), code="LC103", libraries=option.libraries,
-                convention=(conv.name, value))
+                convention=((conv.name, value),))
         for conv in spec.conventions for value, option in conv.options.items() if value != chosen[conv.name])
     return replace(spec, reference=reference, variants=(*spec.variants, *alternatives)), chosen
+
+
+def combined(spec, declared: dict, alternatives) -> list:
+    """LC103 variants for two undeclared conventions at once (kornia's focal: alpha form and 'mean' over
+    classes), each computed with the spec's reference declared under both."""
+    from losscheck.variants import call
+
+    out = []
+    for i, a in enumerate(alternatives):
+        for b in alternatives[i + 1:]:
+            (name_a, value_a), (name_b, value_b) = a.convention[0], b.convention[0]
+            if name_a == name_b:
+                continue
+            both, _ = declare(spec, {**declared, name_a: value_a, name_b: value_b})
+            out.append(Variant(f"{a.name} and {b.name}", f"{a.says}, and {b.says}",
+                               f"if this is intended, declare both: --convention {name_a}={value_a} "
+                               f"--convention {name_b}={value_b}",
+                               lambda ref, case, r=both.reference: call(r, case), code="LC103",
+                               libraries=" / ".join(x for x in {a.libraries, b.libraries} if x),
+                               convention=(*a.convention, *b.convention)))
+    return out
 
 
 def _under(conv, value, reference):

@@ -57,7 +57,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     if "candidate" not in v.data:
         return v
     examples = [(v.case, np.asarray(v.data["candidate"], dtype=np.float64))]
-    variants = (*ctx.spec.variants, *COMMON)
+    from losscheck.conventions import combined
+
+    singles = [var for var in ctx.spec.variants if var.convention]
+    pairs = combined(ctx.base_spec or ctx.spec, {**ctx.detected, **ctx.declared}, singles)
+    variants = (*ctx.spec.variants, *COMMON, *pairs)
     # Only variants that reproduce the shrunk case (or still have parameters to fit) are worth more draws.
     hopeful = [var for var in variants if _explains(ctx, var, examples, v.dtype) is not None
                or (var.fit is not None and _fit(ctx, var, examples) is None)]
@@ -86,7 +90,7 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
                    f"Seen on every one of {len(examples)} examples; on this one {v.message}")
         return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
                          data={**v.data, "variant": var.name, "fitted": params,
-                               **({"convention": list(var.convention)} if var.convention else {})})
+                               **({"conventions": [list(c) for c in var.convention]} if var.convention else {})})
     return v
 
 

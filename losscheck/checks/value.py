@@ -16,7 +16,7 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
     got = aligned(out.detach().double().cpu().numpy(), want)
     if case.params.get("reduction") == "none" and got.shape != want.shape:
         raise Violation("LC403", f"reduction='none' returned shape {got.shape}, the reference {want.shape}",
-                        case, dtype, expected=want)
+                        case, dtype, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
     if not close(got, want, dtype, tol):
         t = tol or TOLERANCES[dtype]
         raise Violation(code, f"{what}candidate {fmt(got)} but reference {fmt(want)} "
@@ -32,11 +32,11 @@ def reference_values(ctx) -> Outcome:
     found = []
     while True:
         n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
-        if v is not None and v.code == "LC101":
+        if v is not None and v.code in ("LC101", "LC403"):  # a variant or convention may explain either
             v = diagnose.explain_mismatch(ctx, v)
         found += [v] if v else []
-        if v is None or "convention" not in v.data or tuple(v.data["convention"])[0] in ctx.detected:
+        new = {name: value for name, value in v.data.get("conventions", []) if name not in ctx.detected} if v else {}
+        if not new:
             return Outcome(n, found)
-        # The candidate follows an undeclared convention: audit everything after this under it.
-        name, value = v.data["convention"]
-        ctx.adopt({**ctx.detected, name: value})
+        # The candidate follows undeclared conventions: audit everything after this under them.
+        ctx.adopt({**ctx.detected, **new})
