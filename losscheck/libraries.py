@@ -1,0 +1,52 @@
+"""Losses from real libraries as their users call them, with the verdict the audit gives each.
+
+`LIBRARY_LOSSES` is the table the README prints (`python -m losscheck.libraries` regenerates it) and that
+tests/test_libraries.py checks against fresh audits when the libraries are installed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tabulate import tabulate
+
+
+@dataclass(frozen=True)
+class LibraryLoss:
+    target: str
+    loss_id: str
+    init: dict = field(default_factory=dict)
+    verdict: str = "pass"
+    codes: tuple = ()       # every non-info finding code the audit reports (seed 0, default budget)
+    note: str = ""
+
+
+LIBRARY_LOSSES = [
+    LibraryLoss("monai.losses:DiceLoss", "dice"),
+    LibraryLoss("monai.losses:TverskyLoss", "tversky"),
+    LibraryLoss("monai.losses:GeneralizedDiceLoss", "generalized_dice"),
+    LibraryLoss("monai.losses:ContrastiveLoss", "info_nce", codes=("LC203",),
+                note="float16: the similarity matrix overflows at small temperatures"),
+    LibraryLoss("monai.losses:FocalLoss", "focal", verdict="fail",
+                codes=("LC101", "LC202", "LC303", "LC402", "LC504", "LC603"),
+                note="reduction='sum' averages when the input has no spatial dims (mean over an empty dim list), "
+                     "and averages over spatial dims otherwise; float64 inputs give float32"),
+    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": None}, codes=("LC103", "LC504"),
+                note="'none' per class, so 'mean' divides by N*C (convention mean_over=classes)"),
+    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": 0.25}, codes=("LC103", "LC504"),
+                note="conventions alpha_form=kornia and mean_over=classes"),
+    LibraryLoss("kornia.losses:BinaryFocalLossWithLogits", "focal", {"alpha": 0.25}, codes=("LC504",)),
+    LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
+                note="directional InfoNCE (convention direction=directional)"),
+]
+
+
+def markdown(rows=None) -> str:
+    rows = rows if rows is not None else LIBRARY_LOSSES
+    table = [[f"`{r.target}`", r.loss_id, f"`{r.init}`" if r.init else "-", r.verdict, ", ".join(r.codes) or "-",
+              r.note or "-"] for r in rows]
+    return tabulate(table, headers=["library loss", "id", "--init", "verdict", "findings", "what the audit says"],
+                    tablefmt="github") + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -1,0 +1,31 @@
+"""Real library losses as their users call them (MONAI, kornia, info-nce-pytorch): each audits to the verdict
+and findings recorded in losscheck.libraries, the table the README prints. Skipped, visibly, when a library
+is not installed."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from losscheck import audit
+from losscheck.libraries import LIBRARY_LOSSES, markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def installed(target):
+    return importlib.util.find_spec(target.split(":")[0].split(".")[0]) is not None
+
+
+@pytest.mark.parametrize("entry", LIBRARY_LOSSES, ids=lambda e: f"{e.target}{e.init or ''}")
+def test_library_loss_verdict(entry):
+    if not installed(entry.target):
+        pytest.skip(f"{entry.target.split('.')[0]} is not installed")
+    result = audit(entry.target, as_=entry.loss_id, init=entry.init)
+    codes = sorted({f.code for f in result.findings if f.severity != "info"})
+    assert ("pass" if result.ok else "fail", codes) == (entry.verdict, sorted(entry.codes)), \
+        "\n".join(f"{f.code} {f.check}: {f.message[:200]}" for f in result.findings)
+    assert not [c.name for c in result.checks if c.status == "error"]
+
+
+def test_readme_carries_the_generated_library_table():
+    assert markdown() in (ROOT / "README.md").read_text()
