@@ -37,6 +37,10 @@ LIBRARY_LOSSES = [
     LibraryLoss("kornia.losses:BinaryFocalLossWithLogits", "focal", {"alpha": 0.25}, codes=("LC504",)),
     LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
                 note="directional InfoNCE (convention direction=directional)"),
+    LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
+                note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
+    LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
+                note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
 ]
 
 
