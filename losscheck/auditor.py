@@ -8,10 +8,12 @@ in-process with the same per-call limit.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import functools
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -124,6 +126,7 @@ def run_sequence(ctx, checks, emit):
 
 
 def _worker(ctx, checks, conn):
+    faulthandler.disable()  # a candidate's native crash is reported as LC706, not dumped on the terminal
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -131,6 +134,18 @@ def _worker(ctx, checks, conn):
     run_sequence(ctx, checks, lambda kind, payload: conn.send((kind, payload)))
     conn.close()
     os._exit(0)
+
+
+def _how_it_ended(exitcode) -> str:
+    """'exit code 3', or the signal that killed the worker (SIGSEGV: a native crash; SIGKILL: often memory)."""
+    if exitcode is None or exitcode >= 0:
+        return f"exit code {exitcode}"
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        name = f"signal {-exitcode}"
+    hint = {"SIGSEGV": ", a native crash", "SIGKILL": ", possibly out of memory", "SIGABRT": ", an abort"}
+    return f"killed by {name}{hint.get(name, '')}"
 
 
 def _lost(ctx, check, detail, seconds, last):
@@ -204,7 +219,7 @@ def run_isolated(ctx, checks, budget: float, progress=None):
         reader.close()
         if current is not None:
             why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
-                   else f"the audit worker died during this check (exit code {proc.exitcode}): the candidate "
+                   else f"the audit worker died during this check ({_how_it_ended(proc.exitcode)}): the candidate "
                         "crashed or exited the interpreter")
             results[current.check_name] = _lost(ctx, current, why, time.perf_counter() - started, last)
             remaining.remove(current)
