@@ -65,11 +65,22 @@ def build_parser() -> Parser:
     c.add_argument("--max-examples", type=int, default=None, help="override the configuration for every loss")
     c.add_argument("--seed", type=int, default=None, help="override the configuration for every loss")
     c.add_argument("--only", default="", help="only losses whose name contains this text")
+    i = sub.add_parser("init", help="print a starter [tool.losscheck] section for the losses a package defines")
+    i.add_argument("package", help="an importable package or module (submodules included), e.g. mypkg")
+    i.add_argument("--pyproject", metavar="PATH", help="the file --write appends to (default ./pyproject.toml)")
+    i.add_argument("--write", action="store_true",
+                   help="append the section to the pyproject.toml (created if missing; refused if it has one)")
     return parser
 
 
 def run_ci(args) -> int:
     from losscheck.gate import run
+
+    return run(args)
+
+
+def run_init(args) -> int:
+    from losscheck.scaffold import run
 
     return run(args)
 
@@ -187,7 +198,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
-        commands = {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci}
+        commands = {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci,
+                    "init": run_init}
         return commands.get(args.command, run_audit)(args)
     except UsageError as e:
         print(f"losscheck: error: {' '.join(str(e).split())}", file=sys.stderr)
