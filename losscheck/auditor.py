@@ -80,47 +80,128 @@ def run_check(ctx, check):
                        outcome.detail, findings)
 
 
-UNUSABLE = "skipped: the candidate fails on every valid input (see api.call)"
+PROBE_EXAMPLES = 3
+PARTLY = "partly: "  # some probe calls returned, others raised this
+DISAGREES = "runs, but disagrees with the reference"  # a target view that may be broadcast, not understood
+UNUSABLE = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
 def probe(ctx):
-    """api.call: call the candidate once per admitted target format and keep the formats it accepts.
+    """api.call: find the layouts and target formats the candidate accepts, a few small valid calls per pair.
 
-    The checks after it draw only accepted formats; when none is accepted they are skipped.
+    Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
+    target format (class indices, (N, 1, ...) index maps, one-hot, probabilities, {0,1}, {-1,1}, ...) on
+    PROBE_EXAMPLES drawn cases, the smallest first. A pair is accepted when every call returns, partly accepted
+    when some do (MONAI's to_onehot_y takes a one-channel one-hot target, not a two-channel one). The checks
+    after it draw only accepted pairs (`Binding.layouts`, `Binding.formats`), partly accepted ones where nothing
+    else is, so their failures become findings; target.shapes and target.formats say what a rejection means.
+    A target view (an index map standing for a one-hot target) that runs is kept only when it also gives the
+    reference value or nothing else runs: a loss that broadcasts a (N, 1, H, W) map against (N, C, H, W)
+    probabilities does not take index maps. When nothing runs at all the audit is unusable (exit 2).
     """
     from losscheck.cases import cases
-    from losscheck.checks.base import Outcome
+    from losscheck.checks.base import Outcome, Violation
 
-    accepted, failures = [], []
-    for fmt in ctx.spec.target_formats:
-        n, v = ctx.search(cases(ctx.binding, formats=[fmt], explore=False),
-                          lambda case: ctx.run(case.rounded("float32")), max_examples=1)
-        (failures.append(v) if v else accepted.append(fmt))
+    spec, probed, failures, calls = ctx.spec, {}, [], 0
+    for layout in spec.layouts:
+        probed[layout] = {}
+        for fmt in spec.target_formats:
+            strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False)
+            errors = []
+
+            def call(case):
+                try:
+                    ctx.run(case.rounded("float32"))
+                except Violation as v:
+                    errors.append(v)
+
+            n, _ = ctx.search(strategy, call, max_examples=PROBE_EXAMPLES)
+            calls += n
+            if not errors:
+                probed[layout][fmt] = "accepted" if fmt not in spec.target_views or _agrees(ctx, strategy) \
+                    else DISAGREES
+            else:
+                probed[layout][fmt] = (PARTLY if len(errors) < n else "") + errors[0].message
+                failures.append(errors[0])
+            if ctx.caller.hung is not None:
+                break
         if ctx.caller.hung is not None:
             break
-    ctx.formats = tuple(accepted)
-    if accepted:
-        return Outcome(len(accepted) + len(failures), detail=f"accepts target formats: {', '.join(accepted)}")
-    return Outcome(len(failures), failures[:1], detail="the candidate fails on every valid input")
+    accept(ctx.binding, probed)
+    ctx.binding.probed = probed
+    if ctx.binding.formats:
+        return Outcome(calls, detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
+                                     f"target formats: {', '.join(ctx.binding.formats)}")
+    return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
+
+
+def _agrees(ctx, strategy, examples=8) -> bool:
+    """Whether the candidate gives the reference value on a few drawn cases (a call that raises disagrees)."""
+    from losscheck.checks.base import Violation
+    from losscheck.tolerances import close
+
+    def prop(case):
+        case = case.rounded("float32")
+        out, _ = ctx.run(case)
+        if not close(out.detach().double().numpy(), ctx.reference(case), "float32"):
+            raise Violation("LC101", "disagrees", case)
+
+    return ctx.search(strategy, prop, max_examples=examples)[1] is None
+
+
+def unusable(ctx, result) -> str | None:
+    """One line when the candidate raised for every layout and format (exit 2), quoting the first error."""
+    from losscheck.specs.base import LAYOUTS
+
+    probed = ctx.binding.probed
+    if ctx.binding.formats or not probed or ctx.caller.hung is not None:
+        return None
+    layout = ctx.spec.layouts[0]
+    fmt, error = next(iter(probed[layout].items()))
+    if not any(f.code == "LC705" for c in result.checks if c.name == probe.check_name for f in c.findings):
+        return None  # it crashed or exited rather than raising: an LC706 finding, not unusable input
+    return (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
+            f"with {fmt} targets, {error}")
+
+
+def accept(binding, probed: dict) -> None:
+    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}."""
+    spec = binding.spec
+
+    def formats_of(layout):
+        outcomes = probed.get(layout, {})
+        for kept in (lambda o: o == "accepted", lambda o: o.startswith(PARTLY), lambda o: o == DISAGREES):
+            formats = [f for f, outcome in outcomes.items() if kept(outcome)]
+            if formats:
+                return formats
+        return []
+
+    def runs(layout, fmt):
+        outcome = probed.get(layout, {}).get(fmt, "")
+        return outcome in ("accepted", DISAGREES) or outcome.startswith(PARTLY)
+
+    first = next((layout for layout in spec.layouts if formats_of(layout)), None)
+    binding.formats = tuple(formats_of(first)) if first else ()
+    binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout, binding.formats[0]))
 
 
 probe.check_name, probe.family = "api.call", "api"
 
 
 def run_sequence(ctx, checks, emit):
-    """Run checks in order, reporting ("start", name), ("done", result), ("formats", ...), ("hung", ...)."""
+    """Run checks in order, reporting ("start", name), ("done", result), ("probed", ...), ("hung", ...)."""
     from losscheck.findings import CheckResult
 
     for check in checks:
         emit("start", check.check_name)
-        if check is not probe and not ctx.formats:
+        if check is not probe and not ctx.binding.formats:
             emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
         emit("done", run_check(ctx, check))
         if ctx.detected:
             emit("detected", ctx.detected)
         if check is probe:
-            emit("formats", ctx.formats)
+            emit("probed", ctx.binding.probed)
         if ctx.caller.hung is not None:
             emit("hung", str(ctx.caller.hung))
 
@@ -157,7 +238,7 @@ def _lost(ctx, check, detail, seconds, last):
     from losscheck.findings import CheckResult
 
     if last is None:
-        last = (find(cases(ctx.binding, formats=ctx.formats or None, explore=False), lambda _: True,
+        last = (find(cases(ctx.binding, formats=ctx.binding.formats or None, explore=False), lambda _: True,
                      settings=settings(database=None, max_examples=1)).rounded("float32"), "float32")
     finding = ctx.finding(check.check_name, Violation("LC706", detail, *last))
     return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
@@ -209,8 +290,9 @@ def run_isolated(ctx, checks, budget: float, progress=None):
                 results[payload.name] = payload
                 remaining.remove(current)
                 current = None
-            elif kind == "formats":
-                ctx.formats = payload
+            elif kind == "probed":
+                ctx.binding.probed = payload
+                accept(ctx.binding, payload)
             elif kind == "detected" and payload != ctx.detected:
                 ctx.adopt(payload)
             elif kind == "hung":
@@ -326,7 +408,9 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
         result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout), progress=progress)
     else:
         result.checks = run_in_process(ctx, checks, progress)
-    result.parameters["target_formats"] = list(ctx.formats or ())
+    result.parameters["target_formats"] = list(ctx.binding.formats)
+    result.layouts = {"accepted": list(ctx.binding.layouts), "probed": ctx.binding.probed}
+    result.unusable = unusable(ctx, result)
     result.conventions = {**chosen, **ctx.detected, **ctx.declared}
     result.parameters["detected_conventions"] = dict(ctx.detected)
     for c in result.checks:

@@ -21,6 +21,13 @@ class Binding:
     defaults: dict[str, Any] = field(default_factory=dict)   # reference name -> value in force
     explorable: list[str] = field(default_factory=list)      # reference names the audit varies
     unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
+    layouts: tuple = ()   # the layouts the candidate accepts, in the spec's order (set by the api.call probe)
+    formats: tuple = ()   # the target formats it accepts in the first of them
+    probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
+
+    def layout_order(self) -> tuple:
+        """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
+        return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))
 
     def candidate_kwargs(self, params: dict, convert) -> dict:
         """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.

@@ -50,8 +50,8 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
 def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explore=True):
     """A strategy of Cases for the binding: explorable parameters drawn (candidate default first)."""
     spec = binding.spec
-    layouts = tuple(layouts or spec.layouts[:1])
-    formats = tuple(formats or spec.target_formats[:1])
+    layouts = tuple(layouts or binding.layout_order()[:1])
+    formats = tuple(formats or (binding.formats or spec.target_formats)[:1])
 
     @st.composite
     def draw_case(draw):
@@ -75,8 +75,11 @@ def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explo
 
 
 def edge_cases(binding: Binding) -> list[Case]:
+    """The spec's forced edge values, when the candidate accepts their layout and format (default ones)."""
     spec = binding.spec
-    if spec.edge_cases is None:
+    accepted = (not binding.layouts or spec.layouts[0] in binding.layouts) and \
+        (not binding.formats or spec.target_formats[0] in binding.formats)
+    if spec.edge_cases is None or not accepted:
         return []
     return [Case(tuple(np.asarray(a) for a in inputs), dict(binding.defaults), spec.layouts[0],
                  spec.target_formats[0], label) for label, inputs in spec.edge_cases()]

@@ -189,6 +189,8 @@ def run_audit(args) -> int:
         sys.stdout.write(text.render(result))
     else:
         sys.stdout.write(render(result, formats[0]))
+    if result.unusable:
+        raise UsageError(result.unusable)  # after the reports: they show what each layout raised
     return result.exit_code(args.fail_on)
 
 

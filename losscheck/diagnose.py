@@ -78,7 +78,7 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
             pass
 
     formats = [v.case.fmt] if v.case.fmt else ctx.formats
-    ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.spec.layouts[0]], formats=formats), collect,
+    ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.layouts[0]], formats=formats), collect,
                max_examples=CONFIRMING_EXAMPLES)
     for var in hopeful:
         params = _explains(ctx, var, examples, v.dtype)

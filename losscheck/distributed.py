@@ -375,11 +375,11 @@ class Ranks:
 
 # -- sharding -------------------------------------------------------------------------------------------------
 
-def batch_layout(spec) -> str | None:
+def batch_layout(layouts) -> str | None:
     """The layout to shard: 'batch', else the first spatial one; None when the loss has no batch."""
-    if "batch" in spec.layouts:
+    if "batch" in layouts:
         return "batch"
-    return next((layout for layout in spec.layouts if layout.startswith("spatial")), None)
+    return next((layout for layout in layouts if layout.startswith("spatial")), None)
 
 
 def shard(spec, case, world: int):
@@ -434,7 +434,7 @@ def parity(ctx, world: int):
     why = unavailable()
     if why:
         raise Skip(f"{why}: distributed parity not run")
-    layout = batch_layout(ctx.spec)
+    layout = batch_layout(ctx.binding.layouts or ctx.spec.layouts)
     if layout is None:
         raise Skip(f"{ctx.spec.id} has no batched layout to shard")
     # Values first: a gradient mismatch is only searched (and shrunk) for when no value differs, so that

@@ -72,6 +72,8 @@ class AuditResult:
     conventions: dict = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    layouts: dict = field(default_factory=dict)  # {"accepted": [...], "probed": {layout: {format: outcome}}}
+    unusable: str | None = None  # why the candidate could not be audited at all (exit 2)
 
     @property
     def findings(self) -> list[Finding]:
@@ -82,6 +84,9 @@ class AuditResult:
         return [f for f in self.findings if SEVERITY_RANK[f.severity] >= floor]
 
     def exit_code(self, fail_on: str = "error") -> int:
+        """0 clean, 1 findings at or above `fail_on`, 2 when the candidate accepts no valid input at all."""
+        if self.unusable:
+            return 2
         return 1 if self.failing(fail_on) else 0
 
     @property
@@ -123,7 +128,8 @@ class AuditResult:
             "target": self.target, "reference": self.reference, "seed": self.seed,
             "max_examples": self.max_examples, "versions": self.versions, "tolerances": self.tolerances,
             "parameters": self.parameters, "conventions": self.conventions,
-            "verdict": "pass" if self.ok else "fail", "counts": self.counts(),
+            "verdict": "unusable" if self.unusable else "pass" if self.ok else "fail", "counts": self.counts(),
+            "layouts": self.layouts, "unusable": self.unusable,
             "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks],
             "findings": [f.to_dict() for f in self.findings],

@@ -116,6 +116,13 @@ def audit_loss(root, loss, max_examples=None, seed=None) -> Outcome:
             result = audit(loss.target, **loss.audit_kwargs(max_examples=max_examples, seed=seed))
     except UsageError as e:
         return Outcome(loss, error=str(e), fail_on=loss.fail_on)
+    return outcome_of(loss, result)
+
+
+def outcome_of(loss, result) -> Outcome:
+    """The Outcome of a finished audit: unusable (an error) when the candidate accepted no input at all."""
+    if result.unusable:
+        return Outcome(loss, error=result.unusable, fail_on=loss.fail_on)
     return Outcome(loss, result=result, fail_on=loss.fail_on)
 
 

@@ -323,7 +323,7 @@ def _label(target) -> str:
 
 
 def _fixture_outcome(state: _State, target, kwargs: dict):
-    from losscheck.gate import Outcome
+    from losscheck.gate import Outcome, outcome_of
 
     name = _label(target)
     loss = Loss(target=name, name=name, as_=kwargs.get("as_"))
@@ -331,7 +331,7 @@ def _fixture_outcome(state: _State, target, kwargs: dict):
     def compute():
         from losscheck.auditor import audit
         try:
-            return Outcome(loss, result=audit(target, **kwargs))
+            return outcome_of(loss, audit(target, **kwargs))
         except UsageError as e:
             return Outcome(loss, error=str(e))
 

@@ -141,7 +141,8 @@ def run_ddp(obj, as_, world=2, *, init=None, timeout=10.0, max_examples=10, seed
     spec = pick_spec(candidate, as_)
     candidate.prepare(len(spec.signature))
     binding = bind(spec, candidate)
-    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, formats=spec.target_formats)
+    binding.formats = spec.target_formats
+    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
     return run_check(ctx, distributed.check(world))
 
 

@@ -69,11 +69,20 @@ class Context:
     caller: Caller
     seed: int = 0
     max_examples: int = 40
-    formats: tuple = ()
     base_spec: object = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
     on_case: object = None  # called with (case, dtype) before each candidate call: a dead worker's last input
+
+    @property
+    def formats(self) -> tuple:
+        """The target formats the candidate accepts (the api.call probe); checks draw only these."""
+        return self.binding.formats
+
+    @property
+    def layouts(self) -> tuple:
+        """The spec's layouts, accepted ones first (the api.call probe)."""
+        return self.binding.layout_order()
 
     def adopt(self, detected: dict) -> None:
         """Audit the remaining checks under conventions the candidate was found to follow (LC103)."""

@@ -136,7 +136,7 @@ def noncontiguous(t: torch.Tensor) -> torch.Tensor:
 
 @register("device.layout", "device")
 def memory_layouts(ctx) -> Outcome:
-    layouts = ["spatial2d"] if "spatial2d" in ctx.spec.layouts else list(ctx.spec.layouts[:1])
+    layouts = ["spatial2d"] if "spatial2d" in ctx.binding.layouts else list(ctx.layouts[:1])
 
     def prop(case):
         case = case.rounded("float32")

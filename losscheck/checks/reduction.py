@@ -49,8 +49,8 @@ def modes(ctx) -> Outcome:
 
 @register("reduction.batch", "reduction")
 def batch_invariance(ctx) -> Outcome:
-    if "batch" not in ctx.spec.layouts:
-        raise Skip("the loss has no batch layout")
+    if "batch" not in ctx.binding.layouts:
+        raise Skip("the loss has no batch layout the candidate accepts")
     if ctx.binding.defaults.get("reduction") not in ("mean", "batchmean"):
         raise Skip(f"the candidate's default reduction is {ctx.binding.defaults.get('reduction')!r}, not a mean")
 

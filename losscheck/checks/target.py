@@ -10,7 +10,7 @@ from losscheck.specs.base import LAYOUTS
 from losscheck.tolerances import close
 
 FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", "binary": "binary {0,1}",
-                "soft": "soft (probability)", "onehot": "one-hot"}
+                "soft": "soft (probability)", "onehot": "one-hot", "index_map": "(N, 1, ...) index-map"}
 
 
 def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
@@ -27,12 +27,10 @@ def rejection_severity(ctx, fmt_name):
     """How bad it is that the candidate rejects a format outright (the probe saw it fail).
 
     A format the candidate accepted elsewhere and then fails on is an error; rejecting the loss's primary
-    format is an error; rejecting a secondary one is a warning, or only info where formats are conventions.
+    format is an error; rejecting a secondary one is a warning.
     """
     if fmt_name in (ctx.formats or ()):
         return None
-    if ctx.spec.formats_are_conventions:
-        return "info"
     return None if fmt_name == ctx.spec.target_formats[0] else "warning"
 
 
@@ -40,6 +38,11 @@ def rejection_severity(ctx, fmt_name):
 def formats(ctx) -> Outcome:
     if len(ctx.spec.target_formats) < 2:
         raise Skip(f"{ctx.spec.id} admits one target format")
+    # Where formats are conventions (dice: one-hot or index maps), only the accepted ones are held to account.
+    tried = ctx.formats if ctx.spec.formats_are_conventions else ctx.spec.target_formats
+    if len(tried) < 2:
+        raise Skip(f"the candidate takes {FORMAT_NAMES.get(tried[0], tried[0])} targets only; for "
+                   f"{ctx.spec.id} the target format is a convention (see api.call)")
 
     def prop_for(fmt_name):
         label = FORMAT_NAMES.get(fmt_name, fmt_name)
@@ -54,7 +57,7 @@ def formats(ctx) -> Outcome:
                 raise
         return prop
 
-    return _per_variant(ctx, ctx.spec.target_formats, lambda f: cases(ctx.binding, formats=[f]), prop_for)
+    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, formats=[f]), prop_for)
 
 
 @register("target.ignore_index", "target")
@@ -89,9 +92,18 @@ def ignore_index(ctx) -> Outcome:
     return Outcome(n, [v] if v else [])
 
 
+def layout_severity(ctx, layout):
+    """How bad a failure on `layout` is: a batch of one must work wherever a batch does (error); a layout the
+    probe saw the candidate reject outright is the loss's own choice (info: a 3-D-only Dice); a layout it
+    accepted and then fails on is a warning."""
+    if layout == "single" and ctx.spec.layouts[0] in ctx.binding.layouts:
+        return None
+    return "warning" if layout in ctx.binding.layouts else "info"
+
+
 @register("target.shapes", "target")
 def shapes(ctx) -> Outcome:
-    layouts = ctx.spec.layouts[1:]
+    layouts = ctx.layouts[1:]
     if not layouts:
         raise Skip("no edge layouts for this loss")
 
@@ -102,7 +114,7 @@ def shapes(ctx) -> Outcome:
             except Violation as e:
                 if e.code in ("LC705", "LC704", "LC707"):
                     raise Violation("LC504", f"{LAYOUTS[layout]} fails: {e.message}", e.case,
-                                    severity=None if layout == "single" else "warning") from None
+                                    severity=layout_severity(ctx, layout)) from None
                 raise
         return prop
 

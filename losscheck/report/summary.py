@@ -16,7 +16,7 @@ def family_rows(result) -> list[list]:
 
 def verdict(result) -> str:
     c = result.counts()
-    word = "PASS" if result.ok else "FAIL"
+    word = "UNUSABLE" if result.unusable else "PASS" if result.ok else "FAIL"
     return f"{word}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info in {result.seconds:.1f} s"
 
 

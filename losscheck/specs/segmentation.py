@@ -41,17 +41,33 @@ DICE_CONVENTIONS = (
 )
 
 
+INDEX_FORMATS = ("index_map", "indices")
+
+
 def draw_masks(draw, *, layout, fmt, scale, params):
-    """(probabilities, target) of shape (N, C, *spatial); target one-hot over C or independent binary masks."""
+    """(probabilities, target) of shape (N, C, *spatial); target one-hot over C or independent binary masks.
+
+    The index formats draw a one-hot target over C >= 2 classes (one class would make the map all zeros):
+    the reference reads it one-hot, the candidate sees it through MASK_VIEWS.
+    """
     n = batch_size(draw, "single" if layout == "single" else "batch")
     dims = spatial(draw, "spatial3d" if layout == "spatial3d" else "spatial2d")
-    c = size(draw, "C", 1, 3)
+    c = size(draw, "C", 2 if fmt in INDEX_FORMATS else 1, 3)
     shape = (n, c, *dims)
     p = probabilities(draw, shape, saturate=scale == "extreme")
-    if fmt == "onehot":
+    if fmt in ("onehot", *INDEX_FORMATS):
         idx = class_indices(draw, (n, *dims), c)
         return p, np.moveaxis(np.eye(c)[idx], -1, 1)
     return p, binary(draw, shape)
+
+
+# How index-target losses receive a one-hot target: a (N, 1, *spatial) index map (MONAI to_onehot_y=True) or
+# (N, *spatial) class indices (kornia DiceLoss and TverskyLoss).
+MASK_VIEWS = {
+    "index_map": lambda inputs: (inputs[0], np.argmax(inputs[1], axis=1)[:, None]),
+    "indices": lambda inputs: (inputs[0], np.argmax(inputs[1], axis=1)),
+}
+MASK_FORMATS = ("binary", "onehot", *INDEX_FORMATS)
 
 
 def dice_edges():
@@ -68,8 +84,8 @@ SPECS = [
         signature=("input", "target"), reference=ref.dice,
         params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
                 REDUCTION),
-        draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
-        edge_cases=dice_edges, conventions=DICE_CONVENTIONS),
+        draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
+        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, conventions=DICE_CONVENTIONS),
 ]
 
 
@@ -237,8 +253,8 @@ SPECS += [
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
                 Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
-        draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("binary", "onehot"),
-        edge_cases=dice_edges, variants=TVERSKY_VARIANTS, conventions=TVERSKY_CONVENTIONS),
+        draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
+        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=TVERSKY_VARIANTS, conventions=TVERSKY_CONVENTIONS),
     LossSpec(
         id="generalized_dice", family="segmentation",
         summary="1 - 2Σ_c w_c Σpg / Σ_c w_c Σ(p+g), w_c = 1/(Σg_c)² (Sudre 2017, MONAI)",
@@ -246,8 +262,8 @@ SPECS += [
         params=(Param("w_type", "square", values=("square", "simple", "uniform")),
                 Param("smooth_nr", 1e-5, ("smooth", "eps"), (1e-5, 1.0)), Param("smooth_dr", 1e-5, values=(1e-5, 1.0)),
                 Param("batch", False, values=(False, True)), REDUCTION),
-        draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("onehot", "binary"),
-        edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(DICE_CONVENTIONS[3],)),
+        draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("onehot", "binary", *INDEX_FORMATS),
+        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(DICE_CONVENTIONS[3],)),
     LossSpec(
         id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
         signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
