@@ -68,7 +68,8 @@ def _masks(name, input, target):
     return p, g
 
 
-def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, reduction="mean"):
+def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=True,
+            smooth_denominator=True, reduction="mean"):
     """Tversky loss (Salehi, Erdogmus and Gholipour, "Tversky loss function for image
     segmentation using 3D fully convolutional deep networks", 2017).
 
@@ -78,7 +79,8 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, reduction="mean")
     negatives. With α = β = 0.5 the denominator is ``(Σp + Σg) / 2 + s``, so
     ``tversky(smooth=s) == dice(smooth=2s)`` (both smoothed in numerator and denominator; the
     same for s = 0). An empty target with an empty prediction gives 0 for s > 0 and nan (0/0)
-    for s = 0. No activation is applied: input are probabilities.
+    for s = 0. No activation is applied: input are probabilities. ``smooth_numerator`` and
+    ``smooth_denominator`` (both True by default) say where ``s`` is added, as for ``dice``.
 
     Shapes: input (N, C, *spatial) probabilities, target the same shape; 'none' returns (N, C).
 
@@ -91,9 +93,10 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, reduction="mean")
     tp = np.sum(p * g, axis=axes)
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
-    s = float(smooth)
+    s_n = float(smooth) if smooth_numerator else 0.0
+    s_d = float(smooth) if smooth_denominator else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = 1.0 - (tp + s) / (tp + float(alpha) * fp + float(beta) * fn + s)
+        values = 1.0 - (tp + s_n) / (tp + float(alpha) * fp + float(beta) * fn + s_d)
     return reduce(values, reduction)
 
 

@@ -16,6 +16,36 @@ def _activated(activation):
     return lambda r, case: call(r, replace_input(case, 0, activation(case.inputs[0])))
 
 
+def _micro(r, case):
+    """Micro averaging: the channels pooled with the spatial sums, one ratio per sample (kornia's default)."""
+    return call(r, case.with_inputs([np.reshape(a, (a.shape[0], 1, -1)) for a in case.inputs]))
+
+
+def _present(r, case):
+    """Macro averaging over the channels present in the target only (absent ones neither count nor score)."""
+    g = np.asarray(case.inputs[1], dtype=np.float64)
+    present = np.sum(g, axis=tuple(range(2, g.ndim))) > 0
+    score = np.where(present, 1.0 - call(r, case, reduction="none"), 0.0)
+    per_sample = 1.0 - np.sum(score, axis=-1) / np.maximum(np.sum(present, axis=-1), 1)
+    return np.asarray(reduce(per_sample, case.params["reduction"]))
+
+
+# Listed before the activation: conventions wrap the reference in order, so the activation (outermost) sees the
+# channels before they are pooled.
+AVERAGE = Convention("average", "macro", {
+    "macro": Option("computes one ratio per channel, then averages the channels", "MONAI, smp, most tutorials"),
+    "micro": Option("pools every channel into one ratio per sample (sums over channels and space together)",
+                    "kornia DiceLoss (average='micro', its default)", compute=_micro),
+    "present": Option("averages the per-channel ratios over the channels present in the target only",
+                      "kornia TverskyLoss (0.8 and later)", compute=_present)})
+
+ACTIVATION = Convention("activation", "none", {
+    "none": Option("takes probabilities", "losscheck default"),
+    "sigmoid": Option("applies sigmoid to its input (takes logits)", "MONAI DiceLoss(sigmoid=True), smp",
+                      compute=_activated(sigmoid)),
+    "softmax": Option("applies softmax over channels to its input (takes logits)",
+                      "MONAI DiceLoss(softmax=True), smp multiclass, kornia", compute=_activated(softmax_classes))})
+
 DICE_CONVENTIONS = (
     Convention("per_sample", "sample", {
         "sample": Option("computes one Dice per sample and channel, then averages", "MONAI DiceLoss (default)",
@@ -32,12 +62,8 @@ DICE_CONVENTIONS = (
         "no": Option("sums p and g in the denominator", "most implementations"),
         "yes": Option("squares the terms of the denominator (the V-Net form)",
                       "MONAI DiceLoss(squared_pred=True), V-Net", {"squared_denominator": True})}),
-    Convention("activation", "none", {
-        "none": Option("takes probabilities", "losscheck default"),
-        "sigmoid": Option("applies sigmoid to its input (takes logits)", "MONAI DiceLoss(sigmoid=True), smp",
-                          compute=_activated(sigmoid)),
-        "softmax": Option("applies softmax over channels to its input (takes logits)",
-                          "MONAI DiceLoss(softmax=True), smp multiclass", compute=_activated(softmax_classes))}),
+    AVERAGE,
+    ACTIVATION,
 )
 
 
@@ -91,28 +117,16 @@ SPECS = [
 
 # -- tversky, generalized_dice ------------------------------------------------------------------------------
 
-def _tversky_smoothed(numerator, denominator):
-    """The Tversky loss with the smoothing term in the numerator and/or the denominator only."""
-    def compute(r, case):
-        p, g = (np.asarray(a, dtype=np.float64) for a in case.inputs)
-        prm = case.params
-        axes = tuple(range(2, p.ndim))
-        tp, fp, fn = np.sum(p * g, axis=axes), np.sum(p * (1 - g), axis=axes), np.sum((1 - p) * g, axis=axes)
-        s = float(prm["smooth"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = 1.0 - (tp + s * numerator) / (tp + prm["alpha"] * fp + prm["beta"] * fn + s * denominator)
-        return np.asarray(reduce(values, prm["reduction"]))
-    return compute
-
-
 TVERSKY_CONVENTIONS = (
     Convention("smoothing", "both", {
         "both": Option("adds the smoothing term to numerator and denominator", "MONAI TverskyLoss (smooth_nr = "
                        "smooth_dr), most tutorials"),
-        "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
-                              compute=_tversky_smoothed(False, True)),
-        "none": Option("uses no smoothing term at all", "plain Tversky index", compute=_tversky_smoothed(False, False))}),
-    DICE_CONVENTIONS[3],  # activation: none / sigmoid / softmax
+        "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0, kornia",
+                              {"smooth_numerator": False}),
+        "none": Option("uses no smoothing term at all", "plain Tversky index",
+                       {"smooth_numerator": False, "smooth_denominator": False})}),
+    AVERAGE,
+    ACTIVATION,
 )
 
 TVERSKY_VARIANTS = (
@@ -263,7 +277,7 @@ SPECS += [
                 Param("smooth_nr", 1e-5, ("smooth", "eps"), (1e-5, 1.0)), Param("smooth_dr", 1e-5, values=(1e-5, 1.0)),
                 Param("batch", False, values=(False, True)), REDUCTION),
         draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("onehot", "binary", *INDEX_FORMATS),
-        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(DICE_CONVENTIONS[3],)),
+        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,)),
     LossSpec(
         id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
         signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
