@@ -197,7 +197,7 @@ def margin_ranking(x1, x2, y, *, margin=0.0, reduction="mean"):
     return reduce(np.maximum(-t * (a - b) + float(margin), 0.0), reduction)
 
 
-def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, reduction="mean"):
+def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, mining="hard", reduction="mean"):
     """Batch-hard triplet loss (Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for
     Person Re-Identification", 2017).
 
@@ -210,7 +210,13 @@ def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, reducti
     'sum'. No normalisation of the embeddings (pytorch-metric-learning's default distance
     L2-normalises them first: a convention).
 
-    Shapes: embeddings (N, D), labels (N,) (any comparable values); 'none' returns (N,).
+    ``mining="all"`` is the batch-all form of pytorch-metric-learning's ``TripletMarginLoss``
+    (no miner, ``AvgNonZeroReducer``): every triplet (a, p, n) with ``l_p = l_a ≠ l_n`` and
+    ``p ≠ a`` gives ``max(D[a, p] - D[a, n] + margin, 0)``; 'mean' averages over the triplets
+    whose loss is positive (0 when there is none), 'sum' adds them, 'none' returns them all.
+
+    Shapes: embeddings (N, D), labels (N,) (any comparable values); 'none' returns (N,)
+    (hard mining) or one value per triplet (all).
 
     Source: no PyTorch built-in; Hermans et al. 2017; pytorch-metric-learning
     ``BatchHardMiner`` + ``TripletMarginLoss``
@@ -230,6 +236,13 @@ def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, reducti
     same = lab[:, None] == lab[None, :]
     positive = same & ~np.eye(e.shape[0], dtype=bool)
     negative = ~same
+    if mining == "all":
+        a, p, n = np.nonzero(positive[:, :, None] & negative[:, None, :])
+        losses = np.maximum(distance[a, p] - distance[a, n] + float(margin), 0.0)
+        if reduction == "mean":
+            positive_losses = losses[losses > 0]
+            return np.float64(np.mean(positive_losses)) if positive_losses.size else np.float64(0.0)
+        return reduce(losses, reduction)
     valid = np.any(positive, axis=1) & np.any(negative, axis=1)
     d_p = np.max(np.where(positive, distance, -np.inf), axis=1, initial=-np.inf)
     d_n = np.min(np.where(negative, distance, np.inf), axis=1, initial=np.inf)

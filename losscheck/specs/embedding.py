@@ -306,6 +306,12 @@ BATCH_HARD_CONVENTIONS = (
         "yes": Option("L2-normalises the embeddings before the distances",
                       "pytorch-metric-learning (LpDistance(normalize_embeddings=True), its default)",
                       compute=_normalised)}),
+    Convention("mining", "hard", {
+        "hard": Option("takes the hardest positive and negative of each anchor", "Hermans et al. 2017, "
+                       "pytorch-metric-learning with BatchHardMiner"),
+        "all": Option("uses every valid triplet and averages over those with a positive loss",
+                      "pytorch-metric-learning TripletMarginLoss without a miner (AvgNonZeroReducer)",
+                      {"mining": "all"})}),
 )
 
 BATCH_HARD_VARIANTS = (
