@@ -91,7 +91,7 @@ def probe(ctx):
 
     Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
     target format (class indices, (N, 1, ...) index maps, one-hot, probabilities, {0,1}, {-1,1}, ...) on
-    PROBE_EXAMPLES drawn cases, the smallest first. A pair is accepted when every call returns, partly accepted
+    PROBE_EXAMPLES drawn cases with sizes of 2 and more where the layout allows. A pair is accepted when every call returns, partly accepted
     when some do (MONAI's to_onehot_y takes a one-channel one-hot target, not a two-channel one). The checks
     after it draw only accepted pairs (`Binding.layouts`, `Binding.formats`), partly accepted ones where nothing
     else is, so their failures become findings; target.shapes and target.formats say what a rejection means.
@@ -99,6 +99,8 @@ def probe(ctx):
     reference value or nothing else runs: a loss that broadcasts a (N, 1, H, W) map against (N, C, H, W)
     probabilities does not take index maps. When nothing runs at all the audit is unusable (exit 2).
     """
+    from hypothesis.errors import Unsatisfiable
+
     from losscheck.cases import cases
     from losscheck.checks.base import Outcome, Violation
 
@@ -115,7 +117,10 @@ def probe(ctx):
                 except Violation as v:
                     errors.append(v)
 
-            n, _ = ctx.search(strategy, call, max_examples=PROBE_EXAMPLES)
+            try:  # sizes of 2 and more: a one-channel input hides what a loss does with channels
+                n, _ = ctx.search(strategy.filter(_every_size_above_one), call, max_examples=PROBE_EXAMPLES)
+            except Unsatisfiable:  # the layout fixes a size at 1 (no batch dim, a (N, 1) variance)
+                n, _ = ctx.search(strategy, call, max_examples=PROBE_EXAMPLES)
             calls += n
             if not errors:
                 probed[layout][fmt] = "accepted" if fmt not in spec.target_views or _agrees(ctx, strategy) \
@@ -133,6 +138,12 @@ def probe(ctx):
         return Outcome(calls, detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
                                      f"target formats: {', '.join(ctx.binding.formats)}")
     return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
+
+
+def _every_size_above_one(case) -> bool:
+    """Whether every input of two or more dims has all its sizes after the first (the batch) above one."""
+    shaped = [a for a in case.inputs if a.ndim >= 2]
+    return bool(shaped) and all(min(a.shape[1:]) >= 2 for a in shaped)
 
 
 def _agrees(ctx, strategy, examples=8) -> bool:
@@ -160,8 +171,13 @@ def unusable(ctx, result) -> str | None:
     fmt, error = next(iter(probed[layout].items()))
     if not any(f.code == "LC705" for c in result.checks if c.name == probe.check_name for f in c.findings):
         return None  # it crashed or exited rather than raising: an LC706 finding, not unusable input
-    return (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
+    line = (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
             f"with {fmt} targets, {error}")
+    takes = ctx.candidate.call_arguments()
+    if takes and takes[:len(ctx.spec.signature)] != list(ctx.spec.signature):
+        line += (f" (the audit calls it as loss({', '.join(ctx.spec.signature)}); it takes ({', '.join(takes)}): "
+                 f"is '{ctx.spec.id}' the right --as?)")
+    return line
 
 
 def accept(binding, probed: dict) -> None:

@@ -73,6 +73,15 @@ class Candidate:
         value = getattr(holder, name, None)
         return None if callable(value) else value
 
+    def call_arguments(self) -> list[str]:
+        """The names of the arguments the loss is called with (forward's for modules), as far as they can be read."""
+        fn = self.obj if self.kind == "function" else getattr(self.obj, "forward", self.obj)
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            return []
+        return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
     def construction(self, kwargs: dict) -> str:
         """Python source that builds `loss_fn` for the reproducer."""
         merged = {**self.init, **kwargs}

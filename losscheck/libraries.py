@@ -22,6 +22,8 @@ class LibraryLoss:
 
 LIBRARY_LOSSES = [
     LibraryLoss("monai.losses:DiceLoss", "dice"),
+    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True}),
+    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True, "softmax": True}),
     LibraryLoss("monai.losses:TverskyLoss", "tversky"),
     LibraryLoss("monai.losses:GeneralizedDiceLoss", "generalized_dice"),
     LibraryLoss("monai.losses:ContrastiveLoss", "info_nce", codes=("LC203",),
@@ -35,6 +37,10 @@ LIBRARY_LOSSES = [
     LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": 0.25}, codes=("LC103", "LC504"),
                 note="conventions alpha_form=kornia and mean_over=classes"),
     LibraryLoss("kornia.losses:BinaryFocalLossWithLogits", "focal", {"alpha": 0.25}, codes=("LC504",)),
+    LibraryLoss("kornia.losses:DiceLoss", "dice"),
+    LibraryLoss("kornia.losses:TverskyLoss", "tversky", {"alpha": 0.3, "beta": 0.7}),
+    LibraryLoss("pytorch_metric_learning.losses:TripletMarginLoss", "triplet_batch_hard"),
+    LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce", verdict="unusable"),
     LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
                 note="directional InfoNCE (convention direction=directional)"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
