@@ -400,15 +400,19 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     from losscheck.candidate import resolve, wrap
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
-    from losscheck.conventions import declare
+    from losscheck.conventions import declare, implied
     from losscheck.findings import AuditResult
     from losscheck.tolerances import TOLERANCES
 
     candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
     base_spec = pick_spec(candidate, as_)
+    candidate.prepare(len(base_spec.signature))
+    by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
+    conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
-    candidate.prepare(len(spec.signature))
     binding = bind(spec, candidate)
+    binding.unmapped = [p for p in binding.unmapped if p not in by_params]
+    binding.conventions_from = {p: f"{conv}={option}" for p, (conv, option) in by_params.items()}
     ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, base_spec=base_spec,
                   declared=dict(conventions))
     ref = spec.reference

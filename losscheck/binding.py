@@ -24,6 +24,7 @@ class Binding:
     layouts: tuple = ()   # the layouts the candidate accepts, in the spec's order (set by the api.call probe)
     formats: tuple = ()   # the target formats it accepts in the first of them
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
+    conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
@@ -49,6 +50,7 @@ class Binding:
     def describe(self) -> dict:
         return {"bound": dict(self.names), "defaults": {k: _jsonable(v) for k, v in self.defaults.items()},
                 "explored": list(self.explorable), "unmapped": list(self.unmapped),
+                "conventions_from": dict(self.conventions_from),
                 "fixed_by_init": sorted(self.candidate.init)}
 
 

@@ -49,6 +49,17 @@ def parse(pairs) -> dict:
     return out
 
 
+def implied(spec, candidate) -> dict:
+    """{parameter: (convention, option)} the candidate's own settings declare (spec.convention_params)."""
+    out = {}
+    for param, (convention, options) in spec.convention_params.items():
+        if param in candidate.init or param in candidate.parameters:
+            value = candidate.init.get(param, candidate.parameters.get(param))
+            if isinstance(value, (bool, str, int, float)) and value in options:
+                out[param] = (convention, options[value])
+    return out
+
+
 def declare(spec, declared: dict):
     """The spec audited under the declared conventions: its reference follows them, and the variants list the
     undeclared values of every convention as LC103 warnings."""

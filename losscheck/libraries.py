@@ -17,13 +17,16 @@ class LibraryLoss:
     init: dict = field(default_factory=dict)
     verdict: str = "pass"
     codes: tuple = ()       # every non-info finding code the audit reports (seed 0, default budget)
+    # verdict: "pass", "fail" (exit 1) or "unusable" (exit 2: it accepts none of the loss's inputs)
     note: str = ""
 
 
 LIBRARY_LOSSES = [
     LibraryLoss("monai.losses:DiceLoss", "dice"),
-    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True}),
-    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True, "softmax": True}),
+    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True},
+                note="takes (N, 1, H, W) index maps (the probe finds it)"),
+    LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True, "softmax": True},
+                note="softmax=True read as convention activation=softmax"),
     LibraryLoss("monai.losses:TverskyLoss", "tversky"),
     LibraryLoss("monai.losses:GeneralizedDiceLoss", "generalized_dice"),
     LibraryLoss("monai.losses:ContrastiveLoss", "info_nce", codes=("LC203",),
@@ -32,15 +35,21 @@ LIBRARY_LOSSES = [
                 codes=("LC101", "LC202", "LC303", "LC402", "LC504", "LC603"),
                 note="reduction='sum' averages when the input has no spatial dims (mean over an empty dim list), "
                      "and averages over spatial dims otherwise; float64 inputs give float32"),
-    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": None}, codes=("LC103", "LC504"),
+    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": None}, codes=("LC103",),
                 note="'none' per class, so 'mean' divides by N*C (convention mean_over=classes)"),
-    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": 0.25}, codes=("LC103", "LC504"),
+    LibraryLoss("kornia.losses:FocalLoss", "focal_multiclass", {"alpha": 0.25}, codes=("LC103",),
                 note="conventions alpha_form=kornia and mean_over=classes"),
-    LibraryLoss("kornia.losses:BinaryFocalLossWithLogits", "focal", {"alpha": 0.25}, codes=("LC504",)),
-    LibraryLoss("kornia.losses:DiceLoss", "dice"),
-    LibraryLoss("kornia.losses:TverskyLoss", "tversky", {"alpha": 0.3, "beta": 0.7}),
-    LibraryLoss("pytorch_metric_learning.losses:TripletMarginLoss", "triplet_batch_hard"),
-    LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce", verdict="unusable"),
+    LibraryLoss("kornia.losses:BinaryFocalLossWithLogits", "focal", {"alpha": 0.25}),
+    LibraryLoss("kornia.losses:DiceLoss", "dice", codes=("LC103",),
+                note="(N, H, W) class indices, 2-D only; conventions activation=softmax, average=micro, "
+                     "smoothing=denominator"),
+    LibraryLoss("kornia.losses:TverskyLoss", "tversky", {"alpha": 0.3, "beta": 0.7}, codes=("LC103",),
+                note="conventions activation=softmax, average=present (mean over the classes in the target), "
+                     "smoothing=denominator"),
+    LibraryLoss("pytorch_metric_learning.losses:TripletMarginLoss", "triplet_batch_hard", codes=("LC103",),
+                note="conventions normalise=yes and mining=all (every triplet, mean over the non-zero ones)"),
+    LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce", verdict="unusable", codes=("LC705",),
+                note="exit 2: it takes (embeddings, labels), info_nce is called as (z_i, z_j); the message says so"),
     LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
                 note="directional InfoNCE (convention direction=directional)"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",

@@ -69,6 +69,9 @@ class LossSpec:
     # True when accepting only some target formats is a convention (dice: index maps or one-hot), not a defect.
     formats_are_conventions: bool = False
     conventions: tuple = ()  # losscheck.conventions.Convention: legitimate differences, declared by the user
+    # Library parameters that declare a convention: candidate parameter -> (convention, {value: option}), e.g.
+    # MONAI's softmax=True is activation=softmax. Read from the candidate's settings, never guessed.
+    convention_params: dict = field(default_factory=dict)
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
 
