@@ -91,11 +91,10 @@ def probe(ctx):
 
     Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
     target format (class indices, (N, 1, ...) index maps, one-hot, probabilities, {0,1}, {-1,1}, ...) on
-    PROBE_EXAMPLES drawn cases with sizes of 2 and more where the layout allows. A pair is accepted when every call returns, partly accepted
-    when some do (MONAI's to_onehot_y takes a one-channel one-hot target, not a two-channel one). The checks
-    after it draw only accepted pairs (`Binding.layouts`, `Binding.formats`), partly accepted ones where nothing
-    else is, so their failures become findings; target.shapes and target.formats say what a rejection means.
-    A target view (an index map standing for a one-hot target) that runs is kept only when it also gives the
+    PROBE_EXAMPLES drawn cases with sizes of 2 and more where the layout allows. A pair is accepted when every
+    call returns, partly accepted when some do: its failures there are defects (a Dice that raises on an empty
+    mask), so the checks after it draw from both (`Binding.layouts`, `Binding.formats`); target.shapes and
+    target.formats say what a rejection means. A target view (an index map standing for a one-hot target) that runs is kept only when it also gives the
     reference value or nothing else runs: a loss that broadcasts a (N, 1, H, W) map against (N, C, H, W)
     probabilities does not take index maps. When nothing runs at all the audit is unusable (exit 2).
     """
@@ -186,11 +185,8 @@ def accept(binding, probed: dict) -> None:
 
     def formats_of(layout):
         outcomes = probed.get(layout, {})
-        for kept in (lambda o: o == "accepted", lambda o: o.startswith(PARTLY), lambda o: o == DISAGREES):
-            formats = [f for f, outcome in outcomes.items() if kept(outcome)]
-            if formats:
-                return formats
-        return []
+        runs = [f for f, outcome in outcomes.items() if outcome == "accepted" or outcome.startswith(PARTLY)]
+        return runs or [f for f, outcome in outcomes.items() if outcome == DISAGREES]
 
     def runs(layout, fmt):
         outcome = probed.get(layout, {}).get(fmt, "")

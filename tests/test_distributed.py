@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from losscheck import audit
 from losscheck import distributed
-from losscheck.auditor import pick_spec, run_check
+from losscheck.auditor import pick_spec, probe, run_check
 from losscheck.binding import bind
 from losscheck.calls import Caller
 from losscheck.candidate import wrap
@@ -141,8 +141,8 @@ def run_ddp(obj, as_, world=2, *, init=None, timeout=10.0, max_examples=10, seed
     spec = pick_spec(candidate, as_)
     candidate.prepare(len(spec.signature))
     binding = bind(spec, candidate)
-    binding.formats = spec.target_formats
     ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
+    run_check(ctx, probe)  # the layouts and target formats it accepts, as in a full audit
     return run_check(ctx, distributed.check(world))
 
 

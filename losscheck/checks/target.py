@@ -103,7 +103,7 @@ def layout_severity(ctx, layout):
 
 @register("target.shapes", "target")
 def shapes(ctx) -> Outcome:
-    layouts = ctx.layouts[1:]
+    layouts = sorted(ctx.layouts[1:], key=lambda layout: layout != "single")  # a batch of one first: an error
     if not layouts:
         raise Skip("no edge layouts for this loss")
 
