@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.probe import UNUSABLE, accept, probe, unusable
 
 DEFAULT_MAX_EXAMPLES = 30
 DEFAULT_TIMEOUT = 10.0
@@ -80,133 +81,13 @@ def run_check(ctx, check):
                        outcome.detail, findings)
 
 
-PROBE_EXAMPLES = 3
-PARTLY = "partly: "  # some probe calls returned, others raised this
-DISAGREES = "runs, but disagrees with the reference"  # a target view that may be broadcast, not understood
-UNUSABLE = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
-
-
-def probe(ctx):
-    """api.call: find the layouts and target formats the candidate accepts, a few small valid calls per pair.
-
-    Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
-    target format (class indices, (N, 1, ...) index maps, one-hot, probabilities, {0,1}, {-1,1}, ...) on
-    PROBE_EXAMPLES drawn cases with sizes of 2 and more where the layout allows. A pair is accepted when every
-    call returns, partly accepted when some do: its failures there are defects (a Dice that raises on an empty
-    mask), so the checks after it draw from both (`Binding.layouts`, `Binding.formats`); target.shapes and
-    target.formats say what a rejection means. A target view (an index map standing for a one-hot target) that runs is kept only when it also gives the
-    reference value or nothing else runs: a loss that broadcasts a (N, 1, H, W) map against (N, C, H, W)
-    probabilities does not take index maps. When nothing runs at all the audit is unusable (exit 2).
-    """
-    from hypothesis.errors import Unsatisfiable
-
-    from losscheck.cases import cases
-    from losscheck.checks.base import Outcome, Violation
-
-    spec, probed, failures, calls = ctx.spec, {}, [], 0
-    for layout in spec.layouts:
-        probed[layout] = {}
-        for fmt in spec.target_formats:
-            strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False)
-            errors = []
-
-            def call(case):
-                try:
-                    ctx.run(case.rounded("float32"))
-                except Violation as v:
-                    errors.append(v)
-
-            try:  # sizes of 2 and more: a one-channel input hides what a loss does with channels
-                n, _ = ctx.search(strategy.filter(_every_size_above_one), call, max_examples=PROBE_EXAMPLES)
-            except Unsatisfiable:  # the layout fixes a size at 1 (no batch dim, a (N, 1) variance)
-                n, _ = ctx.search(strategy, call, max_examples=PROBE_EXAMPLES)
-            calls += n
-            if not errors:
-                probed[layout][fmt] = "accepted" if fmt not in spec.target_views or _agrees(ctx, strategy) \
-                    else DISAGREES
-            else:
-                probed[layout][fmt] = (PARTLY if len(errors) < n else "") + errors[0].message
-                failures.append(errors[0])
-            if ctx.caller.hung is not None:
-                break
-        if ctx.caller.hung is not None:
-            break
-    accept(ctx.binding, probed)
-    ctx.binding.probed = probed
-    if ctx.binding.formats:
-        return Outcome(calls, detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
-                                     f"target formats: {', '.join(ctx.binding.formats)}")
-    return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
-
-
-def _every_size_above_one(case) -> bool:
-    """Whether every input of two or more dims has all its sizes after the first (the batch) above one."""
-    shaped = [a for a in case.inputs if a.ndim >= 2]
-    return bool(shaped) and all(min(a.shape[1:]) >= 2 for a in shaped)
-
-
-def _agrees(ctx, strategy, examples=8) -> bool:
-    """Whether the candidate gives the reference value on a few drawn cases (a call that raises disagrees)."""
-    from losscheck.checks.base import Violation
-    from losscheck.tolerances import close
-
-    def prop(case):
-        case = case.rounded("float32")
-        out, _ = ctx.run(case)
-        if not close(out.detach().double().numpy(), ctx.reference(case), "float32"):
-            raise Violation("LC101", "disagrees", case)
-
-    return ctx.search(strategy, prop, max_examples=examples)[1] is None
-
-
-def unusable(ctx, result) -> str | None:
-    """One line when the candidate raised for every layout and format (exit 2), quoting the first error."""
-    from losscheck.specs.base import LAYOUTS
-
-    probed = ctx.binding.probed
-    if ctx.binding.formats or not probed or ctx.caller.hung is not None:
-        return None
-    layout = ctx.spec.layouts[0]
-    fmt, error = next(iter(probed[layout].items()))
-    if not any(f.code == "LC705" for c in result.checks if c.name == probe.check_name for f in c.findings):
-        return None  # it crashed or exited rather than raising: an LC706 finding, not unusable input
-    line = (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
-            f"with {fmt} targets, {error}")
-    takes = ctx.candidate.call_arguments()
-    if takes and takes[:len(ctx.spec.signature)] != list(ctx.spec.signature):
-        line += (f" (the audit calls it as loss({', '.join(ctx.spec.signature)}); it takes ({', '.join(takes)}): "
-                 f"is '{ctx.spec.id}' the right --as?)")
-    return line
-
-
-def accept(binding, probed: dict) -> None:
-    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}."""
-    spec = binding.spec
-
-    def formats_of(layout):
-        outcomes = probed.get(layout, {})
-        runs = [f for f, outcome in outcomes.items() if outcome == "accepted" or outcome.startswith(PARTLY)]
-        return runs or [f for f, outcome in outcomes.items() if outcome == DISAGREES]
-
-    def runs(layout, fmt):
-        outcome = probed.get(layout, {}).get(fmt, "")
-        return outcome in ("accepted", DISAGREES) or outcome.startswith(PARTLY)
-
-    first = next((layout for layout in spec.layouts if formats_of(layout)), None)
-    binding.formats = tuple(formats_of(first)) if first else ()
-    binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout, binding.formats[0]))
-
-
-probe.check_name, probe.family = "api.call", "api"
-
-
 def run_sequence(ctx, checks, emit):
     """Run checks in order, reporting ("start", name), ("done", result), ("probed", ...), ("hung", ...)."""
     from losscheck.findings import CheckResult
 
     for check in checks:
         emit("start", check.check_name)
-        if check is not probe and not ctx.binding.formats:
+        if check is not probe and not ctx.formats:
             emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
         emit("done", run_check(ctx, check))
@@ -406,9 +287,7 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
-    binding = bind(spec, candidate)
-    binding.unmapped = [p for p in binding.unmapped if p not in by_params]
-    binding.conventions_from = {p: f"{conv}={option}" for p, (conv, option) in by_params.items()}
+    binding = bind(spec, candidate, by_params)
     ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, base_spec=base_spec,
                   declared=dict(conventions))
     ref = spec.reference

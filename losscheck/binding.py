@@ -69,8 +69,11 @@ def _jsonable(v):
     return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
 
 
-def bind(spec: LossSpec, cand: Candidate) -> Binding:
-    b = Binding(spec, cand)
+def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) -> Binding:
+    """The binding of `cand` to `spec`; `conventions_from` ({parameter: (convention, option)}, see
+    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped."""
+    conventions_from = conventions_from or {}
+    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()})
     taken = set()
     for p in spec.params:
         name = next((n for n in p.names if n in cand.parameters), None)
@@ -92,7 +95,7 @@ def bind(spec: LossSpec, cand: Candidate) -> Binding:
             taken.add(name)
             if init_name is None and (p.values or p.tensor):
                 b.explorable.append(p.name)
-    b.unmapped = sorted(set(cand.parameters) - taken)
+    b.unmapped = sorted(set(cand.parameters) - taken - set(conventions_from))
     return b
 
 

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 
 from losscheck import audit
 from losscheck import distributed
-from losscheck.auditor import pick_spec, probe, run_check
+from losscheck.auditor import pick_spec, run_check
+from losscheck.probe import probe
 from losscheck.binding import bind
 from losscheck.calls import Caller
 from losscheck.candidate import wrap

@@ -1,6 +1,6 @@
-"""Real library losses as their users call them (MONAI, kornia, info-nce-pytorch, pytorch-metric-learning): each audits to the verdict
-and findings recorded in losscheck.libraries, the table the README prints. Skipped, visibly, when a library
-is not installed."""
+"""Real library losses as their users call them (MONAI, kornia, info-nce-pytorch, pytorch-metric-learning):
+each audits to the verdict and findings recorded in losscheck.libraries, the table the README prints. Skipped,
+visibly, when a library is not installed."""
 import importlib.util
 from pathlib import Path
 

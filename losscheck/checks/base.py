@@ -139,6 +139,17 @@ class Context:
         with np.errstate(all="ignore"):
             return np.asarray(self.spec.reference(*case.inputs, **case.params), dtype=np.float64)
 
+    def catalogue_reference(self, case: Case):
+        """The reference under the catalogue's default conventions; None when those are the ones in force (or
+        it cannot take the case)."""
+        if self.base_spec is None or self.base_spec.reference is self.spec.reference:
+            return None
+        with np.errstate(all="ignore"):
+            try:
+                return np.asarray(self.base_spec.reference(*case.inputs, **case.params), dtype=np.float64)
+            except (ValueError, TypeError):
+                return None
+
     # -- hypothesis ------------------------------------------------------------------------------------
     def search(self, strategy, prop, *, examples=(), max_examples=None) -> tuple[int, Violation | None]:
         """Run `prop` over `examples` (forced first) and drawn cases; return (count, shrunk violation)."""

@@ -17,18 +17,6 @@ def where(case) -> str:
     return f" ({case.label})" if case.label else ""
 
 
-def catalogue_value(ctx, case):
-    """The reference value under the catalogue's default conventions (None when there are no others in force)."""
-    base = ctx.base_spec
-    if base is None or base.reference is ctx.spec.reference:
-        return None
-    with np.errstate(all="ignore"):
-        try:
-            return np.asarray(base.reference(*case.inputs, **case.params), dtype=np.float64)
-        except (ValueError, TypeError):
-            return None
-
-
 @register("stability.extremes", "stability")
 def extremes(ctx) -> Outcome:
     def prop(case):
@@ -36,7 +24,7 @@ def extremes(ctx) -> Outcome:
         want = ctx.reference(case)
         finite_only = not np.all(np.isfinite(want))
         if finite_only:  # a convention (no smoothing) may leave a point undefined that the catalogue's loss defines
-            want = catalogue_value(ctx, case)
+            want = ctx.catalogue_reference(case)
             if want is None or not np.all(np.isfinite(want)):
                 return
         out, _ = ctx.run(case, "float32")

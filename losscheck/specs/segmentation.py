@@ -274,8 +274,8 @@ SPECS += [
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
                 Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
-        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=TVERSKY_VARIANTS, conventions=TVERSKY_CONVENTIONS,
-        convention_params=ACTIVATION_PARAMS),
+        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=TVERSKY_VARIANTS,
+        conventions=TVERSKY_CONVENTIONS, convention_params=ACTIVATION_PARAMS),
     LossSpec(
         id="generalized_dice", family="segmentation",
         summary="1 - 2Σ_c w_c Σpg / Σ_c w_c Σ(p+g), w_c = 1/(Σg_c)² (Sudre 2017, MONAI)",
@@ -283,8 +283,10 @@ SPECS += [
         params=(Param("w_type", "square", values=("square", "simple", "uniform")),
                 Param("smooth_nr", 1e-5, ("smooth", "eps"), (1e-5, 1.0)), Param("smooth_dr", 1e-5, values=(1e-5, 1.0)),
                 Param("batch", False, values=(False, True)), REDUCTION),
-        draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=("onehot", "binary", *INDEX_FORMATS),
-        target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,), convention_params=ACTIVATION_PARAMS),
+        draw_inputs=draw_class_masks, layouts=("spatial2d", "single", "spatial3d"),
+        target_formats=("onehot", "binary", *INDEX_FORMATS), target_views=MASK_VIEWS, formats_are_conventions=True,
+        edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,),
+        convention_params=ACTIVATION_PARAMS),
     LossSpec(
         id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
         signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
