@@ -1,7 +1,7 @@
 """The markdown report (GitHub flavour): verdict, per-family table, findings in fenced blocks, settings."""
 from tabulate import tabulate
 
-from losscheck.report.summary import HEADERS, family_rows, tolerance_line, verdict
+from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
 
 
 def render(result) -> str:
@@ -16,5 +16,6 @@ def render(result) -> str:
         out += ["## Checks not run", ""] + [f"- `{c.name}` ({c.status}): {c.detail}" for c in skipped] + [""]
     out += ["## Settings", "", f"- reference: `{result.reference}`", f"- seed: {result.seed}",
             f"- examples per check: {result.max_examples}", f"- tolerances: {tolerance_line(result)}",
+            f"- inputs: {inputs_line(result) or '-'}",
             "- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()), ""]
     return "\n".join(out)

@@ -20,5 +20,20 @@ def verdict(result) -> str:
     return f"{word}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info in {result.seconds:.1f} s"
 
 
+def inputs_line(result) -> str:
+    """What the audit drew (the api.call probe) and the conventions it audited under, on one line."""
+    parts = []
+    if result.layouts.get("accepted"):
+        parts.append(f"layouts {', '.join(result.layouts['accepted'])}")
+    if result.parameters.get("target_formats"):
+        parts.append(f"target formats {', '.join(result.parameters['target_formats'])}")
+    declared_by = {v: k for k, v in result.parameters.get("conventions_from", {}).items()}
+    if result.conventions:
+        parts.append("conventions " + ", ".join(
+            f"{k}={v}" + (f" (from its {declared_by[f'{k}={v}']} argument)" if f"{k}={v}" in declared_by else "")
+            for k, v in result.conventions.items()))
+    return "; ".join(parts)
+
+
 def tolerance_line(result) -> str:
     return "; ".join(f"{k} rtol={v['rtol']:g} atol={v['atol']:g}" for k, v in result.tolerances.items())

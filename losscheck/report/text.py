@@ -3,7 +3,7 @@ import textwrap
 
 from tabulate import tabulate
 
-from losscheck.report.summary import HEADERS, family_rows, tolerance_line, verdict
+from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
 
 
 def _indent(text: str, prefix="    ") -> str:
@@ -13,6 +13,7 @@ def _indent(text: str, prefix="    ") -> str:
 def render(result) -> str:
     out = [f"losscheck audit: {result.target} as {result.parameters['loss']} (reference {result.reference})",
            f"seed {result.seed}, up to {result.max_examples} examples per check; tolerances: {tolerance_line(result)}",
+           *([f"inputs: {inputs_line(result)}"] if inputs_line(result) else []),
            "", tabulate(family_rows(result), headers=HEADERS, tablefmt="simple"), ""]
     grouped = {}
     for c in result.checks:
