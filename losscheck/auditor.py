@@ -90,7 +90,11 @@ def run_sequence(ctx, checks, emit):
         if check is not probe and not ctx.formats:
             emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
-        emit("done", run_check(ctx, check))
+        result = run_check(ctx, check)
+        if check is probe and result.status == "error":  # a defect of the probe: audit every layout, not none
+            ctx.binding.probed = {}
+            accept(ctx.binding, {})
+        emit("done", result)
         if ctx.detected:
             emit("detected", ctx.detected)
         if check is probe:

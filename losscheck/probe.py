@@ -26,8 +26,6 @@ def probe(ctx):
     broadcasts a (N, 1, H, W) map against (N, C, H, W) probabilities does not take index maps. When nothing
     runs at all the audit is unusable (exit 2).
     """
-    from hypothesis.errors import Unsatisfiable
-
     from losscheck.cases import cases
     from losscheck.checks.base import Outcome, Violation
 
@@ -36,18 +34,15 @@ def probe(ctx):
         probed[layout] = {}
         for fmt in spec.target_formats:
             strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False)
-            errors = []
-
-            def call(case):
+            errors, chosen = [], _probe_cases(ctx, strategy)
+            for case in chosen:
                 try:
                     ctx.run(case.rounded("float32"))
                 except Violation as v:
                     errors.append(v)
-
-            try:  # sizes of 2 and more: a one-channel input hides what a loss does with channels
-                n, _ = ctx.search(strategy.filter(_every_size_above_one), call, max_examples=PROBE_EXAMPLES)
-            except Unsatisfiable:  # the layout fixes a size at 1 (no batch dim, a (N, 1) variance)
-                n, _ = ctx.search(strategy, call, max_examples=PROBE_EXAMPLES)
+                if ctx.caller.hung is not None:
+                    break
+            n = len(chosen)
             calls += n
             if not errors:
                 probed[layout][fmt] = "accepted" if fmt not in spec.target_views or _agrees(ctx, strategy) \
@@ -65,6 +60,15 @@ def probe(ctx):
         return Outcome(calls, detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
                                      f"target formats: {', '.join(ctx.binding.formats)}")
     return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
+
+
+def _probe_cases(ctx, strategy, draws=12) -> list:
+    """PROBE_EXAMPLES cases of the strategy, sizes of 2 and more preferred (a one-channel input hides what a loss
+    does with channels), else the first ones drawn (the layout fixes a size at 1: no batch dim, a (N, 1) var)."""
+    drawn = []
+    ctx.search(strategy, drawn.append, max_examples=draws)
+    big = [_every_size_above_one(case) for case in drawn]
+    return ([c for c, b in zip(drawn, big) if b] + [c for c, b in zip(drawn, big) if not b])[:PROBE_EXAMPLES]
 
 
 def _every_size_above_one(case) -> bool:
@@ -101,8 +105,12 @@ def unusable(ctx, result) -> str | None:
 
 
 def accept(binding, probed: dict) -> None:
-    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}."""
+    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}; with no
+    record at all (the probe failed) every layout and the default target format."""
     spec = binding.spec
+    if not probed:
+        binding.layouts, binding.formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
+        return
 
     def formats_of(layout):
         outcomes = probed.get(layout, {})

@@ -64,3 +64,18 @@ def test_cli_exits_2_with_one_line_and_still_writes_json(tmp_path):
     report = json.loads(out.read_text())
     assert report["verdict"] == "unusable" and report["layouts"]["accepted"] == []
     assert report["unusable"] in lines[0]
+
+
+def test_a_defect_of_the_probe_does_not_silence_the_audit(monkeypatch):
+    """An internal error in api.call is reported as such, and the other checks run on every layout."""
+    import losscheck.probe
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("probe defect")
+
+    monkeypatch.setattr(losscheck.probe, "_probe_cases", broken)
+    result = audit(f"{FIXTURES}:Dice2D", as_="dice", seed=0, max_examples=5, isolate=False)
+    statuses = {c.name: c.status for c in result.checks}
+    assert statuses["api.call"] == "error"
+    assert statuses["value.reference"] == "pass"
+    assert result.layouts["accepted"] == ["spatial2d", "single", "spatial3d"]
