@@ -228,7 +228,7 @@ def _keep(code: str, select, ignore) -> bool:
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
           select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
-          ddp: int = 0):
+          ddp: int = 0, memory_limit: int | None = None):  # memory_limit: not enforced yet (issue 14, the lead)
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
     With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under

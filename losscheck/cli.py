@@ -3,14 +3,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import sys
-from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.options import AuditOptions, flag, given
+from losscheck.report import FORMATS
+from losscheck.report.escape import printable
 
-FORMATS = ("text", "md", "json", "html", "junit")
+# argparse keeps these as strings: losscheck.options checks them, with the same rules as [tool.losscheck]
+OPTION_HELP = {
+    "seed": ("N", "seed of the audit, 0 to 2**64-1 (default 0): the same seed gives the same findings"),
+    "max_examples": ("N", "hypothesis examples per check, 1 to 10000 (default 30)"),
+    "select": ("CODES", "only these codes or prefixes (LC2,LC301)"),
+    "ignore": ("CODES", "drop these codes or prefixes"),
+    "fail_on": ("error|warning", "the lowest severity that fails (default error)"),
+    "timeout": ("SECONDS", "seconds one call of the loss may take, at most 86400 (default 10)"),
+    "ddp": ("N", "also check the loss sharded across N (2 to 64) torch.distributed (gloo, CPU) processes; 0: off"),
+    "memory_limit": ("SIZE", "memory the audited loss may use: 4G, 512M, 50%% (of physical memory) or none "
+                             "(default 50%%)"),
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -18,8 +29,11 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _codes(value: str) -> list[str]:
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
+def _add_options(parser, *names: str) -> None:
+    """The audit options `names` as flags; a flag not given is None (the configuration or the default)."""
+    for name in names:
+        metavar, text = OPTION_HELP[name]
+        parser.add_argument(flag(name), dest=name, metavar=metavar, help=text)
 
 
 def build_parser() -> Parser:
@@ -34,20 +48,13 @@ def build_parser() -> Parser:
     a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
     a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
     a.add_argument("--output-dir", help="write every --format side by side in this folder")
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--max-examples", type=int, default=None, help="hypothesis examples per check (default 30)")
-    a.add_argument("--select", type=_codes, default=[], help="only these codes or prefixes (LC2,LC301)")
-    a.add_argument("--ignore", type=_codes, default=[], help="drop these codes or prefixes")
-    a.add_argument("--fail-on", choices=("error", "warning"), default="error")
-    a.add_argument("--timeout", type=float, default=None, help="seconds one call of the loss may take (default 10)")
-    a.add_argument("--no-isolation", action="store_true", help="run the candidate in this process (for debugging)")
-    a.add_argument("--ddp", type=int, default=None, metavar="N",
-                   help="also check the loss sharded across N >= 2 torch.distributed (gloo, CPU) processes")
+    _add_options(a, "seed", "max_examples", "select", "ignore", "fail_on", "timeout", "ddp", "memory_limit")
+    a.add_argument("--no-isolation", dest="isolate", action="store_const", const=False,
+                   help="run the candidate in this process (for debugging)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress line on the terminal")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--max-examples", type=int, default=None)
+    _add_options(r, "seed", "max_examples", "memory_limit")
     r.add_argument("--only", default="", help="only targets containing this text")
     ls = sub.add_parser("list", help="every loss id with its signature, parameters, conventions and torch names")
     ls.add_argument("--format", choices=("text", "json"), default="text")
@@ -61,9 +68,7 @@ def build_parser() -> Parser:
     c.add_argument("--baseline", help="accepted findings (default: baseline, losscheck-baseline.json)")
     c.add_argument("--update-baseline", action="store_true", help="accept every current finding (keeps reasons)")
     c.add_argument("--fail-on-stale", action="store_true", help="fail when a baseline entry matches nothing")
-    c.add_argument("--fail-on", choices=("error", "warning"), default=None, help="override the configuration")
-    c.add_argument("--max-examples", type=int, default=None, help="override the configuration for every loss")
-    c.add_argument("--seed", type=int, default=None, help="override the configuration for every loss")
+    _add_options(c, "fail_on", "max_examples", "seed", "memory_limit")  # override the configuration for every loss
     c.add_argument("--only", default="", help="only losses whose name contains this text")
     i = sub.add_parser("init", help="print a starter [tool.losscheck] section for the losses a package defines")
     i.add_argument("package", help="an importable package or module (submodules included), e.g. mypkg")
@@ -87,10 +92,12 @@ def run_init(args) -> int:
 
 def run_report(args) -> int:
     from losscheck.gallery import build
+    from losscheck.report.files import output_dir
 
+    options = AuditOptions().update(given(args))
+    out = output_dir(args.output_dir, "--output-dir")
     show = sys.stderr.isatty()
-    rows = build(Path(args.output_dir), seed=args.seed, max_examples=args.max_examples, only=args.only,
-                 progress=(lambda line: print(line, file=sys.stderr)) if show else None)
+    rows = build(out, options, only=args.only, progress=(lambda line: print(line, file=sys.stderr)) if show else None)
     print(f"{len(rows)} reports written to {args.output_dir}/ ({sum(r['verdict'] == 'fail' for r in rows)} failing)")
     return 0
 
@@ -132,22 +139,6 @@ def _progress(check: str, k: int, n: int) -> None:
     sys.stderr.flush()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a report is never half-written."""
-    if not path.name or path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory; name a file")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _formats(value: str) -> list[str]:
     formats = [f.strip() for f in value.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -156,42 +147,38 @@ def _formats(value: str) -> list[str]:
     return formats
 
 
-def report_stem(target: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", target).strip("_.") or "audit"
-
-
 def run_audit(args) -> int:
-    if args.ddp is not None and args.ddp < 2:  # before the (slow) imports: a usage error answers at once
-        raise UsageError(f"--ddp needs at least 2 processes, not {args.ddp}")
-    from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT, audit
+    """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
     from losscheck.conventions import parse
-    from losscheck.report import EXTENSIONS, render, text
+    from losscheck.report.files import output_dir, output_file, report_stem
 
+    options = AuditOptions().update(given(args))
     formats = _formats(args.format)
     if len(formats) > 1 and not args.output_dir:
         raise UsageError("several --format values need --output-dir DIR")
     if args.output and args.output_dir:
         raise UsageError("use either --output or --output-dir, not both")
-    result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
-                   max_examples=DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples,
-                   timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-                   select=args.select, ignore=args.ignore, conventions=parse(args.convention),
-                   isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress,
-                   ddp=args.ddp or 0)
-    if not args.quiet and sys.stderr.isatty():
+    init, conventions = _init(args.init), parse(args.convention)
+    output = output_file(args.output, "--output") if args.output else None
+    folder = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    from losscheck.auditor import audit
+    from losscheck.report import EXTENSIONS, render
+    from losscheck.report.files import write_atomic
+
+    show = not args.quiet and sys.stderr.isatty()
+    result = audit(args.target, as_=args.as_, init=init, conventions=conventions,
+                   progress=_progress if show else None, **options.audit_kwargs())
+    if show:
         sys.stderr.write("\r\033[K")
-    if args.output_dir:
+    if folder or output:
         for fmt in formats:
-            write_atomic(Path(args.output_dir) / f"{report_stem(result.target)}.{EXTENSIONS[fmt]}", render(result, fmt))
-        sys.stdout.write(text.render(result))
-    elif args.output:
-        write_atomic(Path(args.output), render(result, formats[0]))
-        sys.stdout.write(text.render(result))
+            write_atomic(output or folder / f"{report_stem(result.target)}.{EXTENSIONS[fmt]}", render(result, fmt))
+        sys.stdout.write(render(result, "text"))
     else:
         sys.stdout.write(render(result, formats[0]))
     if result.unusable:
         raise UsageError(result.unusable)  # after the reports: they show what each layout raised
-    return result.exit_code(args.fail_on)
+    return result.exit_code(options.fail_on)
 
 
 def main(argv=None) -> int:
@@ -204,14 +191,20 @@ def main(argv=None) -> int:
                     "init": run_init}
         return commands.get(args.command, run_audit)(args)
     except UsageError as e:
-        print(f"losscheck: error: {' '.join(str(e).split())}", file=sys.stderr)
+        _say(f"error: {e}")
         return 2
     except KeyboardInterrupt:
-        print("losscheck: interrupted", file=sys.stderr)
+        _say("interrupted")
         return 2
     except Exception as e:  # never a traceback for the user; the message says where to look
-        print(f"losscheck: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+        _say(f"internal error: {type(e).__name__}: {e}")
         return 2
+
+
+def _say(message: str) -> None:
+    """The one stderr line of a run that ends without a verdict; a candidate's text in it cannot act on the
+    terminal (losscheck.report.escape)."""
+    print(f"losscheck: {printable(' '.join(message.split()))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

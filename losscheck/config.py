@@ -2,14 +2,15 @@
 
 ```toml
 [tool.losscheck]
-max-examples = 30          # hypothesis examples per check (--max-examples)
-seed = 0                   # --seed
-timeout = 10.0             # seconds one call of a loss may take (--timeout)
+max-examples = 30          # hypothesis examples per check, 1 to 10000 (--max-examples)
+seed = 0                   # 0 to 2**64-1 (--seed)
+timeout = 10.0             # seconds one call of a loss may take, at most 86400 (--timeout)
+memory-limit = "50%"       # of physical memory, or "4G", "512M", "none" (--memory-limit)
 fail-on = "error"          # or "warning" (--fail-on)
 select = ["LC2", "LC301"]  # only these codes or prefixes (--select)
 ignore = ["LC605"]         # drop these codes or prefixes (--ignore)
 isolation = true           # false: run losses in the test process (--no-isolation)
-ddp = 0                    # >= 2: also check the loss sharded across that many processes (--ddp)
+ddp = 0                    # 0 off; 2 to 64: also check the loss sharded across that many processes (--ddp)
 formats = ["md", "html", "json", "junit"]   # report formats written per loss (--format)
 report-dir = "losscheck-reports"            # where `losscheck ci` writes (--output-dir)
 baseline = "losscheck-baseline.json"        # accepted findings (`losscheck ci --baseline`)
@@ -23,20 +24,23 @@ init = { gamma = 2.0 }     # --init
 conventions = { alpha_form = "positives" }  # --convention
 ignore = ["LC605"]         # added to the global ignore
 select = ["LC1"]           # replaces the global select
-max-examples = 50          # and timeout, seed, fail-on, isolation, ddp: override the global value
+max-examples = 50          # and every other option above: override the global value
 ```
 
-Relative paths (`report-dir`, `baseline`, `path/to/file.py:Name` targets) are relative to the directory of
+The options (seed, max-examples, timeout, select, ignore, isolation, ddp, memory-limit, fail-on) are
+checked by losscheck.options, the same door as the command line's. Relative paths (`report-dir`, `baseline`, `path/to/file.py:Name` targets) are relative to the directory of
 the pyproject.toml. Every problem is a `UsageError` with one line that names the file, the table and the key.
 Importing this module is cheap (no torch, no hypothesis).
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.options import BY_KEY, AuditOptions
+from losscheck.report import FORMATS
 
 try:
     import tomllib
@@ -44,67 +48,45 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 DEFAULT_FORMATS = ("md", "html", "json", "junit")
-REPORT_FORMATS = ("text", "md", "json", "html", "junit")
-FAIL_ON = ("error", "warning")
 DEFAULT_REPORT_DIR = "losscheck-reports"
 DEFAULT_BASELINE = "losscheck-baseline.json"
 
-# key -> (kind, description used in messages)
-_AUDIT_KEYS = {
-    "max-examples": "int>=1", "seed": "int", "timeout": "number>0", "fail-on": "fail-on",
-    "select": "codes", "ignore": "codes", "isolation": "bool", "ddp": "ddp",
-}
-GLOBAL_KEYS = {**_AUDIT_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
+# key -> kind ("option": checked by losscheck.options under that key)
+_OPTION_KEYS = dict.fromkeys(BY_KEY, "option")
+GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
 LOSS_KEYS = {"target": "str", "name": "str", "as": "str", "init": "table", "conventions": "conventions",
-             **_AUDIT_KEYS}
+             **_OPTION_KEYS}
 
 
 @dataclass(frozen=True)
 class Loss:
-    """One configured loss, with the global settings already merged in."""
+    """One configured loss, with the global options already merged into its own."""
 
     target: str
     name: str
     as_: str | None = None
     init: dict = field(default_factory=dict)
     conventions: dict = field(default_factory=dict)
-    select: tuple = ()
-    ignore: tuple = ()
-    max_examples: int | None = None
-    timeout: float | None = None
-    seed: int = 0
-    fail_on: str = "error"
-    isolation: bool = True
-    ddp: int = 0             # >= 2: also the device.ddp check with that many processes (--ddp)
+    options: AuditOptions = field(default_factory=AuditOptions)
     line: int | None = None  # where its `target = ...` is in the file (for annotations)
+
+    @property
+    def fail_on(self) -> str:
+        return self.options.fail_on
 
     def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
         """Keyword arguments of losscheck.auditor.audit(); max_examples and seed override the configuration."""
-        from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
-
-        kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
-                  "select": list(self.select), "ignore": list(self.ignore),
-                  "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
-                  "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
-                  "isolate": self.isolation}
-        if self.ddp:
-            kwargs["ddp"] = self.ddp
-        return kwargs
+        overrides = {k: v for k, v in (("max_examples", max_examples), ("seed", seed)) if v is not None}
+        return {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
+                **self.options.update(overrides).audit_kwargs()}
 
 
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None       # the pyproject.toml it came from (None: no file)
     present: bool = False          # the file has a [tool.losscheck] table
-    max_examples: int | None = None
-    seed: int = 0
-    timeout: float | None = None
-    fail_on: str = "error"
-    select: tuple = ()
-    ignore: tuple = ()
-    isolation: bool = True
-    ddp: int = 0
+    options: AuditOptions = field(default_factory=AuditOptions)  # the global options
     formats: tuple = DEFAULT_FORMATS
     report_dir: str = DEFAULT_REPORT_DIR
     baseline: str = DEFAULT_BASELINE
@@ -119,12 +101,6 @@ class Config:
         p = Path(relative)
         return p if p.is_absolute() else self.root / p
 
-    def defaults(self) -> dict:
-        """The global audit settings (for audits that are not configured losses, e.g. the pytest fixture)."""
-        return {"max_examples": self.max_examples, "seed": self.seed, "timeout": self.timeout,
-                "select": list(self.select), "ignore": list(self.ignore), "isolate": self.isolation,
-                "ddp": self.ddp or None}
-
 
 def load(path, *, required: bool = True) -> Config:
     """Read `[tool.losscheck]` from the pyproject.toml at `path`.
@@ -133,6 +109,8 @@ def load(path, *, required: bool = True) -> Config:
     the defaults (present=False).
     """
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"the configuration file {path} is a folder; name the pyproject.toml")
     if not path.is_file():
         if required:
             raise UsageError(f"no such configuration file: {path}")
@@ -157,10 +135,9 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
     if not isinstance(table, dict):
         raise UsageError(f"{where}[tool.losscheck] must be a table")
     g = _validate(table, GLOBAL_KEYS, f"{where}[tool.losscheck]")
-    entries = g.pop("loss", [])
-    glob = {k: g[k] for k in _AUDIT_KEYS if k in g}
+    options = AuditOptions(**_options_of(g))
     losses, names = [], {}
-    for i, entry in enumerate(entries, 1):
+    for i, entry in enumerate(g.get("loss", []), 1):
         if not isinstance(entry, dict):
             raise UsageError(f"{where}[[tool.losscheck.loss]] #{i} must be a table")
         label = f"{where}[[tool.losscheck.loss]] #{i}" + (f" ({entry['target']})" if isinstance(
@@ -173,20 +150,20 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
             raise UsageError(f"{label}: the name '{name}' is already used by loss #{names[name]}; give one of them "
                              "a distinct `name = \"...\"`")
         names[name] = i
-        merged = {**glob, **{k: v for k, v in e.items() if k in _AUDIT_KEYS}}
-        merged["ignore"] = tuple(dict.fromkeys([*glob.get("ignore", ()), *e.get("ignore", ())]))
+        own = _options_of(e)
+        if "ignore" in own:  # added to the global ignore; every other option replaces the global value
+            own["ignore"] = tuple(dict.fromkeys([*options.ignore, *own["ignore"]]))
         losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
-                           conventions=e.get("conventions", {}), select=tuple(merged.get("select", ())),
-                           ignore=merged["ignore"], max_examples=merged.get("max-examples"),
-                           timeout=merged.get("timeout"), seed=merged.get("seed", 0),
-                           fail_on=merged.get("fail-on", "error"), isolation=merged.get("isolation", True),
-                           ddp=merged.get("ddp", 0), line=_line_of(text, e["target"])))
-    return Config(path=path, present=True, max_examples=g.get("max-examples"), seed=g.get("seed", 0),
-                  timeout=g.get("timeout"), fail_on=g.get("fail-on", "error"), select=tuple(g.get("select", ())),
-                  ignore=tuple(g.get("ignore", ())), isolation=g.get("isolation", True), ddp=g.get("ddp", 0),
-                  formats=tuple(g.get("formats", DEFAULT_FORMATS)),
+                           conventions=e.get("conventions", {}), options=replace(options, **own),
+                           line=_line_of(text, e["target"])))
+    return Config(path=path, present=True, options=options, formats=tuple(g.get("formats", DEFAULT_FORMATS)),
                   report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
                   jobs=g.get("jobs", 1), losses=tuple(losses))
+
+
+def _options_of(table: dict) -> dict:
+    """The audit options of a validated table, by field name."""
+    return {BY_KEY[k].field: v for k, v in table.items() if k in BY_KEY}
 
 
 def _validate(table: dict, schema: dict, label: str) -> dict:
@@ -196,7 +173,8 @@ def _validate(table: dict, schema: dict, label: str) -> dict:
             close = difflib.get_close_matches(key, list(schema), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(schema)})"
             raise UsageError(f"{label}: unknown key '{key}'{hint}")
-        out[key] = _check(schema[key], value, f"{label}: '{key}'")
+        what = f"{label}: '{key}'"
+        out[key] = BY_KEY[key].check(value, what) if schema[key] == "option" else _check(schema[key], value, what)
     return out
 
 
@@ -204,39 +182,21 @@ def _check(kind: str, value, what: str):
     def bad(expected):
         return UsageError(f"{what} must be {expected}, not {value!r}")
 
-    if kind in ("int", "int>=1"):
+    if kind == "int>=1":
         if not isinstance(value, int) or isinstance(value, bool):
             raise bad("an integer")
-        if kind == "int>=1" and value < 1:
+        if value < 1:
             raise bad("at least 1")
-        return value
-    if kind == "number>0":
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise bad("a positive number of seconds")
-        return float(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
         return value
     if kind == "str":
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value.strip()
-    if kind == "ddp":
-        if not isinstance(value, int) or isinstance(value, bool) or value == 1 or value < 0:
-            raise bad("0 (off) or a number of processes >= 2")
-        return value
-    if kind == "fail-on":
-        if value not in FAIL_ON:
-            raise bad('"error" or "warning"')
-        return value
-    if kind == "codes":
-        return tuple(_codes(value, what))
     if kind == "formats":
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not value or any(v not in REPORT_FORMATS for v in value):
-            raise bad(f"a list of formats from {', '.join(REPORT_FORMATS)}")
+        if not isinstance(value, list) or not value or any(v not in FORMATS for v in value):
+            raise bad(f"a list of formats from {', '.join(FORMATS)}")
         return tuple(dict.fromkeys(value))
     if kind == "table":
         if not isinstance(value, dict):
@@ -251,20 +211,6 @@ def _check(kind: str, value, what: str):
             raise bad("an array of tables: [[tool.losscheck.loss]]")
         return value
     raise AssertionError(kind)
-
-
-def _codes(value, what: str) -> list[str]:
-    from losscheck.pitfalls import PITFALLS
-
-    if isinstance(value, str):
-        value = [v for v in value.split(",")]
-    if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
-        raise UsageError(f'{what} must be a list of codes or prefixes, e.g. ["LC2", "LC301"], not {value!r}')
-    codes = [v.strip().upper() for v in value if v.strip()]
-    for code in codes:
-        if not any(known.startswith(code) for known in PITFALLS):
-            raise UsageError(f"{what}: '{code}' matches no pitfall code (see `losscheck explain --table`)")
-    return codes
 
 
 def _line_of(text: str, target: str) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from losscheck.pitfalls import PITFALLS
+from losscheck.report.escape import printable
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
@@ -94,17 +95,19 @@ class AuditResult:
         return not self.failing("error")
 
     def failure_text(self, fail_on: str = "error", findings=None) -> str:
-        """One line per failing finding ("CODE family title"), then the first one's message and reproducer."""
+        """One line per failing finding ("CODE family title"), then the first one's message and reproducer
+        (printable: a candidate's control characters escaped)."""
         failing = self.failing(fail_on) if findings is None else list(findings)
         if not failing:
             return ""
         loss = self.parameters.get("loss", "?")
         first = failing[0]
         codes = ", ".join(dict.fromkeys(f.code for f in failing))
-        return "\n".join([f"losscheck {codes} in {self.target} (as {loss}): {len(failing)} finding(s) at or above "
-                          f"'{fail_on}'", *(f"{f.code} {f.family} {f.title}" for f in failing), "",
-                          f"First finding, {first.code} ({first.check}): {first.message}", "",
-                          "Reproducer:", first.reproducer.rstrip()])
+        return printable("\n".join([
+            f"losscheck {codes} in {self.target} (as {loss}): {len(failing)} finding(s) at or above '{fail_on}'",
+            *(f"{f.code} {f.family} {f.title}" for f in failing), "",
+            f"First finding, {first.code} ({first.check}): {first.message}", "", "Reproducer:",
+            first.reproducer.rstrip()]))
 
     def assert_ok(self, fail_on: str = "error") -> None:
         """Raise AssertionError with failure_text() when a finding reaches `fail_on` (for tests)."""

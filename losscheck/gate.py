@@ -21,38 +21,21 @@ import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.options import checked, given
+from losscheck.report.escape import code_span, fenced, printable
+from losscheck.report.files import output_dir, output_file, report_stem, write_atomic
 
 TODO_REASON = "TODO: say why"
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 # -- files ---------------------------------------------------------------------------------------------
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a uniquely named temporary file and a rename: never half-written, and two processes
-    writing the same report (pytest-xdist workers, parallel jobs) never share a temporary file."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
-
-
 def write_reports(result, out_dir: Path, stem: str, formats) -> list[Path]:
     from losscheck.report import EXTENSIONS, render
 
@@ -62,12 +45,6 @@ def write_reports(result, out_dir: Path, stem: str, formats) -> list[Path]:
         write_atomic(path, render(result, fmt))
         paths.append(path)
     return paths
-
-
-def stem_of(name: str) -> str:
-    from losscheck.cli import report_stem
-
-    return report_stem(name)
 
 
 @contextlib.contextmanager
@@ -176,9 +153,14 @@ class Comparison:
 
 
 def load_baseline(path: Path) -> list[dict]:
+    """The accepted findings in the baseline at `path` ([] when there is no file); UsageError when it is a
+    folder or something else that is not a regular file, cannot be read, or is not a baseline."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         return []
+    if not path.is_file():
+        raise UsageError(f"the baseline {path} is {'a folder' if path.is_dir() else 'not a regular file'}; "
+                         "name a JSON file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -261,10 +243,6 @@ def baseline_text(entries: list[dict]) -> str:
 
 
 # -- output --------------------------------------------------------------------------------------------
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def loss_verdict(o: Outcome, cmp: Comparison | None) -> str:
     if o.result is None:
         return "unusable"
@@ -277,8 +255,12 @@ def loss_verdict(o: Outcome, cmp: Comparison | None) -> str:
 
 def render_summary(outcomes: list[Outcome], cmp: Comparison | None = None, *, formats=(), baseline_name="",
                    title="losscheck") -> str:
-    """The markdown summary of a run (for a pull request or a job summary)."""
+    """The markdown summary of a run (for a pull request or a job summary). Text from the losses, the
+    configuration or the baseline appears only inside code spans and fences (losscheck.report.escape)."""
     from losscheck.report import EXTENSIONS
+
+    def cell(text) -> str:
+        return code_span(text, in_table=True) or "-"
 
     verdicts = [loss_verdict(o, cmp) for o in outcomes]
     failed = any(v in ("unusable", "new findings", "fail") for v in verdicts)
@@ -296,34 +278,34 @@ def render_summary(outcomes: list[Outcome], cmp: Comparison | None = None, *, fo
         new = (cmp.new.get(o.name, {}) if cmp else {f.code: 1 for f in o.failing()})
         accepted = cmp.accepted.get(o.name, {}) if cmp else {}
         below = dict.fromkeys(f.code for f in o.below())
-        links = " ".join(f"[{fmt}]({stem_of(o.name)}.{EXTENSIONS[fmt]})" for fmt in formats) if o.result else ""
-        out.append(f"| `{_cell(o.name)}` | {_cell(loss_id)} | **{v}** | {', '.join(new) or '-'} | "
+        links = " ".join(f"[{fmt}]({report_stem(o.name)}.{EXTENSIONS[fmt]})" for fmt in formats) if o.result else ""
+        out.append(f"| {cell(o.name)} | {cell(loss_id)} | **{v}** | {', '.join(new) or '-'} | "
                    f"{', '.join(accepted) or '-'} | {', '.join(below) or '-'} | {links} |")
     out.append("")
     unusable = [o for o in outcomes if o.result is None]
     if unusable:
-        out += ["## Unusable", ""] + [f"- `{o.name}`: {_cell(o.error)}" for o in unusable] + [""]
+        out += ["## Unusable", ""] + [f"- {code_span(o.name)}: {code_span(o.error)}" for o in unusable] + [""]
     new_by_loss = cmp.new if cmp else {o.name: _by_code(o.failing()) for o in outcomes if o.failing()}
     if new_by_loss:
         out += ["## New findings" if cmp else "## Failing findings", ""]
         for name, by_code in new_by_loss.items():
-            out += [f"### `{name}`", ""]
+            out += [f"### {code_span(name)}", ""]
             for code, findings in by_code.items():
                 f = findings[0]
-                out.append(f"- **{code}** {f.family}: {f.title}: {_cell(f.message)}")
+                out.append(f"- **{code}** {f.family}: {f.title}: {code_span(f.message)}")
             first = next(iter(by_code.values()))[0]
-            out += ["", f"<details><summary>reproducer for {first.code}</summary>", "", "```python",
-                    first.reproducer.rstrip(), "```", "", "</details>", ""]
+            out += ["", f"<details><summary>reproducer for {first.code}</summary>", "",
+                    *fenced(first.reproducer, "python"), "", "</details>", ""]
     if cmp and cmp.accepted:
-        out += [f"## Accepted in {baseline_name or 'the baseline'}", ""]
-        out += [f"- `{name}` **{code}** {findings[0].title}: {_cell(reason) or '(no reason given)'}"
+        out += [f"## Accepted in {code_span(baseline_name) or 'the baseline'}", ""]
+        out += [f"- {code_span(name)} **{code}** {findings[0].title}: {code_span(reason) or '(no reason given)'}"
                 for name, by_code in cmp.accepted.items() for code, (reason, findings) in by_code.items()]
         out.append("")
     if cmp and cmp.stale:
         out += ["## Stale baseline entries", "",
                 "These accepted findings match nothing now: remove them, or run `losscheck ci --update-baseline`.", ""]
-        out += [f"- `{e['target']}` **{e['code']}**: {why}" for e, why in cmp.stale] + [""]
-    return "\n".join(out)
+        out += [f"- {code_span(e['target'])} {code_span(e['code'])}: {why}" for e, why in cmp.stale] + [""]
+    return printable("\n".join(out))
 
 
 def _by_code(findings) -> dict:
@@ -384,38 +366,43 @@ def _relative(path: Path) -> str:
 
 
 # -- the command ---------------------------------------------------------------------------------------
+def _echo(line: str, file=None) -> None:
+    """Print one line of the run's log; a loss's text in it cannot act on the terminal."""
+    print(printable(line), file=file or sys.stdout)
+
+
 def run(args) -> int:
     """`losscheck ci` (args from the argparse subparser in losscheck.cli)."""
     from losscheck.config import load
 
+    overrides = checked(given(args))  # --fail-on, --max-examples, --seed, --memory-limit: for every loss
     config = load(Path(args.config))
     if not config.losses:
         raise UsageError(f"{args.config} lists no losses: add [[tool.losscheck.loss]] tables with a target")
-    out_dir = Path(args.output_dir) if args.output_dir else config.resolve(config.report_dir)
-    baseline_path = Path(args.baseline) if args.baseline else config.resolve(config.baseline)
     jobs = args.jobs if args.jobs is not None else config.jobs
     if jobs < 1:
         raise UsageError(f"-j must be at least 1, not {jobs}")
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError(f"--max-examples must be at least 1, not {args.max_examples}")
+    out_dir = (output_dir(args.output_dir, "--output-dir") if args.output_dir
+               else output_dir(config.resolve(config.report_dir), "[tool.losscheck] 'report-dir'"))
+    baseline_path = Path(args.baseline) if args.baseline else config.resolve(config.baseline)
+    if args.update_baseline:
+        baseline_path = output_file(baseline_path, "--baseline" if args.baseline else "[tool.losscheck] 'baseline'")
     baseline = load_baseline(baseline_path)
-    losses = [loss for loss in config.losses if args.only in loss.name]
+    losses = [replace(loss, options=replace(loss.options, **overrides)) for loss in config.losses
+              if args.only in loss.name]
     if not losses:
         raise UsageError(f"no configured loss matches --only '{args.only}'")
-    if args.fail_on:
-        from dataclasses import replace
-        losses = [replace(loss, fail_on=args.fail_on) for loss in losses]
 
     t0 = time.perf_counter()
-    outcomes = audit_all(config, losses, jobs, args.max_examples, args.seed)
+    outcomes = audit_all(config, losses, jobs)
     for o in outcomes:
         if o.result is not None:
-            write_reports(o.result, out_dir, stem_of(o.name), config.formats)
+            write_reports(o.result, out_dir, report_stem(o.name), config.formats)
 
     if args.update_baseline:
         entries, added, removed = updated_baseline(outcomes, baseline, {loss.name for loss in config.losses})
         write_atomic(baseline_path, baseline_text(entries))
-        print(f"losscheck ci: {_relative(baseline_path)} rewritten: {len(entries)} accepted finding(s), {added} added"
+        _echo(f"losscheck ci: {_relative(baseline_path)} rewritten: {len(entries)} accepted finding(s), {added} added"
               f" (reason '{TODO_REASON}'), {removed} removed")
         baseline = entries
     cmp = compare(outcomes, baseline, {loss.name for loss in config.losses})
@@ -429,16 +416,16 @@ def run(args) -> int:
             "new: " + ", ".join(cmp.new[o.name]) if o.name in cmp.new else "",
             "accepted: " + ", ".join(cmp.accepted[o.name]) if o.name in cmp.accepted else "",
             "below fail-on: " + ", ".join(dict.fromkeys(f.code for f in o.below())) if o.below() else ""]))
-        print(f"{v.upper():>12}  {o.name}" + (f"  ({detail})" if detail else ""))
+        _echo(f"{v.upper():>12}  {o.name}" + (f"  ({detail})" if detail else ""))
     for e, why in cmp.stale:
-        print(f"{'STALE':>12}  {e['target']} {e['code']} in {baseline_path.name}: {why}")
+        _echo(f"{'STALE':>12}  {e['target']} {e['code']} in {baseline_path.name}: {why}")
     todo = [e for e in baseline if e.get("reason", "").strip() in ("", TODO_REASON)]
     if todo:
-        print(f"losscheck ci: {len(todo)} accepted finding(s) in {baseline_path.name} still need a reason "
+        _echo(f"losscheck ci: {len(todo)} accepted finding(s) in {baseline_path.name} still need a reason "
               f"(replace '{TODO_REASON}')")
     if _on_github():
         for line in github_annotations(outcomes, cmp, _relative(config.path), _relative(baseline_path)):
-            print(line)
+            _echo(line)
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with contextlib.suppress(OSError), open(step_summary, "a", encoding="utf-8") as fh:
@@ -447,12 +434,12 @@ def run(args) -> int:
     unusable = [o for o in outcomes if o.result is None]
     new = sum(len(v) for v in cmp.new.values())
     verdict = "unusable" if unusable else "FAIL" if new or (cmp.stale and args.fail_on_stale) else "PASS"
-    print(f"losscheck ci: {verdict}: {len(outcomes)} loss(es), {new} new finding code(s), "
+    _echo(f"losscheck ci: {verdict}: {len(outcomes)} loss(es), {new} new finding code(s), "
           f"{sum(len(v) for v in cmp.accepted.values())} accepted, {len(cmp.stale)} stale baseline entr"
           f"{'y' if len(cmp.stale) == 1 else 'ies'}, {len(unusable)} unusable in {time.perf_counter() - t0:.1f} s; "
           f"reports in {_relative(out_dir)}/")
     for o in unusable:
-        print(f"losscheck: error: {o.name}: {o.error}", file=sys.stderr)
+        _echo(f"losscheck: error: {o.name}: {o.error}", file=sys.stderr)
     if unusable:
         return 2
     return 1 if new or (cmp.stale and args.fail_on_stale) else 0

@@ -23,21 +23,23 @@ import os
 import pickle
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
 from losscheck.config import Config, Loss, load
 from losscheck.errors import UsageError
+from losscheck.options import AUDIT_FIELDS, AuditOptions, check
 from losscheck.pitfalls import FAMILIES
+from losscheck.report.escape import printable
+from losscheck.report.files import output_dir, report_stem, write_atomic
 
 try:
     import fcntl
 except ImportError:  # Windows: each xdist worker audits on its own
     fcntl = None
 
-OPTIONS = ("seed", "max_examples", "timeout", "select", "ignore", "isolate", "ddp")
 SHARED_KEY = "losscheck_shared"
 
 
@@ -52,6 +54,12 @@ class _State:
     owns_shared: bool = False
     objects: int = 0                            # audits of objects (not target strings) so far
 
+    @property
+    def options(self) -> AuditOptions:
+        """The configuration's global options with --losscheck-max-examples and --losscheck-seed applied."""
+        given = {k: v for k, v in (("max_examples", self.max_examples), ("seed", self.seed)) if v is not None}
+        return replace(self.config.options, **given)
+
 
 STATE = pytest.StashKey[_State]()
 
@@ -59,10 +67,10 @@ STATE = pytest.StashKey[_State]()
 # -- configuration -------------------------------------------------------------------------------------
 def pytest_addoption(parser):
     group = parser.getgroup("losscheck", "losscheck: audit loss functions against float64 references")
-    group.addoption("--losscheck-max-examples", type=int, default=None, metavar="N",
-                    help="hypothesis examples per check for every audit (overrides [tool.losscheck])")
-    group.addoption("--losscheck-seed", type=int, default=None, metavar="N",
-                    help="seed of every audit (overrides [tool.losscheck]; default 0)")
+    group.addoption("--losscheck-max-examples", default=None, metavar="N",
+                    help="hypothesis examples per check for every audit, 1 to 10000 (overrides [tool.losscheck])")
+    group.addoption("--losscheck-seed", default=None, metavar="N",
+                    help="seed of every audit, 0 to 2**64-1 (overrides [tool.losscheck]; default 0)")
     group.addoption("--losscheck-report", default=None, metavar="DIR",
                     help="write md/html/json/junit reports of every audited loss, and summary.md, to DIR")
     group.addoption("--losscheck-no-collect", action="store_true",
@@ -84,14 +92,13 @@ def pytest_configure(config):
         "loss_audit fixture; positional targets parametrize a `loss_target` argument")
     try:
         cfg = load(_pyproject(config), required=False)
+        n, seed, report = (config.getoption(f"losscheck_{name}") for name in ("max_examples", "seed", "report"))
+        state = _State(cfg, max_examples=None if n is None else check("max_examples", n, "--losscheck-max-examples"),
+                       seed=None if seed is None else check("seed", seed, "--losscheck-seed"),
+                       report_dir=output_dir(Path(config.invocation_params.dir, report), "--losscheck-report")
+                       if report else None)
     except UsageError as e:
-        raise pytest.UsageError(f"losscheck: {e}") from None
-    n = config.getoption("losscheck_max_examples")
-    if n is not None and n < 1:
-        raise pytest.UsageError(f"losscheck: --losscheck-max-examples must be at least 1, not {n}")
-    report = config.getoption("losscheck_report")
-    state = _State(cfg, max_examples=n, seed=config.getoption("losscheck_seed"),
-                   report_dir=Path(config.invocation_params.dir, report).resolve() if report else None)
+        raise pytest.UsageError(f"losscheck: {printable(e)}") from None
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         state.shared = workerinput.get(SHARED_KEY)
@@ -117,9 +124,9 @@ def pytest_report_header(config):
     state = config.stash.get(STATE, None)
     if state is None or not state.config.losses:
         return None
-    n = state.max_examples or state.config.max_examples or "default"
+    options = state.options
     return (f"losscheck: {len(state.config.losses)} configured loss(es) in {state.config.path.name}, "
-            f"max-examples {n}, seed {state.seed if state.seed is not None else state.config.seed}")
+            f"max-examples {options.max_examples}, seed {options.seed}")
 
 
 # -- audits, cached per session and shared between xdist workers ----------------------------------------
@@ -132,8 +139,8 @@ def _obtain(state: _State, key: str, name: str, compute):
     def fresh():
         outcome = compute()
         if state.report_dir is not None and outcome.result is not None:
-            from losscheck.gate import stem_of, write_reports
-            write_reports(outcome.result, state.report_dir, stem_of(name), state.config.formats)
+            from losscheck.gate import write_reports
+            write_reports(outcome.result, state.report_dir, report_stem(name), state.config.formats)
         return outcome
 
     if state.shared and fcntl is not None and os.path.isdir(state.shared):
@@ -147,9 +154,7 @@ def _obtain(state: _State, key: str, name: str, compute):
                 else:
                     outcome = fresh()
                     try:
-                        tmp = data.with_suffix(f".{os.getpid()}.tmp")
-                        tmp.write_bytes(pickle.dumps(outcome))
-                        os.replace(tmp, data)
+                        write_atomic(data, pickle.dumps(outcome))
                     except Exception:  # an unpicklable result: the other workers audit it themselves
                         pass
             finally:
@@ -207,7 +212,7 @@ class LossFamilyItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, LosscheckFailure):
-            return str(excinfo.value)
+            return printable(excinfo.value)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
@@ -279,7 +284,8 @@ def loss_audit(request):
     """Audit a loss from a test: `loss_audit(target_or_object, as_=None, init=None, conventions=None, **options)`.
 
     `target_or_object` is a target string (`pkg.mod:Name`, `path/file.py:Name`) or a class, function or
-    instance; options are those of losscheck.audit (seed, max_examples, timeout, select, ignore, isolate).
+    instance; options are those of losscheck.audit (seed, max_examples, timeout, select, ignore, isolate, ddp,
+    memory_limit), checked by losscheck.options (a bad value fails the test with one line).
     Returns the AuditResult; call `.assert_ok()` on it. Settings come from, in order of precedence: the
     call, `@pytest.mark.losscheck(...)`, --losscheck-max-examples/--losscheck-seed, [tool.losscheck].
     String targets are audited once per session for the same settings.
@@ -291,28 +297,28 @@ def loss_audit(request):
         __tracebackhide__ = True
         if "isolation" in options:
             options["isolate"] = options.pop("isolation")
-        unknown = sorted(set(options) - set(OPTIONS))
+        unknown = sorted(set(options) - set(AUDIT_FIELDS))
         if unknown:
-            raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} (takes {', '.join(OPTIONS)})")
+            raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} (takes {', '.join(AUDIT_FIELDS)})")
         if target_or_object is None:
             callspec = getattr(request.node, "callspec", None)
             target_or_object = callspec.params.get("loss_target") if callspec else None
             if target_or_object is None:
                 raise TypeError("loss_audit() needs a target (or a test parametrized over `loss_target`)")
-        settings = {k: v for k, v in state.config.defaults().items() if v is not None}
-        settings.update({k: v for k, v in (("max_examples", state.max_examples), ("seed", state.seed))
-                         if v is not None})
-        settings.update({k: v for k, v in marked.items() if k in OPTIONS})
-        settings.update(options)
-        from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
-        settings.setdefault("max_examples", DEFAULT_MAX_EXAMPLES)
-        settings.setdefault("timeout", DEFAULT_TIMEOUT)
+        try:
+            settings = state.options.update({k: v for k, v in marked.items() if k in AUDIT_FIELDS},
+                                            lambda name: f"@pytest.mark.losscheck({name}=...)")
+            settings = settings.update(options, lambda name: f"loss_audit({name}=...)")
+        except UsageError as e:
+            pytest.fail(f"losscheck: error: {printable(e)}", pytrace=False)
         kwargs = {"as_": as_ if as_ is not None else marked.get("as_"),
                   "init": init if init is not None else marked.get("init"),
-                  "conventions": conventions if conventions is not None else marked.get("conventions"), **settings}
+                  "conventions": conventions if conventions is not None else marked.get("conventions"),
+                  **settings.audit_kwargs()}
         outcome = _fixture_outcome(state, target_or_object, kwargs)
         if outcome.result is None:
-            pytest.fail(f"losscheck: cannot audit {_label(target_or_object)}: {outcome.error}", pytrace=False)
+            pytest.fail(printable(f"losscheck: cannot audit {_label(target_or_object)}: {outcome.error}"),
+                        pytrace=False)
         return outcome.result
 
     return run
@@ -357,7 +363,7 @@ def pytest_sessionfinish(session):
                 continue
     if not outcomes:
         return
-    from losscheck.gate import render_summary, write_atomic
+    from losscheck.gate import render_summary
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
     write_atomic(state.report_dir / "summary.md",
                  render_summary(ordered, formats=state.config.formats, title="losscheck (pytest)"))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
-import os
 import pkgutil
 import re
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from losscheck.errors import UsageError
+from losscheck.report.files import write_atomic
 
 # (words that must all occur in the name, candidate ids in order of preference). The first matching row wins,
 # so specific rows come before generic ones ("smoothl1" before "l1", "bcewithlogits" before "bce"); a row
@@ -479,19 +479,7 @@ def append(path: Path, section: str, package: str) -> None:
     if not isinstance(tool, dict) or not isinstance(tool.get("losscheck"), dict):
         raise UsageError(f"cannot append a [tool.losscheck] table to {path}: its `tool` key is not a table")
     from_table(tool["losscheck"], path=path)
-    tmp = path.with_name(f".{path.name}.losscheck-init.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(new)
-        if path.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomic(path, new, newline="")
 
 
 def run(args) -> int:

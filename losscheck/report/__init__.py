@@ -1,10 +1,19 @@
-"""Report writers, one module per format: text (terminal), md, json, html. Each exposes render(result) -> str."""
-from losscheck.report import html, jsonreport, junit, markdown, text
+"""Report writers, one module per format: text (terminal), md, json, html, junit; each has render(result) -> str.
 
-WRITERS = {"text": text.render, "md": markdown.render, "json": jsonreport.render, "html": html.render,
-           "junit": junit.render}
+`render(result, fmt)` is the way in: every format but JSON leaves it through `escape.printable`, so no
+control character or terminal escape a candidate put in its messages reaches a terminal or a parser (JSON
+escapes them itself: it is written as ASCII). Importing this package is cheap; a writer loads when used.
+"""
+from importlib import import_module
+
+from losscheck.report.escape import printable
+
+MODULES = {"text": "text", "md": "markdown", "json": "jsonreport", "html": "html", "junit": "junit"}
 EXTENSIONS = {"text": "txt", "md": "md", "json": "json", "html": "html", "junit": "xml"}
+FORMATS = tuple(MODULES)
 
 
 def render(result, fmt: str) -> str:
-    return WRITERS[fmt](result)
+    """The report of `result` in format `fmt` (one of MODULES)."""
+    text = import_module(f"losscheck.report.{MODULES[fmt]}").render(result)
+    return text if fmt == "json" else printable(text)

@@ -1,6 +1,8 @@
 """The JUnit XML report: one testsuite per audit, one testcase per check (classname = target, name =
 family/check); failing checks carry their findings as <failure>, skipped checks as <skipped>, internal
-errors as <error>. CI systems (GitHub, GitLab, Jenkins) show these natively."""
+errors as <error>. CI systems (GitHub, GitLab, Jenkins) show these natively. losscheck.report.render() passes
+the document through escape.printable, which leaves only XML 1.0 characters: it stays well-formed whatever
+control characters a candidate's messages hold."""
 from xml.etree import ElementTree as ET
 
 

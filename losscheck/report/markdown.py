@@ -1,21 +1,27 @@
-"""The markdown report (GitHub flavour): verdict, per-family table, findings in fenced blocks, settings."""
+"""The markdown report (GitHub flavour): verdict, per-family table, findings in fenced blocks, settings.
+
+Text a candidate controls (its target, messages, examples, reproducers, check details, what its layouts
+raised) appears only inside code spans and fences (losscheck.report.escape), so no markup of its own renders.
+"""
 from tabulate import tabulate
 
+from losscheck.report.escape import code_span, fenced
 from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
 
 
 def render(result) -> str:
-    out = [f"# losscheck: `{result.target}` as `{result.parameters['loss']}`", "", f"**{verdict(result)}**", "",
-           tabulate(family_rows(result), headers=HEADERS, tablefmt="github"), ""]
+    out = [f"# losscheck: {code_span(result.target)} as {code_span(result.parameters['loss'])}", "",
+           f"**{verdict(result)}**", "", tabulate(family_rows(result), headers=HEADERS, tablefmt="github"), ""]
     for f in result.findings:
-        out += [f"## {f.code} ({f.severity}, {f.family}): {f.title}", "", f.message.replace("\n", " "), "",
-                "Example:", "", "```python", f.example.rstrip(), "```", "", "Reproducer:", "", "```python",
-                f.reproducer.rstrip(), "```", ""]
+        out += [f"## {f.code} ({f.severity}, {f.family}): {f.title}", "", *fenced(f.message, "text"), "",
+                "Example:", "", *fenced(f.example, "python"), "", "Reproducer:", "", *fenced(f.reproducer, "python"),
+                ""]
     skipped = [c for c in result.checks if c.status in ("skip", "error")]
     if skipped:
-        out += ["## Checks not run", ""] + [f"- `{c.name}` ({c.status}): {c.detail}" for c in skipped] + [""]
-    out += ["## Settings", "", f"- reference: `{result.reference}`", f"- seed: {result.seed}",
+        out += ["## Checks not run", ""] + [f"- {code_span(c.name)} ({c.status}): {code_span(c.detail)}"
+                                            for c in skipped] + [""]
+    out += ["## Settings", "", f"- reference: {code_span(result.reference)}", f"- seed: {result.seed}",
             f"- examples per check: {result.max_examples}", f"- tolerances: {tolerance_line(result)}",
-            f"- inputs: {inputs_line(result) or '-'}",
+            f"- inputs: {code_span(inputs_line(result)) or '-'}",
             "- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()), ""]
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""The terminal report: header, per-family table (tabulate), each finding with example and reproducer."""
+"""The terminal report: header, per-family table (tabulate), each finding with example and reproducer.
+losscheck.report.render() passes it through escape.printable: no terminal escape of a candidate's survives."""
 import textwrap
 
 from tabulate import tabulate
