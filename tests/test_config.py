@@ -7,6 +7,7 @@ import pytest
 from losscheck.config import DEFAULT_FORMATS, from_table, load
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
+from losscheck.options import AuditOptions, default_memory_limit, physical_memory
 
 
 def test_defaults_and_merging():
@@ -17,40 +18,79 @@ def test_defaults_and_merging():
         "loss": [{"target": "pkg.mod:Focal", "as": "focal", "init": {"gamma": 2.0},
                   "conventions": {"alpha_form": "positives"}, "ignore": ["LC501"], "max-examples": 7},
                  {"target": "pkg.mod:Focal", "name": "focal-select", "select": ["LC1"], "timeout": 1.5}]})
-    assert (cfg.max_examples, cfg.seed, cfg.timeout, cfg.fail_on, cfg.select, cfg.ignore, cfg.isolation) == (
-        50, 3, 5.0, "warning", ("LC2", "LC301"), ("LC605",), False)
+    o = cfg.options
+    assert (o.max_examples, o.seed, o.timeout, o.fail_on, o.select, o.ignore, o.isolate, o.ddp) == (
+        50, 3, 5.0, "warning", ("LC2", "LC301"), ("LC605",), False, 2)
     assert (cfg.formats, cfg.report_dir, cfg.jobs, cfg.baseline) == (("json", "md"), "out", 4, "accepted.json")
     first, second = cfg.losses
     assert (first.name, first.as_, first.init, first.conventions) == (
         "pkg.mod:Focal", "focal", {"gamma": 2.0}, {"alpha_form": "positives"})
-    assert (first.max_examples, first.ignore, first.select, first.seed, first.fail_on, first.isolation) == (
-        7, ("LC605", "LC501"), ("LC2", "LC301"), 3, "warning", False)
-    assert (second.name, second.select, second.max_examples, second.timeout) == ("focal-select", ("LC1",), 50, 1.5)
+    f = first.options
+    assert (f.max_examples, f.ignore, f.select, f.seed, f.fail_on, f.isolate, first.fail_on) == (
+        7, ("LC605", "LC501"), ("LC2", "LC301"), 3, "warning", False, "warning")
+    assert (second.name, second.options.select, second.options.max_examples, second.options.timeout) == (
+        "focal-select", ("LC1",), 50, 1.5)
     kwargs = first.audit_kwargs(max_examples=2, seed=9)
     assert kwargs == {"as_": "focal", "init": {"gamma": 2.0}, "conventions": {"alpha_form": "positives"},
                       "select": ["LC2", "LC301"], "ignore": ["LC605", "LC501"], "max_examples": 2, "timeout": 5.0,
-                      "seed": 9, "isolate": False, "ddp": 2}
-    assert "ddp" not in from_table({"loss": [{"target": "a:b"}]}).losses[0].audit_kwargs()
+                      "seed": 9, "isolate": False, "ddp": 2, "memory_limit": default_memory_limit()}
+    assert from_table({"loss": [{"target": "a:b"}]}).losses[0].audit_kwargs()["ddp"] == 0  # 0: off
     empty = from_table({})
-    assert (empty.losses, empty.formats, empty.fail_on, empty.report_dir) == ((), DEFAULT_FORMATS, "error",
-                                                                             "losscheck-reports")
+    assert (empty.losses, empty.formats, empty.options.fail_on, empty.report_dir) == (
+        (), DEFAULT_FORMATS, "error", "losscheck-reports")
+    assert empty.options == AuditOptions()
+
+
+def test_memory_limit_and_ddp_zero():
+    cfg = from_table({"memory-limit": "2G", "ddp": 0, "loss": [{"target": "a:b", "memory-limit": "none"},
+                                                                {"target": "a:c", "memory-limit": 2**30},
+                                                                {"target": "a:d"}]})
+    assert cfg.options.memory_limit == 2 * 2**30 and cfg.options.ddp == 0
+    assert [loss.audit_kwargs()["memory_limit"] for loss in cfg.losses] == [None, 2**30, 2 * 2**30]
+    assert from_table({"memory-limit": 0}).options.memory_limit is None
+    if physical_memory():
+        assert from_table({"memory-limit": "25%"}).options.memory_limit == physical_memory() // 4
 
 
 @pytest.mark.parametrize("table, message", [
     ({"max_examples": 5}, "[tool.losscheck]: unknown key 'max_examples'; did you mean 'max-examples'?"),
-    ({"colour": "red"}, "[tool.losscheck]: unknown key 'colour' (known keys: max-examples,"),
-    ({"max-examples": 0}, "[tool.losscheck]: 'max-examples' must be at least 1, not 0"),
-    ({"seed": "1"}, "[tool.losscheck]: 'seed' must be an integer, not '1'"),
+    ({"colour": "red"}, "[tool.losscheck]: unknown key 'colour' (known keys: seed,"),
+    ({"max-examples": 0}, "[tool.losscheck]: 'max-examples' must be an integer from 1 to 10000, not 0"),
+    ({"max-examples": 1000000000}, "[tool.losscheck]: 'max-examples' must be an integer from 1 to 10000, not 1000000000"),
+    ({"seed": "one"}, "[tool.losscheck]: 'seed' must be an integer from 0 to 18446744073709551615 (2**64-1), not 'one'"),
+    ({"seed": 10**23}, "[tool.losscheck]: 'seed' must be an integer from 0 to 18446744073709551615"),
+    ({"seed": -1}, "[tool.losscheck]: 'seed' must be an integer from 0 to 18446744073709551615 (2**64-1), not -1"),
+    ({"seed": True}, "[tool.losscheck]: 'seed' must be an integer from 0"),
     ({"isolation": "no"}, "[tool.losscheck]: 'isolation' must be true or false, not 'no'"),
-    ({"ddp": 1}, "[tool.losscheck]: 'ddp' must be 0 (off) or a number of processes >= 2, not 1"),
-    ({"timeout": -1}, "[tool.losscheck]: 'timeout' must be a positive number of seconds, not -1"),
+    ({"ddp": 1}, "[tool.losscheck]: 'ddp' must be 0 (off) or a number of processes from 2 to 64, not 1"),
+    ({"ddp": 1000}, "[tool.losscheck]: 'ddp' must be 0 (off) or a number of processes from 2 to 64, not 1000"),
+    ({"timeout": -1}, "[tool.losscheck]: 'timeout' must be a finite number of seconds, more than 0 and at most "
+                      "86400, not -1"),
+    ({"timeout": float("nan")}, "[tool.losscheck]: 'timeout' must be a finite number of seconds, more than 0 and "
+                                "at most 86400, not nan"),
+    ({"timeout": float("inf")}, "[tool.losscheck]: 'timeout' must be a finite number of seconds"),
+    ({"timeout": 0}, "[tool.losscheck]: 'timeout' must be a finite number of seconds"),
+    ({"memory-limit": "lots"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 512M (at least 64M), "
+                               "a share of physical memory such as 50%, or none (no limit), not 'lots'"),
+    ({"memory-limit": "1K"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G"),
+    ({"memory-limit": "150%"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G"),
+    ({"memory-limit": 1.5}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G"),
+    ({"fail-on": "never"}, "[tool.losscheck]: 'fail-on' must be \"error\" or \"warning\", not 'never'"),
     ({"formats": ["pdf"]}, "[tool.losscheck]: 'formats' must be a list of formats from text, md, json, html, junit"),
-    ({"ignore": ["LC999"]}, "[tool.losscheck]: 'ignore': 'LC999' matches no pitfall code"),
+    ({"ignore": ["LC999"]}, "[tool.losscheck]: 'ignore': 'LC999' is no pitfall code and no prefix of one"),
+    ({"select": ["LC1O1"]}, "[tool.losscheck]: 'select': 'LC1O1' is no pitfall code and no prefix of one; did you "
+                            "mean LC101?"),
+    ({"select": "gradient"}, "[tool.losscheck]: 'select': 'GRADIENT' is no pitfall code"),
+    ({"select": [3]}, "[tool.losscheck]: 'select' must be codes or prefixes of codes"),
     ({"loss": {"target": "a:b"}}, "[tool.losscheck]: 'loss' must be an array of tables: [[tool.losscheck.loss]]"),
     ({"loss": [{"as": "mse"}]}, "[[tool.losscheck.loss]] #1: missing required key 'target'"),
     ({"loss": [{"target": "a:b", "gama": 2}]}, "[[tool.losscheck.loss]] #1 (a:b): unknown key 'gama' (known keys:"),
     ({"loss": [{"target": "a:b", "init": 2}]}, "[[tool.losscheck.loss]] #1 (a:b): 'init' must be a table"),
     ({"loss": [{"target": "a:b", "conventions": {"x": 1}}]}, "'conventions' must be a table of names to strings"),
+    ({"loss": [{"target": "a:b", "timeout": "inf"}]}, "[[tool.losscheck.loss]] #1 (a:b): 'timeout' must be a "
+                                                      "finite number of seconds"),
+    ({"loss": [{"target": "a:b", "memory-limit": "-1G"}]}, "[[tool.losscheck.loss]] #1 (a:b): 'memory-limit' must "
+                                                           "be a size"),
     ({"loss": [{"target": "a:b"}, {"target": "a:b"}]},
      "[[tool.losscheck.loss]] #2 (a:b): the name 'a:b' is already used by loss #1"),
 ])
@@ -77,6 +117,8 @@ def test_load_files(tmp_path):
     with pytest.raises(UsageError, match=r"^pyproject.toml: \[tool.losscheck\]: unknown key 'sede'"):
         path.write_text("[tool.losscheck]\nsede = 1\n")
         load(path)
+    with pytest.raises(UsageError, match="is a folder"):
+        load(tmp_path)
 
 
 def _result(*codes):

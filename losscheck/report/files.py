@@ -65,13 +65,13 @@ def write_atomic(path, data: str | bytes, *, newline: str | None = None) -> None
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _probe(folder: Path, path: Path, what: str) -> None:
+def _probe(folder: Path, raw: str, what: str) -> None:
     """UsageError unless a file can be created in the existing `folder` (an anonymous one, left nowhere)."""
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        raise UsageError(f"{what}: cannot write {path}: {e.strerror or e}") from None
+        raise UsageError(f"{what} {raw}: cannot create a file in {folder}: {e.strerror or e}") from None
 
 
 def output_file(path, what: str) -> Path:
@@ -86,7 +86,7 @@ def output_file(path, what: str) -> Path:
     if not path.parent.is_dir():
         reason = "is not a folder" if path.parent.exists() else "does not exist"
         raise UsageError(f"{what} {raw}: the folder {path.parent} {reason}")
-    _probe(path.parent, path, what)
+    _probe(path.parent, raw, what)
     return path
 
 
@@ -99,5 +99,5 @@ def output_dir(path, what: str) -> Path:
     if not existing.is_dir():
         where = "is a file" if existing == path else f"lies below the file {existing}"
         raise UsageError(f"{what} {raw} {where}; name a folder")
-    _probe(existing, path, what)
+    _probe(existing, raw, what)
     return path
