@@ -367,8 +367,9 @@ def _relative(path: Path) -> str:
 
 # -- the command ---------------------------------------------------------------------------------------
 def _echo(line: str, file=None) -> None:
-    """Print one line of the run's log; a loss's text in it cannot act on the terminal."""
-    print(printable(line), file=file or sys.stdout)
+    """Print one line of the run's log, one line whatever a loss's text in it holds, which cannot act on the
+    terminal."""
+    print(printable(line).replace("\n", " "), file=file or sys.stdout)
 
 
 def run(args) -> int:
