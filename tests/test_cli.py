@@ -18,7 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from xml.etree import ElementTree as ET
+
 import pytest
+from markdown_it import MarkdownIt
 
 from losscheck.pitfalls import FAMILIES, PITFALLS
 from losscheck.specs import SPECS
@@ -76,6 +79,10 @@ def audit(*args, **kw) -> Run:
 
 
 BOOM_MULTILINE = 'raise RuntimeError("cannot load the weights\\nsee the log for details")\n'
+HOSTILE_IMPORT = 'raise RuntimeError("\\x1b]0;pwned\\x07\\x1b[31mred \\u202eevil \\x00nul \\rback")\n'
+NOMOD = "lc_no_such_module_xyz:Loss"
+# what no stdout or stderr may carry raw: C0 controls but newline and tab, DEL, C1, bidi controls, surrogates
+RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 # Audits first (they are the long ones), then usage errors. Keys name the behaviour.
 RUNS: dict[str, Run] = {
@@ -92,6 +99,11 @@ RUNS: dict[str, Run] = {
     "warning_only": audit(sample("Float64MSE"), "--as", "mse"),
     "warning_only_fail_on_warning": audit(sample("Float64MSE"), "--as", "mse", "--fail-on", "warning"),
     "script_html": audit(sample("ScriptInMessage"), "--as", "mse", "--format", "html", "-o", "report.html"),
+    "options_accepted": audit("torch.nn.MSELoss", "--ddp", "0", "--memory-limit", "2G", "--select", "LC1,LC30",
+                              "--timeout", "30", "--seed", "18446744073709551615", "--format", "json"),
+    "hostile_reports": audit(sample("HostileMessage"), "--as", "mse", "--format", "md,html,json,junit",
+                             "--output-dir", "out"),
+    "hostile_json_stdout": audit(sample("HostileMessage"), "--as", "mse", "--format", "json"),
     # `losscheck` itself (python -m where the script is missing); GoodMSE has an info finding only
     "console_script": audit(sample("GoodMSE"), "--as", "mse", "--fail-on", "warning", console_script=True),
     # usage errors (exit 2, one line on stderr)
@@ -114,13 +126,30 @@ RUNS: dict[str, Run] = {
     "init_not_object": audit("torch.nn.MSELoss", "--init", "[1, 2]"),
     "unknown_init_key": audit("torch.nn.MSELoss", "--init", '{"gamma": 2.0}'),
     "unknown_format": audit("torch.nn.MSELoss", "--format", "pdf"),
-    # unwritable --output (the candidate fails at once, so these stay short); root can write anywhere, so
-    # "unwritable" means a path below a regular file, an existing directory, or the cwd itself
-    "output_below_a_file": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "blocker/report.txt",
-                                 files=(("blocker", ""),)),
-    "output_is_a_directory": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "reports",
-                                   files=(("reports/", ""),)),
-    "output_is_the_cwd": audit(sample("ScriptInMessage"), "--as", "mse", "-o", "."),
+    # output paths are checked before the audit: the target does not exist, so an error that names it would
+    # mean the audit ran first (root can write anywhere, so "unwritable" means a path below a regular file)
+    "output_below_a_file": audit(NOMOD, "--as", "mse", "-o", "blocker/report.txt", files=(("blocker", ""),)),
+    "output_is_a_directory": audit(NOMOD, "--as", "mse", "-o", "reports", files=(("reports/", ""),)),
+    "output_is_the_cwd": audit(NOMOD, "--as", "mse", "-o", "."),
+    "output_names_a_folder": audit(NOMOD, "--as", "mse", "-o", "new/"),
+    "output_missing_folder": audit(NOMOD, "--as", "mse", "-o", "nowhere/report.json"),
+    "output_dir_is_a_file": audit(NOMOD, "--as", "mse", "--format", "md,json", "--output-dir", "blocker",
+                                  files=(("blocker", ""),)),
+    # every option is checked at the door, before the target is even looked at
+    "timeout_nan": audit(NOMOD, "--as", "mse", "--timeout", "nan"),
+    "timeout_inf": audit(NOMOD, "--as", "mse", "--timeout", "inf"),
+    "timeout_negative": audit(NOMOD, "--as", "mse", "--timeout", "-1"),
+    "seed_too_large": audit(NOMOD, "--as", "mse", "--seed", "100000000000000000000000"),
+    "seed_negative": audit(NOMOD, "--as", "mse", "--seed", "-1"),
+    "max_examples_too_large": Run(("audit", NOMOD, "--as", "mse", "--max-examples", "1000000000")),
+    "select_typo": audit(NOMOD, "--as", "mse", "--select", "LC1O1"),
+    "select_unknown": audit(NOMOD, "--as", "mse", "--select", "LC2,LC999"),
+    "ignore_typo": audit(NOMOD, "--as", "mse", "--ignore", "LC7O1"),
+    "ddp_one": audit(NOMOD, "--as", "mse", "--ddp", "1"),
+    "memory_limit_unreadable": audit(NOMOD, "--as", "mse", "--memory-limit", "lots"),
+    "memory_limit_in_bytes": audit(NOMOD, "--as", "mse", "--memory-limit", "512"),
+    "fail_on_unknown": audit(NOMOD, "--as", "mse", "--fail-on", "fatal"),
+    "import_raises_hostile": audit("lc_evil:Loss", "--as", "mse", files=(("lc_evil.py", HOSTILE_IMPORT),)),
     "import_raises_multiline": audit("lc_boom:Loss", "--as", "mse", files=(("lc_boom.py", BOOM_MULTILINE),)),
     "import_exits_zero": audit("lc_bye:Loss", "--as", "mse",
                                files=(("lc_bye.py", "import sys\nsys.exit(0)\n"),)),
@@ -132,10 +161,10 @@ USAGE_ERRORS = {
     "unknown_subcommand": ["frobnicate"],
     "unknown_flag": ["--bogus"],
     "missing_target": ["target"],
-    "bad_fail_on": ["--fail-on"],
+    "bad_fail_on": ["--fail-on", "never"],
     "non_integer_max_examples": ["--max-examples"],
-    "zero_max_examples": ["--max-examples"],
-    "zero_timeout": ["--timeout"],
+    "zero_max_examples": ["--max-examples", "not '0'"],
+    "zero_timeout": ["--timeout", "not '0'"],
     "unknown_module": ["lc_no_such_module_xyz"],
     "unknown_attribute": ["NoSuchLoss"],
     "missing_file": ["no_such_file.py"],
@@ -146,9 +175,27 @@ USAGE_ERRORS = {
     "init_not_object": ["--init"],
     "unknown_init_key": ["gamma"],
     "unknown_format": ["pdf", "text", "md", "json", "html"],
-    "output_below_a_file": ["blocker/report.txt"],
-    "output_is_a_directory": ["reports"],
-    "output_is_the_cwd": ["cannot write"],
+    "output_below_a_file": ["--output blocker/report.txt", "is not a folder"],
+    "output_is_a_directory": ["--output reports is a folder"],
+    "output_is_the_cwd": ["--output . is a folder"],
+    "output_names_a_folder": ["--output new/ is a folder"],
+    "output_missing_folder": ["--output nowhere/report.json", "does not exist"],
+    "output_dir_is_a_file": ["--output-dir blocker is a file"],
+    "timeout_nan": ["--timeout must be a finite number of seconds", "not 'nan'"],
+    "timeout_inf": ["--timeout must be a finite number of seconds", "not 'inf'"],
+    "timeout_negative": ["--timeout must be", "not '-1'"],
+    "seed_too_large": ["--seed must be an integer from 0 to 18446744073709551615", "'100000000000000000000000'"],
+    "seed_negative": ["--seed must be an integer from 0", "not '-1'"],
+    "max_examples_too_large": ["--max-examples must be an integer from 1 to 10000", "'1000000000'"],
+    "select_typo": ["--select: 'LC1O1' is no pitfall code", "did you mean LC101?"],
+    "select_unknown": ["--select: 'LC999' is no pitfall code"],
+    "ignore_typo": ["--ignore: 'LC7O1'", "did you mean LC701?"],
+    "ddp_one": ["--ddp must be 0 (off) or a number of processes from 2 to 64, not '1'"],
+    "memory_limit_unreadable": ["--memory-limit must be a size such as 4G or 512M", "not 'lots'"],
+    "memory_limit_in_bytes": ["--memory-limit must be", "(at least 64M)", "not '512'"],
+    "fail_on_unknown": ["--fail-on must be \"error\" or \"warning\", not 'fatal'"],
+    "import_raises_hostile": ["lc_evil", "RuntimeError", "\\x1b]0;pwned\\x07\\x1b[31mred", "\\u202eevil",
+                              "\\x00nul back"],  # CR is whitespace: one line
     "import_raises_multiline": ["lc_boom", "RuntimeError"],
     "import_exits_zero": ["lc_bye", "SystemExit"],
 }
@@ -378,4 +425,55 @@ def test_nothing_but_the_requested_report_is_written(runs, key):
     r = runs[key]
     args = RUNS[key].args
     wanted = {args[args.index("-o") + 1]} if "-o" in args and ran_to_the_end(r) else set()
+    if "--output-dir" in args and ran_to_the_end(r):
+        folder = args[args.index("--output-dir") + 1]
+        formats = args[args.index("--format") + 1].split(",")
+        wanted = {folder} | {f"{folder}/{p.name}" for p in (r.cwd / folder).iterdir()}
+        assert len(wanted) == 1 + len(formats), wanted
     assert r.new_files() == wanted, r
+
+
+@pytest.mark.parametrize("key", sorted(RUNS))
+def test_no_raw_control_character_reaches_the_terminal(runs, key):
+    r = runs[key]
+    for stream in (r.stdout, r.stderr):
+        found = sorted({f"U+{ord(c):04X}" for c in RAW_CONTROLS.findall(stream)})
+        assert not found, f"{found}\n{r}"
+
+
+# -- options accepted at the door; a hostile candidate in every report ---------------------------------------
+
+def test_accepted_options_and_json_on_stdout(runs):
+    r = runs["options_accepted"]  # --ddp 0 is off, as ddp = 0 in the config; the largest seed torch takes
+    assert r.rc == 0, r
+    report = json.loads(r.stdout)  # the JSON report on stdout is the whole of stdout
+    assert report["seed"] == 2**64 - 1 and report["verdict"] == "pass"
+    assert not any(c["name"] == "device.ddp" for c in report["checks"])
+    assert all(code.startswith(("LC1", "LC30")) for c in report["checks"] for code in c["findings"])
+
+
+def test_hostile_candidate_text_in_every_report(runs):
+    r = runs["hostile_reports"]
+    assert ran_to_the_end(r) and r.rc == 2, r
+    assert len(r.stderr.splitlines()) == 1 and "\\x1b[31mred" in r.stderr, r
+    assert "\\x1b[31mred" in r.stdout and "\\u202eevil" in r.stdout, r  # the text summary, escaped
+    out = r.cwd / "out"
+    stem = sample("HostileMessage").replace("/", "_").replace(":", "_").strip("_")
+    files = {p.suffix: p.read_text(encoding="utf-8") for p in out.iterdir()}
+    assert set(files) == {".md", ".html", ".json", ".xml"}, sorted(out.iterdir())
+    for suffix, text in files.items():
+        assert not RAW_CONTROLS.search(text), suffix
+    assert stem in {p.stem for p in out.iterdir()}
+    ET.fromstring(files[".xml"].encode("utf-8"))  # well-formed
+    assert "<img" not in files[".html"] and "&lt;img src=x onerror=alert(1)&gt;" in files[".html"]
+    assert "\udcff" in json.loads(files[".json"])["unusable"]  # JSON keeps the text as it was
+    md_html = MarkdownIt("commonmark", {"html": True}).enable("table").render(files[".md"])
+    assert "<img" not in md_html and "&lt;img src=x onerror=alert(1)&gt;" in md_html
+
+
+def test_hostile_candidate_json_on_stdout_is_valid(runs):
+    r = runs["hostile_json_stdout"]
+    assert ran_to_the_end(r) and r.rc == 2, r
+    report = json.loads(r.stdout)
+    assert r.stdout.isascii() and report["verdict"] == "unusable"
+    assert any("\x1b[31mred" in f["message"] for f in report["findings"])

@@ -44,3 +44,15 @@ class ScriptInMessage(torch.nn.Module):
 
     def forward(self, input, target):
         raise ValueError("<script>alert(1)</script>")
+
+
+HOSTILE = ("\x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x07bell \x00nul \u202eevil\u202c \udcff "
+           "<img src=x onerror=alert(1)> ``` `tick` \rback")
+
+
+class HostileMessage(torch.nn.Module):
+    """Raises on every call with terminal escapes, control characters, bidi overrides and markup in its message:
+    every writer and the stderr line must neutralise them."""
+
+    def forward(self, input, target):
+        raise ValueError(HOSTILE)
