@@ -146,3 +146,92 @@ def test_bad_baseline_is_a_usage_error(tmp_path):
         gate.load_baseline(path)
     assert gate.load_baseline(tmp_path / "absent.json") == []
 
+
+
+# -- the door: options, the baseline and output paths are refused before any loss is audited ---------------
+def _ci_quick(root, *args):
+    """`losscheck ci` that must stop at the door: one line on stderr, exit 2, and no report written."""
+    run = ci(root, *args)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == "" and len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert not (root / "losscheck-reports").exists()
+    return run.stderr.strip()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "losscheck: error: --seed must be an integer from 0 to 18446744073709551615 (2**64-1), "
+                       "not '-1'"),
+    (["--seed", "100000000000000000000000"], "losscheck: error: --seed must be an integer from 0"),
+    (["--max-examples", "0"], "losscheck: error: --max-examples must be an integer from 1 to 10000, not '0'"),
+    (["--max-examples", "1000000000"], "losscheck: error: --max-examples must be an integer from 1 to 10000"),
+    (["--memory-limit", "lots"], "losscheck: error: --memory-limit must be a size such as 4G or 512M"),
+    (["--fail-on", "fatal"], "losscheck: error: --fail-on must be \"error\" or \"warning\", not 'fatal'"),
+    (["--baseline", "a-folder"], "losscheck: error: the baseline a-folder is a folder; name a JSON file"),
+    (["--update-baseline", "--baseline", "a-folder"], "losscheck: error: --baseline a-folder is a folder"),
+    (["--update-baseline", "--baseline", "nowhere/b.json"], "losscheck: error: --baseline nowhere/b.json: the "
+                                                            "folder"),
+    (["--output-dir", "a-file"], "losscheck: error: --output-dir a-file is a file; name a folder"),
+    (["--output-dir", "a-file/reports"], "losscheck: error: --output-dir a-file/reports lies below the file"),
+])
+def test_ci_refuses_bad_arguments_before_auditing(tmp_path, args, message):
+    root = make_repo(tmp_path)
+    (root / "a-folder").mkdir()
+    (root / "a-file").write_text("")
+    assert _ci_quick(root, *args).startswith(message)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("timeout = nan", "[tool.losscheck]: 'timeout' must be a finite number of seconds, more than 0 and at most "
+                      "86400, not nan"),
+    ("timeout = inf", "[tool.losscheck]: 'timeout' must be a finite number of seconds"),
+    ("seed = 100000000000000000000", "[tool.losscheck]: 'seed' must be an integer from 0 to 18446744073709551615 "
+                                     "(2**64-1), not 100000000000000000000"),
+    ("seed = -1", "[tool.losscheck]: 'seed' must be an integer from 0 to 18446744073709551615 (2**64-1), not -1"),
+    ("isolation = 'no'", "[tool.losscheck]: 'isolation' must be true or false, not 'no'"),
+    ("select = ['LC1O1']", "[tool.losscheck]: 'select': 'LC1O1' is no pitfall code and no prefix of one; did you "
+                           "mean LC101?"),
+    ("memory-limit = '12'", "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 512M (at least 64M)"),
+    ("ddp = 1", "[tool.losscheck]: 'ddp' must be 0 (off) or a number of processes from 2 to 64, not 1"),
+    ("report-dir = 'a-file'", "[tool.losscheck] 'report-dir' "),
+    ("baseline = 'a-folder'", "the baseline "),
+])
+def test_ci_refuses_a_bad_configuration_before_auditing(tmp_path, extra, message):
+    root = make_repo(tmp_path, extra)
+    (root / "a-folder").mkdir()
+    (root / "a-file").write_text("")
+    line = _ci_quick(root)
+    assert line.startswith("losscheck: error: ") and message in line, line
+
+
+def test_ci_options_reach_every_loss(tmp_path, monkeypatch, capsys):
+    """--memory-limit, --seed, --max-examples and --fail-on override the configuration of every loss; ddp = 0
+    and memory-limit in the configuration arrive as audit() keywords."""
+    from losscheck.cli import main
+
+    root = make_repo(tmp_path, "ddp = 0\nmemory-limit = '3G'\n")
+    seen = []
+
+    def fake_audit_all(config, losses, jobs=1, max_examples=None, seed=None):
+        seen.extend(losses)
+        return []
+
+    monkeypatch.setattr(gate, "audit_all", fake_audit_all)
+    assert main(["ci", "--config", str(root / "pyproject.toml")]) == 0
+    assert [loss.audit_kwargs()["memory_limit"] for loss in seen] == [3 * 2**30] * 2
+    assert all(loss.audit_kwargs()["ddp"] == 0 for loss in seen)
+    seen.clear()
+    assert main(["ci", "--config", str(root / "pyproject.toml"), "--memory-limit", "none", "--seed", "5",
+                 "--max-examples", "2", "--fail-on", "warning"]) == 0
+    kwargs = [loss.audit_kwargs() for loss in seen]
+    assert [(k["memory_limit"], k["seed"], k["max_examples"]) for k in kwargs] == [(None, 5, 2)] * 2
+    assert [loss.fail_on for loss in seen] == ["warning"] * 2
+    capsys.readouterr()
+
+
+def test_baseline_that_is_not_a_regular_file(tmp_path):
+    with pytest.raises(UsageError, match=r"^the baseline .* is a folder; name a JSON file$"):
+        gate.load_baseline(tmp_path)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        with pytest.raises(UsageError, match=r"is not a regular file"):
+            gate.load_baseline(tmp_path / "fifo")

@@ -188,3 +188,74 @@ def test_unknown_key_in_a_loss_table_names_the_table(pytester):
     result = pytester.runpytest_subprocess("--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (f"[[tool.losscheck.loss]] #1 ({GOOD}): unknown key 'gama'") in result.stderr.str()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--losscheck-seed", "-1"], "losscheck: --losscheck-seed must be an integer from 0 to 18446744073709551615"),
+    (["--losscheck-seed", "100000000000000000000000"], "losscheck: --losscheck-seed must be an integer from 0"),
+    (["--losscheck-max-examples", "0"], "losscheck: --losscheck-max-examples must be an integer from 1 to 10000"),
+    (["--losscheck-max-examples", "many"], "losscheck: --losscheck-max-examples must be an integer from 1 to 10000, "
+                                           "not 'many'"),
+    (["--losscheck-report", "a-file"], "losscheck: --losscheck-report "),
+])
+def test_bad_plugin_options_are_usage_errors(pytester, args, message):
+    make_repo(pytester.path)
+    (pytester.path / "a-file").write_text("")
+    result = pytester.runpytest_subprocess("--collect-only", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {message}" in result.stderr.str()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("timeout = inf", "'timeout' must be a finite number of seconds, more than 0 and at most 86400, not inf"),
+    ("select = ['LC1O1']", "'select': 'LC1O1' is no pitfall code and no prefix of one; did you mean LC101?"),
+    ("memory-limit = 'lots'", "'memory-limit' must be a size such as 4G or 512M"),
+])
+def test_bad_option_in_the_configuration_is_a_usage_error(pytester, extra, message):
+    make_repo(pytester.path, extra)
+    result = pytester.runpytest_subprocess("--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: losscheck: pyproject.toml: [tool.losscheck]: {message}" in result.stderr.str()
+
+
+HOSTILE_TESTS = r'''
+import pytest
+
+HOSTILE = "\x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x00nul \u202eevil"
+
+
+class Hostile:
+    def __call__(self, input, target):
+        raise ValueError(HOSTILE)
+
+
+def test_nan_timeout(loss_audit):
+    loss_audit("mypkg.losses:GoodMSE", as_="mse", timeout=float("nan"))
+
+
+@pytest.mark.losscheck(select=["LC1O1"])
+def test_marker_typo(loss_audit):
+    loss_audit("mypkg.losses:GoodMSE", as_="mse")
+
+
+def test_memory_limit(loss_audit):
+    loss_audit("mypkg.losses:GoodMSE", as_="mse", memory_limit="1")
+
+
+def test_hostile(loss_audit):
+    loss_audit(Hostile(), as_="mse", max_examples=2)
+'''
+
+
+def test_fixture_options_are_checked_and_candidate_text_escaped(repo):
+    repo.makepyfile(test_hostile=HOSTILE_TESTS)
+    result = repo.runpytest_subprocess("-rA", "--losscheck-no-collect", "test_hostile.py")
+    out = result.stdout.str()
+    assert set(verdicts(result).values()) == {"FAILED"} and len(verdicts(result)) == 4, out
+    assert "losscheck: error: loss_audit(timeout=...) must be a finite number of seconds" in out
+    assert ("losscheck: error: @pytest.mark.losscheck(select=...): 'LC1O1' is no pitfall code and no prefix of "
+            "one; did you mean LC101?") in out
+    assert "losscheck: error: loss_audit(memory_limit=...) must be a size such as 4G" in out
+    assert "\\x1b[31mred\\x1b[0m \\x1b]0;pwned\\x07 \\x00nul \\u202eevil" in out
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", out + result.stderr.str())
+    assert [t for _, t in audits(repo)] == ["Hostile"]  # the refused options audited nothing
