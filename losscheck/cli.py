@@ -29,11 +29,11 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _add_options(parser, *names: str) -> None:
+def _add_options(parser, *names: str, note: str = "") -> None:
     """The audit options `names` as flags; a flag not given is None (the configuration or the default)."""
     for name in names:
         metavar, text = OPTION_HELP[name]
-        parser.add_argument(flag(name), dest=name, metavar=metavar, help=text)
+        parser.add_argument(flag(name), dest=name, metavar=metavar, help=text + note)
 
 
 def build_parser() -> Parser:
@@ -68,7 +68,8 @@ def build_parser() -> Parser:
     c.add_argument("--baseline", help="accepted findings (default: baseline, losscheck-baseline.json)")
     c.add_argument("--update-baseline", action="store_true", help="accept every current finding (keeps reasons)")
     c.add_argument("--fail-on-stale", action="store_true", help="fail when a baseline entry matches nothing")
-    _add_options(c, "fail_on", "max_examples", "seed", "memory_limit")  # override the configuration for every loss
+    _add_options(c, "fail_on", "max_examples", "seed", "memory_limit",
+                 note="; overrides [tool.losscheck] for every loss")
     c.add_argument("--only", default="", help="only losses whose name contains this text")
     i = sub.add_parser("init", help="print a starter [tool.losscheck] section for the losses a package defines")
     i.add_argument("package", help="an importable package or module (submodules included), e.g. mypkg")

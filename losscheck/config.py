@@ -28,9 +28,10 @@ max-examples = 50          # and every other option above: override the global v
 ```
 
 The options (seed, max-examples, timeout, select, ignore, isolation, ddp, memory-limit, fail-on) are
-checked by losscheck.options, the same door as the command line's. Relative paths (`report-dir`, `baseline`, `path/to/file.py:Name` targets) are relative to the directory of
-the pyproject.toml. Every problem is a `UsageError` with one line that names the file, the table and the key.
-Importing this module is cheap (no torch, no hypothesis).
+checked by losscheck.options, the same door as the command line's. Relative paths (`report-dir`, `baseline`,
+`path/to/file.py:Name` targets) are relative to the directory of the pyproject.toml. Every problem is a
+`UsageError` with one line that names the file, the table and the key. Importing this module is cheap (no
+torch, no hypothesis).
 """
 from __future__ import annotations
 

@@ -5,18 +5,18 @@ all build their settings here, so a value is accepted or refused the same way wh
 refusal is a UsageError of one line naming the option as its source spells it and the bad value:
 `--timeout must be a finite number of seconds, more than 0 and at most 86400, not 'nan'`.
 
-| field        | flag             | config key     | accepted                                                           |
-|--------------|------------------|----------------|--------------------------------------------------------------------|
-| seed         | --seed           | seed           | an integer 0 .. 2**64-1 (torch.manual_seed's range); default 0     |
-| max_examples | --max-examples   | max-examples   | an integer 1 .. 10000; default 30                                  |
-| timeout      | --timeout        | timeout        | seconds per call, finite, > 0 and <= 86400; default 10             |
-| select       | --select         | select         | codes or prefixes of existing codes (LC2, LC30, LC301); default all |
-| ignore       | --ignore         | ignore         | the same; default none                                             |
-| isolate      | --no-isolation   | isolation      | true or false; default true                                        |
-| ddp          | --ddp            | ddp            | 0 (off) or 2 .. 64 processes; default 0                            |
-| memory_limit | --memory-limit   | memory-limit   | 4G, 512M, 1.5GiB, 50% (of physical memory), none or 0 (no limit);  |
-|              |                  |                | at least 64M; default 50% of physical memory                       |
-| fail_on      | --fail-on        | fail-on        | "error" or "warning"; default "error"                              |
+| field        | flag           | config key   | accepted                                                       |
+|--------------|----------------|--------------|----------------------------------------------------------------|
+| seed         | --seed         | seed         | an integer 0 .. 2**64-1 (torch.manual_seed's range); default 0 |
+| max_examples | --max-examples | max-examples | an integer 1 .. 10000; default 30                              |
+| timeout      | --timeout      | timeout      | seconds per call, finite, > 0 and <= 86400; default 10         |
+| select       | --select       | select       | codes or prefixes of codes (LC2, LC30, LC301); default all     |
+| ignore       | --ignore       | ignore       | the same; default none                                         |
+| isolate      | --no-isolation | isolation    | true or false; default true                                    |
+| ddp          | --ddp          | ddp          | 0 (off, the default) or 2 .. 64 processes                      |
+| memory_limit | --memory-limit | memory-limit | 4G, 512M, 1.5GiB, 50% (of physical memory), none or 0          |
+|              |                |              | (no limit); at least 64M; default 50% of physical memory       |
+| fail_on      | --fail-on      | fail-on      | "error" (the default) or "warning"                             |
 
 Every field but fail_on is a keyword argument of losscheck.auditor.audit() (`audit_kwargs()`); fail_on
 decides the exit code. Importing this module is cheap (no torch, no hypothesis).

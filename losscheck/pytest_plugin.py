@@ -299,7 +299,8 @@ def loss_audit(request):
             options["isolate"] = options.pop("isolation")
         unknown = sorted(set(options) - set(AUDIT_FIELDS))
         if unknown:
-            raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} (takes {', '.join(AUDIT_FIELDS)})")
+            raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} "
+                            f"(takes {', '.join(AUDIT_FIELDS)})")
         if target_or_object is None:
             callspec = getattr(request.node, "callspec", None)
             target_or_object = callspec.params.get("loss_target") if callspec else None
