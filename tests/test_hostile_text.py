@@ -117,6 +117,18 @@ def test_json_report_is_valid_ascii_and_lossless(result):
     assert json.loads(json.dumps(doc, ensure_ascii=True)) == doc
 
 
+def test_json_report_is_strict_json_with_non_finite_numbers():
+    result = hostile_result()
+    result.findings[0].data.update(candidate=[float("nan"), float("inf"), -float("inf"), 1.5], reference=2.0)
+    text = render(result, "json")
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    doc = json.loads(text, parse_constant=refuse)
+    assert doc["findings"][0]["data"] == {"candidate": ["nan", "inf", "-inf", 1.5], "reference": 2.0}
+
+
 def test_junit_is_well_formed(result):
     xml = render(result, "junit")
     root = ET.fromstring(xml.encode("utf-8"))
