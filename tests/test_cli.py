@@ -81,6 +81,8 @@ def audit(*args, **kw) -> Run:
 BOOM_MULTILINE = 'raise RuntimeError("cannot load the weights\\nsee the log for details")\n'
 HOSTILE_IMPORT = 'raise RuntimeError("\\x1b]0;pwned\\x07\\x1b[31mred \\u202eevil \\x00nul \\rback")\n'
 NOMOD = "lc_no_such_module_xyz:Loss"
+CHDIR_AT_IMPORT = ('import os, tempfile\nos.chdir(tempfile.mkdtemp(prefix="lc-elsewhere-"))\nimport torch\n\n\n'
+                   'class Loss(torch.nn.MSELoss):\n    pass\n')
 # what no stdout or stderr may carry raw: C0 controls but newline and tab, DEL, C1, bidi controls, surrogates
 RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -104,6 +106,9 @@ RUNS: dict[str, Run] = {
     "hostile_reports": audit(sample("HostileMessage"), "--as", "mse", "--format", "md,html,json,junit",
                              "--output-dir", "out"),
     "hostile_json_stdout": audit(sample("HostileMessage"), "--as", "mse", "--format", "json"),
+    # -o is resolved at the door: a candidate that changes directory at import cannot move the report
+    "import_chdirs": audit("lc_chdir:Loss", "--as", "mse", "--format", "json", "-o", "report.json",
+                           files=(("lc_chdir.py", CHDIR_AT_IMPORT),)),
     # `losscheck` itself (python -m where the script is missing); GoodMSE has an info finding only
     "console_script": audit(sample("GoodMSE"), "--as", "mse", "--fail-on", "warning", console_script=True),
     # usage errors (exit 2, one line on stderr)
@@ -469,6 +474,12 @@ def test_hostile_candidate_text_in_every_report(runs):
     assert "\udcff" in json.loads(files[".json"])["unusable"]  # JSON keeps the text as it was
     md_html = MarkdownIt("commonmark", {"html": True}).enable("table").render(files[".md"])
     assert "<img" not in md_html and "&lt;img src=x onerror=alert(1)&gt;" in md_html
+
+
+def test_output_path_is_fixed_before_the_candidate_runs(runs):
+    r = runs["import_chdirs"]
+    assert r.rc == 0, r
+    assert r.json()["target"] == "lc_chdir:Loss"  # here, not in the folder the candidate moved to
 
 
 def test_hostile_candidate_json_on_stdout_is_valid(runs):
