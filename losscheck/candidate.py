@@ -82,6 +82,24 @@ class Candidate:
             return []
         return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
+    def origin(self) -> tuple[str, str | None]:
+        """(the module that defines the object, its catalogue id when it is a torch built-in, else None)."""
+        module = getattr(self.obj, "__module__", None) or type(self.obj).__module__
+        return str(module), builtin_id(self.obj)
+
+    def on_fake_cuda(self, caller, kwargs: dict, inputs: list) -> dict:
+        """One call with every tensor a fake cuda:0 tensor (losscheck.fake_cuda), in this process."""
+        from losscheck.fake_cuda import call_on_fake_cuda
+
+        return call_on_fake_cuda(self, caller, kwargs, inputs)
+
+    def for_ranks(self):
+        """What a torch.distributed rank needs to build the candidate (forked ranks inherit this object)."""
+        return self
+
+    def close(self) -> None:
+        """Nothing to release: the object lives in this process."""
+
     def construction(self, kwargs: dict) -> str:
         """Python source that builds `loss_fn` for the reproducer."""
         merged = {**self.init, **kwargs}
@@ -153,7 +171,7 @@ def _loss_like(module) -> list[str]:
                   if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__ and callable(v))
 
 
-def _split(target: str):
+def split_target(target: str):
     """(module or file, attribute path) for the three accepted spellings."""
     if ":" in target:
         where, _, attr = target.rpartition(":")
@@ -170,7 +188,7 @@ def _split(target: str):
 
 def resolve(target: str, init: dict | None = None) -> Candidate:
     """Import the target and classify it; raise UsageError with one line when it cannot be used."""
-    where, attr = _split(target)
+    where, attr = split_target(target)
     if where.endswith(".py") or os.sep in where:
         path = Path(where)
         module = _load_file(path)

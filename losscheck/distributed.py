@@ -264,7 +264,7 @@ class Ranks:
         try:
             for rank in range(world):
                 parent, child = mp.Pipe()
-                args = (rank, world, child, candidate, timeout, timeout + 3.0)
+                args = (rank, world, child, candidate.for_ranks(), timeout, timeout + 3.0)
                 if self.method == "fork":
                     proc = _Forked(_rank_main, args, keep=[*self.conns, parent])
                 else:
