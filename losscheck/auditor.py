@@ -65,7 +65,8 @@ def run_check(ctx, check):
         return CheckResult(name, family, "skip", detail="skipped: the candidate timed out earlier in the audit")
     import torch
 
-    torch.manual_seed(ctx.seed)  # a loss that draws random numbers behaves the same in every audit
+    torch.manual_seed(ctx.seed)  # the judge's own draws (and an in-process candidate's) are the same each audit
+    ctx.candidate.begin_check(ctx.seed)
     try:
         outcome = check(ctx)
     except Skip as s:

@@ -97,6 +97,12 @@ class Candidate:
         """What a torch.distributed rank needs to build the candidate (forked ranks inherit this object)."""
         return self
 
+    def begin_check(self, seed: int) -> None:
+        """Before each check: seed torch's RNG, so a loss that draws random numbers behaves the same each audit."""
+        import torch
+
+        torch.manual_seed(seed)
+
     def close(self) -> None:
         """Nothing to release: the object lives in this process."""
 

@@ -9,8 +9,9 @@ are changed here too (api.purity sees LC701), and its warnings are raised again 
 
 What the worker does wrong becomes an exception of the call, never a crash or a hang of the judge:
 CallTimeout when it does not answer within the time limit (it is killed), WorkerLost when it dies, exits
-(with any code, 0 included), closes its pipe or sends something that is not plain data. A lost worker is
-replaced on the next call (import and construction again), at most MAX_RESTARTS times.
+(with any code, 0 included), closes its pipe or sends something that is not plain data. Within a check,
+the calls after a lost worker fail at once with the same error (hypothesis shrinks without restarting it);
+the next check gets a fresh worker (import and construction again), at most MAX_RESTARTS times an audit.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from losscheck.calls import CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.errors import UsageError
 
-MAX_RESTARTS = 3
+MAX_RESTARTS = 30  # fresh workers per audit: one per check is enough for a candidate that crashes on every call
 LOG_TAIL = 300  # characters of the candidate's own output quoted when its worker dies
 
 
@@ -265,6 +266,7 @@ class RemoteCandidate(Candidate):
     arguments: list = field(default_factory=list)
     generation: int = 0
     restarts: int = 0
+    lost: WorkerLost | None = None  # set when the worker is lost; the calls after it in the same check fail at once
     worker: Worker | None = None
     n_tensors: int | None = None
 
@@ -275,12 +277,26 @@ class RemoteCandidate(Candidate):
     def call_wait(self) -> float:
         return self.timeout + max(2.0, self.timeout / 2)
 
-    def request(self, *message, wait: float | None = None):
-        if self.worker is None or self.worker.pid is None:
-            self._restart()
+    def begin_check(self, seed: int) -> None:
+        """A new check starts: a worker lost in the previous one is replaced, and torch's RNG is seeded there."""
+        self.lost = None
         try:
+            self.request("seed", seed)
+        except (WorkerLost, CallTimeout, CandidateError):
+            pass  # the check's first call meets the same trouble and reports it
+
+    def request(self, *message, wait: float | None = None):
+        if self.lost is not None:
+            raise self.lost
+        try:
+            if self.worker.pid is None:
+                self._restart()
             return self.worker.request(*message, wait=wait or self.call_wait)
-        except (WorkerLost, CallTimeout):
+        except WorkerLost as e:
+            self.worker.kill()
+            self.lost = e
+            raise
+        except CallTimeout:
             self.worker.kill()
             raise
 
