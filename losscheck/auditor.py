@@ -120,12 +120,14 @@ def _keep(code: str, select, ignore) -> bool:
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
           select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
-          ddp: int = 0, memory_limit: int | None = None):
+          ddp: int = 0, memory_limit: int | None = None, start_timeout: float | None = None):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
     With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under
     torch.distributed with the batch sharded across that many local gloo processes. `memory_limit` is the
     worker's address-space limit in bytes: None for DEFAULT_MEMORY_SHARE of physical memory, 0 for none.
+    `start_timeout` bounds importing and constructing the candidate (default: START_TIMEOUT, at least 6 x
+    `timeout`).
     """
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
@@ -142,7 +144,7 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     try:
         with _hypothesis_home_outside_cwd(), _stopped_by_sigterm():
             return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
-                          progress, t0, ddp, limit)
+                          progress, t0, ddp, limit, start_timeout or max(START_TIMEOUT, 6 * timeout))
     finally:
         torch.set_num_threads(threads)
 
@@ -196,13 +198,13 @@ def _hypothesis_home_outside_cwd():
 
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
-           ddp, memory_limit):
+           ddp, memory_limit, start_timeout):
     from losscheck.candidate import resolve, wrap
     from losscheck.remote import open_candidate
 
     _warm_fake_tensor_mode()  # once, before the worker forks
     if isolate:
-        candidate = open_candidate(target, init, timeout=timeout, start_wait=max(START_TIMEOUT, 6 * timeout),
+        candidate = open_candidate(target, init, timeout=timeout, start_wait=start_timeout,
                                    memory_limit=memory_limit)
     else:
         candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
@@ -228,7 +230,7 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
     binding = bind(spec, candidate, by_params)
-    ctx = Context(spec, candidate, binding, Caller(timeout, alarm=not isolate), seed, max_examples, base_spec=base_spec,
+    ctx = Context(spec, candidate, binding, Caller(timeout, local=not isolate), seed, max_examples, base_spec=base_spec,
                   declared=dict(conventions))
     ref = spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,

@@ -30,6 +30,7 @@ from losscheck import wire
 from losscheck.calls import CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.errors import UsageError
+from losscheck.lifeline import how_it_ended
 
 MAX_RESTARTS = 30  # fresh workers per audit: one per check is enough for a candidate that crashes on every call
 LOG_TAIL = 300  # characters of the candidate's own output quoted when its worker dies
@@ -61,21 +62,6 @@ class Foreign:
 def _foreign(type_name: str, text: str) -> Foreign:
     name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or "object"
     return type(name, (Foreign,), {})(text)
-
-
-def how_it_ended(status: int | None) -> str:
-    """'exit code 3', or the signal that killed the worker (SIGSEGV: a native crash; SIGKILL: often memory)."""
-    if status is None:
-        return "no exit status"
-    if os.WIFEXITED(status):
-        return f"exit code {os.WEXITSTATUS(status)}"
-    number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    try:
-        name = signal.Signals(number).name
-    except (ValueError, TypeError):
-        name = f"signal {number}"
-    hint = {"SIGSEGV": ", a native crash", "SIGKILL": ", possibly out of memory", "SIGABRT": ", an abort"}
-    return f"killed by {name}{hint.get(name, '')}"
 
 
 class Worker:
@@ -134,7 +120,7 @@ class Worker:
         status = self._reap(wait=2.0)
         self.kill()
         said = self._log_tail()
-        return (f"the worker running the candidate ended ({how_it_ended(status)}): the candidate crashed, exited "
+        return (f"the worker running the candidate ended ({how_it_ended(status=status)}): the candidate crashed, exited "
                 f"the interpreter or closed its channel" + (f"; its last output: {said}" if said else ""))
 
     def _log_tail(self) -> str:

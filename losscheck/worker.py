@@ -19,7 +19,6 @@ Each reply is ("ok", payload) or ("error", kind, type name, message) with kind "
 from __future__ import annotations
 
 import collections
-import ctypes
 import faulthandler
 import os
 import pickle
@@ -28,22 +27,15 @@ import signal
 import sys
 
 from losscheck import wire
+from losscheck.lifeline import die_with_parent
 
 KEPT_GRAPHS = 16  # the last calls whose graphs stay alive for a backward request
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the judge dies, however it dies."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _confine(workdir: str, log: str, memory_limit: int | None) -> None:
     """Own process group, death with the parent, stdio to `log`, cwd `workdir` (the user's stays importable)."""
     os.setpgid(0, 0)
-    _die_with_parent()
+    die_with_parent()
     faulthandler.disable()  # a native crash is the judge's LC706 to report, not a dump on the user's terminal
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
