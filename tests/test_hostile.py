@@ -233,3 +233,95 @@ def mse(input, target):
         time.sleep(0.1)
     assert not _alive(worker)
     assert not (tmp_path / "r.json").exists() or json.loads((tmp_path / "r.json").read_text())
+
+
+# -- many losses: `losscheck ci` and the pytest plugin -----------------------------------------------------
+CI_PYPROJECT = """
+[tool.losscheck]
+max-examples = 3
+
+[[tool.losscheck.loss]]
+target = "hostile.nograd:MSE"
+as = "mse"
+
+[[tool.losscheck.loss]]
+target = "hostile.exits:MSE"
+as = "mse"
+
+[[tool.losscheck.loss]]
+target = "torch.nn:MSELoss"
+
+[[tool.losscheck.loss]]
+target = "torch.nn:L1Loss"
+"""
+
+
+def ci_repo(tmp_path):
+    pkg = tmp_path / "hostile"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    module(pkg, "import torch; torch.set_grad_enabled(False)", name="nograd")
+    module(pkg, "import os; os._exit(0)", name="exits")
+    (tmp_path / "pyproject.toml").write_text(CI_PYPROJECT)
+    return tmp_path
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_one_broken_loss_fails_itself_only_under_ci(tmp_path, jobs):
+    root = ci_repo(tmp_path)
+    p = subprocess.run([sys.executable, "-m", "losscheck", "ci", "-j", jobs], cwd=root, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode != 0, p.stdout + p.stderr
+    assert "PASS  torch.nn:MSELoss" in p.stdout and "PASS  torch.nn:L1Loss" in p.stdout, p.stdout
+    assert "hostile.exits:MSE" in p.stdout and "exit code 0" in p.stdout
+    assert (root / "losscheck-reports" / "summary.md").is_file()
+
+
+def test_sigterm_to_ci_leaves_no_process(tmp_path):
+    pkg = tmp_path / "slow"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    body = "import time\n\ndef mse(input, target):\n    time.sleep(600)\n"
+    module(pkg, body=body, name="losses")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.losscheck]\ntimeout = 300\n" + "".join(f'\n[[tool.losscheck.loss]]\ntarget = "slow.losses:mse"\n'
+                                                      f'as = "mse"\nname = "slow{i}"\n' for i in range(2)))
+    proc = subprocess.Popen([sys.executable, "-m", "losscheck", "ci", "-j", "2"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(12)  # the pool and both workers are up, each candidate asleep in its first call
+    group = _group(proc.pid)
+    assert len(group) >= 3, group
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in group) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in group if _alive(p)]
+
+
+def _group(root_pid: int) -> list[int]:
+    """The process and its descendants (from /proc)."""
+    children: dict = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def test_the_memory_limit_bounds_the_candidate_not_the_judge(tmp_path):
+    body = ("import torch\n\ndef mse(input, target):\n    hog = bytearray(8 << 30)  # 8 GiB\n"
+            "    return torch.nn.functional.mse_loss(input, target)\n")
+    result = audit(f"{module(tmp_path, body=body)}:mse", as_="mse", max_examples=3, memory_limit=3 << 30)
+    assert result.unusable and "MemoryError" in result.unusable
+    clean = audit(f"{module(tmp_path, name='fine')}:MSE", as_="mse", max_examples=3, memory_limit=3 << 30)
+    assert clean.exit_code() == 0, codes(clean)

@@ -188,3 +188,16 @@ def test_unknown_key_in_a_loss_table_names_the_table(pytester):
     result = pytester.runpytest_subprocess("--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (f"[[tool.losscheck.loss]] #1 ({GOOD}): unknown key 'gama'") in result.stderr.str()
+
+
+def test_a_loss_that_exits_at_import_fails_the_session(repo):
+    (repo.path / "mypkg" / "exits.py").write_text("import os\nos._exit(0)\n")
+    with open(repo.path / "pyproject.toml", "a") as fh:
+        fh.write('\n[[tool.losscheck.loss]]\ntarget = "mypkg.exits:Gone"\nas = "mse"\n')
+    result = repo.runpytest_subprocess("-rA", "-k", "Gone or GoodMSE")
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    v = verdicts(result)
+    assert any(k.startswith("losscheck::mypkg.exits:Gone") and s in ("FAILED", "ERROR") for k, s in v.items()), v
+    assert all(s == "PASSED" for k, s in v.items() if GOOD in k), v
+    assert "exit code 0" in out
