@@ -41,7 +41,7 @@ class Candidate:
             return
         unknown = set(self.init) - set(self.parameters)
         try:
-            takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(self.obj).parameters.values())
+            takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature(self.obj).parameters.values())
         except (TypeError, ValueError):
             takes_kwargs = True
         if unknown and not takes_kwargs:
@@ -77,7 +77,7 @@ class Candidate:
         """The names of the arguments the loss is called with (forward's for modules), as far as they can be read."""
         fn = self.obj if self.kind == "function" else getattr(self.obj, "forward", self.obj)
         try:
-            params = inspect.signature(fn).parameters.values()
+            params = signature(fn).parameters.values()
         except (TypeError, ValueError):
             return []
         return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -117,11 +117,30 @@ class Candidate:
         return f"loss_fn = {self.name}"
 
 
+def _scripted(obj) -> bool:
+    """A torch.jit.script'ed function: a callable whose signature is its TorchScript schema."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(obj, torch.jit.ScriptFunction)
+
+
+def signature(obj) -> inspect.Signature:
+    """inspect.signature, also for scripted functions (from their schema); raises as inspect.signature does."""
+    if not _scripted(obj):
+        return inspect.signature(obj)
+    empty = inspect.Parameter.empty
+    return inspect.Signature([inspect.Parameter(a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                default=a.default_value if a.has_default_value() else empty)
+                              for a in obj.schema.arguments])
+
+
 def _own_parameters(obj, kind: str, n_tensors: int) -> dict:
     if kind == "instance":
         return {}
     try:
-        sig = inspect.signature(obj)
+        sig = signature(obj)
     except (TypeError, ValueError):
         return {}
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -227,7 +246,7 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
 def _kind(obj, target) -> str:
     if inspect.isclass(obj):
         return "class"
-    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or isinstance(obj, functools.partial):
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or isinstance(obj, functools.partial) or _scripted(obj):
         return "function"
     if callable(obj):
         return "instance"
