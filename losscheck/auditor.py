@@ -159,10 +159,12 @@ def default_memory_limit() -> int | None:
 
 @contextlib.contextmanager
 def _stopped_by_sigterm():
-    """SIGTERM ends the audit like Ctrl-C: the worker and its process group are killed on the way out."""
+    """SIGTERM ends the audit like Ctrl-C: the worker and its process group are killed on the way out (unless
+    the process already handles SIGTERM itself, as `ci`'s pool processes do)."""
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 

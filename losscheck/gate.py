@@ -151,6 +151,19 @@ def _preload() -> None:
         warm()
 
 
+def _pool_process() -> None:
+    """A pool process ends with `ci`, and on SIGTERM kills the worker of the audit it is running first."""
+    die_with_parent(signal.SIGTERM)
+
+    def stop(signum, frame):
+        from losscheck.remote import stop_all
+
+        stop_all()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def audit_all(config, losses, jobs: int = 1, max_examples=None, seed=None) -> list[Outcome]:
     """Audit `losses` (in configuration order), `jobs` at a time in forked pool processes.
 
@@ -163,7 +176,7 @@ def audit_all(config, losses, jobs: int = 1, max_examples=None, seed=None) -> li
         return [audit_loss(root, loss, max_examples, seed) for loss in losses]
     _preload()
     with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork"),
-                             initializer=die_with_parent, initargs=(signal.SIGTERM,)) as ex:
+                             initializer=_pool_process) as ex:
         futures = [ex.submit(_audit_in_worker, root, loss, max_examples, seed) for loss in losses]
         outcomes = []
         for loss, future in zip(losses, futures):

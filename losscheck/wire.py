@@ -8,6 +8,7 @@ arrive as they were sent.
 """
 from __future__ import annotations
 
+import enum
 import io
 import pickle
 
@@ -105,9 +106,15 @@ def decode(value, *, grad: bool = False):
 
 
 def plain(value, depth: int = 0):
-    """`value` if it is plain data (a parameter default, an attribute), else None; tensors become lists."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+    """`value` as plain data (a parameter default, an attribute), else None: an enum becomes its value, a str
+    or number subclass its base type, a tensor a list."""
+    if isinstance(value, enum.Enum):
+        return plain(value.value, depth + 1)
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value) if base is not str else str.__str__(value)
+    if value is None:
+        return None
     if depth > 3:
         return None
     if isinstance(value, torch.Tensor):
