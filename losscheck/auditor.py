@@ -1,20 +1,19 @@
 """audit(): resolve the target, pick its spec, bind parameters, probe it, run every check, collect findings.
 
-Checks run in a forked worker process that streams each result back, so a candidate that kills its
-process (os._exit, a native crash) or hangs where no signal reaches it costs one check, not the audit.
-Inside the worker every call has a time limit (losscheck.calls). Where fork is unavailable, checks run
-in-process with the same per-call limit.
+This process is the judge: it draws the inputs, runs the references and compares. The candidate is
+imported, constructed and called only in a worker process (losscheck.remote, losscheck.worker), under a
+time limit for import and construction, a time limit per call and a memory limit, so that nothing it does
+(exit, crash, hang, patch losscheck or torch, change the working directory, print) reaches the verdict.
+A fresh worker serves each audit. `isolate=False` (--no-isolation, for debugging) runs it in this process,
+each call under the same time limit (losscheck.calls).
 """
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import functools
-import multiprocessing
 import os
 import platform
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +23,8 @@ from losscheck.probe import UNUSABLE, accept, probe, unusable
 
 DEFAULT_MAX_EXAMPLES = 30
 DEFAULT_TIMEOUT = 10.0
+START_TIMEOUT = 60.0  # seconds for importing and constructing the candidate (at least 6 x --timeout)
+DEFAULT_MEMORY_SHARE = 0.5  # of physical memory: the worker's default address-space limit
 
 
 def _versions() -> dict:
@@ -38,13 +39,11 @@ def _versions() -> dict:
 
 
 def pick_spec(candidate, loss_id: str | None):
-    from losscheck.candidate import builtin_id
     from losscheck.specs import SPECS
 
     known = ", ".join(sorted(SPECS))
     if loss_id is None:
-        loss_id = builtin_id(candidate.obj)
-        module = getattr(candidate.obj, "__module__", None) or type(candidate.obj).__module__
+        module, loss_id = candidate.origin()
         if loss_id is None and module.startswith("torch.nn"):
             raise UsageError(f"'{candidate.target}' is a torch loss that has no catalogue id in this release "
                              f"(known ids: {known})")
@@ -66,7 +65,8 @@ def run_check(ctx, check):
         return CheckResult(name, family, "skip", detail="skipped: the candidate timed out earlier in the audit")
     import torch
 
-    torch.manual_seed(ctx.seed)  # a loss that draws random numbers behaves the same in every audit
+    torch.manual_seed(ctx.seed)  # the judge's own draws (and an in-process candidate's) are the same each audit
+    ctx.candidate.begin_check(ctx.seed)
     try:
         outcome = check(ctx)
     except Skip as s:
@@ -81,131 +81,23 @@ def run_check(ctx, check):
                        outcome.detail, findings)
 
 
-def run_sequence(ctx, checks, emit):
-    """Run checks in order, reporting ("start", name), ("done", result), ("probed", ...), ("hung", ...)."""
+def run_checks(ctx, checks, progress=None) -> list:
+    """Run checks in order in this process (the judge); the candidate's code runs in its worker."""
     from losscheck.findings import CheckResult
 
-    for check in checks:
-        emit("start", check.check_name)
+    results = []
+    for n, check in enumerate(checks, 1):
+        if progress:
+            progress(check.check_name, n, len(checks))
         if check is not probe and not ctx.formats:
-            emit("done", CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
+            results.append(CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
         result = run_check(ctx, check)
         if check is probe and result.status == "error":  # a defect of the probe: audit every layout, not none
             ctx.binding.probed = {}
             accept(ctx.binding, {})
-        emit("done", result)
-        if ctx.detected:
-            emit("detected", ctx.detected)
-        if check is probe:
-            emit("probed", ctx.binding.probed)
-        if ctx.caller.hung is not None:
-            emit("hung", str(ctx.caller.hung))
-
-
-def _worker(ctx, checks, conn):
-    faulthandler.disable()  # a candidate's native crash is reported as LC706, not dumped on the terminal
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    ctx.on_case = lambda case, dtype: conn.send(("case", (case, dtype)))
-    run_sequence(ctx, checks, lambda kind, payload: conn.send((kind, payload)))
-    conn.close()
-    os._exit(0)
-
-
-def _how_it_ended(exitcode) -> str:
-    """'exit code 3', or the signal that killed the worker (SIGSEGV: a native crash; SIGKILL: often memory)."""
-    if exitcode is None or exitcode >= 0:
-        return f"exit code {exitcode}"
-    try:
-        name = signal.Signals(-exitcode).name
-    except ValueError:
-        name = f"signal {-exitcode}"
-    hint = {"SIGSEGV": ", a native crash", "SIGKILL": ", possibly out of memory", "SIGABRT": ", an abort"}
-    return f"killed by {name}{hint.get(name, '')}"
-
-
-def _lost(ctx, check, detail, seconds, last):
-    """The result of a check whose worker died or hung, with the input it was running as its example."""
-    from hypothesis import find, settings
-
-    from losscheck.cases import cases
-    from losscheck.checks.base import Violation
-    from losscheck.findings import CheckResult
-
-    if last is None:
-        last = (find(cases(ctx.binding, formats=ctx.binding.formats or None, explore=False), lambda _: True,
-                     settings=settings(database=None, max_examples=1)).rounded("float32"), "float32")
-    finding = ctx.finding(check.check_name, Violation("LC706", detail, *last))
-    return CheckResult(check.check_name, check.family, "fail", 0, seconds, detail, [finding])
-
-
-def run_in_process(ctx, checks, progress=None):
-    results = []
-
-    def emit(kind, payload):
-        if kind == "done":
-            results.append(payload)
-        elif kind == "start" and progress:
-            progress(payload, len(results) + 1, len(checks))
-
-    run_sequence(ctx, checks, emit)
+        results.append(result)
     return results
-
-
-def run_isolated(ctx, checks, budget: float, progress=None):
-    """Run checks in forked workers; a worker that dies or stays silent for `budget` s loses one check."""
-    from losscheck.findings import CheckResult
-
-    mp = multiprocessing.get_context("fork")
-    results, remaining, hung = {}, list(checks), False
-    while remaining and not hung:
-        reader, writer = mp.Pipe(duplex=False)
-        proc = mp.Process(target=_worker, args=(ctx, remaining, writer), daemon=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        proc.start()
-        writer.close()
-        current, started, last = None, time.perf_counter(), None
-        while True:
-            if not reader.poll(budget):
-                proc.kill()
-                hung = True
-                break
-            try:
-                kind, payload = reader.recv()
-            except (EOFError, OSError):
-                break
-            if kind == "case":
-                last = payload
-            elif kind == "start":
-                current, started = next(c for c in remaining if c.check_name == payload), time.perf_counter()
-                if progress:
-                    progress(payload, len(results) + 1, len(checks))
-            elif kind == "done":
-                results[payload.name] = payload
-                remaining.remove(current)
-                current = None
-            elif kind == "probed":
-                ctx.binding.probed = payload
-                accept(ctx.binding, payload)
-            elif kind == "detected" and payload != ctx.detected:
-                ctx.adopt(payload)
-            elif kind == "hung":
-                hung = True
-        proc.join(5)
-        reader.close()
-        if current is not None:
-            why = (f"the candidate did not return within {budget:g} s and could not be interrupted" if hung
-                   else f"the audit worker died during this check ({_how_it_ended(proc.exitcode)}): the candidate "
-                        "crashed or exited the interpreter")
-            results[current.check_name] = _lost(ctx, current, why, time.perf_counter() - started, last)
-            remaining.remove(current)
-    for c in remaining:
-        results[c.check_name] = CheckResult(c.check_name, c.family, "skip",
-                                            detail="skipped: the candidate timed out earlier in the audit")
-    return [results[c.check_name] for c in checks]
 
 
 @functools.lru_cache(maxsize=1)
@@ -228,11 +120,14 @@ def _keep(code: str, select, ignore) -> bool:
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
           select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
-          ddp: int = 0, memory_limit: int | None = None):  # memory_limit: not enforced yet (issue 14, the lead)
+          ddp: int = 0, memory_limit: int | None = None, start_timeout: float | None = None):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
     With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under
-    torch.distributed with the batch sharded across that many local gloo processes.
+    torch.distributed with the batch sharded across that many local gloo processes. `memory_limit` is the
+    worker's address-space limit in bytes: None for DEFAULT_MEMORY_SHARE of physical memory, 0 for none.
+    `start_timeout` bounds importing and constructing the candidate (default: START_TIMEOUT, at least 6 x
+    `timeout`).
     """
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
@@ -245,12 +140,42 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
+    limit = default_memory_limit() if memory_limit is None else (memory_limit or None)
     try:
-        with _hypothesis_home_outside_cwd():
+        with _hypothesis_home_outside_cwd(), _stopped_by_sigterm():
             return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
-                          progress, t0, ddp)
+                          progress, t0, ddp, limit, start_timeout or max(START_TIMEOUT, 6 * timeout))
     finally:
         torch.set_num_threads(threads)
+
+
+def default_memory_limit() -> int | None:
+    """DEFAULT_MEMORY_SHARE of this machine's physical memory, in bytes (None where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DEFAULT_MEMORY_SHARE)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm():
+    """SIGTERM ends the audit like Ctrl-C: the worker and its process group are killed on the way out (unless
+    the process already handles SIGTERM itself, as `ci`'s pool processes do)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -275,24 +200,39 @@ def _hypothesis_home_outside_cwd():
 
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
-           ddp=0):
+           ddp, memory_limit, start_timeout):
+    from losscheck.candidate import resolve, wrap
+    from losscheck.remote import open_candidate
+
+    _warm_fake_tensor_mode()  # once, before the worker forks
+    if isolate:
+        candidate = open_candidate(target, init, timeout=timeout, start_wait=start_timeout,
+                                   memory_limit=memory_limit)
+    else:
+        candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
+    try:
+        return _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress,
+                      t0, ddp)
+    finally:
+        candidate.close()
+
+
+def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0, ddp):
     from losscheck.binding import bind
     from losscheck.calls import Caller
-    from losscheck.candidate import resolve, wrap
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
     from losscheck.conventions import declare, implied
     from losscheck.findings import AuditResult
     from losscheck.tolerances import TOLERANCES
 
-    candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
     base_spec = pick_spec(candidate, as_)
     candidate.prepare(len(base_spec.signature))
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
     binding = bind(spec, candidate, by_params)
-    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, base_spec=base_spec,
+    ctx = Context(spec, candidate, binding, Caller(timeout, local=not isolate), seed, max_examples, base_spec=base_spec,
                   declared=dict(conventions))
     ref = spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
@@ -302,11 +242,7 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     if ddp >= 2:
         from losscheck.distributed import check as ddp_check
         checks.append(ddp_check(ddp))
-    _warm_fake_tensor_mode()
-    if isolate and "fork" in multiprocessing.get_all_start_methods():
-        result.checks = run_isolated(ctx, checks, budget=max(60.0, 6 * timeout), progress=progress)
-    else:
-        result.checks = run_in_process(ctx, checks, progress)
+    result.checks = run_checks(ctx, checks, progress)
     result.parameters["target_formats"] = list(ctx.binding.formats)
     result.layouts = {"accepted": list(ctx.binding.layouts), "probed": ctx.binding.probed}
     result.unusable = unusable(ctx, result)

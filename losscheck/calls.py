@@ -37,13 +37,16 @@ class Outcome:
 class Caller:
     """Runs candidate calls under a time limit; remembers whether the candidate ever hung."""
 
-    def __init__(self, timeout: float):
-        self.timeout = timeout
+    def __init__(self, timeout: float, *, local: bool = True):
+        """`local`: candidate code runs in this process (SIGALRM bounds a call; SystemExit and KeyboardInterrupt
+        are the candidate's). Otherwise a worker bounds its own calls, and those two stop the audit."""
+        self.timeout, self.local = timeout, local
+        self.caught = BaseException if local else Exception
         self.hung: CallTimeout | None = None
 
     @contextmanager
     def _alarm(self):
-        usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        usable = self.local and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
         if not usable or not self.timeout:
             yield
             return
@@ -70,6 +73,6 @@ class Caller:
             except CallTimeout as e:
                 self.hung = e
                 return Outcome(error=e)
-            except BaseException as e:  # noqa: BLE001 - candidate code may raise anything, even SystemExit
+            except self.caught as e:  # noqa: BLE001 - candidate code may raise anything, even SystemExit
                 return Outcome(error=e, warnings=list(caught))
         return Outcome(value=value, warnings=list(caught))

@@ -41,7 +41,7 @@ class Candidate:
             return
         unknown = set(self.init) - set(self.parameters)
         try:
-            takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(self.obj).parameters.values())
+            takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature(self.obj).parameters.values())
         except (TypeError, ValueError):
             takes_kwargs = True
         if unknown and not takes_kwargs:
@@ -77,10 +77,34 @@ class Candidate:
         """The names of the arguments the loss is called with (forward's for modules), as far as they can be read."""
         fn = self.obj if self.kind == "function" else getattr(self.obj, "forward", self.obj)
         try:
-            params = inspect.signature(fn).parameters.values()
+            params = signature(fn).parameters.values()
         except (TypeError, ValueError):
             return []
         return [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    def origin(self) -> tuple[str, str | None]:
+        """(the module that defines the object, its catalogue id when it is a torch built-in, else None)."""
+        module = getattr(self.obj, "__module__", None) or type(self.obj).__module__
+        return str(module), builtin_id(self.obj)
+
+    def on_fake_cuda(self, caller, kwargs: dict, inputs: list) -> dict:
+        """One call with every tensor a fake cuda:0 tensor (losscheck.fake_cuda), in this process."""
+        from losscheck.fake_cuda import call_on_fake_cuda
+
+        return call_on_fake_cuda(self, caller, kwargs, inputs)
+
+    def for_ranks(self):
+        """What a torch.distributed rank needs to build the candidate (forked ranks inherit this object)."""
+        return self
+
+    def begin_check(self, seed: int) -> None:
+        """Before each check: seed torch's RNG, so a loss that draws random numbers behaves the same each audit."""
+        import torch
+
+        torch.manual_seed(seed)
+
+    def close(self) -> None:
+        """Nothing to release: the object lives in this process."""
 
     def construction(self, kwargs: dict) -> str:
         """Python source that builds `loss_fn` for the reproducer."""
@@ -93,11 +117,30 @@ class Candidate:
         return f"loss_fn = {self.name}"
 
 
+def _scripted(obj) -> bool:
+    """A torch.jit.script'ed function: a callable whose signature is its TorchScript schema."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(obj, torch.jit.ScriptFunction)
+
+
+def signature(obj) -> inspect.Signature:
+    """inspect.signature, also for scripted functions (from their schema); raises as inspect.signature does."""
+    if not _scripted(obj):
+        return inspect.signature(obj)
+    empty = inspect.Parameter.empty
+    return inspect.Signature([inspect.Parameter(a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                default=a.default_value if a.has_default_value() else empty)
+                              for a in obj.schema.arguments])
+
+
 def _own_parameters(obj, kind: str, n_tensors: int) -> dict:
     if kind == "instance":
         return {}
     try:
-        sig = inspect.signature(obj)
+        sig = signature(obj)
     except (TypeError, ValueError):
         return {}
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -153,7 +196,7 @@ def _loss_like(module) -> list[str]:
                   if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__ and callable(v))
 
 
-def _split(target: str):
+def split_target(target: str):
     """(module or file, attribute path) for the three accepted spellings."""
     if ":" in target:
         where, _, attr = target.rpartition(":")
@@ -170,7 +213,7 @@ def _split(target: str):
 
 def resolve(target: str, init: dict | None = None) -> Candidate:
     """Import the target and classify it; raise UsageError with one line when it cannot be used."""
-    where, attr = _split(target)
+    where, attr = split_target(target)
     if where.endswith(".py") or os.sep in where:
         path = Path(where)
         module = _load_file(path)
@@ -203,7 +246,7 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
 def _kind(obj, target) -> str:
     if inspect.isclass(obj):
         return "class"
-    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or isinstance(obj, functools.partial):
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or isinstance(obj, functools.partial) or _scripted(obj):
         return "function"
     if callable(obj):
         return "instance"

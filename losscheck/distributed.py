@@ -31,7 +31,6 @@ parent, by PR_SET_PDEATHSIG on Linux). A process group that cannot be formed is 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime
 import os
 import re
@@ -41,6 +40,8 @@ import sys
 import time
 
 import numpy as np
+
+from losscheck.lifeline import die_with_parent, how_it_ended
 
 CHECK_NAME = "device.ddp"
 START_METHOD = None   # "fork" or "spawn"; None: fork where the platform has it (tests may override)
@@ -83,12 +84,6 @@ class _Dead(Exception):
     """A rank died or did not answer in time; the message says which and how."""
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _loopback() -> str | None:
     with contextlib.suppress(Exception):
         names = [name for _, name in socket.if_nameindex()]
@@ -98,7 +93,7 @@ def _loopback() -> str | None:
 
 def _rank_main(rank, world, conn, payload, timeout, pg_timeout):
     """One rank: form the group, then answer ("step", ...) messages until ("stop",) or EOF."""
-    _die_with_parent()
+    die_with_parent()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -264,7 +259,7 @@ class Ranks:
         try:
             for rank in range(world):
                 parent, child = mp.Pipe()
-                args = (rank, world, child, candidate, timeout, timeout + 3.0)
+                args = (rank, world, child, candidate.for_ranks(), timeout, timeout + 3.0)
                 if self.method == "fork":
                     proc = _Forked(_rank_main, args, keep=[*self.conns, parent])
                 else:
@@ -335,15 +330,7 @@ class Ranks:
         proc = self.procs[rank]
         proc.join(1.0)
         code = proc.exitcode
-        if code is None:
-            how = "closed its connection"
-        elif code < 0:
-            try:
-                how = f"was killed by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"was killed by signal {-code}"
-        else:
-            how = f"exited with code {code}"
+        how = "closed its connection" if code is None else f"ended ({how_it_ended(exitcode=code)})"
         return f"rank {rank} {how} while {doing}"
 
     def step(self, shards, grad_args, kwargs, kind, seed):

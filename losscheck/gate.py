@@ -20,6 +20,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.lifeline import die_with_parent
 from losscheck.options import checked, given
 from losscheck.report.escape import code_span, fenced, printable
 from losscheck.report.files import output_dir, output_file, report_stem, write_atomic
@@ -126,13 +128,32 @@ def _preload() -> None:
         warm()
 
 
+def _pool_process() -> None:
+    """A pool process ends with `ci`, and on SIGTERM kills the worker of the audit it is running first."""
+    die_with_parent(signal.SIGTERM)
+
+    def stop(signum, frame):
+        from losscheck.remote import stop_all
+
+        stop_all()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def audit_all(config, losses, jobs: int = 1, max_examples=None, seed=None) -> list[Outcome]:
-    """Audit `losses` (in configuration order), `jobs` at a time in forked worker processes."""
+    """Audit `losses` (in configuration order), `jobs` at a time in forked pool processes.
+
+    Each audit starts its own worker for the candidate (losscheck.remote), so no loss's code runs in a pool
+    process and nothing it does reaches another loss's verdict. A pool process gets SIGTERM when `ci` dies:
+    its audit then kills its worker on the way out.
+    """
     root = config.root
     if jobs <= 1 or len(losses) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [audit_loss(root, loss, max_examples, seed) for loss in losses]
     _preload()
-    with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork")) as ex:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork"),
+                             initializer=_pool_process) as ex:
         futures = [ex.submit(_audit_in_worker, root, loss, max_examples, seed) for loss in losses]
         outcomes = []
         for loss, future in zip(losses, futures):

@@ -14,8 +14,8 @@ refusal is a UsageError of one line naming the option as its source spells it an
 | ignore       | --ignore       | ignore       | the same; default none                                         |
 | isolate      | --no-isolation | isolation    | true or false; default true                                    |
 | ddp          | --ddp          | ddp          | 0 (off, the default) or 2 .. 64 processes                      |
-| memory_limit | --memory-limit | memory-limit | 4G, 512M, 1.5GiB, 50% (of physical memory), none or 0          |
-|              |                |              | (no limit); at least 64M; default 50% of physical memory       |
+| memory_limit | --memory-limit | memory-limit | 4G, 512M, 1.5GiB, 50% (of physical memory), none or 0 (no      |
+|              |                |              | limit: 0 bytes); at least 64M; default 50% of physical memory  |
 | fail_on      | --fail-on      | fail-on      | "error" (the default) or "warning"                             |
 
 Every field but fail_on is a keyword argument of losscheck.auditor.audit() (`audit_kwargs()`); fail_on
@@ -67,15 +67,15 @@ def physical_memory() -> int | None:
     return total
 
 
-def default_memory_limit() -> int | None:
-    """DEFAULT_MEMORY_SHARE percent of physical memory (None, no limit, where that is unknown)."""
+def default_memory_limit() -> int:
+    """DEFAULT_MEMORY_SHARE percent of physical memory in bytes (0, no limit, where that is unknown)."""
     total = physical_memory()
-    return None if total is None else max(MIN_MEMORY, total * DEFAULT_MEMORY_SHARE // 100)
+    return 0 if total is None else max(MIN_MEMORY, total * DEFAULT_MEMORY_SHARE // 100)
 
 
-def format_bytes(n: int | None) -> str:
-    """`4G`, `512M`, `1.5G`: the short form of a byte count (`none` for no limit)."""
-    if n is None:
+def format_bytes(n: int) -> str:
+    """`4G`, `512M`, `1.5G`: the short form of a byte count (`none` for 0, no limit)."""
+    if not n:
         return "none"
     for unit in "TGMK":
         if n >= _UNITS[unit.lower()]:
@@ -155,15 +155,16 @@ def _codes(value, what: str) -> tuple[str, ...]:
     return codes
 
 
-def _memory_limit(value, what: str) -> int | None:
+def _memory_limit(value, what: str) -> int:
+    """Bytes, or 0 for no limit (as audit() takes it)."""
     expected = (f"a size such as 4G or 512M (at least {format_bytes(MIN_MEMORY)}), a share of physical memory "
                 "such as 50%, or none (no limit)")
     if value is None:
-        return None
+        return 0
     if isinstance(value, str):
         text = value.strip().lower()
         if text in ("none", "0"):
-            return None
+            return 0
         size, share = _SIZE.fullmatch(text), _SHARE.fullmatch(text)
         if share:
             total = physical_memory()
@@ -179,7 +180,7 @@ def _memory_limit(value, what: str) -> int | None:
     elif isinstance(value, bool) or not isinstance(value, int):
         raise _refuse(what, expected, value)
     elif value == 0:
-        return None
+        return 0
     else:
         nbytes = value
     if nbytes < MIN_MEMORY:
@@ -246,7 +247,7 @@ class AuditOptions:
     ignore: tuple = ()
     isolate: bool = True
     ddp: int = 0
-    memory_limit: int | None = field(default_factory=default_memory_limit)
+    memory_limit: int = field(default_factory=default_memory_limit)  # bytes; 0: no limit
     fail_on: str = "error"
 
     def __post_init__(self):

@@ -56,8 +56,9 @@ def probe(ctx):
             break
     accept(ctx.binding, probed)
     ctx.binding.probed = probed
+    lost = [v for v in failures if v.code == "LC706"]  # a hang or a crash is a finding wherever it happens
     if ctx.binding.formats:
-        return Outcome(calls, detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
+        return Outcome(calls, lost[:1], detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
                                      f"target formats: {', '.join(ctx.binding.formats)}")
     return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
 

@@ -538,3 +538,40 @@ def test_candidate_is_a_dataclass_with_the_documented_kinds(make_module):
         assert isinstance(cand, Candidate)
         assert cand.kind == kind
         assert cand.target == f"{mod}:{name}"
+
+
+def test_scripted_functions_and_partials_are_functions():
+    import torch
+    from fixtures import callables
+
+    scripted = resolve("fixtures.callables:scripted_mse", {"reduction": "sum"})
+    assert scripted.kind == "function"
+    scripted.prepare(2)
+    assert scripted.parameters == {"reduction": "none"}
+    assert resolve("fixtures.callables:huber_delta_2").kind == "function"
+    assert callables.scripted_mse(torch.ones(2), torch.zeros(2), reduction="mean").item() == 1.0
+
+
+@pytest.mark.parametrize("target, init", [("fixtures.callables:scripted_mse", None),
+                                          ("fixtures.callables:scripted_mse", {"reduction": "mean"})])
+def test_a_scripted_function_audits_clean_with_or_without_init(target, init):
+    from losscheck import audit
+
+    result = audit(target, as_="mse", init=init, max_examples=5)
+    assert result.exit_code() == 0, [(f.code, f.message) for f in result.findings]
+    assert "LC704" not in {f.code for f in result.findings}
+
+
+def test_a_scripted_twin_that_halves_is_caught():
+    from losscheck import audit
+
+    result = audit("fixtures.callables:scripted_halved_mse", as_="mse", max_examples=5)
+    assert {"LC101", "LC102"} & {f.code for f in result.findings}
+
+
+def test_a_partial_audits_with_its_bound_parameter():
+    from losscheck import audit
+
+    result = audit("fixtures.callables:huber_delta_2", as_="huber", max_examples=5)
+    assert result.exit_code() == 0, [(f.code, f.message) for f in result.findings]
+    assert result.parameters["defaults"].get("delta") == 2.0

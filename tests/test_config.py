@@ -46,8 +46,8 @@ def test_memory_limit_and_ddp_zero():
                                                                 {"target": "a:c", "memory-limit": 2**30},
                                                                 {"target": "a:d"}]})
     assert cfg.options.memory_limit == 2 * 2**30 and cfg.options.ddp == 0
-    assert [loss.audit_kwargs()["memory_limit"] for loss in cfg.losses] == [None, 2**30, 2 * 2**30]
-    assert from_table({"memory-limit": 0}).options.memory_limit is None
+    assert [loss.audit_kwargs()["memory_limit"] for loss in cfg.losses] == [0, 2**30, 2 * 2**30]
+    assert from_table({"memory-limit": 0}).options.memory_limit == 0  # no limit, as audit() takes it
     if physical_memory():
         assert from_table({"memory-limit": "25%"}).options.memory_limit == physical_memory() // 4
 

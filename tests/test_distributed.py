@@ -255,7 +255,7 @@ def test_rank_that_dies_is_a_finding():
     t0 = time.perf_counter()
     result = run_ddp(CrashOnRank1, "mse")
     assert codes(result) == ["LC706"], result.detail
-    assert "rank 1 exited with code 3" in result.findings[0].message
+    assert "rank 1 ended (exit code 3)" in result.findings[0].message
     assert time.perf_counter() - t0 < 20
 
 

@@ -223,7 +223,7 @@ def test_ci_options_reach_every_loss(tmp_path, monkeypatch, capsys):
     assert main(["ci", "--config", str(root / "pyproject.toml"), "--memory-limit", "none", "--seed", "5",
                  "--max-examples", "2", "--fail-on", "warning"]) == 0
     kwargs = [loss.audit_kwargs() for loss in seen]
-    assert [(k["memory_limit"], k["seed"], k["max_examples"]) for k in kwargs] == [(None, 5, 2)] * 2
+    assert [(k["memory_limit"], k["seed"], k["max_examples"]) for k in kwargs] == [(0, 5, 2)] * 2
     assert [loss.fail_on for loss in seen] == ["warning"] * 2
     capsys.readouterr()
 

@@ -26,8 +26,8 @@ G = 2**30
     ("isolate", False, False),
     ("ddp", "0", 0), ("ddp", 0, 0), ("ddp", "2", 2), ("ddp", 64, 64),
     ("memory_limit", "4G", 4 * G), ("memory_limit", "512M", 512 * 2**20), ("memory_limit", "1.5GiB", 3 * G // 2),
-    ("memory_limit", "2gb", 2 * G), ("memory_limit", "64M", MIN_MEMORY), ("memory_limit", "none", None),
-    ("memory_limit", "0", None), ("memory_limit", 0, None), ("memory_limit", None, None),
+    ("memory_limit", "2gb", 2 * G), ("memory_limit", "64M", MIN_MEMORY), ("memory_limit", "none", 0),
+    ("memory_limit", "0", 0), ("memory_limit", 0, 0), ("memory_limit", None, 0),  # 0: no limit
     ("memory_limit", 2 * G, 2 * G),
     ("fail_on", "warning", "warning"),
 ])
@@ -137,11 +137,11 @@ def test_audit_kwargs_are_the_keywords_of_audit():
 def test_given_reads_a_namespace_and_checked_names_the_flag():
     args = argparse.Namespace(seed="4", timeout=None, memory_limit="none", target="x", fail_on="warning")
     assert given(args) == {"seed": "4", "memory_limit": "none", "fail_on": "warning"}
-    assert checked(given(args)) == {"seed": 4, "memory_limit": None, "fail_on": "warning"}
+    assert checked(given(args)) == {"seed": 4, "memory_limit": 0, "fail_on": "warning"}
     with pytest.raises(UsageError, match=r"^--timeout must be"):
         checked({"timeout": "nan"})
 
 
 def test_format_bytes():
-    assert [format_bytes(n) for n in (None, 512, 2**20, 3 * G // 2, 4 * 2**40)] == ["none", "512", "1M", "1.5G",
+    assert [format_bytes(n) for n in (0, 512, 2**20, 3 * G // 2, 4 * 2**40)] == ["none", "512", "1M", "1.5G",
                                                                                    "4T"]

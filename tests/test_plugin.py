@@ -259,3 +259,16 @@ def test_fixture_options_are_checked_and_candidate_text_escaped(repo):
     assert "\\x1b[31mred\\x1b[0m \\x1b]0;pwned\\x07 \\x00nul \\u202eevil" in out
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", out + result.stderr.str())
     assert [t for _, t in audits(repo)] == ["Hostile"]  # the refused options audited nothing
+
+
+def test_a_loss_that_exits_at_import_fails_the_session(repo):
+    (repo.path / "mypkg" / "exits.py").write_text("import os\nos._exit(0)\n")
+    with open(repo.path / "pyproject.toml", "a") as fh:
+        fh.write('\n[[tool.losscheck.loss]]\ntarget = "mypkg.exits:Gone"\nas = "mse"\n')
+    result = repo.runpytest_subprocess("-rA", "-k", "Gone or GoodMSE")
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    v = verdicts(result)
+    assert any(k.startswith("losscheck::mypkg.exits:Gone") and s in ("FAILED", "ERROR") for k, s in v.items()), v
+    assert all(s == "PASSED" for k, s in v.items() if GOOD in k), v
+    assert "exit code 0" in out

@@ -72,7 +72,6 @@ class Context:
     base_spec: object = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
-    on_case: object = None  # called with (case, dtype) before each candidate call: a dead worker's last input
 
     @property
     def formats(self) -> tuple:
@@ -106,14 +105,14 @@ class Context:
     def make(self, case: Case, dtype="float32", device="cpu"):
         made = self.caller.call(self.candidate.make, self.kwargs(case, dtype, device))
         if not made.ok:
-            raise self._failure(made, case, dtype, "constructing the loss")
+            raise self.failure(made, case, dtype, "constructing the loss")
         return made.value
 
     def call(self, fn, tensors, case: Case, dtype="float32", what="calling the loss"):
         """Call `fn(*tensors)`; raise the api Violation for a raise, hang, non-tensor or non-0-d result."""
         out = self.caller.call(fn, *tensors)
         if not out.ok:
-            raise self._failure(out, case, dtype, what)
+            raise self.failure(out, case, dtype, what)
         value = out.value
         if not isinstance(value, torch.Tensor):
             raise Violation("LC707", f"{what} returned {type(value).__name__} ({str(value)[:60]}), not a tensor",
@@ -125,15 +124,18 @@ class Context:
 
     def run(self, case: Case, dtype="float32", requires_grad=False):
         """(result tensor, input tensors) of the candidate on a case."""
-        if self.on_case is not None:
-            self.on_case(case, dtype)
         ts = self.tensors(case, dtype, requires_grad=requires_grad)
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 
-    def _failure(self, outcome, case, dtype, what):
+    def failure(self, outcome, case, dtype, what, **extra):
+        """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
+        from losscheck.remote import WorkerLost
+
         if isinstance(outcome.error, CallTimeout):
-            return Violation("LC706", f"{what} timed out: {outcome.describe_error()}", case, dtype)
-        return Violation("LC705", f"{what} raised {outcome.describe_error()} on a valid input", case, dtype)
+            return Violation("LC706", f"{what} timed out: {outcome.describe_error()}", case, dtype, **extra)
+        if isinstance(outcome.error, WorkerLost):
+            return Violation("LC706", f"{what} crashed the process: {outcome.error}", case, dtype, **extra)
+        return Violation("LC705", f"{what} raised {outcome.describe_error()} on a valid input", case, dtype, **extra)
 
     def reference(self, case: Case):
         with np.errstate(all="ignore"):

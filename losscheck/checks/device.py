@@ -12,6 +12,7 @@ import torch
 
 from losscheck.cases import DTYPES, cases
 from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.fake_cuda import describe
 from losscheck.tolerances import close
 
 FAKE_SETUP = """from torch._subclasses.fake_tensor import FakeTensorMode
@@ -27,25 +28,12 @@ def _fake_snippet(signature):
             f"    print(out.device)")
 
 
-def _on_fake_cuda(ctx, case, dtype="float32"):
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
+def _on_fake_cuda(ctx, case, dtype="float32") -> dict:
     def empty(a):
-        return torch.empty(a.shape, dtype=DTYPES[dtype] if a.dtype.kind == "f" else torch.int64, device="cuda:0")
+        return describe(a.shape, dtype if a.dtype.kind == "f" else "int64")
 
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        made = ctx.caller.call(ctx.candidate.make, ctx.binding.candidate_kwargs(case.params, empty))
-        if not made.ok:
-            raise Skip(f"inconclusive: constructing the loss under FakeTensorMode raised {made.describe_error()}")
-        fn = made.value
-        if isinstance(fn, torch.nn.Module):
-            module = fn
-            state = {k: torch.empty_like(v, device="cuda:0")
-                     for k, v in [*module.named_parameters(), *module.named_buffers()]}
-
-            def fn(*args):
-                return torch.func.functional_call(module, state, args)
-        return ctx.caller.call(fn, *[empty(a) for a in ctx.spec.candidate_inputs(case)])
+    return ctx.candidate.on_fake_cuda(ctx.caller, ctx.binding.candidate_kwargs(case.params, empty),
+                                      [empty(a) for a in ctx.spec.candidate_inputs(case)])
 
 
 @register("device.fake_cuda", "device")
@@ -54,8 +42,10 @@ def fake_cuda(ctx) -> Outcome:
 
     def prop(case):
         out = _on_fake_cuda(ctx, case)
-        text = out.describe_error() if not out.ok else ""
-        if not out.ok:
+        text = out["error"]
+        if out["stage"] == "make" and not out["ok"]:
+            raise Skip(f"inconclusive: constructing the loss under FakeTensorMode raised {text}")
+        if not out["ok"]:
             data_dependent = any(w in text for w in ("DataDependent", "DynamicOutputShape", "data-dependent",
                                                      "Unsupported", "item()", "numpy", "data pointer",
                                                      "not linked with support"))
@@ -65,9 +55,8 @@ def fake_cuda(ctx) -> Outcome:
                                 setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
             inconclusive.append(text)
             raise Skip(f"inconclusive under FakeTensorMode: {text}")
-        value = out.value
-        if isinstance(value, torch.Tensor) and value.device.type != "cuda":
-            raise Violation("LC601", f"with inputs on a CUDA device the result is on {value.device}: the loss "
+        if out["device"] not in (None, "cuda"):
+            raise Violation("LC601", f"with inputs on a CUDA device the result is on {out['device']}: the loss "
                             "leaves the device (a .item(), NumPy round trip or tensor built on the CPU)", case,
                             setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
 

@@ -64,7 +64,7 @@ def candidate_gradients(ctx, case):
                         snippet=snippet, grad=True)
     done = ctx.caller.call(lambda: out.sum().backward())
     if not done.ok:
-        raise Violation("LC705", f"backward raised {done.describe_error()}", case, "float64", snippet=snippet, grad=True)
+        raise ctx.failure(done, case, "float64", "backward", snippet=snippet, grad=True)
     return {i: (None if ts[i].grad is None else ts[i].grad.double().numpy()) for i in ctx.spec.grad_args}, snippet
 
 
