@@ -19,7 +19,7 @@ OPTION_HELP = {
     "fail_on": ("error|warning", "the lowest severity that fails (default error)"),
     "timeout": ("SECONDS", "seconds one call of the loss may take, at most 86400 (default 10)"),
     "ddp": ("N", "also check the loss sharded across N (2 to 64) torch.distributed (gloo, CPU) processes; 0: off"),
-    "memory_limit": ("SIZE", "memory the audited loss may use: 4G, 512M, 50%% (of physical memory) or none "
+    "memory_limit": ("SIZE", "memory the audited loss may use: 4G, 1536M, 50%% (of physical memory) or none "
                              "(default 50%%)"),
 }
 

@@ -5,7 +5,7 @@
 max-examples = 30          # hypothesis examples per check, 1 to 10000 (--max-examples)
 seed = 0                   # 0 to 2**64-1 (--seed)
 timeout = 10.0             # seconds one call of a loss may take, at most 86400 (--timeout)
-memory-limit = "50%"       # of physical memory, or "4G", "512M", "none" (--memory-limit)
+memory-limit = "50%"       # of physical memory, or "4G", "1536M", "none" (--memory-limit)
 fail-on = "error"          # or "warning" (--fail-on)
 select = ["LC2", "LC301"]  # only these codes or prefixes (--select)
 ignore = ["LC605"]         # drop these codes or prefixes (--ignore)

@@ -14,8 +14,8 @@ refusal is a UsageError of one line naming the option as its source spells it an
 | ignore       | --ignore       | ignore       | the same; default none                                         |
 | isolate      | --no-isolation | isolation    | true or false; default true                                    |
 | ddp          | --ddp          | ddp          | 0 (off, the default) or 2 .. 64 processes                      |
-| memory_limit | --memory-limit | memory-limit | 4G, 512M, 1.5GiB, 50% (of physical memory), none or 0 (no      |
-|              |                |              | limit: 0 bytes); at least 64M; default 50% of physical memory  |
+| memory_limit | --memory-limit | memory-limit | 4G, 1536M, 1.5GiB, 50% (of physical memory), none or 0 (no     |
+|              |                |              | limit: 0 bytes); at least 1G; default 50% of physical memory   |
 | fail_on      | --fail-on      | fail-on      | "error" (the default) or "warning"                             |
 
 Every field but fail_on is a keyword argument of losscheck.auditor.audit() (`audit_kwargs()`); fail_on
@@ -41,7 +41,7 @@ MAX_SEED = 2**64 - 1
 MAX_EXAMPLES = 10_000
 MAX_TIMEOUT = 86_400.0
 MAX_DDP = 64
-MIN_MEMORY = 64 * 2**20
+MIN_MEMORY = 2**30  # the worker imports torch under an address-space limit: less cannot start it
 FAIL_ON = ("error", "warning")
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -74,7 +74,7 @@ def default_memory_limit() -> int:
 
 
 def format_bytes(n: int) -> str:
-    """`4G`, `512M`, `1.5G`: the short form of a byte count (`none` for 0, no limit)."""
+    """`4G`, `1.5G`, `512M`: the short form of a byte count (`none` for 0, no limit)."""
     if not n:
         return "none"
     for unit in "TGMK":
@@ -157,7 +157,7 @@ def _codes(value, what: str) -> tuple[str, ...]:
 
 def _memory_limit(value, what: str) -> int:
     """Bytes, or 0 for no limit (as audit() takes it)."""
-    expected = (f"a size such as 4G or 512M (at least {format_bytes(MIN_MEMORY)}), a share of physical memory "
+    expected = (f"a size such as 4G or 1536M (at least {format_bytes(MIN_MEMORY)}), a share of physical memory "
                 "such as 50%, or none (no limit)")
     if value is None:
         return 0

@@ -196,8 +196,8 @@ USAGE_ERRORS = {
     "select_unknown": ["--select: 'LC999' is no pitfall code"],
     "ignore_typo": ["--ignore: 'LC7O1'", "did you mean LC701?"],
     "ddp_one": ["--ddp must be 0 (off) or a number of processes from 2 to 64, not '1'"],
-    "memory_limit_unreadable": ["--memory-limit must be a size such as 4G or 512M", "not 'lots'"],
-    "memory_limit_in_bytes": ["--memory-limit must be", "(at least 64M)", "not '512'"],
+    "memory_limit_unreadable": ["--memory-limit must be a size such as 4G or 1536M", "not 'lots'"],
+    "memory_limit_in_bytes": ["--memory-limit must be", "(at least 1G)", "not '512'"],
     "fail_on_unknown": ["--fail-on must be \"error\" or \"warning\", not 'fatal'"],
     "import_raises_hostile": ["lc_evil", "RuntimeError", "\\x1b]0;pwned\\x07\\x1b[31mred", "\\u202eevil",
                               "\\x00nul back"],  # CR is whitespace: one line

@@ -70,7 +70,7 @@ def test_memory_limit_and_ddp_zero():
                                 "at most 86400, not nan"),
     ({"timeout": float("inf")}, "[tool.losscheck]: 'timeout' must be a finite number of seconds"),
     ({"timeout": 0}, "[tool.losscheck]: 'timeout' must be a finite number of seconds"),
-    ({"memory-limit": "lots"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 512M (at least 64M), "
+    ({"memory-limit": "lots"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 1536M (at least 1G), "
                                "a share of physical memory such as 50%, or none (no limit), not 'lots'"),
     ({"memory-limit": "1K"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G"),
     ({"memory-limit": "150%"}, "[tool.losscheck]: 'memory-limit' must be a size such as 4G"),

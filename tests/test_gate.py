@@ -164,7 +164,7 @@ def _ci_quick(root, *args):
     (["--seed", "100000000000000000000000"], "losscheck: error: --seed must be an integer from 0"),
     (["--max-examples", "0"], "losscheck: error: --max-examples must be an integer from 1 to 10000, not '0'"),
     (["--max-examples", "1000000000"], "losscheck: error: --max-examples must be an integer from 1 to 10000"),
-    (["--memory-limit", "lots"], "losscheck: error: --memory-limit must be a size such as 4G or 512M"),
+    (["--memory-limit", "lots"], "losscheck: error: --memory-limit must be a size such as 4G or 1536M"),
     (["--fail-on", "fatal"], "losscheck: error: --fail-on must be \"error\" or \"warning\", not 'fatal'"),
     (["--baseline", "a-folder"], "losscheck: error: the baseline a-folder is a folder; name a JSON file"),
     (["--update-baseline", "--baseline", "a-folder"], "losscheck: error: --baseline a-folder is a folder"),
@@ -190,7 +190,7 @@ def test_ci_refuses_bad_arguments_before_auditing(tmp_path, args, message):
     ("isolation = 'no'", "[tool.losscheck]: 'isolation' must be true or false, not 'no'"),
     ("select = ['LC1O1']", "[tool.losscheck]: 'select': 'LC1O1' is no pitfall code and no prefix of one; did you "
                            "mean LC101?"),
-    ("memory-limit = '12'", "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 512M (at least 64M)"),
+    ("memory-limit = '12'", "[tool.losscheck]: 'memory-limit' must be a size such as 4G or 1536M (at least 1G)"),
     ("ddp = 1", "[tool.losscheck]: 'ddp' must be 0 (off) or a number of processes from 2 to 64, not 1"),
     ("report-dir = 'a-file'", "[tool.losscheck] 'report-dir' "),
     ("baseline = 'a-folder'", "the baseline "),

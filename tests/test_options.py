@@ -25,8 +25,8 @@ G = 2**30
     ("ignore", "LC1,LC1", ("LC1",)), ("ignore", ("LC706",), ("LC706",)),
     ("isolate", False, False),
     ("ddp", "0", 0), ("ddp", 0, 0), ("ddp", "2", 2), ("ddp", 64, 64),
-    ("memory_limit", "4G", 4 * G), ("memory_limit", "512M", 512 * 2**20), ("memory_limit", "1.5GiB", 3 * G // 2),
-    ("memory_limit", "2gb", 2 * G), ("memory_limit", "64M", MIN_MEMORY), ("memory_limit", "none", 0),
+    ("memory_limit", "4G", 4 * G), ("memory_limit", "1536M", 1536 * 2**20), ("memory_limit", "1.5GiB", 3 * G // 2),
+    ("memory_limit", "2gb", 2 * G), ("memory_limit", "1G", MIN_MEMORY), ("memory_limit", "none", 0),
     ("memory_limit", "0", 0), ("memory_limit", 0, 0), ("memory_limit", None, 0),  # 0: no limit
     ("memory_limit", 2 * G, 2 * G),
     ("fail_on", "warning", "warning"),
@@ -72,9 +72,9 @@ REFUSED = [
     ("ddp", "1", "0 (off) or a number of processes from 2 to 64, not '1'"),
     ("ddp", "-2", "0 (off) or a number of processes from 2 to 64"),
     ("ddp", "65", "0 (off) or a number of processes from 2 to 64"),
-    ("memory_limit", "512", "a size such as 4G or 512M (at least 64M), a share of physical memory such as 50%, "
+    ("memory_limit", "512", "a size such as 4G or 1536M (at least 1G), a share of physical memory such as 50%, "
                             "or none (no limit), not '512'"),
-    ("memory_limit", "63M", "a size such as 4G"),
+    ("memory_limit", "1023M", "a size such as 4G"), ("memory_limit", "512M", "a size such as 4G"),
     ("memory_limit", "4X", "a size such as 4G"),
     ("memory_limit", "-4G", "a size such as 4G"),
     ("memory_limit", "0%", "a size such as 4G"),

@@ -209,7 +209,7 @@ def test_bad_plugin_options_are_usage_errors(pytester, args, message):
 @pytest.mark.parametrize("extra, message", [
     ("timeout = inf", "'timeout' must be a finite number of seconds, more than 0 and at most 86400, not inf"),
     ("select = ['LC1O1']", "'select': 'LC1O1' is no pitfall code and no prefix of one; did you mean LC101?"),
-    ("memory-limit = 'lots'", "'memory-limit' must be a size such as 4G or 512M"),
+    ("memory-limit = 'lots'", "'memory-limit' must be a size such as 4G or 1536M"),
 ])
 def test_bad_option_in_the_configuration_is_a_usage_error(pytester, extra, message):
     make_repo(pytester.path, extra)
