@@ -21,10 +21,7 @@ from pathlib import Path
 from losscheck.errors import UsageError
 from losscheck.probe import UNUSABLE, accept, probe, unusable
 
-DEFAULT_MAX_EXAMPLES = 30
-DEFAULT_TIMEOUT = 10.0
 START_TIMEOUT = 60.0  # seconds for importing and constructing the candidate (at least 6 x --timeout)
-DEFAULT_MEMORY_SHARE = 0.5  # of physical memory: the worker's default address-space limit
 
 
 def _versions() -> dict:
@@ -117,44 +114,32 @@ def _keep(code: str, select, ignore) -> bool:
     return not (ignore and any(code.startswith(s) for s in ignore))
 
 
-def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
-          max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
-          select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
-          ddp: int = 0, memory_limit: int | None = None, start_timeout: float | None = None):
+def audit(target, *, as_: str | None = None, init: dict | None = None, conventions: dict | None = None,
+          progress=None, start_timeout: float | None = None, **options):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
-    With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under
-    torch.distributed with the batch sharded across that many local gloo processes. `memory_limit` is the
-    worker's address-space limit in bytes: None for DEFAULT_MEMORY_SHARE of physical memory, 0 for none.
-    `start_timeout` bounds importing and constructing the candidate (default: START_TIMEOUT, at least 6 x
-    `timeout`).
+    `options` are the fields of losscheck.options.AuditOptions, checked there as the CLI's are: `seed`,
+    `max_examples`, `timeout` (seconds per call), `select`, `ignore`, `isolate`, `ddp`, `memory_limit` (the
+    worker's address-space limit in bytes, 0 for none; default a share of physical memory). With `ddp` >= 2
+    the device.ddp check (losscheck.distributed) runs last: the candidate under torch.distributed with the
+    batch sharded across that many local gloo processes. `start_timeout` bounds importing and constructing
+    the candidate (default START_TIMEOUT, at least 6 x `timeout`).
     """
-    if max_examples < 1:
-        raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
-    if timeout <= 0:
-        raise UsageError(f"--timeout must be positive, not {timeout}")
-    if ddp < 0 or ddp == 1:
-        raise UsageError(f"--ddp needs at least 2 processes, not {ddp}")
+    from losscheck.options import AuditOptions
+
+    o = AuditOptions(**options)
     t0 = time.perf_counter()
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
-    limit = default_memory_limit() if memory_limit is None else (memory_limit or None)
     try:
         with _hypothesis_home_outside_cwd(), _stopped_by_sigterm():
-            return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
-                          progress, t0, ddp, limit, start_timeout or max(START_TIMEOUT, 6 * timeout))
+            return _audit(target, as_, init, o.seed, o.max_examples, o.timeout, o.select, o.ignore, o.isolate,
+                          conventions or {}, progress, t0, o.ddp, o.memory_limit or None,
+                          start_timeout or max(START_TIMEOUT, 6 * o.timeout))
     finally:
         torch.set_num_threads(threads)
-
-
-def default_memory_limit() -> int | None:
-    """DEFAULT_MEMORY_SHARE of this machine's physical memory, in bytes (None where it cannot be read)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * DEFAULT_MEMORY_SHARE)
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 @contextlib.contextmanager

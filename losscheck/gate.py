@@ -115,17 +115,16 @@ def _audit_in_worker(root, loss, max_examples, seed):
 def _preload() -> None:
     """Import the audit engine (torch, hypothesis, the specs and checks) once, before forking the workers, so
     that N workers do not each spend seconds importing it."""
-    import losscheck.auditor  # noqa: F401
+    import losscheck.auditor
     import losscheck.binding  # noqa: F401
-    import losscheck.candidate  # noqa: F401
     import losscheck.checks  # noqa: F401
-    import losscheck.report  # noqa: F401
+    import losscheck.remote  # noqa: F401
+    import losscheck.report.html  # noqa: F401
+    import losscheck.report.junit  # noqa: F401
+    import losscheck.report.markdown  # noqa: F401
     import losscheck.specs  # noqa: F401
-    import torch  # noqa: F401
 
-    warm = getattr(losscheck.auditor, "_warm_fake_tensor_mode", None)
-    if warm is not None:
-        warm()
+    losscheck.auditor._warm_fake_tensor_mode()
 
 
 def _pool_process() -> None:

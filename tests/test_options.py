@@ -131,7 +131,18 @@ def test_audit_kwargs_are_the_keywords_of_audit():
     kwargs = AuditOptions(select="LC2", memory_limit="2G").audit_kwargs()
     assert kwargs == {"seed": 0, "max_examples": 30, "timeout": 10.0, "select": ["LC2"], "ignore": [],
                       "isolate": True, "ddp": 0, "memory_limit": 2 * G}
-    assert set(kwargs) <= set(inspect.signature(audit).parameters)
+    params = inspect.signature(audit).parameters.values()
+    assert any(p.kind == p.VAR_KEYWORD for p in params)  # audit(**options) builds AuditOptions from them
+
+
+@pytest.mark.parametrize("options, words", [({"timeout": float("nan")}, "timeout"), ({"seed": -1}, "seed"),
+                                            ({"select": ["LC1O1"]}, "did you mean LC101"),
+                                            ({"max_examples": 10**9}, "max_examples")])
+def test_audit_from_python_checks_its_options_at_the_door(options, words):
+    from losscheck.auditor import audit
+
+    with pytest.raises(UsageError, match=words):
+        audit("torch.nn.MSELoss", **options)
 
 
 def test_given_reads_a_namespace_and_checked_names_the_flag():
