@@ -25,6 +25,7 @@ class Binding:
     formats: tuple = ()   # the target formats it accepts in the first of them
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
+    declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
@@ -69,11 +70,18 @@ def _jsonable(v):
     return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
 
 
-def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) -> Binding:
+def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, layouts=()) -> Binding:
     """The binding of `cand` to `spec`; `conventions_from` ({parameter: (convention, option)}, see
-    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped."""
+    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped;
+    `layouts` are the layouts the user declares the candidate takes (each is then required)."""
+    from losscheck.errors import UsageError
+
+    unknown = [layout for layout in layouts if layout not in spec.layouts]
+    if unknown:
+        raise UsageError(f"--layout {unknown[0]}: {spec.id} has no such layout (its layouts: {', '.join(spec.layouts)})")
     conventions_from = conventions_from or {}
-    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()})
+    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()},
+                declared_layouts=tuple(layouts))
     taken = set()
     for p in spec.params:
         name = next((n for n in p.names if n in cand.parameters), None)
