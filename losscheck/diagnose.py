@@ -1,8 +1,9 @@
 """Diagnosis: turn "values differ" into the name of the mistake, or say where the candidate parts.
 
-`explain_mismatch` tries every variant of the spec (its own, then the common ones) on the shrunk failing
-case and then on freshly drawn cases; a variant that reproduces the candidate on all of them names the
-defect (LC102) or the convention (LC103). It runs only after a disagreement, so a clean audit pays nothing.
+`explain_mismatch` tries every variant of the spec (its defects, its conventions alone and in combination,
+the common defects) on the shrunk failing case and freshly drawn cases; a variant that reproduces the
+candidate on all of them names the defect (LC102) or the conventions (LC103). It runs only after a
+disagreement, so a clean audit pays nothing.
 
 `locate_region` bisects along the ray from zero to the failing input (scaling the differentiable inputs)
 to find where the candidate stops being finite or parts from the reference.
@@ -53,21 +54,16 @@ def _explains(ctx, variant, examples, dtype):
 
 
 def explain_mismatch(ctx, v: Violation) -> Violation:
-    """LC101 -> LC102/LC103 when a known variant reproduces the candidate on every drawn example."""
+    """LC101 -> LC102/LC103 when a known variant reproduces the candidate on every drawn example.
+
+    The examples are the shrunk failing case and up to CONFIRMING_EXAMPLES fresh draws of its layout and format
+    (with its parameters). Tried in order: the spec's defects, each undeclared convention value alone, the common
+    defects, then products of two or more convention values (`conventions.combinations`, pruned to the values that
+    change something on these examples); the first that reproduces every example names the disagreement.
+    """
     if "candidate" not in v.data:
         return v
     examples = [(v.case, np.asarray(v.data["candidate"], dtype=np.float64))]
-    from losscheck.conventions import combined
-
-    singles = [var for var in ctx.spec.variants if var.convention]
-    pairs = combined(ctx.base_spec or ctx.spec, {**ctx.detected, **ctx.declared}, singles)
-    variants = (*ctx.spec.variants, *COMMON, *pairs)
-    # Only variants that reproduce the shrunk case (or still have parameters to fit) are worth more draws.
-    hopeful = [var for var in variants if _explains(ctx, var, examples, v.dtype) is not None
-               or (var.fit is not None and _fit(ctx, var, examples) is None)]
-    if not hopeful:
-        return v
-
     scalars = {k: val for k, val in v.case.params.items() if not isinstance(val, np.ndarray)}
 
     def collect(case):
@@ -80,18 +76,49 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     formats = [v.case.fmt] if v.case.fmt else ctx.formats
     ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.layouts[0]], formats=formats), collect,
                max_examples=CONFIRMING_EXAMPLES)
-    for var in hopeful:
-        params = _explains(ctx, var, examples, v.dtype)
-        if params is None:
-            continue
-        convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
-        fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
-        message = (f"{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
-                   f"Seen on every one of {len(examples)} examples; on this one {v.message}")
-        return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
-                         data={**v.data, "variant": var.name, "fitted": params,
-                               **({"conventions": [list(c) for c in var.convention]} if var.convention else {})})
-    return v
+    var, params = _first_explaining(ctx, _variants(ctx, examples), examples, v.dtype)
+    if var is None:
+        return v
+    convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
+    fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
+    message = (f"{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
+               f"Seen on every one of {len(examples)} examples; on this one {v.message}")
+    return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
+                     data={**v.data, "variant": var.name, "fitted": params,
+                           **({"conventions": [list(c) for c in var.convention]} if var.convention else {})})
+
+
+def _variants(ctx, examples):
+    """The variants worth trying, lazily and in order (see explain_mismatch)."""
+    from losscheck.conventions import combinations
+
+    base = ctx.base_spec or ctx.spec
+    fixed = {**ctx.detected, **ctx.declared}
+    current = [ctx.reference(case) for case, _ in examples]
+
+    def unchanged(reference):
+        try:
+            with np.errstate(all="ignore"):
+                return all(np.allclose(np.asarray(reference(*case.inputs, **case.params), dtype=np.float64), want,
+                                       rtol=1e-9, atol=1e-12, equal_nan=True)
+                           for (case, _), want in zip(examples, current))
+        except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
+            return False
+
+    many = range(2, len(base.conventions) + 1)
+    yield from ctx.spec.variants
+    yield from combinations(base, fixed, unchanged, sizes=(1,))
+    yield from COMMON
+    yield from combinations(base, fixed, unchanged, sizes=many)
+
+
+def _first_explaining(ctx, variants, examples, dtype):
+    """The first variant (and its fitted parameters) that reproduces the candidate on every example."""
+    for var in variants:
+        params = _explains(ctx, var, examples, dtype)
+        if params is not None:
+            return var, params
+    return None, {}
 
 
 def locate_region(ctx, v: Violation, steps: int = 40) -> Violation:
