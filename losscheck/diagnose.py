@@ -49,8 +49,15 @@ def _explains(ctx, variant, examples, dtype):
     params = _fit(ctx, variant, examples)
     if params is None:
         return None
-    fitted = replace(variant, compute=lambda ref, c: variant.compute(ref, c.with_params(**params)))
+    fitted = _fitted(variant, params)
     return params if all(_matches(ctx, fitted, case, got, dtype) for case, got in examples) else None
+
+
+def _fitted(variant, params):
+    """The variant with its fitted parameters fixed (no free parameter left)."""
+    if not params and variant.fit is None:
+        return variant
+    return replace(variant, fit=None, compute=lambda ref, c: variant.compute(ref, c.with_params(**params)))
 
 
 def explain_mismatch(ctx, v: Violation) -> Violation:
@@ -65,18 +72,15 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
         return v
     examples = [(v.case, np.asarray(v.data["candidate"], dtype=np.float64))]
     scalars = {k: val for k, val in v.case.params.items() if not isinstance(val, np.ndarray)}
-
-    def collect(case):
-        case = case.with_params(**scalars).rounded(v.dtype)  # other inputs, the failing case's parameters
-        try:
-            examples.append((case, ctx.run(case, v.dtype)[0].detach().double().numpy()))
-        except Violation:
-            pass
-
-    formats = [v.case.fmt] if v.case.fmt else ctx.formats
-    ctx.search(cases(ctx.binding, layouts=[v.case.layout or ctx.layouts[0]], formats=formats), collect,
-               max_examples=CONFIRMING_EXAMPLES)
-    var, params = _first_explaining(ctx, _variants(ctx, examples), examples, v.dtype)
+    layouts, formats = [v.case.layout or ctx.layouts[0]], [v.case.fmt] if v.case.fmt else ctx.formats
+    examples += _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype, scalars)
+    wider = _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype)  # other parameter values
+    candidates = list(_variants(ctx, examples + wider))
+    # Prefer a variant that also holds at the other parameter values (a smoothing convention shows at smooth=1 and
+    # hides at 1e-7); else the first one that holds where the candidate failed.
+    var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=wider)
+    if var is None:
+        var, params = _first_explaining(ctx, candidates, examples, v.dtype)
     if var is None:
         return v
     convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
@@ -112,11 +116,27 @@ def _variants(ctx, examples):
     yield from combinations(base, fixed, unchanged, sizes=many)
 
 
-def _first_explaining(ctx, variants, examples, dtype):
-    """The first variant (and its fitted parameters) that reproduces the candidate on every example."""
+def _outputs(ctx, strategy, dtype, scalars=None) -> list:
+    """(case, candidate value) on up to CONFIRMING_EXAMPLES drawn cases (with `scalars` as their parameters)."""
+    out = []
+
+    def collect(case):
+        case = case.with_params(**(scalars or {})).rounded(dtype)
+        try:
+            out.append((case, ctx.run(case, dtype)[0].detach().double().numpy()))
+        except Violation:
+            pass
+
+    ctx.search(strategy, collect, max_examples=CONFIRMING_EXAMPLES)
+    return out
+
+
+def _first_explaining(ctx, variants, examples, dtype, also=()):
+    """The first variant (and its fitted parameters) that reproduces the candidate on every example (and, without
+    refitting, on every one of `also`)."""
     for var in variants:
         params = _explains(ctx, var, examples, dtype)
-        if params is not None:
+        if params is not None and (not also or _explains(ctx, _fitted(var, params), list(also), dtype) is not None):
             return var, params
     return None, {}
 
