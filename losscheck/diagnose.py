@@ -22,13 +22,20 @@ from losscheck.variants import COMMON
 CONFIRMING_EXAMPLES = 12
 
 
-def _matches(ctx, variant, case, got, dtype) -> bool:
+def _matches(ctx, variant, case, got, dtype) -> bool | None:
+    """Whether the variant gives the candidate's value on the case; None where the variant's loss is undefined
+    (not finite) at every point: no verdict there (an unsmoothed Dice on an empty mask and an empty prediction)."""
     try:
         with np.errstate(all="ignore"):
             value = variant.compute(ctx.spec.reference, case)
     except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
         return False
-    return value.shape == got.shape and close(got, value, dtype)
+    if value.shape != got.shape:
+        return False
+    keep = np.isfinite(value)
+    if not keep.any():
+        return None
+    return close(got[keep], value[keep], dtype)
 
 
 def _fit(ctx, variant, examples):
@@ -50,7 +57,12 @@ def _explains(ctx, variant, examples, dtype):
     if params is None:
         return None
     fitted = _fitted(variant, params)
-    return params if all(_matches(ctx, fitted, case, got, dtype) for case, got in examples) else None
+    verdicts = []
+    for case, got in examples:
+        verdicts.append(_matches(ctx, fitted, case, got, dtype))
+        if verdicts[-1] is False:
+            return None
+    return params if True in verdicts else None
 
 
 def _fitted(variant, params):
