@@ -228,11 +228,12 @@ def _keep(code: str, select, ignore) -> bool:
 def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed: int = 0,
           max_examples: int = DEFAULT_MAX_EXAMPLES, timeout: float = DEFAULT_TIMEOUT,
           select=(), ignore=(), isolate: bool = True, conventions: dict | None = None, progress=None,
-          ddp: int = 0):
+          ddp: int = 0, layouts=()):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
     With `ddp` >= 2 the device.ddp check (losscheck.distributed) runs last: the candidate under
-    torch.distributed with the batch sharded across that many local gloo processes.
+    torch.distributed with the batch sharded across that many local gloo processes. `layouts` are layouts the
+    user relies on (`--layout`): each one is then graded as required.
     """
     if max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, not {max_examples}")
@@ -248,7 +249,7 @@ def audit(target: str, *, as_: str | None = None, init: dict | None = None, seed
     try:
         with _hypothesis_home_outside_cwd():
             return _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions or {},
-                          progress, t0, ddp)
+                          progress, t0, ddp, tuple(layouts))
     finally:
         torch.set_num_threads(threads)
 
@@ -275,7 +276,7 @@ def _hypothesis_home_outside_cwd():
 
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
-           ddp=0):
+           ddp=0, layouts=()):
     from losscheck.binding import bind
     from losscheck.calls import Caller
     from losscheck.candidate import resolve, wrap
@@ -291,7 +292,7 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
-    binding = bind(spec, candidate, by_params)
+    binding = bind(spec, candidate, by_params, layouts)
     ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples, base_spec=base_spec,
                   declared=dict(conventions))
     ref = spec.reference

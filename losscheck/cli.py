@@ -29,6 +29,9 @@ def build_parser() -> Parser:
     a.add_argument("target", help="pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
     a.add_argument("--as", dest="as_", metavar="ID", help="catalogue id of the loss (detected for torch built-ins)")
     a.add_argument("--init", default="{}", help="JSON object of constructor (or keyword) arguments")
+    a.add_argument("--layout", action="append", default=[], metavar="NAME",
+                   help="a layout the loss must take, graded as required (repeatable): batch, single, no_batch, "
+                        "spatial2d, spatial3d")
     a.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                    help="declare a convention the loss follows (repeatable); see `losscheck list`")
     a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
@@ -175,7 +178,7 @@ def run_audit(args) -> int:
     result = audit(args.target, as_=args.as_, init=_init(args.init), seed=args.seed,
                    max_examples=DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples,
                    timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-                   select=args.select, ignore=args.ignore, conventions=parse(args.convention),
+                   select=args.select, ignore=args.ignore, conventions=parse(args.convention), layouts=args.layout,
                    isolate=not args.no_isolation, progress=None if args.quiet or not sys.stderr.isatty() else _progress,
                    ddp=args.ddp or 0)
     if not args.quiet and sys.stderr.isatty():

@@ -57,7 +57,7 @@ _AUDIT_KEYS = {
 GLOBAL_KEYS = {**_AUDIT_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
 LOSS_KEYS = {"target": "str", "name": "str", "as": "str", "init": "table", "conventions": "conventions",
-             **_AUDIT_KEYS}
+             "layouts": "layouts", **_AUDIT_KEYS}
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class Loss:
     as_: str | None = None
     init: dict = field(default_factory=dict)
     conventions: dict = field(default_factory=dict)
+    layouts: tuple = ()      # layouts the loss must take (--layout)
     select: tuple = ()
     ignore: tuple = ()
     max_examples: int | None = None
@@ -84,6 +85,7 @@ class Loss:
         from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
         kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
+                  "layouts": list(self.layouts),
                   "select": list(self.select), "ignore": list(self.ignore),
                   "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
                   "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
@@ -176,7 +178,8 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
         merged = {**glob, **{k: v for k, v in e.items() if k in _AUDIT_KEYS}}
         merged["ignore"] = tuple(dict.fromkeys([*glob.get("ignore", ()), *e.get("ignore", ())]))
         losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
-                           conventions=e.get("conventions", {}), select=tuple(merged.get("select", ())),
+                           conventions=e.get("conventions", {}), layouts=tuple(e.get("layouts", ())),
+                           select=tuple(merged.get("select", ())),
                            ignore=merged["ignore"], max_examples=merged.get("max-examples"),
                            timeout=merged.get("timeout"), seed=merged.get("seed", 0),
                            fail_on=merged.get("fail-on", "error"), isolation=merged.get("isolation", True),
@@ -246,6 +249,12 @@ def _check(kind: str, value, what: str):
         if not isinstance(value, dict) or any(not isinstance(v, str) for v in value.values()):
             raise bad('a table of names to strings, e.g. { alpha_form = "positives" }')
         return dict(value)
+    if kind == "layouts":
+        from losscheck.specs.base import LAYOUTS
+
+        if not isinstance(value, list) or any(v not in LAYOUTS for v in value):
+            raise bad(f"a list of layouts from {', '.join(LAYOUTS)}")
+        return tuple(value)
     if kind == "losses":
         if not isinstance(value, list):
             raise bad("an array of tables: [[tool.losscheck.loss]]")

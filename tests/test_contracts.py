@@ -1,0 +1,106 @@
+"""Verdicts that hold on code losscheck has never seen (issue 13): contracts proven by the probe, conventions
+found together, no verdict on undefined points. Every correct loss of tests/fixtures/contracts.py audits without an
+error (and without any finding once its conventions are declared); every broken twin is still caught."""
+from __future__ import annotations
+
+import pytest
+
+from losscheck import audit
+
+FIXTURES = "tests.fixtures.contracts"
+
+
+def run(name, as_, **kwargs):
+    return audit(f"{FIXTURES}:{name}", as_=as_, seed=0, max_examples=10, **kwargs)
+
+
+def errors(result):
+    return [f"{f.code} ({f.check}): {f.message[:160]}" for f in result.findings if f.severity == "error"]
+
+
+def not_info(result):
+    return [f"{f.code} ({f.check}): {f.message[:160]}" for f in result.findings if f.severity != "info"]
+
+
+def test_a_class_last_cross_entropy_keeps_its_contract():
+    """log_softmax over the last axis takes (N, C) only: the probe does not count (N, C, H, W) as accepted."""
+    result = run("LabelSmoothingCE", "cross_entropy")
+    assert errors(result) == [] and result.exit_code() == 0
+    assert "spatial2d" not in result.layouts["accepted"] and "batch" in result.layouts["accepted"]
+    assert result.parameters["target_formats"] == ["indices"]
+
+
+def test_a_soft_target_cross_entropy_keeps_its_contract():
+    """Class indices would broadcast against (N, C) when N == C: the probe's sizes rule that out."""
+    result = run("SoftTargetCE", "cross_entropy")
+    assert errors(result) == [] and result.exit_code() == 0
+    assert result.parameters["target_formats"] == ["probabilities"]
+    assert "LC502" in {f.code for f in result.findings if f.severity == "info"}
+    wrong = [f for f in result.findings if f.code == "LC504" and f.severity == "warning"]
+    assert wrong and all("instead of raising" in f.message for f in wrong), not_info(result)
+
+
+@pytest.mark.parametrize("name, as_", [("LabelSmoothingCEWrongSign", "cross_entropy"),
+                                       ("SoftTargetCEOverBatch", "cross_entropy"),
+                                       ("SmpStyleDiceSigmoidTwice", "dice"),
+                                       ("DetectionFocalNoGamma", "focal")])
+def test_broken_twins_are_still_caught(name, as_):
+    result = run(name, as_)
+    assert any(f.family == "value" for f in result.findings if f.severity == "error"), not_info(result)
+    assert result.exit_code() == 1
+
+
+def test_conventions_combined_are_one_warning_and_declared_are_none():
+    result = run("SmpStyleDice", "dice")
+    assert errors(result) == []
+    lc103 = [f for f in result.findings if f.code == "LC103"]
+    assert len(lc103) == 1, not_info(result)
+    named = dict(map(tuple, lc103[0].data["conventions"]))
+    assert {k: named.get(k) for k in ("per_sample", "empty_channel", "activation")} == \
+        {"per_sample": "batch", "empty_channel": "zero", "activation": "sigmoid"}
+    assert named["smoothing"] in ("none", "clamp")
+    for name, value in named.items():
+        assert f"--convention {name}={value}" in lc103[0].message
+    declared = run("SmpStyleDice", "dice", conventions=named)
+    assert [f.code for f in declared.findings] == [], not_info(declared)
+
+
+def test_retinanet_normalisation_is_a_convention():
+    result = run("DetectionFocal", "focal")
+    assert errors(result) == []
+    assert [f.data.get("conventions") for f in result.findings if f.code == "LC103"] == [[["normalise", "positives"]]]
+    assert run("DetectionFocal", "focal", conventions={"normalise": "positives"}).findings == []
+
+
+def test_no_verdict_where_the_loss_is_undefined():
+    """Unsmoothed Dice is 0/0 on an empty mask with an empty prediction: a loss that calls that 0 is not wrong."""
+    result = run("PlainDice", "dice", conventions={"smoothing": "none"})
+    assert [f.code for f in result.findings] == [], not_info(result)
+
+
+def test_nan_where_the_catalogue_is_finite_stays_lc201():
+    result = run("NaiveDice", "dice", conventions={"smoothing": "none"})
+    assert "LC201" in {f.code for f in result.findings if f.severity == "error"}, not_info(result)
+
+
+def test_a_loss_that_raises_on_every_batch_fails_the_audit():
+    result = run("OneSampleAtATimeMSE", "mse")
+    found = [f for f in result.findings if f.code == "LC705" and f.severity == "error"]
+    assert found and "every batched input" in found[0].message, not_info(result)
+    assert result.exit_code() == 1
+    twin = run("PerSampleMSE", "mse")
+    assert errors(twin) == [] and twin.exit_code() == 0
+
+
+def test_a_declared_layout_is_required():
+    result = run("LabelSmoothingCE", "cross_entropy", layouts=["spatial2d"])
+    found = [f for f in result.findings if f.code == "LC504" and f.severity == "error"]
+    assert found and "--layout spatial2d" in found[0].message, not_info(result)
+    assert run("LabelSmoothingCE", "cross_entropy", layouts=["batch"]).exit_code() == 0
+
+
+def test_an_unknown_layout_is_a_usage_error():
+    from losscheck.errors import UsageError
+
+    with pytest.raises(UsageError, match="no such layout"):
+        run("LabelSmoothingCE", "cross_entropy", layouts=["spatial4d"])
