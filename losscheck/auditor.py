@@ -284,10 +284,11 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
     from losscheck.checks.base import Context
     from losscheck.conventions import declare, implied
     from losscheck.findings import AuditResult
+    from losscheck.specs.forms import choose
     from losscheck.tolerances import TOLERANCES
 
     candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
-    base_spec = pick_spec(candidate, as_)
+    base_spec = choose(pick_spec(candidate, as_), candidate)  # NT-Xent as (embeddings, labels): its call form
     candidate.prepare(len(base_spec.signature))
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}

@@ -48,6 +48,17 @@ class Binding:
                     out[twin] = value
         return out
 
+    def explored_note(self, params: dict) -> str:
+        """"at smooth=1.0 (explored; your configuration uses 0.0): " when a case's parameters are values the audit
+        explored rather than the candidate's own (the reduction, which checks choose on purpose, is left out)."""
+        changed = [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
+                   and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+        if not changed:
+            return ""
+        at = ", ".join(f"{name}={value!r}" for name, value in changed)
+        uses = ", ".join(f"{self.defaults.get(name)!r}" for name, _ in changed)
+        return f"at {at} (explored; your configuration uses {uses}): "
+
     def describe(self) -> dict:
         return {"bound": dict(self.names), "defaults": {k: _jsonable(v) for k, v in self.defaults.items()},
                 "explored": list(self.explorable), "unmapped": list(self.unmapped),

@@ -97,8 +97,9 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
         return v
     convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
     fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
-    message = (f"{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
-               f"Seen on every one of {len(examples)} examples; on this one {v.message}")
+    note = ctx.binding.explored_note(v.case.params)
+    message = (f"{note}{var.name}{fitted}: the candidate {var.says}{convention}. Fix: {var.fix}. "
+               f"Seen on every one of {len(examples)} examples; on this one {v.message.removeprefix(note)}")
     return Violation(var.code, message, v.case, v.dtype, expected=v.expected, snippet=v.snippet, setup=v.setup,
                      data={**v.data, "variant": var.name, "fitted": params,
                            **({"conventions": [list(c) for c in var.convention]} if var.convention else {})})

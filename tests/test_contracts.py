@@ -104,3 +104,17 @@ def test_an_unknown_layout_is_a_usage_error():
 
     with pytest.raises(UsageError, match="no such layout"):
         run("LabelSmoothingCE", "cross_entropy", layouts=["spatial4d"])
+
+
+def test_nt_xent_called_with_embeddings_and_labels():
+    result = run("PairedNTXent", "info_nce")
+    assert not_info(result) == [] and result.exit_code() == 0
+    assert result.layouts["accepted"] == ["batch", "single"]
+
+
+def test_the_embeddings_labels_form_reaches_findings_and_reproducers():
+    result = run("PairedNTXentTemperatureTimes", "info_nce")
+    found = [f for f in result.findings if f.code == "LC102" and "temperature multiplied" in f.message]
+    assert found, not_info(result)
+    assert "embeddings = torch.tensor(" in found[0].reproducer and "labels = torch.tensor(" in found[0].reproducer
+    assert "embeddings = " in found[0].example

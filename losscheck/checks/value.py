@@ -33,7 +33,7 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
         return got, want
     if not (close(got[keep], want[keep], dtype, tol) if not keep.all() else close(got, want, dtype, tol)):
         t = tol or TOLERANCES[dtype]
-        raise Violation(code, f"{what}candidate {fmt(got)} but reference {fmt(want)} "
+        raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {fmt(got)} but reference {fmt(want)} "
                         f"(max abs error {max_error(got, want):.3g}; {dtype} rtol={t['rtol']:g} atol={t['atol']:g})",
                         case, dtype, expected=want,
                         data={"candidate": got.tolist(), "reference": want.tolist()})

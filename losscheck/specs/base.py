@@ -78,6 +78,7 @@ class LossSpec:
     convention_params: dict = field(default_factory=dict)
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+    forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
 
     def candidate_inputs(self, case) -> tuple:
         """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""
