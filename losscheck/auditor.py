@@ -52,7 +52,11 @@ def pick_spec(candidate, loss_id: str | None):
             raise UsageError(f"cannot tell which loss '{candidate.target}' implements; name it with --as ID "
                              f"(known ids: {known})")
     if loss_id not in SPECS:
-        raise UsageError(f"unknown loss id '{loss_id}' (known ids: {known})")
+        import difflib
+
+        close = difflib.get_close_matches(loss_id, SPECS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown loss id '{loss_id}'{hint} (known ids: {known})")
     return SPECS[loss_id]
 
 

@@ -26,6 +26,7 @@ class Binding:
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
     declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required
+    diagnosed: Any = None  # the Variant that explains the value check's disagreement (a defect, or another id's loss)
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""

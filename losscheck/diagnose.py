@@ -17,7 +17,7 @@ import numpy as np
 from losscheck.cases import cases
 from losscheck.checks.base import Violation, fmt
 from losscheck.tolerances import EXTREME_FLOAT32, close
-from losscheck.variants import COMMON
+from losscheck.variants import COMMON, Variant
 
 CONFIRMING_EXAMPLES = 12
 
@@ -51,8 +51,9 @@ def _fit(ctx, variant, examples):
     return None
 
 
-def _explains(ctx, variant, examples, dtype):
-    """The fitted parameters when the variant reproduces the candidate on every example, else None."""
+def _explains(ctx, variant, examples, dtype, definite=False):
+    """The fitted parameters when the variant reproduces the candidate on every example, else None; with
+    `definite`, also only when the variant's loss is defined on every example."""
     params = _fit(ctx, variant, examples)
     if params is None:
         return None
@@ -60,7 +61,7 @@ def _explains(ctx, variant, examples, dtype):
     verdicts = []
     for case, got in examples:
         verdicts.append(_matches(ctx, fitted, case, got, dtype))
-        if verdicts[-1] is False:
+        if verdicts[-1] is False or (definite and verdicts[-1] is None):
             return None
     return params if True in verdicts else None
 
@@ -90,11 +91,22 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     candidates = list(_variants(ctx, examples + wider))
     # Prefer a variant that also holds at the other parameter values (a smoothing convention shows at smooth=1 and
     # hides at 1e-7); else the first one that holds where the candidate failed.
-    var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=wider)
+    var, params = None, {}
+    # A variant defined on every example beats one that leaves some undefined (no smoothing at all versus a clamped
+    # denominator differ only where the former is 0/0).
+    for also, definite in ((wider, True), (wider, False), ((), True), ((), False)):
+        var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=also, definite=definite)
+        if var is not None:
+            break
     if var is None:
-        var, params = _first_explaining(ctx, candidates, examples, v.dtype)
-    if var is None:
-        return v
+        other = _other_id(ctx, examples, v.dtype)
+        if other is None:
+            return v
+        ctx.binding.diagnosed = _as_variant(other, ctx.candidate)
+        return Violation(v.code, f"{v.message}; its values match {other}: audit with `--as {other}`", v.case, v.dtype,
+                         expected=v.expected, snippet=v.snippet, setup=v.setup, data={**v.data, "matches_id": other})
+    if var.code == "LC102":
+        ctx.binding.diagnosed = _fitted(var, params)  # stability's remarks are judged against it
     convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
     fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
     note = ctx.binding.explored_note(v.case.params)
@@ -129,6 +141,54 @@ def _variants(ctx, examples):
     yield from combinations(base, fixed, unchanged, sizes=many)
 
 
+def _as_variant(loss_id, candidate):
+    """Another id's loss at the candidate's settings, as a variant (what the candidate computes instead)."""
+    from losscheck.binding import bind
+    from losscheck.specs import SPECS
+
+    other = SPECS[loss_id]
+    defaults = _scalars(bind(other, candidate).defaults)
+    return Variant(loss_id, f"is {loss_id}", f"audit with --as {loss_id}",
+                   lambda ref, case: np.asarray(other.reference(*case.inputs, **defaults), dtype=np.float64))
+
+
+def _scalars(params: dict) -> dict:
+    return {k: val for k, val in params.items() if not hasattr(val, "shape")}
+
+
+def explains_case(ctx, case, got) -> str | None:
+    """The name of the diagnosed variant when it gives the candidate's value `got` on `case` (None otherwise)."""
+    var = ctx.binding.diagnosed
+    if var is None:
+        return None
+    return var.name if _matches(ctx, var, case, np.asarray(got, dtype=np.float64), "float32") else None
+
+
+def _other_id(ctx, examples, dtype, almost_everywhere=0.8):
+    """Another catalogue id with the same call signature whose reference (at the candidate's own settings, bound
+    as for an audit under that id) gives the candidate's values on every example, when the values differ from
+    this id's on almost every example: the loss was audited under the wrong --as."""
+    from losscheck.binding import bind
+    from losscheck.specs import SPECS
+
+    differs = [not close(got, ctx.reference(case), dtype) for case, got in examples]
+    if sum(differs) < almost_everywhere * len(examples):
+        return None
+    arity = len(ctx.spec.signature)
+    for other in SPECS.values():
+        if other.id == ctx.spec.id or len(other.signature) != arity or other.target_views:
+            continue
+        defaults = _scalars(bind(other, ctx.candidate).defaults)
+        try:
+            with np.errstate(all="ignore"):
+                if all(close(got, np.asarray(other.reference(*case.inputs, **defaults), dtype=np.float64), dtype)
+                       for case, got in examples):
+                    return other.id
+        except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
+            continue
+    return None
+
+
 def _outputs(ctx, strategy, dtype, scalars=None) -> list:
     """(case, candidate value) on up to CONFIRMING_EXAMPLES drawn cases (with `scalars` as their parameters)."""
     out = []
@@ -144,19 +204,24 @@ def _outputs(ctx, strategy, dtype, scalars=None) -> list:
     return out
 
 
-def _first_explaining(ctx, variants, examples, dtype, also=()):
+def _first_explaining(ctx, variants, examples, dtype, also=(), definite=False):
     """The first variant (and its fitted parameters) that reproduces the candidate on every example (and, without
     refitting, on every one of `also`)."""
     for var in variants:
-        params = _explains(ctx, var, examples, dtype)
-        if params is not None and (not also or _explains(ctx, _fitted(var, params), list(also), dtype) is not None):
+        params = _explains(ctx, var, examples, dtype, definite)
+        if params is not None and (not also or _explains(ctx, _fitted(var, params), list(also), dtype, definite)
+                                   is not None):
             return var, params
     return None, {}
 
 
 def locate_region(ctx, v: Violation, steps: int = 40) -> Violation:
-    """Add "agrees for |x| < a, parts beyond" to a stability violation, by bisection on a scale factor."""
+    """Add "agrees for |x| < a, parts beyond" to a stability violation, by bisection on a scale factor; left out
+    when a diagnosed variant already explains the values (a region found against the reference would only measure
+    the distance from that variant)."""
     case = v.case
+    if "explained_by" in v.data:
+        return v
 
     def scaled(t):
         inputs = list(case.inputs)
