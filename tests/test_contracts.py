@@ -118,3 +118,33 @@ def test_the_embeddings_labels_form_reaches_findings_and_reproducers():
     assert found, not_info(result)
     assert "embeddings = torch.tensor(" in found[0].reproducer and "labels = torch.tensor(" in found[0].reproducer
     assert "embeddings = " in found[0].example
+
+
+def test_a_wrong_id_is_named():
+    result = run("SimCLRLoss", "focal")
+    first = next(f for f in result.findings if f.check == "value.reference")
+    assert "its values match info_nce: audit with `--as info_nce`" in first.message
+    saturation = [f.message for f in result.findings if "saturation" in f.message]
+    assert saturation == []  # the remark would measure the distance from another loss
+
+
+def test_stability_remarks_follow_the_diagnosed_defect():
+    result = run("MisweightedFocal", "focal")
+    assert any(f.code == "LC102" and "alpha on the other class" in f.message for f in result.findings)
+    for f in result.findings:
+        if f.code == "LC202":
+            assert "saturation" not in f.message and "agrees with the reference for" not in f.message, f.message
+
+
+def test_findings_at_explored_values_say_so():
+    result = run("SmoothedDiceNumeratorOnly", "dice")
+    value = [f for f in result.findings if f.check == "value.reference"]
+    assert value and value[0].severity == "error"
+    assert "(explored; your configuration uses 0.0)" in value[0].message and value[0].message.startswith("at smooth=")
+
+
+def test_an_unknown_id_gets_did_you_mean():
+    from losscheck.errors import UsageError
+
+    with pytest.raises(UsageError, match="did you mean 'info_nce'"):
+        run("SimCLRLoss", "infonce")
