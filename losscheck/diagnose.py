@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from losscheck.cases import cases
-from losscheck.checks.base import Violation, fmt
+from losscheck.checks.base import Violation
 from losscheck.tolerances import EXTREME_FLOAT32, close
 from losscheck.variants import COMMON, Variant
 
@@ -77,9 +77,13 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     """LC101 -> LC102/LC103 when a known variant reproduces the candidate on every drawn example.
 
     The examples are the shrunk failing case and up to CONFIRMING_EXAMPLES fresh draws of its layout and format
-    (with its parameters). Tried in order: the spec's defects, each undeclared convention value alone, the common
-    defects, then products of two or more convention values (`conventions.combinations`, pruned to the values that
-    change something on these examples); the first that reproduces every example names the disagreement.
+    (with its parameters); `wider` are draws at other explored parameter values. Tried in order: the spec's
+    defects, each undeclared convention value alone, the common defects, then products of two or more convention
+    values (`conventions.combinations`, pruned to the values that change something on these examples); the first
+    that reproduces every example names the disagreement. A variant that also holds on `wider` is preferred (a
+    smoothing convention shows at smooth=1 and hides at 1e-7), and one defined on every example is preferred to
+    one that leaves some undefined (no smoothing at all and a clamped denominator differ only where the former
+    is 0/0). When nothing explains it, another catalogue id whose loss the candidate computes is named instead.
     """
     if "candidate" not in v.data:
         return v
@@ -89,11 +93,7 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     examples += _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype, scalars)
     wider = _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype)  # other parameter values
     candidates = list(_variants(ctx, examples + wider))
-    # Prefer a variant that also holds at the other parameter values (a smoothing convention shows at smooth=1 and
-    # hides at 1e-7); else the first one that holds where the candidate failed.
     var, params = None, {}
-    # A variant defined on every example beats one that leaves some undefined (no smoothing at all versus a clamped
-    # denominator differ only where the former is 0/0).
     for also, definite in ((wider, True), (wider, False), ((), True), ((), False)):
         var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=also, definite=definite)
         if var is not None:
