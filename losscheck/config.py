@@ -85,13 +85,14 @@ class Loss:
         from losscheck.auditor import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
         kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
-                  "layouts": list(self.layouts),
                   "select": list(self.select), "ignore": list(self.ignore),
                   "max_examples": max_examples or self.max_examples or DEFAULT_MAX_EXAMPLES,
                   "timeout": self.timeout or DEFAULT_TIMEOUT, "seed": self.seed if seed is None else seed,
                   "isolate": self.isolation}
         if self.ddp:
             kwargs["ddp"] = self.ddp
+        if self.layouts:
+            kwargs["layouts"] = list(self.layouts)
         return kwargs
 
 

@@ -108,19 +108,20 @@ def shapes(ctx) -> Outcome:
     if not layouts:
         raise Skip("no edge layouts for this loss")
 
-    batched = bool(set(ctx.spec.required) & set(ctx.binding.layouts))
+    primary = ctx.spec.layouts[0] in ctx.binding.layouts
 
     def prop_for(layout):
-        # a batch of one must work wherever a batch does: never outside the contract of a loss that takes batches
-        held = layout in ctx.binding.layouts or (layout == "single" and batched)
+        # a batch of one must work wherever the primary layout does: never outside the loss's contract then
+        single = layout == "single" and primary
+        held = layout in ctx.binding.layouts or single
 
         def prop(case):
             try:
                 compare(ctx, case.rounded("float32"), code="LC504", what=f"with {LAYOUTS[layout]} the ")
             except Violation as e:
                 v = outside_contract(ctx, "LC504", LAYOUTS[layout], e, held)
-                if v.severity is None and layout not in (*ctx.spec.required, *declared, "single"):
-                    v.severity = "warning"  # an optional layout the probe saw run, failing on other draws
+                if v.severity is None and not single and layout not in declared:
+                    v.severity = "warning"  # a layout the probe saw run, failing on other draws
                 raise v from None
         return prop
 
