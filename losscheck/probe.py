@@ -7,7 +7,6 @@ imported at call time: `import losscheck` stays light.
 """
 from __future__ import annotations
 
-from losscheck.cases import cases
 from losscheck.specs.base import LAYOUTS
 
 PROBE_EXAMPLES = 3
@@ -101,6 +100,8 @@ def _names(layouts) -> str:
 
 def _probe_cases(ctx, layout, fmt) -> list:
     """PROBE_EXAMPLES cases of a layout and format, every dimension of its own size above one, rounded to float32."""
+    from losscheck.cases import cases
+
     drawn = []
     strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False, distinct=True)
     ctx.search(strategy, lambda case: drawn.append(case.rounded("float32")), max_examples=PROBE_EXAMPLES)
