@@ -48,7 +48,11 @@ def pick_spec(candidate, loss_id: str | None):
             raise UsageError(f"cannot tell which loss '{candidate.target}' implements; name it with --as ID "
                              f"(known ids: {known})")
     if loss_id not in SPECS:
-        raise UsageError(f"unknown loss id '{loss_id}' (known ids: {known})")
+        import difflib
+
+        close = difflib.get_close_matches(loss_id, SPECS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown loss id '{loss_id}'{hint} (known ids: {known})")
     return SPECS[loss_id]
 
 
@@ -115,7 +119,7 @@ def _keep(code: str, select, ignore) -> bool:
 
 
 def audit(target, *, as_: str | None = None, init: dict | None = None, conventions: dict | None = None,
-          progress=None, start_timeout: float | None = None, **options):
+          progress=None, start_timeout: float | None = None, layouts=(), **options):
     """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
 
     `options` are the fields of losscheck.options.AuditOptions, checked there as the CLI's are: `seed`,
@@ -123,7 +127,8 @@ def audit(target, *, as_: str | None = None, init: dict | None = None, conventio
     worker's address-space limit in bytes, 0 for none; default a share of physical memory). With `ddp` >= 2
     the device.ddp check (losscheck.distributed) runs last: the candidate under torch.distributed with the
     batch sharded across that many local gloo processes. `start_timeout` bounds importing and constructing
-    the candidate (default START_TIMEOUT, at least 6 x `timeout`).
+    the candidate (default START_TIMEOUT, at least 6 x `timeout`). `layouts` are layouts the user relies on
+    (`--layout`): each one is then graded as required.
     """
     from losscheck.options import AuditOptions
 
@@ -137,7 +142,7 @@ def audit(target, *, as_: str | None = None, init: dict | None = None, conventio
         with _hypothesis_home_outside_cwd(), _stopped_by_sigterm():
             return _audit(target, as_, init, o.seed, o.max_examples, o.timeout, o.select, o.ignore, o.isolate,
                           conventions or {}, progress, t0, o.ddp, o.memory_limit or None,
-                          start_timeout or max(START_TIMEOUT, 6 * o.timeout))
+                          start_timeout or max(START_TIMEOUT, 6 * o.timeout), tuple(layouts))
     finally:
         torch.set_num_threads(threads)
 
@@ -185,7 +190,7 @@ def _hypothesis_home_outside_cwd():
 
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
-           ddp, memory_limit, start_timeout):
+           ddp, memory_limit, start_timeout, layouts):
     from losscheck.candidate import resolve, wrap
     from losscheck.remote import open_candidate
 
@@ -197,28 +202,30 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
         candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
     try:
         return _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress,
-                      t0, ddp)
+                      t0, ddp, layouts)
     finally:
         candidate.close()
 
 
-def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0, ddp):
+def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0, ddp,
+           layouts):
     from losscheck.binding import bind
     from losscheck.calls import Caller
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
     from losscheck.conventions import declare, implied
     from losscheck.findings import AuditResult
+    from losscheck.specs.forms import choose
     from losscheck.tolerances import TOLERANCES
 
-    base_spec = pick_spec(candidate, as_)
+    base_spec = choose(pick_spec(candidate, as_), candidate)  # NT-Xent as (embeddings, labels): its call form
     candidate.prepare(len(base_spec.signature))
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
-    binding = bind(spec, candidate, by_params)
-    ctx = Context(spec, candidate, binding, Caller(timeout, local=not isolate), seed, max_examples, base_spec=base_spec,
-                  declared=dict(conventions))
+    binding = bind(spec, candidate, by_params, layouts)
+    ctx = Context(spec, candidate, binding, Caller(timeout, local=not isolate), seed, max_examples,
+                  base_spec=base_spec, declared=dict(conventions))
     ref = spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,

@@ -25,6 +25,8 @@ class Binding:
     formats: tuple = ()   # the target formats it accepts in the first of them
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
+    declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required
+    diagnosed: Any = None  # the Variant that explains the value check's disagreement (a defect, or another id's loss)
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
@@ -46,6 +48,17 @@ class Binding:
                 if twin in self.candidate.parameters:
                     out[twin] = value
         return out
+
+    def explored_note(self, params: dict) -> str:
+        """"at smooth=1.0 (explored; your configuration uses 0.0): " when a case's parameters are values the audit
+        explored rather than the candidate's own (the reduction, which checks choose on purpose, is left out)."""
+        changed = [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
+                   and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+        if not changed:
+            return ""
+        at = ", ".join(f"{name}={value!r}" for name, value in changed)
+        uses = ", ".join(f"{self.defaults.get(name)!r}" for name, _ in changed)
+        return f"at {at} (explored; your configuration uses {uses}): "
 
     def describe(self) -> dict:
         return {"bound": dict(self.names), "defaults": {k: _jsonable(v) for k, v in self.defaults.items()},
@@ -69,11 +82,18 @@ def _jsonable(v):
     return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
 
 
-def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) -> Binding:
+def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, layouts=()) -> Binding:
     """The binding of `cand` to `spec`; `conventions_from` ({parameter: (convention, option)}, see
-    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped."""
+    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped;
+    `layouts` are the layouts the user declares the candidate takes (each is then required)."""
+    from losscheck.errors import UsageError
+
+    unknown = [layout for layout in layouts if layout not in spec.layouts]
+    if unknown:
+        raise UsageError(f"--layout {unknown[0]}: {spec.id} has no such layout (its layouts: {', '.join(spec.layouts)})")
     conventions_from = conventions_from or {}
-    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()})
+    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()},
+                declared_layouts=tuple(layouts))
     taken = set()
     for p in spec.params:
         name = next((n for n in p.names if n in cand.parameters), None)

@@ -5,6 +5,7 @@ reference see them, so that the comparison measures the loss, not the rounding o
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from hypothesis import strategies as st
 
 from losscheck.binding import Binding
+from losscheck.strategies import distinct_sizes
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -47,8 +49,9 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
     return torch.tensor(a, dtype=torch.int64, device=device)
 
 
-def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explore=True):
-    """A strategy of Cases for the binding: explorable parameters drawn (candidate default first)."""
+def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explore=True, distinct=False):
+    """A strategy of Cases for the binding: explorable parameters drawn (candidate default first); with `distinct`,
+    every dimension of a case has its own size above one (losscheck.strategies.distinct_sizes)."""
     spec = binding.spec
     layouts = tuple(layouts or binding.layout_order()[:1])
     formats = tuple(formats or (binding.formats or spec.target_formats)[:1])
@@ -64,7 +67,8 @@ def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explo
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
         fmt = draw(st.sampled_from(formats), label="target format")
-        inputs = spec.draw_inputs(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+        with distinct_sizes() if distinct else contextlib.nullcontext():
+            inputs = spec.draw_inputs(draw, layout=layout, fmt=fmt, scale=scale, params=params)
         if explore:
             for name in binding.explorable:
                 if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):

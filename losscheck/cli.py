@@ -43,6 +43,9 @@ def build_parser() -> Parser:
     a.add_argument("target", help="pkg.mod:Name, pkg.mod.Name or path/file.py:Name")
     a.add_argument("--as", dest="as_", metavar="ID", help="catalogue id of the loss (detected for torch built-ins)")
     a.add_argument("--init", default="{}", help="JSON object of constructor (or keyword) arguments")
+    a.add_argument("--layout", action="append", default=[], metavar="NAME",
+                   help="a layout the loss must take, graded as required (repeatable): batch, single, no_batch, "
+                        "spatial2d, spatial3d")
     a.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                    help="declare a convention the loss follows (repeatable); see `losscheck list`")
     a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
@@ -167,7 +170,7 @@ def run_audit(args) -> int:
     from losscheck.report.files import write_atomic
 
     show = not args.quiet and sys.stderr.isatty()
-    result = audit(args.target, as_=args.as_, init=init, conventions=conventions,
+    result = audit(args.target, as_=args.as_, init=init, conventions=conventions, layouts=args.layout,
                    progress=_progress if show else None, **options.audit_kwargs())
     if show:
         sys.stderr.write("\r\033[K")

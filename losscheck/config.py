@@ -57,7 +57,7 @@ _OPTION_KEYS = dict.fromkeys(BY_KEY, "option")
 GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
 LOSS_KEYS = {"target": "str", "name": "str", "as": "str", "init": "table", "conventions": "conventions",
-             **_OPTION_KEYS}
+             "layouts": "layouts", **_OPTION_KEYS}
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Loss:
     init: dict = field(default_factory=dict)
     conventions: dict = field(default_factory=dict)
     options: AuditOptions = field(default_factory=AuditOptions)
+    layouts: tuple = ()      # layouts the loss must take (--layout)
     line: int | None = None  # where its `target = ...` is in the file (for annotations)
 
     @property
@@ -79,8 +80,11 @@ class Loss:
     def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
         """Keyword arguments of losscheck.auditor.audit(); max_examples and seed override the configuration."""
         overrides = {k: v for k, v in (("max_examples", max_examples), ("seed", seed)) if v is not None}
-        return {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
-                **self.options.update(overrides).audit_kwargs()}
+        kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
+                  **self.options.update(overrides).audit_kwargs()}
+        if self.layouts:
+            kwargs["layouts"] = list(self.layouts)
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,7 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
             own["ignore"] = tuple(dict.fromkeys([*options.ignore, *own["ignore"]]))
         losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
                            conventions=e.get("conventions", {}), options=replace(options, **own),
-                           line=_line_of(text, e["target"])))
+                           layouts=tuple(e.get("layouts", ())), line=_line_of(text, e["target"])))
     return Config(path=path, present=True, options=options, formats=tuple(g.get("formats", DEFAULT_FORMATS)),
                   report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
                   jobs=g.get("jobs", 1), losses=tuple(losses))
@@ -207,6 +211,12 @@ def _check(kind: str, value, what: str):
         if not isinstance(value, dict) or any(not isinstance(v, str) for v in value.values()):
             raise bad('a table of names to strings, e.g. { alpha_form = "positives" }')
         return dict(value)
+    if kind == "layouts":
+        from losscheck.specs.base import LAYOUTS
+
+        if not isinstance(value, list) or any(v not in LAYOUTS for v in value):
+            raise bad(f"a list of layouts from {', '.join(LAYOUTS)}")
+        return tuple(value)
     if kind == "losses":
         if not isinstance(value, list):
             raise bad("an array of tables: [[tool.losscheck.loss]]")

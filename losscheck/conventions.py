@@ -3,11 +3,13 @@
 A Convention is a named option of a spec (dice `per_sample`, contrastive `scale`, ...). Each value says how
 the reference changes under it: extra reference keyword arguments, or a compute function of the reference
 and the case. A declared value (`--convention name=value`) becomes the reference the candidate is audited
-against; every other value becomes an LC103 variant, so a candidate that follows an undeclared convention
-gets a warning naming it, the libraries that follow it, and the `--convention` that declares it.
+against. On a disagreement, diagnosis searches the products of the other values (`combinations`): a candidate
+that follows undeclared conventions, one or several at once, gets one warning (LC103) naming them, the
+libraries that follow them, and the `--convention` flags that declare them.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -61,8 +63,8 @@ def implied(spec, candidate) -> dict:
 
 
 def declare(spec, declared: dict):
-    """The spec audited under the declared conventions: its reference follows them, and the variants list the
-    undeclared values of every convention as LC103 warnings."""
+    """The spec audited under the declared conventions (its reference follows them), and every convention's
+    value in force. Undeclared values are found by `combinations`, on a disagreement only."""
     by_name = {c.name: c for c in spec.conventions}
     for name, value in declared.items():
         if name not in by_name:
@@ -71,37 +73,55 @@ def declare(spec, declared: dict):
         if value not in by_name[name].options:
             raise UsageError(f"convention {name} takes {', '.join(by_name[name].options)}, not '{value}'")
     chosen = {c.name: declared.get(c.name, c.default) for c in spec.conventions}
+    return replace(spec, reference=reference_under(spec, chosen)), chosen
+
+
+def reference_under(spec, chosen: dict):
+    """The spec's reference with each convention at its chosen value (in the spec's order: earlier ones inside)."""
     reference = spec.reference
     for conv in spec.conventions:
-        if chosen[conv.name] != conv.default:
+        if chosen.get(conv.name, conv.default) != conv.default:
             reference = _under(conv, chosen[conv.name], reference)
-    alternatives = tuple(
-        Variant(f"{conv.name}={value}", option.says, f"if this is intended, declare it: --convention "
-                f"{conv.name}={value}", _alternative(conv, value, reference), code="LC103", libraries=option.libraries,
-                convention=((conv.name, value),))
-        for conv in spec.conventions for value, option in conv.options.items() if value != chosen[conv.name])
-    return replace(spec, reference=reference, variants=(*spec.variants, *alternatives)), chosen
+    return reference
 
 
-def combined(spec, declared: dict, alternatives) -> list:
-    """LC103 variants for two undeclared conventions at once (kornia's focal: alpha form and 'mean' over
-    classes), each computed with the spec's reference declared under both."""
-    from losscheck.variants import call
+def combinations(spec, fixed: dict, unchanged, sizes):
+    """LC103 variants: every product of undeclared convention values, the fewest changes first.
 
-    out = []
-    for i, a in enumerate(alternatives):
-        for b in alternatives[i + 1:]:
-            (name_a, value_a), (name_b, value_b) = a.convention[0], b.convention[0]
-            if name_a == name_b:
-                continue
-            both, _ = declare(spec, {**declared, name_a: value_a, name_b: value_b})
-            out.append(Variant(f"{a.name} and {b.name}", f"{a.says}, and {b.says}",
-                               f"if this is intended, declare both: --convention {name_a}={value_a} "
-                               f"--convention {name_b}={value_b}",
-                               lambda ref, case, r=both.reference: call(r, case), code="LC103",
-                               libraries=" / ".join(x for x in {a.libraries, b.libraries} if x),
-                               convention=(*a.convention, *b.convention)))
-    return out
+    `fixed` are the conventions in force that the search leaves alone (declared by the user or already detected);
+    a value under which `unchanged(reference)` holds changes nothing on the examples at hand and is left out
+    (pruned), so the product stays small. `sizes` are the numbers of conventions changed at once, in order. Each
+    variant computes the spec's reference under the fixed conventions and its own values, so a loss following
+    three conventions at once is named by one variant that lists all three and the flags declaring them.
+    """
+    chosen = {c.name: fixed.get(c.name, c.default) for c in spec.conventions}
+    free = {}
+    for conv in spec.conventions:
+        if conv.name not in fixed:
+            values = [v for v in conv.options
+                      if v != chosen[conv.name] and not unchanged(reference_under(spec, {**chosen, conv.name: v}))]
+            free.update({conv.name: values} if values else {})
+    by_name = {c.name: c for c in spec.conventions}
+    for k in sizes:
+        for names in itertools.combinations(free, k):
+            for values in itertools.product(*(free[name] for name in names)):
+                combo = dict(zip(names, values))
+                yield _variant(combo, [by_name[name].options[value] for name, value in combo.items()],
+                               reference_under(spec, {**chosen, **combo}))
+
+
+def _variant(combo: dict, options, reference) -> Variant:
+    pairs = [f"{name}={value}" for name, value in combo.items()]
+    flags = " ".join(f"--convention {pair}" for pair in pairs)
+    return Variant(_listed(pairs), _listed([o.says for o in options], ", and "),
+                   f"if this is intended, declare {'it' if len(pairs) == 1 else 'them'}: {flags}",
+                   lambda ref, case: call(reference, case), code="LC103",
+                   libraries=" / ".join(dict.fromkeys(o.libraries for o in options if o.libraries)),
+                   convention=tuple(combo.items()))
+
+
+def _listed(items, last=" and ") -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + last + items[-1]
 
 
 def _under(conv, value, reference):
@@ -112,5 +132,3 @@ def _under(conv, value, reference):
     return wrapped
 
 
-def _alternative(conv, value, reference):
-    return lambda ref, case: conv.evaluate(value, reference, case)

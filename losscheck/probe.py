@@ -7,9 +7,11 @@ imported at call time: `import losscheck` stays light.
 """
 from __future__ import annotations
 
+from losscheck.specs.base import LAYOUTS
+
 PROBE_EXAMPLES = 3
 PARTLY = "partly: "  # some probe calls returned, others raised this
-DISAGREES = "runs, but disagrees with the reference"  # a target view that may be broadcast, not understood
+DISAGREES = "runs, but disagrees with the reference"  # a view or layout that may be broadcast, not understood
 UNUSABLE = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
@@ -18,77 +20,133 @@ def probe(ctx):
 
     Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
     target format (class indices, (N, 1, ...) index maps, one-hot, probabilities, {0,1}, {-1,1}, ...) on
-    PROBE_EXAMPLES drawn cases with sizes of 2 and more where the layout allows. A pair is accepted when every
-    call returns, partly accepted when some do: its failures there are defects (a Dice that raises on an empty
-    mask), so the checks after it draw from both (`Binding.layouts`, `Binding.formats`); target.shapes and
-    target.formats say what a rejection means. A target view (an index map standing for a one-hot target)
-    that runs is kept only when it also gives the reference value or nothing else runs: a loss that
-    broadcasts a (N, 1, H, W) map against (N, C, H, W) probabilities does not take index maps. When nothing
-    runs at all the audit is unusable (exit 2).
+    PROBE_EXAMPLES drawn cases whose dimensions all have sizes of their own above one (N=2, C=3, H=4, ...:
+    `cases(distinct=True)`), so that nothing runs by coincidence: a soft-target cross entropy does not broadcast
+    class indices (N,) against (N, C) when N != C, and a loss written for (N, C) does not take (N, C, H, W) for a
+    (N, C) array when H and W are above one and unlike C. A pair is accepted when every call returns, partly
+    accepted when some do: its failures there are defects (a Dice that raises on an empty mask), so the checks
+    after it draw from both (`Binding.layouts`, `Binding.formats`); target.shapes and target.formats say what a
+    rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
+    view (an index map standing for a one-hot target) or a layout other than the primary one that runs but gives
+    wrong values where the primary layout and format give right ones is recorded as DISAGREES and not drawn from
+    (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
+    unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
     """
-    from losscheck.cases import cases
     from losscheck.checks.base import Outcome, Violation
 
-    spec, probed, failures, calls = ctx.spec, {}, [], 0
+    spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
         probed[layout] = {}
         for fmt in spec.target_formats:
-            strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False)
-            errors, n = [], 0
-            for case in _probe_cases(ctx, strategy):
+            errors, results, n = [], [], 0
+            for case in _probe_cases(ctx, layout, fmt):
                 n += 1
                 try:
-                    ctx.run(case.rounded("float32"))
+                    results.append((case, ctx.run(case)[0]))
                 except Violation as v:
                     errors.append(v)
+                    if v.code == "LC706":
+                        lost.append(v)
                 if ctx.caller.hung is not None:
                     break
             calls += n
             if not errors:
-                probed[layout][fmt] = "accepted" if fmt not in spec.target_views or _agrees(ctx, strategy) \
-                    else DISAGREES
+                probed[layout][fmt] = "accepted"
+                agrees[layout, fmt] = _agree(ctx, results)
             else:
                 probed[layout][fmt] = (PARTLY if len(errors) < n else "") + errors[0].message
-                failures.append(errors[0])
+                failures[layout] = failures.get(layout) or errors[0]
             if ctx.caller.hung is not None:
                 break
         if ctx.caller.hung is not None:
             break
+    _judge(spec, probed, agrees)
     accept(ctx.binding, probed)
     ctx.binding.probed = probed
-    lost = [v for v in failures if v.code == "LC706"]  # a hang or a crash is a finding wherever it happens
-    if ctx.binding.formats:
-        return Outcome(calls, lost[:1], detail=f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
-                                     f"target formats: {', '.join(ctx.binding.formats)}")
-    return Outcome(calls, failures[:1], detail="the candidate fails on every valid input")
+    if not ctx.binding.formats:
+        return Outcome(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
+    detail = (f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
+              f"target formats: {', '.join(ctx.binding.formats)}")
+    if lost:  # a hang or a crash is a finding wherever it happens, the probe included
+        return Outcome(calls, lost[:1], detail=detail)
+    return Outcome(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
 
 
-def _probe_cases(ctx, strategy, draws=12) -> list:
-    """PROBE_EXAMPLES cases of the strategy, sizes of 2 and more preferred (a one-channel input hides what a loss
-    does with channels), else the first ones drawn (the layout fixes a size at 1: no batch dim, a (N, 1) var)."""
+def _unmet(ctx, failures) -> list:
+    """Errors for a contract the candidate does not keep: every layout the spec requires rejected (LC705: a loss
+    that raises on every batch runs only where nothing is checked), or a layout the user declared (LC504)."""
+    from losscheck.checks.base import Violation
+
+    def why(layout):
+        if layout in failures:
+            return failures[layout].message, failures[layout].case
+        return ("it returns wrong values there instead of raising",
+                _probe_cases(ctx, layout, ctx.binding.formats[0])[0])
+
+    out, accepted = [], set(ctx.binding.layouts)
+    required = ctx.spec.required
+    if not set(required) & accepted:
+        message, case = why(required[0])
+        out.append(Violation("LC705", f"raises on every batched input it must take ({_names(required)}): {message}. "
+                             f"It runs only on {_names(ctx.binding.layouts)}, so nothing a training batch would "
+                             f"reach was checked", case))
+    for layout in ctx.binding.declared_layouts:
+        if layout not in accepted:
+            message, case = why(layout)
+            out.append(Violation("LC504", f"{LAYOUTS[layout]} is declared (--layout {layout}) but the candidate does "
+                                 f"not take it: {message}", case))
+    return out
+
+
+def _names(layouts) -> str:
+    return ", ".join(LAYOUTS[layout] for layout in layouts)
+
+
+def _probe_cases(ctx, layout, fmt) -> list:
+    """PROBE_EXAMPLES cases of a layout and format, every dimension of its own size above one, rounded to float32."""
+    from losscheck.cases import cases
+
     drawn = []
-    ctx.search(strategy, drawn.append, max_examples=draws)
-    big = [_every_size_above_one(case) for case in drawn]
-    return ([c for c, b in zip(drawn, big) if b] + [c for c, b in zip(drawn, big) if not b])[:PROBE_EXAMPLES]
+    strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False, distinct=True)
+    ctx.search(strategy, lambda case: drawn.append(case.rounded("float32")), max_examples=PROBE_EXAMPLES)
+    return drawn[:PROBE_EXAMPLES]
 
 
-def _every_size_above_one(case) -> bool:
-    """Whether every input of two or more dims has all its sizes after the first (the batch) above one."""
-    shaped = [a for a in case.inputs if a.ndim >= 2]
-    return bool(shaped) and all(min(a.shape[1:]) >= 2 for a in shaped)
+def _agree(ctx, results) -> bool | None:
+    """Whether the candidate's results are the reference values (None: the reference cannot say, e.g. nan)."""
+    import numpy as np
+
+    from losscheck.tolerances import aligned, close
+
+    verdicts = []
+    for case, out in results:
+        try:
+            want = ctx.reference(case)
+        except (ValueError, TypeError, IndexError):
+            return None
+        if not np.all(np.isfinite(want)):
+            continue
+        got = aligned(out.detach().double().cpu().numpy(), want)
+        verdicts.append(close(got, want, "float32"))
+    return all(verdicts) if verdicts else None
 
 
-def _agrees(ctx, strategy, examples=8) -> bool:
-    """Whether the candidate gives the reference value on a few drawn cases (a call that raises disagrees)."""
-    from losscheck.checks.value import compare
-
-    return ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")), max_examples=examples)[1] is None
+def _judge(spec, probed, agrees) -> None:
+    """Mark as DISAGREES the running pairs whose values are wrong where the primary pair's are right: a target view
+    that disagrees (broadcast, not understood), and a layout other than the primary one (e.g. (N, C, H, W) fed to
+    a loss written for (N, C)). Where the primary pair disagrees too, values say nothing about the contract (the
+    candidate may follow a convention the value check names later), so only views are judged, as before."""
+    primary = next(((layout, fmt) for layout in spec.layouts for fmt in spec.target_formats
+                    if fmt not in spec.target_views and probed.get(layout, {}).get(fmt) == "accepted"), None)
+    right = primary is not None and agrees.get(primary) is True
+    for (layout, fmt), agree in agrees.items():
+        view = fmt in spec.target_views
+        if agree is False and (view or (right and layout != primary[0])):
+            probed[layout][fmt] = DISAGREES
 
 
 def unusable(ctx, result) -> str | None:
     """One line when the candidate raised for every layout and format (exit 2), quoting the first error."""
-    from losscheck.specs.base import LAYOUTS
-
     probed = ctx.binding.probed
     if ctx.binding.formats or not probed or ctx.caller.hung is not None:
         return None
@@ -118,13 +176,16 @@ def accept(binding, probed: dict) -> None:
         runs = [f for f, outcome in outcomes.items() if outcome == "accepted" or outcome.startswith(PARTLY)]
         return runs or [f for f, outcome in outcomes.items() if outcome == DISAGREES]
 
-    def runs(layout, fmt):
-        outcome = probed.get(layout, {}).get(fmt, "")
-        return outcome in ("accepted", DISAGREES) or outcome.startswith(PARTLY)
+    def outcome(layout):
+        return probed.get(layout, {}).get(binding.formats[0], "")
+
+    def runs(layout):  # a layout that disagrees is drawn from only where the first one disagrees as well
+        return outcome(layout) == "accepted" or outcome(layout).startswith(PARTLY) or \
+            outcome(layout) == DISAGREES == outcome(first)
 
     first = next((layout for layout in spec.layouts if formats_of(layout)), None)
     binding.formats = tuple(formats_of(first)) if first else ()
-    binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout, binding.formats[0]))
+    binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout))
 
 
 probe.check_name, probe.family = "api.call", "api"

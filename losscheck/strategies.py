@@ -5,6 +5,9 @@ every draw is labelled. Arrays are float64 (targets int64); checks round them to
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -59,8 +62,28 @@ def log_probabilities(draw, shape, axis=1, scale="normal", label="input"):
     return log_softmax(logits(draw, shape, scale, label=label), axis=axis)
 
 
+_DISTINCT: contextvars.ContextVar = contextvars.ContextVar("distinct_sizes", default=None)
+
+
+@contextlib.contextmanager
+def distinct_sizes():
+    """Inside, `size` gives every dimension of one draw its own size above one (N=2, C=3, H=4, ... in the order the
+    spec draws them; a size the spec fixes stays fixed): the api.call probe's draws, on which a loss written for
+    other shapes cannot run by coincidence (N == C broadcasting, a spatial size of 1 standing for a missing dim)."""
+    token = _DISTINCT.set([])
+    try:
+        yield
+    finally:
+        _DISTINCT.reset(token)
+
+
 def size(draw, name, lo, hi):
-    return draw(st.integers(lo, hi), label=name)
+    used = _DISTINCT.get()
+    if used is None:
+        return draw(st.integers(lo, hi), label=name)
+    value = lo if lo == hi else next(v for v in range(max(lo, 2), max(lo, 2) + len(used) + 1) if v not in used)
+    used.append(value)
+    return value
 
 
 def batch_size(draw, layout):

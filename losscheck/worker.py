@@ -95,7 +95,7 @@ class Suspect:
         c = self.candidate
         module = getattr(c.obj, "__module__", None) or type(c.obj).__module__
         return ("ok", {"target": c.target, "kind": c.kind, "name": c.name, "import_lines": c.import_lines,
-                       "module": str(module), "builtin_id": builtin_id(c.obj)})
+                       "module": str(module), "builtin_id": builtin_id(c.obj), "call_arguments": c.call_arguments()})
 
     def prepare(self, n_tensors):
         from losscheck.errors import UsageError

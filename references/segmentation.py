@@ -17,7 +17,8 @@ _W_TYPES = ("square", "simple", "uniform")
 
 
 def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
-         smooth_denominator=True, squared_denominator=False, reduction="mean"):
+         smooth_denominator=True, squared_denominator=False, clamp_denominator=False,
+         empty_channel="formula", reduction="mean"):
     """Soft Dice loss (Milletari et al., "V-Net", 3DV 2016; Sørensen-Dice coefficient).
 
     Per sample and channel, with the sums over the spatial dimensions:
@@ -25,7 +26,11 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
     ``smooth_numerator`` else 0 and ``s_d = smooth`` if ``smooth_denominator`` else 0; with
     ``squared_denominator`` (the V-Net form) the denominator is ``Σ p² + Σ g² + s_d``.
     ``per_sample=False`` (the "batch" dice) also sums over the batch dimension, giving one value
-    per channel. No activation is applied: input are probabilities.
+    per channel. No activation is applied: input are probabilities. ``clamp_denominator`` (with
+    no smoothing: segmentation_models_pytorch's ``smooth=0, eps``) divides by
+    ``max(denominator + s_d, smooth)`` instead. ``empty_channel`` is what a channel whose
+    target is empty over the summed axes contributes: "formula" (the ratio above), "zero" (a
+    loss of 0, still counted in the mean over channels: smp) or "one" (a loss of 1, counted).
 
     An empty target with an empty prediction and smooth > 0 in both places gives 0 (s/s), not
     nan. Without denominator smoothing an empty pair is 0/0, genuinely undefined: nan.
@@ -51,11 +56,30 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
         denominator = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
     else:
         denominator = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    values = _ratio_loss(2.0 * intersection, denominator, smooth, smooth_numerator, smooth_denominator,
+                         clamp_denominator)
+    return reduce(_empty(values, np.sum(g, axis=axes), empty_channel), reduction)
+
+
+def _ratio_loss(numerator, denominator, smooth, smooth_numerator, smooth_denominator, clamp):
+    """1 - (numerator + s_n) / (denominator + s_d), the denominator clamped at `smooth` with `clamp`."""
     s_n = float(smooth) if smooth_numerator else 0.0
     s_d = float(smooth) if smooth_denominator else 0.0
+    denominator = np.maximum(denominator + s_d, float(smooth)) if clamp else denominator + s_d
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = 1.0 - (2.0 * intersection + s_n) / (denominator + s_d)
-    return reduce(values, reduction)
+        return 1.0 - (numerator + s_n) / denominator
+
+
+def _empty(values, target_sums, policy):
+    """The per-channel losses with the channels whose target sums to 0 scored by `policy`."""
+    if policy not in _EMPTY_POLICIES:
+        raise ValueError(f"empty_channel must be one of {_EMPTY_POLICIES}, got {policy!r}")
+    if policy == "formula":
+        return values
+    return np.where(target_sums > 0, values, 0.0 if policy == "zero" else 1.0)
+
+
+_EMPTY_POLICIES = ("formula", "zero", "one")
 
 
 def _masks(name, input, target):
@@ -69,7 +93,8 @@ def _masks(name, input, target):
 
 
 def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=True,
-            smooth_denominator=True, reduction="mean"):
+            smooth_denominator=True, per_sample=True, clamp_denominator=False,
+            empty_channel="formula", reduction="mean"):
     """Tversky loss (Salehi, Erdogmus and Gholipour, "Tversky loss function for image
     segmentation using 3D fully convolutional deep networks", 2017).
 
@@ -82,22 +107,21 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
     for s = 0. No activation is applied: input are probabilities. ``smooth_numerator`` and
     ``smooth_denominator`` (both True by default) say where ``s`` is added, as for ``dice``.
 
-    Shapes: input (N, C, *spatial) probabilities, target the same shape; 'none' returns (N, C).
+    Shapes: input (N, C, *spatial) probabilities, target the same shape; 'none' returns (N, C)
+    (per_sample) or (C,).
 
     Source: no PyTorch built-in; Salehi et al. 2017; MONAI ``monai.losses.TverskyLoss``
     (https://docs.monai.io/en/stable/losses.html#tverskyloss) with smooth_nr = smooth_dr = smooth.
     """
     check_reduction(reduction)
     p, g = _masks("tversky", input, target)
-    axes = tuple(range(2, p.ndim))
+    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
     tp = np.sum(p * g, axis=axes)
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
-    s_n = float(smooth) if smooth_numerator else 0.0
-    s_d = float(smooth) if smooth_denominator else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = 1.0 - (tp + s_n) / (tp + float(alpha) * fp + float(beta) * fn + s_d)
-    return reduce(values, reduction)
+    values = _ratio_loss(tp, tp + float(alpha) * fp + float(beta) * fn, smooth, smooth_numerator,
+                         smooth_denominator, clamp_denominator)
+    return reduce(_empty(values, np.sum(g, axis=axes), empty_channel), reduction)
 
 
 def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,

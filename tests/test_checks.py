@@ -36,7 +36,7 @@ CASES = [
     ("kl_div_default_mean", "kl_div", "LC404", "correct_kl_div"),
     ("SumOverBatchMSE", "mse", "LC405", "CorrectMSE"),
     ("naive_mse", "mse", "LC501", "CorrectMSE"),
-    ("CEOneHotOnly", "cross_entropy", "LC502", "CorrectCrossEntropy"),
+    ("CESoftTargetsByArgmax", "cross_entropy", "LC502", "CorrectCrossEntropy"),
     ("CEIgnoreIndexCountsPadding", "cross_entropy", "LC503", "CorrectCrossEntropy"),
     ("CESqueezeTarget", "cross_entropy", "LC504", "CorrectCrossEntropy"),
     ("keras_bce_with_logits", "bce_with_logits", "LC505", "CorrectBCEWithLogits"),

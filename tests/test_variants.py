@@ -160,6 +160,11 @@ def correct_bce_with_logits(input, target):
     return F.binary_cross_entropy_with_logits(input, target)
 
 
+def positive_normalised_bce(input, target):
+    """BCE summed over every element and divided by the number of positives (a detection head's objectness)."""
+    return F.binary_cross_entropy_with_logits(input, target, reduction="sum") / target.sum().clamp(min=1.0)
+
+
 def cross_entropy_after_softmax(input, target):
     """Softmax in the model's head, then F.cross_entropy (which applies log_softmax again)."""
     return F.cross_entropy(F.softmax(input, dim=1), target)
@@ -257,6 +262,15 @@ class BinaryFocal(nn.Module):
         input = self.logits(input)
         ce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
         return (self.alpha_t(target) * self.modulator(input, target) * ce).mean()
+
+
+class PositiveNormalisedFocal(BinaryFocal):
+    """RetinaNet's normalisation: the sum over every anchor divided by the number of positive anchors."""
+
+    def forward(self, input, target):
+        ce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
+        loss = self.alpha_t(target) * self.modulator(input, target) * ce
+        return loss.sum() / max(1.0, target.sum().item())
 
 
 class SigmoidTwiceFocal(BinaryFocal):
@@ -707,6 +721,34 @@ class UnsmoothedDice(Dice):
         return 2 * intersection / denominator
 
 
+class ClampedDice(Dice):
+    """No smoothing, the denominator clamped at eps (segmentation_models_pytorch's smooth=0, eps)."""
+
+    def ratio(self, intersection, denominator):
+        return 2 * intersection / denominator.clamp_min(self.smooth)
+
+
+def empty_channels(loss, target, dims, fill):
+    """The per-channel losses with `fill` where the target is empty over `dims`, then their mean."""
+    return torch.where(target.sum(dims) > 0, loss, torch.full_like(loss, fill)).mean()
+
+
+class EmptyZeroDice(Dice):
+    """A channel with an empty target contributes a loss of 0 and still counts in the mean (smp's mask)."""
+    fill = 0.0
+
+    def forward(self, input, target):
+        p = self.probabilities(input)
+        dims = self.dims(p)
+        return empty_channels(1 - self.ratio((p * target).sum(dims), self.denominator(p, target, dims)), target,
+                              dims, self.fill)
+
+
+class EmptyOneDice(EmptyZeroDice):
+    """A channel with an empty target contributes a loss of 1 (counted in the mean)."""
+    fill = 1.0
+
+
 class SquaredDenominatorDice(Dice):
     """V-Net's squared terms in the denominator."""
 
@@ -761,14 +803,45 @@ class Tversky(nn.Module):
     def probabilities(self, input):
         return input
 
+    def dims(self, input):
+        return spatial_dims(input)
+
     def index(self, tp, fp, fn):
         return (tp + self.smooth) / (tp + self.alpha * fp + self.beta * fn + self.smooth)
 
-    def forward(self, input, target):
+    def losses(self, input, target):
         p = self.probabilities(input)
-        dims = spatial_dims(p)
+        dims = self.dims(p)
         tp, fp, fn = (p * target).sum(dims), (p * (1 - target)).sum(dims), ((1 - p) * target).sum(dims)
-        return (1 - self.index(tp, fp, fn)).mean()
+        return 1 - self.index(tp, fp, fn)
+
+    def forward(self, input, target):
+        return self.losses(input, target).mean()
+
+
+class BatchTversky(Tversky):
+    """One index per channel over the whole batch (smp's TverskyLoss)."""
+
+    def dims(self, input):
+        return (0, *spatial_dims(input))
+
+
+class ClampedTversky(Tversky):
+    """No smoothing, the denominator clamped at eps."""
+
+    def index(self, tp, fp, fn):
+        return tp / (tp + self.alpha * fp + self.beta * fn).clamp_min(self.smooth)
+
+
+class EmptyZeroTversky(Tversky):
+    fill = 0.0
+
+    def forward(self, input, target):
+        return empty_channels(self.losses(input, target), target, self.dims(input), self.fill)
+
+
+class EmptyOneTversky(EmptyZeroTversky):
+    fill = 1.0
 
 
 class MicroTversky(Tversky):
@@ -1030,6 +1103,8 @@ VARIANTS = [
     ("focal", "gamma = 0", "LC102", NoFocusingFocal),
     ("focal", "alpha on the other class", "LC102", AlphaOnNegativesFocal),
     ("focal", "BCE with logits, not focal", "LC102", PosWeightFocal),
+    ("focal", "normalise=positives", "LC103", PositiveNormalisedFocal),
+    ("bce_with_logits", "normalise=positives", "LC103", positive_normalised_bce),
     ("focal_multiclass", "softmax applied twice", "LC102", SoftmaxTwiceFocal),
     ("focal_multiclass", "gamma = 0", "LC102", cross_entropy_as_focal),
     ("focal_multiclass", "focusing term of the batch mean", "LC102", BatchMeanFocal),
@@ -1060,6 +1135,9 @@ VARIANTS = [
     ("dice", "per_sample=batch", "LC103", BatchDice),
     ("dice", "smoothing=denominator", "LC103", DenominatorSmoothDice),
     ("dice", "smoothing=none", "LC103", UnsmoothedDice),
+    ("dice", "smoothing=clamp", "LC103", ClampedDice),
+    ("dice", "empty_channel=zero", "LC103", EmptyZeroDice),
+    ("dice", "empty_channel=one", "LC103", EmptyOneDice),
     ("dice", "squared_denominator=yes", "LC103", SquaredDenominatorDice),
     ("dice", "activation=sigmoid", "LC103", SigmoidDice),
     ("dice", "activation=softmax", "LC103", SoftmaxDice),
@@ -1068,6 +1146,10 @@ VARIANTS = [
     ("tversky", "alpha and beta swapped", "LC102", SwappedTversky),
     ("tversky", "smoothing=denominator", "LC103", DenominatorSmoothTversky),
     ("tversky", "smoothing=none", "LC103", UnsmoothedTversky),
+    ("tversky", "per_sample=batch", "LC103", BatchTversky),
+    ("tversky", "smoothing=clamp", "LC103", ClampedTversky),
+    ("tversky", "empty_channel=zero", "LC103", EmptyZeroTversky),
+    ("tversky", "empty_channel=one", "LC103", EmptyOneTversky),
     ("tversky", "activation=sigmoid", "LC103", SigmoidTversky),
     ("tversky", "activation=softmax", "LC103", SoftmaxTversky),
     ("tversky", "average=micro", "LC103", MicroTversky),

@@ -102,7 +102,7 @@ def compare_property(ctx, finite_only: bool):
             ref_finite = np.isfinite(central) | (np.isfinite(left) & np.isfinite(right))
             bad = ~np.isfinite(g) & ref_finite
             if np.any(bad):
-                raise Violation("LC302", f"the gradient of `{name}` is {fmt(g)}, not finite{where(case)}, where the "
+                raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {fmt(g)}, not finite{where(case)}, where the "
                                 f"reference gradient is finite ({fmt(central)})", case, "float64",
                                 snippet=snippet, grad=True, data={"candidate": g.tolist(), "reference": central.tolist()})
             if finite_only:
@@ -114,7 +114,7 @@ def compare_property(ctx, finite_only: bool):
                 zeroed = np.any(~ok & (g == 0))
                 code = "LC304" if zeroed else "LC303"
                 what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
-                raise Violation(code, f"the gradient of `{name}` {what}: candidate {fmt(g)}, reference {fmt(central)}",
+                raise Violation(code, f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` {what}: candidate {fmt(g)}, reference {fmt(central)}",
                                 case, "float64", snippet=snippet, grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
     return prop

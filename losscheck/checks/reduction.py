@@ -59,8 +59,11 @@ def batch_invariance(ctx) -> Outcome:
         axes = ctx.spec.batch_axes or (0,) * len(case.inputs)
         dup = case.with_inputs(a if axis is None else np.concatenate([a, a], axis=axis)
                                for a, axis in zip(case.inputs, axes))
-        if not close(ctx.reference(dup), ctx.reference(case), "float32"):
-            return  # this loss itself depends on the batch (e.g. in-batch negatives)
+        try:
+            if not close(ctx.reference(dup), ctx.reference(case), "float32"):
+                return  # this loss itself depends on the batch (e.g. in-batch negatives)
+        except ValueError:
+            return  # the doubled batch is not an input of this call form (NT-Xent's labels arange(N) twice)
         one = ctx.run(case)[0].detach().double().numpy()
         two = ctx.run(dup)[0].detach().double().numpy()
         if not close(two, one, "float32"):

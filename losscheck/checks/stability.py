@@ -31,15 +31,19 @@ def extremes(ctx) -> Outcome:
         got = aligned(out.detach().double().numpy(), want)
         if not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else "inf"
-            raise Violation("LC201", f"the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
+            raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
                             f"reference is {fmt(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
         if not finite_only and not close(got, want, "float32", EXTREME_FLOAT32):
-            capped = (" (saturation or a clamp caps the loss)"
-                      if got.shape == want.shape and np.all(np.abs(got) <= np.abs(want)) else "")
-            raise Violation("LC202", f"at extreme inputs{where(case)} the candidate gives {fmt(got)} but the "
-                            f"reference {fmt(want)}{capped}",
-                            case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
+            explained = diagnose.explains_case(ctx, case, got)
+            if explained:  # the value check's diagnosis holds here too: no remark measured against the reference
+                remark, extra = f" (as everywhere: {explained}, see value.reference)", {"explained_by": explained}
+            else:
+                capped = got.shape == want.shape and np.all(np.abs(got) <= np.abs(want))
+                remark, extra = " (saturation or a clamp caps the loss)" if capped else "", {}
+            raise Violation("LC202", f"{ctx.binding.explored_note(case.params)}at extreme inputs{where(case)} the "
+                            f"candidate gives {fmt(got)} but the reference {fmt(want)}{remark}", case, expected=want,
+                            data={"candidate": got.tolist(), "reference": want.tolist(), **extra})
 
     strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme")
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))

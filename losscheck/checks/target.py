@@ -23,15 +23,26 @@ def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
     return outcome
 
 
-def rejection_severity(ctx, fmt_name):
-    """How bad it is that the candidate rejects a format outright (the probe saw it fail).
+RAISES = ("LC705", "LC707", "LC704")  # the candidate did not return a loss
 
-    A format the candidate accepted elsewhere and then fails on is an error; rejecting the loss's primary
-    format is an error; rejecting a secondary one is a warning.
+
+def outside_contract(ctx, code, label, e, accepted) -> Violation:
+    """A failure on a layout or target format, graded by the contract the probe proved (api.call).
+
+    Where the candidate took it in the probe, a failure is a defect (the violation as raised, or `code` for a
+    raise). Where the probe saw it raise, it is outside the loss's contract: a raise here is info, and values
+    that are wrong instead of a raise are a warning that says so (the draws rule out coincidental shapes).
     """
-    if fmt_name in (ctx.formats or ()):
-        return None
-    return None if fmt_name == ctx.spec.target_formats[0] else "warning"
+    if accepted:
+        if e.code not in RAISES:
+            return e
+        return Violation(code, f"{label} fails: {e.message}", e.case, e.dtype)
+    if e.code in RAISES:
+        return Violation(code, f"{label} is outside the candidate's contract (it raises, which is how a loss should "
+                         f"refuse inputs it does not take): {e.message}", e.case, e.dtype, severity="info")
+    seen = e.message.removeprefix(f"with {label} the ")
+    return Violation(code, f"returns wrong values on {label} instead of raising: {seen}", e.case, e.dtype,
+                     expected=e.expected, data=e.data, severity="warning")
 
 
 @register("target.formats", "target")
@@ -45,19 +56,16 @@ def formats(ctx) -> Outcome:
                    f"{ctx.spec.id} the target format is a convention (see api.call)")
 
     def prop_for(fmt_name):
-        label = FORMAT_NAMES.get(fmt_name, fmt_name)
+        label = f"{FORMAT_NAMES.get(fmt_name, fmt_name)} targets"
 
         def prop(case):
             try:
-                compare(ctx, case.rounded("float32"), code="LC502", what=f"with {label} targets the ")
+                compare(ctx, case.rounded("float32"), code="LC502", what=f"with {label} the ")
             except Violation as e:
-                if e.code in ("LC705", "LC707", "LC704"):
-                    raise Violation("LC502", f"{label} targets are admitted by {ctx.spec.id} but the candidate fails "
-                                    f"on them: {e.message}", e.case, severity=rejection_severity(ctx, fmt_name)) from None
-                raise
+                raise outside_contract(ctx, "LC502", label, e, fmt_name in ctx.formats) from None
         return prop
 
-    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, formats=[f]), prop_for)
+    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, formats=[f], distinct=f not in ctx.formats), prop_for)
 
 
 @register("target.ignore_index", "target")
@@ -92,33 +100,35 @@ def ignore_index(ctx) -> Outcome:
     return Outcome(n, [v] if v else [])
 
 
-def layout_severity(ctx, layout):
-    """How bad a failure on `layout` is: a batch of one must work wherever a batch does (error); a layout the
-    probe saw the candidate reject outright is the loss's own choice (info: a 3-D-only Dice); a layout it
-    accepted and then fails on is a warning."""
-    if layout == "single" and ctx.spec.layouts[0] in ctx.binding.layouts:
-        return None
-    return "warning" if layout in ctx.binding.layouts else "info"
-
-
 @register("target.shapes", "target")
 def shapes(ctx) -> Outcome:
-    layouts = sorted(ctx.layouts[1:], key=lambda layout: layout != "single")  # a batch of one first: an error
+    declared = set(ctx.binding.declared_layouts)  # one the candidate does not take is api.call's error already
+    layouts = sorted((layout for layout in ctx.layouts[1:] if layout in ctx.binding.layouts or layout not in declared),
+                     key=lambda layout: layout != "single")  # a batch of one first: an error
     if not layouts:
         raise Skip("no edge layouts for this loss")
 
+    primary = ctx.spec.layouts[0] in ctx.binding.layouts
+
     def prop_for(layout):
+        # a batch of one must work wherever the primary layout does: never outside the loss's contract then
+        single = layout == "single" and primary
+        held = layout in ctx.binding.layouts or single
+
         def prop(case):
             try:
                 compare(ctx, case.rounded("float32"), code="LC504", what=f"with {LAYOUTS[layout]} the ")
             except Violation as e:
-                if e.code in ("LC705", "LC704", "LC707"):
-                    raise Violation("LC504", f"{LAYOUTS[layout]} fails: {e.message}", e.case,
-                                    severity=layout_severity(ctx, layout)) from None
-                raise
+                v = outside_contract(ctx, "LC504", LAYOUTS[layout], e, held)
+                if v.severity is None and not single and layout not in declared:
+                    v.severity = "warning"  # a layout the probe saw run, failing on other draws
+                raise v from None
         return prop
 
-    return _per_variant(ctx, layouts, lambda layout: cases(ctx.binding, layouts=[layout], formats=ctx.formats), prop_for)
+    def strategy(layout):
+        return cases(ctx.binding, layouts=[layout], formats=ctx.formats, distinct=layout not in ctx.binding.layouts)
+
+    return _per_variant(ctx, layouts, strategy, prop_for)
 
 
 @register("target.broadcast", "target")

@@ -19,6 +19,7 @@ LAYOUTS = {
     "spatial2d": "2-D spatial inputs (N, C, H, W)",
     "spatial3d": "3-D spatial inputs (N, C, D, H, W)",
 }
+UNBATCHED = ("single", "no_batch")  # layouts that hold one sample: no loss is used on those alone
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class LossSpec:
     params: tuple[Param, ...]
     draw_inputs: Callable  # (draw, *, layout, fmt, scale, params) -> tuple of float64/int64 ndarrays
     layouts: tuple[str, ...] = ("batch", "single")
+    # The layouts of which a candidate must take at least one (a loss that raises on all of them is broken); the
+    # others are optional: rejecting one is the loss's own contract (info). Default: every batched layout.
+    required_layouts: tuple[str, ...] | None = None
     target_formats: tuple[str, ...] = ("default",)
     grad_args: tuple[int, ...] = (0,)
     target_arg: int | None = 1
@@ -74,11 +78,19 @@ class LossSpec:
     convention_params: dict = field(default_factory=dict)
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+    forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
 
     def candidate_inputs(self, case) -> tuple:
         """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""
         view = self.target_views.get(case.fmt)
         return tuple(view(case.inputs)) if view else case.inputs
+
+    @property
+    def required(self) -> tuple:
+        """The layouts of which a candidate must take at least one (`required_layouts`, else the batched ones)."""
+        if self.required_layouts is not None:
+            return self.required_layouts
+        return tuple(layout for layout in self.layouts if layout not in UNBATCHED) or self.layouts[:1]
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -125,6 +125,20 @@ def _fit_pos_weight(r, case, got):
     return {"pos_weight": float((float(got) * x.size - negative) / positive)}
 
 
+def _per_positive(r, case):
+    """'mean' as RetinaNet normalises it: the sum over every element divided by the number of positive targets,
+    at least 1 (Lin et al. 2017, section 3.3: "normalized by the number of anchors assigned to a ground-truth box")."""
+    if case.params.get("reduction", "mean") != "mean":
+        return call(r, case)
+    return np.asarray(np.sum(call(r, case, reduction="none")) / max(float(np.sum(case.inputs[1])), 1.0))
+
+
+NORMALISE = Convention("normalise", "elements", {
+    "elements": Option("averages over every element", "torchvision sigmoid_focal_loss(reduction='mean')"),
+    "positives": Option("sums over every element and divides by the number of positive targets (at least 1), "
+                        "RetinaNet style", "detectron2 and mmdetection detection heads, RetinaNet releases",
+                        compute=_per_positive)})
+
 FOCAL_VARIANTS = (
     DOUBLE_SIGMOID,
     with_params("gamma = 0", "has no focusing term: (1 - p_t)^gamma is missing, as if gamma = 0",
@@ -216,7 +230,7 @@ SPECS = [
         params=(WEIGHT, Param("pos_weight", None, tensor=True), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=BINARY_FORMATS,
         edge_cases=binary_logit_edges, tensor_params={"weight": last_dim_weight, "pos_weight": last_dim_weight},
-        elementwise=True, variants=(DOUBLE_SIGMOID,),
+        elementwise=True, variants=(DOUBLE_SIGMOID,), conventions=(NORMALISE,),
         torch=("torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits")),
     LossSpec(
         id="cross_entropy", family="classification", summary="softmax cross-entropy over the class axis (dim 1)",
@@ -249,7 +263,7 @@ SPECS = [
         params=(Param("alpha", 0.25, values=(0.25, 0.5, 0.75), none_value=-1.0),
                 Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=("binary",),
-        edge_cases=binary_logit_edges, elementwise=True, variants=FOCAL_VARIANTS),
+        edge_cases=binary_logit_edges, elementwise=True, variants=FOCAL_VARIANTS, conventions=(NORMALISE,)),
 ]
 
 

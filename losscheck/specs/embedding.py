@@ -11,6 +11,7 @@ from losscheck.references._reduce import reduce
 from losscheck.conventions import Convention, Option
 from losscheck.variants import Variant, call, with_params
 from losscheck.specs.base import LossSpec, Param
+from losscheck.specs.forms import views_with_labels
 from losscheck.specs.regression import REDUCTION, elementwise_shape
 from losscheck.strategies import batch_size, binary, class_indices, floats, logits, signs, size
 
@@ -198,7 +199,8 @@ SPECS = [
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=view_edges, variants=INFO_NCE_VARIANTS, conventions=INFO_NCE_CONVENTIONS),
+        edge_cases=view_edges, variants=INFO_NCE_VARIANTS, conventions=INFO_NCE_CONVENTIONS,
+        forms=(views_with_labels(),)),
 ]
 
 

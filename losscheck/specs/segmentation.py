@@ -36,7 +36,8 @@ AVERAGE = Convention("average", "macro", {
     "macro": Option("computes one ratio per channel, then averages the channels", "MONAI, smp, most tutorials"),
     "micro": Option("pools every channel into one ratio per sample (sums over channels and space together)",
                     "kornia DiceLoss (average='micro', its default)", compute=_micro),
-    "present": Option("averages the per-channel ratios over the channels present in the target only",
+    "present": Option("averages the per-channel ratios over the channels present in the target only (an empty "
+                      "channel is left out of the mean)",
                       "kornia TverskyLoss (0.8 and later)", compute=_present)})
 
 ACTIVATION = Convention("activation", "none", {
@@ -51,22 +52,39 @@ ACTIVATION_PARAMS = {"sigmoid": ("activation", {True: "sigmoid"}), "softmax": ("
 DICE_PARAMS = {**ACTIVATION_PARAMS, "squared_pred": ("squared_denominator", {True: "yes"}),
                "batch": ("per_sample", {True: "batch"})}
 
+PER_SAMPLE = Convention("per_sample", "sample", {
+    "sample": Option("computes one ratio per sample and channel, then averages", "MONAI DiceLoss (default)",
+                     {"per_sample": True}),
+    "batch": Option("computes one ratio per channel over the whole batch (sums over samples before dividing)",
+                    "segmentation_models_pytorch, MONAI DiceLoss(batch=True)", {"per_sample": False})})
+
+CLAMPED = Option("uses no smoothing term and clamps the denominator at eps (the smooth argument): "
+                 "max(denominator, eps)", "segmentation_models_pytorch (smooth=0, eps=1e-7)",
+                 {"smooth_numerator": False, "smooth_denominator": False, "clamp_denominator": True})
+
+# A channel whose target is empty over the summed axes (in the whole batch, with per_sample=batch). Leaving it
+# out of the mean is average=present.
+EMPTY_CHANNEL = Convention("empty_channel", "formula", {
+    "formula": Option("scores a channel with an empty target by the ratio itself", "MONAI, kornia"),
+    "zero": Option("scores a channel whose target is empty as a loss of 0 and still counts it in the mean over "
+                   "channels", "segmentation_models_pytorch", {"empty_channel": "zero"}),
+    "one": Option("scores a channel whose target is empty as a loss of 1 and still counts it in the mean over "
+                  "channels", "plain ratios with a clamped denominator", {"empty_channel": "one"})})
+
 DICE_CONVENTIONS = (
-    Convention("per_sample", "sample", {
-        "sample": Option("computes one Dice per sample and channel, then averages", "MONAI DiceLoss (default)",
-                         {"per_sample": True}),
-        "batch": Option("computes one Dice over the whole batch (sums over samples before dividing)",
-                        "segmentation_models_pytorch, MONAI DiceLoss(batch=True)", {"per_sample": False})}),
+    PER_SAMPLE,
     Convention("smoothing", "both", {
         "both": Option("adds the smoothing term to numerator and denominator", "most tutorials, kornia"),
         "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
                               {"smooth_numerator": False}),
         "none": Option("uses no smoothing term at all", "plain soft Dice",
-                       {"smooth_numerator": False, "smooth_denominator": False})}),
+                       {"smooth_numerator": False, "smooth_denominator": False}),
+        "clamp": CLAMPED}),
     Convention("squared_denominator", "no", {
         "no": Option("sums p and g in the denominator", "most implementations"),
         "yes": Option("squares the terms of the denominator (the V-Net form)",
                       "MONAI DiceLoss(squared_pred=True), V-Net", {"squared_denominator": True})}),
+    EMPTY_CHANNEL,
     AVERAGE,
     ACTIVATION,
 )
@@ -124,13 +142,16 @@ SPECS = [
 # -- tversky, generalized_dice ------------------------------------------------------------------------------
 
 TVERSKY_CONVENTIONS = (
+    PER_SAMPLE,
     Convention("smoothing", "both", {
         "both": Option("adds the smoothing term to numerator and denominator", "MONAI TverskyLoss (smooth_nr = "
                        "smooth_dr), most tutorials"),
         "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0, kornia",
                               {"smooth_numerator": False}),
         "none": Option("uses no smoothing term at all", "plain Tversky index",
-                       {"smooth_numerator": False, "smooth_denominator": False})}),
+                       {"smooth_numerator": False, "smooth_denominator": False}),
+        "clamp": CLAMPED}),
+    EMPTY_CHANNEL,
     AVERAGE,
     ACTIVATION,
 )
