@@ -291,7 +291,7 @@ def test_fewer_than_two_ranks_or_no_distributed_is_a_skip(monkeypatch):
 
 
 def test_audit_refuses_one_rank():
-    with pytest.raises(UsageError, match="at least 2"):
+    with pytest.raises(UsageError, match="from 2 to 64, not 1"):
         audit("torch.nn.MSELoss", ddp=1)
 
 
