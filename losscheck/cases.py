@@ -46,7 +46,7 @@ class Case:
 def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
     """A contiguous tensor of `a` (torch.tensor keeps a NumPy view's strides: a one-hot target built with moveaxis
     would reach the loss channels-last, which only device.layout may do on purpose)."""
-    a = np.ascontiguousarray(a)
+    a = np.array(a, order="C")  # (np.ascontiguousarray would make a 0-d target 1-d)
     if a.dtype.kind == "f":
         return torch.tensor(a, dtype=DTYPES[dtype], device=device)
     return torch.tensor(a, dtype=torch.int64, device=device)

@@ -32,3 +32,7 @@ def test_a_view_flattening_dice_gets_lc605_only(tmp_path):
     result = audit(f"{tmp_path / 'viewdice.py'}:ViewDice", as_="dice", max_examples=10)
     codes = {f.code for f in result.findings if f.severity != "info"}
     assert codes == {"LC605"}, [(f.code, f.message[:120]) for f in result.findings]
+
+
+def test_to_tensor_keeps_a_0d_target_0d():
+    assert to_tensor(np.array(2), "float32").shape == ()
