@@ -27,6 +27,10 @@ SLOW: dict[str, object] = {
         "test_kornia_alpha_is_a_declarable_convention",
     },
     "test_checks.py": {
+        "test_batch_of_one_is_an_error_other_layouts_warnings",
+        "test_info_only_findings_do_not_fail_the_audit",
+        "test_known_variant_is_named",
+        "test_process_exit_is_survived_and_reported",
         "test_accelerator_parity_check",
         "test_correct_twin_is_clean",
         "test_fixture_is_caught",
@@ -139,6 +143,9 @@ SLOW: dict[str, object] = {
         "test_several_formats_side_by_side",
     },
     "test_reproducers.py": ALL,
+    "test_tiers.py": {
+        "test_the_marks_select_the_tiers",
+    },
     "test_variants.py": {
         "test_correct_twin_is_clean",
         "test_declared_convention_is_not_reported",
