@@ -89,7 +89,7 @@ def _audit_in_pool(root, loss, max_examples, seed):
         return LossOutcome(loss, error=f"internal error: {type(e).__name__}: {e}", fail_on=loss.fail_on)
 
 
-def preload() -> None:
+def _preload() -> None:
     """Import the audit engine (torch, hypothesis, the specs and checks) once, before forking the pool, so
     that N pool processes do not each spend seconds importing it."""
     import losscheck.auditor
@@ -127,7 +127,7 @@ def audit_all(root, losses, jobs: int = 1, max_examples=None, seed=None) -> list
     """
     if jobs <= 1 or len(losses) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [audit_loss(root, loss, max_examples, seed) for loss in losses]
-    preload()
+    _preload()
     with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork"),
                              initializer=_pool_process) as ex:
         futures = [ex.submit(_audit_in_pool, root, loss, max_examples, seed) for loss in losses]
