@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tiers import ALL, DDP_MODULES, SLOW, is_slow
+from tiers import ALL, DDP_MODULES, SHARED_FIXTURE_MODULES, SLOW, is_slow
 
 TESTS = Path(__file__).resolve().parent
 
@@ -44,3 +44,18 @@ def test_the_marks_select_the_tiers():
     assert "tests/test_gate.py::test_compare_new_accepted_stale" in fast
     ddp = collected("-m", "ddp", "tests/test_distributed.py", "tests/test_gate.py")
     assert ddp and all(name.startswith("tests/test_distributed.py::") for name in ddp)
+
+
+def test_shared_fixture_modules_go_to_one_worker():
+    """Each module of SHARED_FIXTURE_MODULES has a module-scoped fixture, and the xdist scheduler of
+    tests/conftest.py keeps its tests together while it spreads the others one by one."""
+    import pytest
+
+    conftest = pytest.importorskip("conftest")
+    if conftest.LoadScopeScheduling is None:
+        pytest.skip("pytest-xdist is not installed")
+    for module in SHARED_FIXTURE_MODULES:
+        assert 'scope="module"' in (TESTS / module).read_text(encoding="utf-8"), module
+    split = conftest.SharedFixtureScheduling._split_scope
+    assert split(None, "tests/test_cli.py::test_json_report[a]") == split(None, "tests/test_cli.py::test_fail_on_warning")
+    assert split(None, "tests/test_gate.py::test_a") != split(None, "tests/test_gate.py::test_b")

@@ -3,7 +3,7 @@
 with slow tests is slow too: running it alone pays for the fixture). `ddp`: a test of torch.distributed.
 
     python -m pytest -m "not slow"          the fast tier: unit, reference, catalogue and option tests
-    python -m pytest -n 2 --dist loadgroup  everything (the README gives the times)
+    python -m pytest -q -n 2                everything (the README gives the times)
 
 A test that grows slow is added here by its function name (every parametrization of it is slow); a module
 whose every test is slow is listed as ALL. tests/test_tiers.py checks that every name listed exists.
@@ -158,6 +158,10 @@ SLOW: dict[str, object] = {
 }
 
 DDP_MODULES = ("test_distributed.py",)
+
+# Modules whose tests share a costly module-scoped fixture (test_cli.py: ~30 command runs, 50-90 s;
+# test_reports.py: two audits): under pytest-xdist each goes to one worker, so the fixture runs once.
+SHARED_FIXTURE_MODULES = ("test_cli.py", "test_reports.py")
 
 
 def is_slow(module: str, function: str) -> bool:
