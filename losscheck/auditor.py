@@ -125,7 +125,7 @@ def audit(target, *, as_: str | None = None, init: dict | None = None, conventio
     `options` are the fields of losscheck.options.AuditOptions, checked there as the CLI's are: `seed`,
     `max_examples`, `timeout` (seconds per call), `select`, `ignore`, `isolate`, `ddp`, `memory_limit` (the
     worker's address-space limit in bytes, 0 for none; default a share of physical memory). With `ddp` >= 2
-    the device.ddp check (losscheck.distributed) runs last: the candidate under torch.distributed with the
+    the device.ddp check (losscheck.ddp) runs last: the candidate under torch.distributed with the
     batch sharded across that many local gloo processes. `start_timeout` bounds importing and constructing
     the candidate (default START_TIMEOUT, at least 6 x `timeout`). `layouts` are layouts the user relies on
     (`--layout`): each one is then graded as required.
@@ -232,7 +232,7 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [probe, *ordered()]
     if ddp >= 2:
-        from losscheck.distributed import check as ddp_check
+        from losscheck.ddp import check as ddp_check
         checks.append(ddp_check(ddp))
     result.checks = run_checks(ctx, checks, progress)
     result.parameters["target_formats"] = list(ctx.binding.formats)

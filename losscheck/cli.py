@@ -1,12 +1,13 @@
-"""The `losscheck` command. Exit codes: 0 no failing findings, 1 failing findings, 2 unusable input."""
+"""The `losscheck` command line: the arguments of each command, parsed here and run by
+losscheck.commands.<command>. Exit codes: 0 no failing findings, 1 failing findings, 2 unusable input."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from importlib import import_module
 
 from losscheck.errors import UsageError
-from losscheck.options import AuditOptions, flag, given
+from losscheck.options import flag
 from losscheck.report import FORMATS
 from losscheck.report.escape import printable
 
@@ -82,118 +83,13 @@ def build_parser() -> Parser:
     return parser
 
 
-def run_ci(args) -> int:
-    from losscheck.gate import run
-
-    return run(args)
-
-
-def run_init(args) -> int:
-    from losscheck.scaffold import run
-
-    return run(args)
-
-
-def run_report(args) -> int:
-    from losscheck.gallery import build
-    from losscheck.report.files import output_dir
-
-    options = AuditOptions().update(given(args))
-    out = output_dir(args.output_dir, "--output-dir")
-    show = sys.stderr.isatty()
-    rows = build(out, options, only=args.only, progress=(lambda line: print(line, file=sys.stderr)) if show else None)
-    print(f"{len(rows)} reports written to {args.output_dir}/ ({sum(r['verdict'] == 'fail' for r in rows)} failing)")
-    return 0
-
-
-def run_list(args) -> int:
-    from losscheck.catalogue import describe_all, render_text
-
-    entries = describe_all()
-    sys.stdout.write(json.dumps(entries, indent=2) + "\n" if args.format == "json" else render_text(entries))
-    return 0
-
-
-def run_explain(args) -> int:
-    from losscheck.pitfalls import PITFALLS, explain, table
-
-    if args.table:
-        sys.stdout.write(table())
-        return 0
-    code = (args.code or "").upper()
-    if code not in PITFALLS:
-        raise UsageError(f"unknown code '{args.code}' (known codes: {', '.join(PITFALLS)})")
-    sys.stdout.write(explain(code))
-    return 0
-
-
-def _init(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"--init is not valid JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise UsageError("--init must be a JSON object, e.g. '{\"gamma\": 2.0}'")
-    return value
-
-
-def _progress(check: str, k: int, n: int) -> None:
-    """One self-overwriting line on the terminal: which check of how many."""
-    sys.stderr.write(f"\r\033[K  auditing: {check} ({k}/{n})")
-    sys.stderr.flush()
-
-
-def _formats(value: str) -> list[str]:
-    formats = [f.strip() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise UsageError(f"unknown --format '{value}' (choose from {', '.join(FORMATS)})")
-    return formats
-
-
-def run_audit(args) -> int:
-    """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
-    from losscheck.conventions import parse
-    from losscheck.report.files import output_dir, output_file, report_stem
-
-    options = AuditOptions().update(given(args))
-    formats = _formats(args.format)
-    if len(formats) > 1 and not args.output_dir:
-        raise UsageError("several --format values need --output-dir DIR")
-    if args.output and args.output_dir:
-        raise UsageError("use either --output or --output-dir, not both")
-    init, conventions = _init(args.init), parse(args.convention)
-    output = output_file(args.output, "--output") if args.output else None
-    folder = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
-    from losscheck.auditor import audit
-    from losscheck.report import EXTENSIONS, render
-    from losscheck.report.files import write_atomic
-
-    show = not args.quiet and sys.stderr.isatty()
-    result = audit(args.target, as_=args.as_, init=init, conventions=conventions, layouts=args.layout,
-                   progress=_progress if show else None, **options.audit_kwargs())
-    if show:
-        sys.stderr.write("\r\033[K")
-    if folder or output:
-        for fmt in formats:
-            write_atomic(output or folder / f"{report_stem(result.target)}.{EXTENSIONS[fmt]}", render(result, fmt))
-        sys.stdout.write(render(result, "text"))
-    else:
-        sys.stdout.write(render(result, formats[0]))
-    if result.unusable:
-        raise UsageError(result.unusable)  # after the reports: they show what each layout raised
-    return result.exit_code(options.fail_on)
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
-        commands = {"explain": run_explain, "list": run_list, "report": run_report, "ci": run_ci,
-                    "init": run_init}
-        return commands.get(args.command, run_audit)(args)
+        return import_module(f"losscheck.commands.{args.command}").run(args)
     except UsageError as e:
         _say(f"error: {e}")
         return 2

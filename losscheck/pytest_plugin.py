@@ -33,7 +33,7 @@ from losscheck.errors import UsageError
 from losscheck.options import AUDIT_FIELDS, AuditOptions, check
 from losscheck.pitfalls import FAMILIES
 from losscheck.report.escape import printable
-from losscheck.report.files import output_dir, report_stem, write_atomic
+from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
 
 try:
     import fcntl
@@ -49,7 +49,7 @@ class _State:
     max_examples: int | None = None
     seed: int | None = None
     report_dir: Path | None = None
-    cache: dict = field(default_factory=dict)   # key -> gate.Outcome
+    cache: dict = field(default_factory=dict)   # key -> runner.LossOutcome
     shared: str | None = None                   # directory shared by the xdist workers of this run
     owns_shared: bool = False
     objects: int = 0                            # audits of objects (not target strings) so far
@@ -131,7 +131,7 @@ def pytest_report_header(config):
 
 # -- audits, cached per session and shared between xdist workers ----------------------------------------
 def _obtain(state: _State, key: str, name: str, compute):
-    """The Outcome for `key`: from this process's cache, from the xdist workers' shared cache, or computed
+    """The LossOutcome for `key`: from this process's cache, from the xdist workers' shared cache, or computed
     (and its reports written) here."""
     if key in state.cache:
         return state.cache[key]
@@ -139,7 +139,6 @@ def _obtain(state: _State, key: str, name: str, compute):
     def fresh():
         outcome = compute()
         if state.report_dir is not None and outcome.result is not None:
-            from losscheck.gate import write_reports
             write_reports(outcome.result, state.report_dir, report_stem(name), state.config.formats)
         return outcome
 
@@ -170,7 +169,7 @@ def _configured_outcome(config, loss: Loss):
     key = json.dumps(["loss", loss.name, state.max_examples, state.seed])
 
     def compute():
-        from losscheck.gate import audit_loss
+        from losscheck.runner import audit_loss
         return audit_loss(state.config.root, loss, max_examples=state.max_examples, seed=state.seed)
 
     return _obtain(state, key, loss.name, compute)
@@ -330,7 +329,7 @@ def _label(target) -> str:
 
 
 def _fixture_outcome(state: _State, target, kwargs: dict):
-    from losscheck.gate import Outcome, outcome_of
+    from losscheck.runner import LossOutcome, outcome_of
 
     name = _label(target)
     loss = Loss(target=name, name=name, as_=kwargs.get("as_"))
@@ -340,7 +339,7 @@ def _fixture_outcome(state: _State, target, kwargs: dict):
         try:
             return outcome_of(loss, audit(target, **kwargs))
         except UsageError as e:
-            return Outcome(loss, error=str(e))
+            return LossOutcome(loss, error=str(e))
 
     if not isinstance(target, str):  # objects cannot be keyed across calls or processes: never reused
         state.objects += 1
@@ -364,7 +363,7 @@ def pytest_sessionfinish(session):
                 continue
     if not outcomes:
         return
-    from losscheck.gate import render_summary
+    from losscheck.report.run_summary import render_summary
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
     write_atomic(state.report_dir / "summary.md",
                  render_summary(ordered, formats=state.config.formats, title="losscheck (pytest)"))

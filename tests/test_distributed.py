@@ -1,5 +1,5 @@
 """--ddp N: the candidate under torch.distributed (gloo, local CPU processes) with the batch sharded across
-ranks, compared with the single-process loss and input gradient (losscheck.distributed, code LC606).
+ranks, compared with the single-process loss and input gradient (losscheck.ddp, code LC606).
 
 The fixtures below are the losses the check is about: a batch Dice and a cross-entropy whose padding class
 is ignored (per-rank means over different numbers of kept targets) fail; the same losses written the way
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from losscheck import audit
-from losscheck import distributed
+from losscheck import ddp
 from losscheck.auditor import pick_spec, run_check
 from losscheck.probe import probe
 from losscheck.binding import bind
@@ -35,8 +35,8 @@ from losscheck.errors import UsageError
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 
-pytestmark = pytest.mark.skipif(distributed.unavailable() is not None or not hasattr(os, "fork"),
-                                reason=f"torch.distributed/gloo or fork unavailable: {distributed.unavailable()}")
+pytestmark = pytest.mark.skipif(ddp.unavailable() is not None or not hasattr(os, "fork"),
+                                reason=f"torch.distributed/gloo or fork unavailable: {ddp.unavailable()}")
 
 
 def _initialized() -> bool:
@@ -144,7 +144,7 @@ def run_ddp(obj, as_, world=2, *, init=None, timeout=10.0, max_examples=10, seed
     binding = bind(spec, candidate)
     ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
     run_check(ctx, probe)  # the layouts and target formats it accepts, as in a full audit
-    return run_check(ctx, distributed.check(world))
+    return run_check(ctx, ddp.check(world))
 
 
 def codes(result) -> list[str]:
@@ -152,7 +152,7 @@ def codes(result) -> list[str]:
 
 
 def ddp_result(result):
-    return next(c for c in result.checks if c.name == distributed.CHECK_NAME)
+    return next(c for c in result.checks if c.name == ddp.CHECK_NAME)
 
 
 # -- decomposable losses pass ----------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_mse_passes_under_ddp_2_and_runs_last():
 
 def test_without_ddp_the_check_does_not_run():
     result = audit("torch.nn.MSELoss", max_examples=3)
-    assert distributed.CHECK_NAME not in [c.name for c in result.checks]
+    assert ddp.CHECK_NAME not in [c.name for c in result.checks]
 
 
 @pytest.mark.parametrize("obj, as_, init", [

@@ -15,10 +15,13 @@ import sys
 import pytest
 
 from external_repo import BUGGY, BUGGY_MEAN, CORRECT_MEAN, make_repo, write_losses
-from losscheck import gate
+from losscheck.baseline import TODO_REASON, compare, load_baseline, updated_baseline
+from losscheck.commands import ci as ci_command
 from losscheck.config import Loss
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
+from losscheck.github import annotation, on_github
+from losscheck.runner import LossOutcome
 
 STEMS = ("mypkg.losses_GoodMSE", "mypkg.losses_SumMSE")
 
@@ -60,7 +63,7 @@ def test_ci_baseline_flow(tmp_path):
     assert update.returncode == 0, update.stdout + update.stderr
     accepted = baseline(root)
     assert (BUGGY, "LC405") in accepted and all(t == BUGGY for t, _ in accepted)
-    assert set(accepted.values()) == {gate.TODO_REASON}
+    assert set(accepted.values()) == {TODO_REASON}
     assert "::" not in update.stdout  # no annotations outside GitHub Actions
     data = json.loads((root / "losscheck-baseline.json").read_text())
     for e in data["accepted"]:
@@ -105,14 +108,14 @@ def result(target: str, *codes: str) -> AuditResult:
 
 def outcome(name, *codes, error=None):
     loss = Loss(target=name, name=name, as_="mse")
-    return gate.Outcome(loss, error=error) if error else gate.Outcome(loss, result=result(name, *codes))
+    return LossOutcome(loss, error=error) if error else LossOutcome(loss, result=result(name, *codes))
 
 
 def test_compare_new_accepted_stale():
     outcomes = [outcome("a", "LC101", "LC405", "LC501"), outcome("b"), outcome("c", error="cannot import")]
     base = [{"target": "a", "code": "LC405", "reason": "known"}, {"target": "b", "code": "LC202", "reason": "fixed"},
             {"target": "c", "code": "LC101", "reason": "unaudited"}, {"target": "gone", "code": "LC101", "reason": ""}]
-    cmp = gate.compare(outcomes, base, configured={"a", "b", "c"})
+    cmp = compare(outcomes, base, configured={"a", "b", "c"})
     assert {n: list(v) for n, v in cmp.new.items()} == {"a": ["LC101"]}  # LC501 is info: below fail-on
     assert {n: {c: r for c, (r, _) in v.items()} for n, v in cmp.accepted.items()} == {"a": {"LC405": "known"}}
     assert [(e["target"], why) for e, why in cmp.stale] == [("b", "no longer found"), ("gone", "not a configured loss")]
@@ -122,29 +125,29 @@ def test_update_keeps_reasons_and_unaudited_entries_drops_the_rest():
     outcomes = [outcome("a", "LC101", "LC405"), outcome("b"), outcome("c", error="cannot import")]
     base = [{"target": "a", "code": "LC405", "reason": "known"}, {"target": "b", "code": "LC202", "reason": "fixed"},
             {"target": "c", "code": "LC101", "reason": "unaudited"}, {"target": "gone", "code": "LC101", "reason": ""}]
-    entries, added, removed = gate.updated_baseline(outcomes, base, configured={"a", "b", "c"})
+    entries, added, removed = updated_baseline(outcomes, base, configured={"a", "b", "c"})
     assert {(e["target"], e["code"]): e["reason"] for e in entries} == {
-        ("c", "LC101"): "unaudited", ("a", "LC101"): gate.TODO_REASON, ("a", "LC405"): "known"}
+        ("c", "LC101"): "unaudited", ("a", "LC101"): TODO_REASON, ("a", "LC405"): "known"}
     assert (added, removed) == (1, 2)
 
 
 def test_annotation_escaping():
-    line = gate.annotation("error", "LC101: a, b", "50% off\nsecond line", "pyproject.toml", 12)
+    line = annotation("error", "LC101: a, b", "50% off\nsecond line", "pyproject.toml", 12)
     assert line == "::error file=pyproject.toml,line=12,title=LC101%3A a%2C b::50%25 off%0Asecond line"
 
 
 @pytest.mark.parametrize("value, expected", [("true", True), ("", False), ("false", False)])
 def test_github_detection(monkeypatch, value, expected):
     monkeypatch.setenv("GITHUB_ACTIONS", value)
-    assert gate._on_github() is expected
+    assert on_github() is expected
 
 
 def test_bad_baseline_is_a_usage_error(tmp_path):
     path = tmp_path / "losscheck-baseline.json"
     path.write_text('{"accepted": [{"target": "a"}]}')
     with pytest.raises(UsageError, match=r"entry #1 needs string \"target\" and \"code\""):
-        gate.load_baseline(path)
-    assert gate.load_baseline(tmp_path / "absent.json") == []
+        load_baseline(path)
+    assert load_baseline(tmp_path / "absent.json") == []
 
 
 
@@ -215,7 +218,7 @@ def test_ci_options_reach_every_loss(tmp_path, monkeypatch, capsys):
         seen.extend(losses)
         return []
 
-    monkeypatch.setattr(gate, "audit_all", fake_audit_all)
+    monkeypatch.setattr(ci_command, "audit_all", fake_audit_all)
     assert main(["ci", "--config", str(root / "pyproject.toml")]) == 0
     assert [loss.audit_kwargs()["memory_limit"] for loss in seen] == [3 * 2**30] * 2
     assert all(loss.audit_kwargs()["ddp"] == 0 for loss in seen)
@@ -230,8 +233,8 @@ def test_ci_options_reach_every_loss(tmp_path, monkeypatch, capsys):
 
 def test_baseline_that_is_not_a_regular_file(tmp_path):
     with pytest.raises(UsageError, match=r"^the baseline .* is a folder; name a JSON file$"):
-        gate.load_baseline(tmp_path)
+        load_baseline(tmp_path)
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo")
         with pytest.raises(UsageError, match=r"is not a regular file"):
-            gate.load_baseline(tmp_path / "fifo")
+            load_baseline(tmp_path / "fifo")

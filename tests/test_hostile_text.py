@@ -12,7 +12,11 @@ from xml.etree import ElementTree as ET
 import pytest
 from markdown_it import MarkdownIt
 
-from losscheck import gate
+from losscheck import github
+from losscheck.baseline import compare
+from losscheck.commands import ci
+from losscheck.report import run_summary
+from losscheck.runner import LossOutcome
 from losscheck.cli import main
 from losscheck.config import Loss
 from losscheck.findings import AuditResult, CheckResult, Finding
@@ -140,8 +144,8 @@ def test_junit_is_well_formed(result):
 def hostile_outcomes():
     evil = Loss(target=f"mypkg:{HOSTILE}", name=f"evil {HOSTILE}", as_="mse")
     broken = Loss(target="mypkg:Broken", name=f"broken {HOSTILE}", as_=HOSTILE)
-    outcomes = [gate.Outcome(evil, result=hostile_result(evil.target)),
-                gate.Outcome(broken, error=f"cannot import mypkg: RuntimeError: {HOSTILE}")]
+    outcomes = [LossOutcome(evil, result=hostile_result(evil.target)),
+                LossOutcome(broken, error=f"cannot import mypkg: RuntimeError: {HOSTILE}")]
     baseline = [{"target": evil.name, "code": "LC705", "reason": HOSTILE},
                 {"target": f"gone {HOSTILE}", "code": f"LC999{HOSTILE}", "reason": ""}]
     return outcomes, baseline, {evil.name, broken.name}
@@ -149,8 +153,8 @@ def hostile_outcomes():
 
 def test_ci_summary_keeps_candidate_text_in_code():
     outcomes, baseline, configured = hostile_outcomes()
-    for cmp in (gate.compare(outcomes, baseline, configured), None):  # `losscheck ci`, and the plugin's summary
-        summary = gate.render_summary(outcomes, cmp, formats=("md", "json"), baseline_name=f"b{HOSTILE}.json")
+    for cmp in (compare(outcomes, baseline, configured), None):  # `losscheck ci`, and the plugin's summary
+        summary = run_summary.render_summary(outcomes, cmp, formats=("md", "json"), baseline_name=f"b{HOSTILE}.json")
         assert_no_raw_controls(summary)
         assert_markdown_is_inert(summary)
         assert_tables_keep_their_columns(summary)
@@ -158,10 +162,10 @@ def test_ci_summary_keeps_candidate_text_in_code():
 
 def test_ci_log_lines_and_annotations(capsys):
     outcomes, baseline, configured = hostile_outcomes()
-    cmp = gate.compare(outcomes, baseline, configured)
-    for line in gate.github_annotations(outcomes, cmp, "pyproject.toml", "losscheck-baseline.json"):
-        gate._echo(line)
-    gate._echo(f"losscheck: error: {outcomes[1].name}: {outcomes[1].error}", file=__import__("sys").stderr)
+    cmp = compare(outcomes, baseline, configured)
+    for line in github.github_annotations(outcomes, cmp, "pyproject.toml", "losscheck-baseline.json"):
+        ci._echo(line)
+    ci._echo(f"losscheck: error: {outcomes[1].name}: {outcomes[1].error}", file=__import__("sys").stderr)
     out, err = capsys.readouterr()
     assert_no_raw_controls(out)
     assert_no_raw_controls(err)

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from losscheck import scaffold
+from losscheck.commands.init import discovery, guessing, toml
 from losscheck.candidate import resolve
 from losscheck.cli import main
 from losscheck.config import from_table, load, tomllib
@@ -248,7 +248,7 @@ def _loss_class(name, args):
     ("LovaszHingeLoss", "logits, target", None),                 # a loss the catalogue does not have
 ])
 def test_guesses(name, args, expected):
-    guess = scaffold.guess(name, _loss_class(name, args), "class")
+    guess = guessing.guess(name, _loss_class(name, args), "class")
     assert guess.loss_id == expected
 
 
@@ -256,20 +256,20 @@ def test_functions_and_arity_warnings():
     def focal_loss(input, target, alpha: float, gamma=2.0):  # a required float is a parameter, not a tensor
         return input
 
-    assert scaffold.guess("focal_loss", focal_loss, "function") == scaffold.Guess(
+    assert guessing.guess("focal_loss", focal_loss, "function") == guessing.Guess(
         "focal", ("focal_multiclass",), why="name")
-    guess = scaffold.guess("DiceLoss", _loss_class("DiceLoss", "a, b, c"), "class")
+    guess = guessing.guess("DiceLoss", _loss_class("DiceLoss", "a, b, c"), "class")
     assert guess.loss_id == "dice" and guess.warning == "forward takes 3 tensors, dice takes 2: input, target"
-    assert scaffold.words("SmoothL1Loss") == ["smooth", "l1", "loss"]
-    assert scaffold.words("GIoU_loss") == ["g", "io", "u", "loss"]
+    assert guessing.words("SmoothL1Loss") == ["smooth", "l1", "loss"]
+    assert guessing.words("GIoU_loss") == ["g", "io", "u", "loss"]
 
 
 def test_keyword_table_names_catalogue_ids():
-    assert {i for _, ids in scaffold.KEYWORDS for i in ids} <= set(SPECS)
+    assert {i for _, ids in guessing.KEYWORDS for i in ids} <= set(SPECS)
 
 
 def test_render_escapes_and_stays_valid_toml():
-    found = [scaffold.Found('pkg.we"ird', "A\\Loss", object, "class", scaffold.Guess("mse", why="name")),
-             scaffold.Found("pkg", "b_loss", object, "function", scaffold.Guess(None))]
-    data = tomllib.loads(scaffold.render("pkg", found))
+    found = [discovery.Found('pkg.we"ird', "A\\Loss", object, "class", guessing.Guess("mse", why="name")),
+             discovery.Found("pkg", "b_loss", object, "function", guessing.Guess(None))]
+    data = tomllib.loads(toml.render("pkg", found))
     assert data["tool"]["losscheck"]["loss"] == [{"target": 'pkg.we"ird:A\\Loss', "as": "mse"}]

@@ -56,6 +56,16 @@ class Outcome:
     detail: str = ""
 
 
+def invalid_output(value, reduction: str, what: str) -> tuple[str, str] | None:
+    """(code, message) when a loss's output cannot be judged: LC707 not a tensor, LC704 a reduced result
+    ('mean', 'sum') that is not 0-d; None when it is a fine output. One process and each ddp rank use it."""
+    if not isinstance(value, torch.Tensor):
+        return "LC707", f"{what} returned {type(value).__name__} ({str(value)[:60]}), not a tensor"
+    if reduction != "none" and value.dim() != 0:
+        return "LC704", f"reduction={reduction!r} returned shape {tuple(value.shape)}, expected a 0-d tensor"
+    return None
+
+
 def fmt(x) -> str:
     a = np.asarray(x, dtype=np.float64)
     return np.array2string(a, precision=6, separator=", ") if a.ndim else f"{float(a):.8g}"
@@ -113,14 +123,10 @@ class Context:
         out = self.caller.call(fn, *tensors)
         if not out.ok:
             raise self.failure(out, case, dtype, what)
-        value = out.value
-        if not isinstance(value, torch.Tensor):
-            raise Violation("LC707", f"{what} returned {type(value).__name__} ({str(value)[:60]}), not a tensor",
-                            case, dtype)
-        if case.params.get("reduction", "mean") != "none" and value.dim() != 0:
-            raise Violation("LC704", f"reduction={case.params.get('reduction', 'mean')!r} returned shape "
-                            f"{tuple(value.shape)}, expected a 0-d tensor", case, dtype)
-        return value
+        invalid = invalid_output(out.value, case.params.get("reduction", "mean"), what)
+        if invalid is not None:
+            raise Violation(*invalid, case, dtype)
+        return out.value
 
     def run(self, case: Case, dtype="float32", requires_grad=False):
         """(result tensor, input tensors) of the candidate on a case."""

@@ -4,7 +4,7 @@ Every file losscheck writes (reports, summary.md, the baseline, `losscheck init 
 cache) goes through `write_atomic`: a temporary file with a unique name in the target's own folder, then
 `os.replace`, so a reader sees the old file or the new one, never half of one, and two processes writing one
 path (two audits with the same `-o`, pytest-xdist workers) never share a temporary file.
-`output_file` and `output_dir` answer at the door, before an audit runs, whether a path can be written.
+`write_reports` writes one audit in several formats. `output_file` and `output_dir` answer at the door, before an audit runs, whether a path can be written.
 """
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ _STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 def report_stem(name: str) -> str:
     """The file name (without extension) of a loss's reports: `mypkg.losses:Focal` -> `mypkg.losses_Focal`."""
     return _STEM.sub("_", name).strip("_.") or "audit"
+
+
+def write_reports(result, folder, stem: str, formats) -> list[Path]:
+    """Write `result` in each of `formats` to `folder/stem.<extension>`, atomically; the paths written."""
+    from losscheck.report import EXTENSIONS, render
+
+    paths = []
+    for fmt in formats:
+        path = Path(folder) / f"{stem}.{EXTENSIONS[fmt]}"
+        write_atomic(path, render(result, fmt))
+        paths.append(path)
+    return paths
 
 
 def _create_unique(folder: Path, name: str) -> tuple[int, str]:

@@ -1,12 +1,12 @@
 """Numbers every report shows: per-family check counts and the verdict line."""
-from losscheck.checks import FAMILY_ORDER
+from losscheck.pitfalls import FAMILIES
 
 HEADERS = ["family", "checks", "pass", "fail", "skip", "error", "findings"]
 
 
 def family_rows(result) -> list[list]:
     rows = []
-    for family in FAMILY_ORDER:
+    for family in FAMILIES:
         checks = [c for c in result.checks if c.family == family]
         count = lambda s: sum(c.status == s for c in checks)  # noqa: E731
         rows.append([family, len(checks), count("pass"), count("fail"), count("skip"), count("error"),

@@ -1,19 +1,23 @@
-"""The reports/ gallery: every torch.nn loss of the catalogue and every shipped example mistake, audited with
-one seed, with an index.html and a README.md of one row per loss (verdict, counts per family, links).
+"""`losscheck report`: the reports/ gallery. Every torch.nn loss of the catalogue and every shipped example
+mistake, audited with one seed (by losscheck.runner, as `ci` audits a configured loss), with an index.html
+and a README.md of one row per loss (verdict, counts per family, links).
 
     losscheck report [--output-dir reports] [--seed 0] [--max-examples N] [--memory-limit SIZE] [--only TEXT]
 """
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from tabulate import tabulate
 
-from losscheck.checks import FAMILY_ORDER
-from losscheck.options import AuditOptions
-from losscheck.report.files import report_stem, write_atomic
+from losscheck.config import Loss
+from losscheck.options import AuditOptions, given
+from losscheck.pitfalls import FAMILIES
+from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
+from losscheck.runner import audit_one
 
 FORMATS = ("html", "md", "json")
 TIMINGS = ((re.compile(r'"seconds": [0-9.e+-]+'), '"seconds": 0'), (re.compile(r" in [0-9.]+ s\b"), " in - s"))
@@ -36,25 +40,22 @@ def without_timing(text: str) -> str:
 
 
 def family_counts(result) -> dict:
-    return {fam: sum(1 for f in result.findings if f.family == fam and f.severity != "info") for fam in FAMILY_ORDER}
+    """Findings above info per family, in family order."""
+    return {fam: sum(1 for f in result.findings if f.family == fam and f.severity != "info") for fam in FAMILIES}
 
 
-def build(output_dir: Path, options: AuditOptions | None = None, *, only: str = "", progress=None):
+def build(folder: Path, options: AuditOptions | None = None, *, only: str = "", progress=None):
     """Audit every gallery entry (containing `only`) with `options` (default: the defaults) and write its
-    reports, README.md and index.html to `output_dir`; return one row per entry."""
-    from losscheck.auditor import audit
-    from losscheck.report import EXTENSIONS, render
-
+    reports, README.md and index.html to `folder`; return one row per entry."""
     options = options or AuditOptions()
     rows = []
     todo = entries(only)
     for k, (target, loss_id, description) in enumerate(todo, 1):
         if progress:
             progress(f"[{k}/{len(todo)}] {target}")
-        result = audit(target, as_=loss_id, **options.audit_kwargs())
+        result = audit_one(Path.cwd(), Loss(target=target, name=target, as_=loss_id, options=options))
         stem = report_stem(target)
-        for fmt in FORMATS:
-            write_atomic(output_dir / f"{stem}.{EXTENSIONS[fmt]}", render(result, fmt))
+        write_reports(result, folder, stem, FORMATS)
         rows.append({"target": target, "id": result.parameters["loss"], "description": description,
                      "verdict": "pass" if result.ok else "fail", "counts": family_counts(result),
                      "codes": sorted({f.code for f in result.findings}), "stem": stem})
@@ -63,9 +64,19 @@ def build(output_dir: Path, options: AuditOptions | None = None, *, only: str = 
     readme = ("# The losscheck gallery\n\nEvery torch.nn loss of the catalogue and every example mistake shipped in "
               "`losscheck/examples/`, audited with seed "
               f"{options.seed}. Regenerate with `losscheck report` (same seed, same reports but for timings).\n\n"
-              + tabulate(table, headers=["loss", "id", "verdict", *FAMILY_ORDER, "codes"], tablefmt="github") + "\n")
-    write_atomic(output_dir / "README.md", readme)
+              + tabulate(table, headers=["loss", "id", "verdict", *FAMILIES, "codes"], tablefmt="github") + "\n")
+    write_atomic(folder / "README.md", readme)
     env = Environment(loader=PackageLoader("losscheck.report", "templates"), autoescape=select_autoescape(["html"]))
-    write_atomic(output_dir / "index.html",
-                 env.get_template("index.html").render(rows=rows, families=FAMILY_ORDER, seed=options.seed))
+    write_atomic(folder / "index.html",
+                 env.get_template("index.html").render(rows=rows, families=FAMILIES, seed=options.seed))
     return rows
+
+
+def run(args) -> int:
+    """`losscheck report`: regenerate the gallery in --output-dir."""
+    options = AuditOptions().update(given(args))
+    out = output_dir(args.output_dir, "--output-dir")
+    show = sys.stderr.isatty()
+    rows = build(out, options, only=args.only, progress=(lambda line: print(line, file=sys.stderr)) if show else None)
+    print(f"{len(rows)} reports written to {args.output_dir}/ ({sum(r['verdict'] == 'fail' for r in rows)} failing)")
+    return 0

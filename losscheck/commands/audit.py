@@ -1,0 +1,69 @@
+"""`losscheck audit TARGET`: audit one loss and write its report(s)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from losscheck.errors import UsageError
+from losscheck.options import AuditOptions, given
+from losscheck.report import FORMATS, render
+from losscheck.report.files import output_dir, output_file, report_stem, write_atomic, write_reports
+
+
+def _init(text: str) -> dict:
+    """The --init JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--init is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise UsageError("--init must be a JSON object, e.g. '{\"gamma\": 2.0}'")
+    return value
+
+
+def _progress(check: str, k: int, n: int) -> None:
+    """One self-overwriting line on the terminal: which check of how many."""
+    sys.stderr.write(f"\r\033[K  auditing: {check} ({k}/{n})")
+    sys.stderr.flush()
+
+
+def _formats(value: str) -> list[str]:
+    """The --format list, each one a known format."""
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"unknown --format '{value}' (choose from {', '.join(FORMATS)})")
+    return formats
+
+
+def run(args) -> int:
+    """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
+    from losscheck.conventions import parse
+
+    options = AuditOptions().update(given(args))
+    formats = _formats(args.format)
+    if len(formats) > 1 and not args.output_dir:
+        raise UsageError("several --format values need --output-dir DIR")
+    if args.output and args.output_dir:
+        raise UsageError("use either --output or --output-dir, not both")
+    init, conventions = _init(args.init), parse(args.convention)
+    output = output_file(args.output, "--output") if args.output else None
+    folder = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    from losscheck.auditor import audit
+
+    show = not args.quiet and sys.stderr.isatty()
+    result = audit(args.target, as_=args.as_, init=init, conventions=conventions, layouts=args.layout,
+                   progress=_progress if show else None, **options.audit_kwargs())
+    if show:
+        sys.stderr.write("\r\033[K")
+    if output:
+        write_atomic(output, render(result, formats[0]))
+    elif folder:
+        write_reports(result, folder, report_stem(result.target), formats)
+    if folder or output:
+        sys.stdout.write(render(result, "text"))
+    else:
+        sys.stdout.write(render(result, formats[0]))
+    if result.unusable:
+        raise UsageError(result.unusable)  # after the reports: they show what each layout raised
+    return result.exit_code(options.fail_on)

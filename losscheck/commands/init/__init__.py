@@ -1,0 +1,33 @@
+"""`losscheck init PACKAGE`: a starter `[tool.losscheck]` section for the losses a package defines: found by
+`discovery`, each one's id guessed by `guessing`, the section written by `toml`. Nothing is audited or
+instantiated; only imports run."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from losscheck.commands.init.discovery import discover
+from losscheck.commands.init.toml import append, existing, render
+from losscheck.errors import UsageError
+
+
+def run(args) -> int:
+    """`losscheck init PACKAGE [--pyproject PATH] [--write]`."""
+    if args.pyproject and not args.write:
+        raise UsageError("--pyproject names the file that --write appends to; add --write")
+    path = Path(args.pyproject or "pyproject.toml")
+    if args.write:
+        existing(path, args.package)  # refuse before importing anything
+    found = discover(args.package)
+    if not found:
+        raise UsageError(f"no loss found in '{args.package}': no public nn.Module subclass named *Loss and no "
+                         "function named *_loss (submodules included)")
+    section = render(args.package, found)
+    if not args.write:
+        sys.stdout.write(section)
+        return 0
+    append(path, section, args.package)
+    guessed = sum(f.guess.loss_id is not None for f in found)
+    print(f"appended [tool.losscheck] with {len(found)} losses to {path} ({guessed} guessed: confirm each `as`; "
+          f"{len(found) - guessed} commented out without a guess)")
+    return 0

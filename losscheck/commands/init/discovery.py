@@ -1,0 +1,133 @@
+"""Finding the losses a package defines, for `losscheck init`.
+
+It imports the package and every submodule under it (pkgutil; a submodule that fails to import is skipped with
+a one-line note on stderr; `__main__` is never imported), keeps the public `nn.Module` subclasses whose name
+ends in "Loss" (any case; also the suffix-less InfoNCE / NTXent, and any subclass of torch's `_Loss`) and the
+public functions whose name ends in `_loss`, each where it is defined (a re-export is listed once). Only
+imports run: nothing is instantiated.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import pkgutil
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscheck.commands.init.guessing import Guess, guess
+from losscheck.errors import UsageError
+
+# nn.Module subclasses are kept when their lower-cased name ends in one of these.
+CLASS_SUFFIXES = ("loss", "infonce", "ntxent")
+FUNCTION_SUFFIX = "_loss"
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_MODULE = "torch.nn.modules.module.Module"
+_TORCH_LOSS = "torch.nn.modules.loss._Loss"
+
+
+@dataclass
+class Found:
+    """A loss found in a module: where, its name, the object, class or function, and its guess."""
+
+    module: str
+    name: str
+    obj: Any = field(repr=False)
+    kind: str  # "class" | "function"
+    guess: Guess | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.module}:{self.name}"
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 160 else text[:157] + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _note(line: str) -> None:
+    print(f"losscheck: {line}", file=sys.stderr)
+
+
+def _import_root(name: str):
+    if not _DOTTED.match(name):
+        raise UsageError(f"'{name}' is not an importable package or module name; give a dotted name such as "
+                         "mypkg or mypkg.losses (run from the folder that contains it)")
+    from losscheck.candidate import _import_module
+
+    with contextlib.redirect_stdout(sys.stderr):  # a module that prints at import must not corrupt the TOML
+        return _import_module(name)
+
+
+def iter_modules(root, note=_note):
+    """root, then every submodule under it (depth first, sorted); `__main__` modules are never imported."""
+    seen = set()
+
+    def walk(module):
+        if module.__name__ in seen:
+            return
+        seen.add(module.__name__)
+        yield module
+        path = getattr(module, "__path__", None)
+        if path is None:
+            return
+        try:
+            infos = sorted(pkgutil.iter_modules(path, module.__name__ + "."), key=lambda i: i.name)
+        except Exception as e:  # an odd __path__
+            note(f"skipped the submodules of {module.__name__} ({_one_line(e)})")
+            return
+        for info in infos:
+            if info.name.rpartition(".")[2] == "__main__":
+                continue
+            try:
+                with contextlib.redirect_stdout(sys.stderr):
+                    sub = importlib.import_module(info.name)
+            except (Exception, SystemExit) as e:
+                note(f"skipped {info.name} (import failed: {_one_line(e)})")
+                continue
+            yield from walk(sub)
+
+    yield from walk(root)
+
+
+def _bases(obj) -> set:
+    return {f"{c.__module__}.{c.__qualname__}" for c in obj.__mro__[1:]}
+
+
+def is_loss_class(obj, name: str) -> bool:
+    """An nn.Module subclass named *Loss (or InfoNCE, NTXent), or any subclass of torch's `_Loss` (checked by
+    name: torch is not imported for this)."""
+    if not inspect.isclass(obj):
+        return False
+    bases = _bases(obj)
+    return _TORCH_LOSS in bases or (_MODULE in bases and name.lower().endswith(CLASS_SUFFIXES))
+
+
+def losses_in(module) -> list[Found]:
+    """The public loss classes and `*_loss` functions defined in `module` itself, in definition order."""
+    found = []
+    for name, obj in list(vars(module).items()):
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if obj.__name__ == name and is_loss_class(obj, name):
+            found.append(Found(module.__name__, name, obj, "class"))
+        elif inspect.isfunction(obj) and obj.__name__ == name and name.lower().endswith(FUNCTION_SUFFIX):
+            found.append(Found(module.__name__, name, obj, "function"))
+    return found
+
+
+def discover(package: str, note=_note) -> list[Found]:
+    """Every loss under `package` with its guess; UsageError (one line) when `package` cannot be imported."""
+    root = _import_root(package)
+    found, seen = [], set()
+    for module in iter_modules(root, note):
+        for f in losses_in(module):
+            if f.target not in seen:
+                seen.add(f.target)
+                f.guess = guess(f.name, f.obj, f.kind)
+                found.append(f)
+    return found

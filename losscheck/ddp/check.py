@@ -1,0 +1,280 @@
+"""device.ddp, the check: drawn cases (hypothesis, seeded with the audit seed) sharded across the ranks, the
+all-reduced loss and the gathered input gradients compared with the single-process loss and input gradient
+on the full batch (float64 tolerance; float32 when the candidate computes in float32). A mismatch is LC606,
+a rank that crashes or hangs LC706, a process group that cannot be formed a skip with the reason.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from losscheck.ddp.advice import advice
+from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
+from losscheck.ddp.reproducer import snippet
+from losscheck.ddp.sharding import batch_layout, shard
+
+CHECK_NAME = "device.ddp"
+
+
+def check(world_size: int):
+    """The device.ddp check for `world_size` ranks, in the form auditor.run_check expects."""
+    def ddp(ctx):
+        return parity(ctx, world_size)
+
+    ddp.check_name, ddp.family = CHECK_NAME, "device"
+    return ddp
+
+
+class _Abort(BaseException):
+    """Ends the hypothesis search at once (no shrinking): carries a Violation (LC706) or a Skip."""
+
+    def __init__(self, outcome):
+        super().__init__(str(outcome))
+        self.outcome = outcome
+
+
+def _kwargs(ctx, case) -> dict:
+    """The candidate's keyword arguments with tensor parameters as float64 arrays (pickled to the ranks)."""
+    return ctx.binding.candidate_kwargs(case.params, lambda a: np.asarray(a, dtype=np.float64))
+
+
+def _num(x):
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim:
+        return [_num(v) for v in x]
+    return float(x) if np.isfinite(x) else str(float(x))
+
+
+def _tol_dtype(dtype: str) -> str:
+    return "float64" if dtype == "torch.float64" else "float32"
+
+
+def parity(ctx, world: int):
+    from losscheck.cases import cases
+    from losscheck.checks.base import Outcome, Skip
+
+    if world < 2:
+        raise Skip(f"--ddp needs at least 2 processes (got {world}): nothing to shard")
+    why = unavailable()
+    if why:
+        raise Skip(f"{why}: distributed parity not run")
+    layout = batch_layout(ctx.binding.layouts or ctx.spec.layouts)
+    if layout is None:
+        raise Skip(f"{ctx.spec.id} has no batched layout to shard")
+    # Values first: a gradient mismatch is only searched (and shrunk) for when no value differs, so that
+    # the finding shows a value difference whenever there is one.
+    state = {"ranks": None, "compared": 0, "reasons": [], "kinds": set(), "gradients": False,
+             "gradient_mismatch": False}
+
+    def prop(case):
+        _compare(ctx, world, case, state)
+
+    strategy = cases(ctx.binding, layouts=[layout], formats=ctx.formats or None, explore=False)
+    ignored = _ignored_value(ctx)
+    if ignored is not None:
+        strategy = _with_ignored(strategy, ctx.spec.target_arg, ignored)
+    n = 0
+    try:
+        try:
+            m, v = ctx.search(strategy, prop, max_examples=min(ctx.max_examples, 10))
+            n += m
+            if v is None and state["gradient_mismatch"]:
+                state["gradients"] = True
+                m, v = ctx.search(strategy, prop, max_examples=min(ctx.max_examples, 10))
+                n += m
+        except _Abort as a:
+            if isinstance(a.outcome, Skip):
+                raise a.outcome from None
+            n, v = max(n, state["compared"]) + 1, a.outcome
+    finally:
+        if state["ranks"] is not None:
+            state["ranks"].close()
+    if v is None and state["compared"] == 0:
+        reasons = "; ".join(dict.fromkeys(state["reasons"])) or "no case could be compared"
+        raise Skip(f"no drawn batch could be sharded across {world} ranks: {reasons}")
+    method = state["ranks"].method if state["ranks"] is not None else "fork"
+    kinds = ", ".join(sorted(state["kinds"])) or "?"
+    targets = (f"; some targets set to ignore_index={ignored} (set by --init)" if ignored is not None else
+               "; no target set to ignore_index (name it in --init to draw some)" if ctx.spec.param("ignore_index")
+               else "")
+    return Outcome(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
+                   f"sharded along the batch axis; reduction {kinds}: {_how(state['kinds'])}{targets}")
+
+
+def _ignored_value(ctx):
+    """The ignore_index to draw into the targets: only when the user set it (--init), i.e. trains with it.
+
+    Without that, a cross-entropy is audited as used without ignored targets (where its mean decomposes).
+    """
+    if ctx.spec.param("ignore_index") is None or ctx.spec.target_arg is None:
+        return None
+    if not any(name in ctx.candidate.init for name in ctx.spec.param("ignore_index").names):
+        return None
+    return ctx.binding.defaults.get("ignore_index")
+
+
+def _with_ignored(strategy, target_arg, value):
+    """Cases whose integer targets are partly set to `value` (a drawn mask)."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    @st.composite
+    def draw(draw_):
+        case = draw_(strategy)
+        t = case.inputs[target_arg]
+        if t.dtype.kind not in "iu" or t.size < 2:
+            return case
+        t = t.copy()
+        t[draw_(hnp.arrays(bool, t.shape), label="ignored")] = value
+        inputs = list(case.inputs)
+        inputs[target_arg] = t
+        return case.with_inputs(inputs)
+
+    return draw()
+
+
+def _how(kinds) -> str:
+    parts = {"mean": "'mean' all-reduced as sum / world size", "sum": "'sum' all-reduced as a sum",
+             "none": "'none' outputs concatenated"}
+    return ", ".join(parts[k] for k in sorted(kinds))
+
+
+def _single(ctx, case):
+    """(value, grads, dtype) of the candidate on the full batch in this process, float64; None if it fails."""
+    import torch
+
+    from losscheck.checks.base import Skip, Violation
+
+    try:
+        out, ts = ctx.run(case, "float64", requires_grad=True)
+    except Violation:
+        if ctx.caller.hung is not None:
+            raise _Abort(Skip("skipped: the candidate timed out on the full batch")) from None
+        return None
+    value = out.detach().double().numpy()
+    if out.requires_grad:
+        back = ctx.caller.call(out.backward, torch.ones_like(out))
+        if not back.ok:
+            return None
+    grads = [None if ts[i].grad is None else ts[i].grad.detach().double().numpy() for i in ctx.spec.grad_args]
+    try:
+        again = ctx.run(case, "float64")[0].detach().double().numpy()
+    except Violation:
+        return None
+    if again.shape != value.shape or not np.allclose(again, value, rtol=0, atol=0, equal_nan=True):
+        raise _Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
+                          "sharded parity cannot be judged"))
+    return value, grads, str(out.dtype)
+
+
+def _compare(ctx, world, case, state):
+    from losscheck.checks.base import Violation, fmt
+    from losscheck.tolerances import close, max_error
+
+    full_case, shards, axes = shard(ctx.spec, case, world)
+    if full_case is None:
+        state["reasons"].append(axes)
+        return
+    single = _single(ctx, full_case)
+    if single is None:
+        state["reasons"].append("the candidate fails on the full batch (see the other checks)")
+        return
+    value, grads, dtype = single
+    for part in shards:  # every shard must be a valid input on its own, or the comparison says nothing
+        if not _works(ctx, full_case.with_inputs(part)):
+            state["reasons"].append("a shard does not run on its own in one process (a per-rank batch the loss "
+                                    "rejects, see target.shapes, or inputs that cannot be split by sample)")
+            return
+    kind = "none" if value.ndim else ("sum" if full_case.params.get("reduction") == "sum" else "mean")
+    state["kinds"].add(kind)
+    if state["ranks"] is None:
+        from losscheck.checks.base import Skip
+        try:
+            state["ranks"] = Ranks(ctx.candidate, world, ctx.caller.timeout)
+        except RankFailure as e:
+            raise _Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
+    first = next(i for i, ax in enumerate(axes) if ax is not None)
+    k = shards[0][first].shape[axes[first]]
+    where = (f"with the batch of {k * world} sharded over {world} ranks ({k} sample{'s' * (k != 1)} each) under "
+             "torch.distributed")
+    grad_args = [i for i in ctx.spec.grad_args if full_case.inputs[i].dtype.kind == "f"]
+    extra = dict(setup="", snippet=snippet(ctx.spec.signature, axes, grad_args, world, kind,
+                                            any(g is not None for g in grads)), grad=True)
+    try:
+        replies = state["ranks"].step(shards, grad_args, _kwargs(ctx, full_case), kind, ctx.seed)
+    except RankFailure as e:
+        state["ranks"].close(grace=0.0)
+        raise _Abort(Violation("LC706", f"{where}, {e}", full_case, "float64", **extra)) from None
+    state["compared"] += 1
+    errors = [(r, rep[1]) for r, rep in enumerate(replies) if rep[0] == "error" and rep[1] is not None]
+    if errors:
+        rank, (how, text) = errors[0]
+        if how == "timeout":
+            state["ranks"].close(grace=0.0)
+            raise _Abort(Violation("LC706", f"{where}, on rank {rank} {text}", full_case, "float64", **extra))
+        raise Violation("LC606", f"{where}, on rank {rank} {text} on its shard, although the same shard works in "
+                        "one process: the failure is specific to torch.distributed, and training with DDP would "
+                        "stop there.", full_case, "float64", **extra)
+    tol = _tol_dtype(dtype)
+    if kind == "none":
+        parts = [rep[1] for rep in replies]
+        try:
+            got = np.concatenate([np.atleast_1d(p) for p in parts], axis=0)
+        except ValueError:
+            got = None
+        if got is None or got.shape != value.shape or not close(got, value, tol):
+            shapes = ", ".join(str(tuple(np.shape(p))) for p in parts)
+            seen = (f"the per-rank outputs (shapes {shapes}) concatenate to {fmt(got)}" if got is not None and
+                    got.shape == value.shape else f"the per-rank outputs have shapes {shapes}")
+            raise Violation("LC606", f"{where} and reduction='none', {seen} but the full batch gives {fmt(value)} "
+                            f"(shape {value.shape}) in one process. {advice(ctx, full_case, shards, kind, world)}",
+                            full_case, "float64", data={"world_size": world, "single_process": _num(value),
+                                                        "per_rank": [_num(p) for p in parts]}, **extra)
+    else:
+        per_rank = [float(rep[1]) for rep in replies]
+        reduced = float(replies[0][2])
+        how = "sum / world size" if kind == "mean" else "sum"
+        if not close(reduced, value, tol):
+            raise Violation("LC606", f"{where} and the per-rank {kind!r} losses {fmt(per_rank)} all-reduced as {how} "
+                            f"(what DDP users do), the loss is {fmt(reduced)}, but {fmt(value)} on the full batch in "
+                            f"one process. {advice(ctx, full_case, shards, kind, world, value, reduced)}",
+                            full_case, "float64", data={"world_size": world, "reduction": kind,
+                                                        "single_process": _num(value), "sharded": _num(reduced),
+                                                        "per_rank": _num(per_rank)}, **extra)
+    for j, i in enumerate(grad_args):
+        per = [rep[3][j] for rep in replies]
+        want = grads[ctx.spec.grad_args.index(i)]
+        if want is None and all(p is None for p in per):
+            continue
+        if want is None or any(p is None for p in per):
+            if not state["gradients"]:
+                state["gradient_mismatch"] = True
+                return
+            got_text = "no gradient" if want is not None else "a gradient"
+            raise Violation("LC606", f"{where}, the ranks give {got_text} for {ctx.spec.signature[i]} where the full "
+                            "batch in one process gives the opposite", full_case, "float64", **extra)
+        got = sum(per) if axes[i] is None else np.concatenate(per, axis=axes[i])
+        if got.shape != want.shape or not close(got, want, tol):
+            if not state["gradients"]:
+                state["gradient_mismatch"] = True
+                return
+            agree = f" ({fmt(value)})" if kind != "none" else ""
+            scale = "1 / world size (DDP's gradient averaging)" if kind == "mean" else "1"
+            err = max_error(got, want) if got.shape == want.shape else float("nan")
+            raise Violation("LC606", f"{where}, the loss values agree{agree} but the gradient of "
+                            f"{ctx.spec.signature[i]} gathered from the ranks (each rank's loss scaled by {scale}) "
+                            f"differs from the full-batch gradient by up to {err:.3g}: the backward pass uses "
+                            f"quantities of the whole batch. {advice(ctx, full_case, shards, kind, world)}",
+                            full_case, "float64", data={"world_size": world, "max_gradient_error": _num(err)},
+                            **extra)
+
+
+def _works(ctx, case) -> bool:
+    from losscheck.checks.base import Skip, Violation
+
+    try:
+        ctx.run(case, "float64")
+    except Violation:
+        if ctx.caller.hung is not None:
+            raise _Abort(Skip("skipped: the candidate timed out on a shard in one process")) from None
+        return False
+    return True

@@ -1,0 +1,82 @@
+"""The markdown summary of a run over many losses (`summary.md`): of `losscheck ci` (against the baseline)
+and of the pytest plugin (without one): one row per loss, then the unusable losses, the new findings with a
+reproducer, the accepted ones and the stale baseline entries."""
+from __future__ import annotations
+
+from losscheck.baseline import Comparison
+from losscheck.report import EXTENSIONS
+from losscheck.report.escape import code_span, fenced, printable
+from losscheck.report.files import report_stem
+from losscheck.runner import LossOutcome
+
+
+def loss_verdict(o: LossOutcome, cmp: Comparison | None) -> str:
+    """One word for a loss in a run: unusable, fail or pass (no baseline); new findings, accepted or pass."""
+    if o.result is None:
+        return "unusable"
+    if cmp is None:
+        return "fail" if o.failing() else "pass"
+    if cmp.new.get(o.name):
+        return "new findings"
+    return "accepted" if cmp.accepted.get(o.name) else "pass"
+
+
+def render_summary(outcomes: list[LossOutcome], cmp: Comparison | None = None, *, formats=(), baseline_name="",
+                   title="losscheck") -> str:
+    """The markdown summary of a run (for a pull request or a job summary). Text from the losses, the
+    configuration or the baseline appears only inside code spans and fences (losscheck.report.escape)."""
+    def cell(text) -> str:
+        return code_span(text, in_table=True) or "-"
+
+    verdicts = [loss_verdict(o, cmp) for o in outcomes]
+    failed = any(v in ("unusable", "new findings", "fail") for v in verdicts)
+    seconds = sum(o.result.seconds for o in outcomes if o.result is not None)
+    counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
+    line = ", ".join(f"{n} {v}" for v, n in counts.items())
+    out = [f"# {title}: {'FAIL' if failed else 'PASS'}", "",
+           f"{len(outcomes)} loss(es) audited in {seconds:.1f} s: {line}."
+           + (f" {len(cmp.stale)} stale baseline entr{'y' if len(cmp.stale) == 1 else 'ies'}." if cmp and cmp.stale
+              else ""), "",
+           "| loss | as | verdict | failing | accepted | below fail-on | reports |",
+           "|---|---|---|---|---|---|---|"]
+    for o, v in zip(outcomes, verdicts):
+        loss_id = o.result.parameters.get("loss", "") if o.result else (o.loss.as_ or "")
+        new = (cmp.new.get(o.name, {}) if cmp else {f.code: 1 for f in o.failing()})
+        accepted = cmp.accepted.get(o.name, {}) if cmp else {}
+        below = dict.fromkeys(f.code for f in o.below())
+        links = " ".join(f"[{fmt}]({report_stem(o.name)}.{EXTENSIONS[fmt]})" for fmt in formats) if o.result else ""
+        out.append(f"| {cell(o.name)} | {cell(loss_id)} | **{v}** | {', '.join(new) or '-'} | "
+                   f"{', '.join(accepted) or '-'} | {', '.join(below) or '-'} | {links} |")
+    out.append("")
+    unusable = [o for o in outcomes if o.result is None]
+    if unusable:
+        out += ["## Unusable", ""] + [f"- {code_span(o.name)}: {code_span(o.error)}" for o in unusable] + [""]
+    new_by_loss = cmp.new if cmp else {o.name: _by_code(o.failing()) for o in outcomes if o.failing()}
+    if new_by_loss:
+        out += ["## New findings" if cmp else "## Failing findings", ""]
+        for name, by_code in new_by_loss.items():
+            out += [f"### {code_span(name)}", ""]
+            for code, findings in by_code.items():
+                f = findings[0]
+                out.append(f"- **{code}** {f.family}: {f.title}: {code_span(f.message)}")
+            first = next(iter(by_code.values()))[0]
+            out += ["", f"<details><summary>reproducer for {first.code}</summary>", "",
+                    *fenced(first.reproducer, "python"), "", "</details>", ""]
+    if cmp and cmp.accepted:
+        out += [f"## Accepted in {code_span(baseline_name) or 'the baseline'}", ""]
+        out += [f"- {code_span(name)} **{code}** {findings[0].title}: {code_span(reason) or '(no reason given)'}"
+                for name, by_code in cmp.accepted.items() for code, (reason, findings) in by_code.items()]
+        out.append("")
+    if cmp and cmp.stale:
+        out += ["## Stale baseline entries", "",
+                "These accepted findings match nothing now: remove them, or run `losscheck ci --update-baseline`.", ""]
+        out += [f"- {code_span(e['target'])} {code_span(e['code'])}: {why}" for e, why in cmp.stale] + [""]
+    return printable("\n".join(out))
+
+
+def _by_code(findings) -> dict:
+    """Findings grouped by code, in the order they came."""
+    out = {}
+    for f in findings:
+        out.setdefault(f.code, []).append(f)
+    return out

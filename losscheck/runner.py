@@ -1,0 +1,141 @@
+"""Auditing many configured losses: what `losscheck ci`, the pytest plugin and the gallery share.
+
+A configured loss (losscheck.config.Loss) is audited from its repository's root, and its audit ends as a
+`LossOutcome`: the AuditResult, or the one line saying why the loss could not be audited. `audit_all` audits
+several, `jobs` at a time in forked pool processes. Nothing here imports torch at module level: the plugin
+imports this module too.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from losscheck.config import Loss
+from losscheck.errors import UsageError
+from losscheck.findings import SEVERITY_RANK, AuditResult
+from losscheck.lifeline import die_with_parent
+
+
+@dataclass
+class LossOutcome:
+    """The audit of one configured loss: a result, or the one-line reason it could not be audited."""
+
+    loss: Loss
+    result: AuditResult | None = None
+    error: str | None = None
+    fail_on: str = "error"
+
+    @property
+    def name(self) -> str:
+        return self.loss.name
+
+    def failing(self) -> list:
+        return self.result.failing(self.fail_on) if self.result is not None else []
+
+    def below(self) -> list:
+        """Findings reported but below fail-on (warnings, info)."""
+        floor = SEVERITY_RANK[self.fail_on]
+        return [f for f in self.result.findings if SEVERITY_RANK[f.severity] < floor] if self.result else []
+
+
+@contextlib.contextmanager
+def working_directory(path: Path):
+    """Audit a configured loss from its repository's root: `pkg.mod:Name` imports and relative file targets
+    resolve there, wherever the command or the test run was started."""
+    previous = os.getcwd()
+    os.chdir(path)
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def audit_one(root, loss: Loss, max_examples=None, seed=None):
+    """The AuditResult of one configured loss audited from `root`; a UsageError when it cannot be audited."""
+    from losscheck.auditor import audit
+
+    with working_directory(Path(root)):
+        return audit(loss.target, **loss.audit_kwargs(max_examples=max_examples, seed=seed))
+
+
+def audit_loss(root, loss: Loss, max_examples=None, seed=None) -> LossOutcome:
+    """Audit one configured loss from `root`; a UsageError becomes the outcome's error, never an exception."""
+    try:
+        result = audit_one(root, loss, max_examples, seed)
+    except UsageError as e:
+        return LossOutcome(loss, error=str(e), fail_on=loss.fail_on)
+    return outcome_of(loss, result)
+
+
+def outcome_of(loss: Loss, result) -> LossOutcome:
+    """The outcome of a finished audit: unusable (an error) when the candidate accepted no input at all."""
+    if result.unusable:
+        return LossOutcome(loss, error=result.unusable, fail_on=loss.fail_on)
+    return LossOutcome(loss, result=result, fail_on=loss.fail_on)
+
+
+def _audit_in_pool(root, loss, max_examples, seed):
+    try:
+        return audit_loss(root, loss, max_examples, seed)
+    except Exception as e:  # a defect of losscheck: report it for this loss, keep the others
+        return LossOutcome(loss, error=f"internal error: {type(e).__name__}: {e}", fail_on=loss.fail_on)
+
+
+def _preload() -> None:
+    """Import the audit engine (torch, hypothesis, the specs and checks) once, before forking the pool, so
+    that N pool processes do not each spend seconds importing it."""
+    import losscheck.auditor
+    import losscheck.binding  # noqa: F401
+    import losscheck.checks
+    import losscheck.remote  # noqa: F401
+    import losscheck.report.html  # noqa: F401
+    import losscheck.report.junit  # noqa: F401
+    import losscheck.report.markdown  # noqa: F401
+    import losscheck.specs  # noqa: F401
+
+    losscheck.checks.ordered()
+    losscheck.auditor._warm_fake_tensor_mode()
+
+
+def _pool_process() -> None:
+    """A pool process ends with its parent, and on SIGTERM kills the worker of the audit it is running first."""
+    die_with_parent(signal.SIGTERM)
+
+    def stop(signum, frame):
+        from losscheck.remote import stop_all
+
+        stop_all()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def audit_all(root, losses, jobs: int = 1, max_examples=None, seed=None) -> list[LossOutcome]:
+    """Audit `losses` from `root` (in their order), `jobs` at a time in forked pool processes.
+
+    Each audit starts its own worker for the candidate (losscheck.remote), so no loss's code runs in a pool
+    process and nothing it does reaches another loss's verdict. A pool process gets SIGTERM when its parent
+    dies: its audit then kills its worker on the way out.
+    """
+    if jobs <= 1 or len(losses) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [audit_loss(root, loss, max_examples, seed) for loss in losses]
+    _preload()
+    with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork"),
+                             initializer=_pool_process) as ex:
+        futures = [ex.submit(_audit_in_pool, root, loss, max_examples, seed) for loss in losses]
+        outcomes = []
+        for loss, future in zip(losses, futures):
+            try:
+                outcomes.append(future.result())
+            except Exception as e:  # the pool process died
+                outcomes.append(LossOutcome(loss, error=f"the audit worker failed: {type(e).__name__}: {e}",
+                                            fail_on=loss.fail_on))
+        return outcomes
