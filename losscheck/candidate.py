@@ -150,7 +150,7 @@ def _own_parameters(obj, kind: str, n_tensors: int) -> dict:
             for p in params if p.name not in IGNORED_PARAMETERS}
 
 
-def _import_module(module: str):
+def import_module(module: str):
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -226,13 +226,13 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
         import_lines = _file_import_lines(path, attr.split(".")[0])
     else:
         try:
-            module = _import_module(where)
+            module = import_module(where)
         except UsageError:
             # pkg.mod.Name.attr spellings: retry one level up
             parent, _, last = where.rpartition(".")
             if not parent or ":" in target or _module_exists(where):
                 raise
-            module, attr = _import_module(parent), f"{last}.{attr}"
+            module, attr = import_module(parent), f"{last}.{attr}"
         import_lines = f"from {module.__name__} import {attr.split('.')[0]}"
     obj = module
     for part in attr.split("."):

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import log_softmax, softmax
 
-SCALES = {"normal": 5.0, "extreme": 1e4}
 
 
 def floats(draw, shape, bound=5.0, label="values", min_value=None):

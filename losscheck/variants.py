@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, softmax
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,3 @@ sigmoid = expit
 def softmax_classes(x):
     return softmax(x, axis=0 if x.ndim == 1 else 1)
 
-
-def log_softmax_classes(x):
-    return log_softmax(x, axis=0 if x.ndim == 1 else 1)

@@ -52,7 +52,6 @@ class Skip(Exception):
 class Outcome:
     examples: int = 0
     violations: list = field(default_factory=list)
-    skip: str | None = None
     detail: str = ""
 
 

@@ -1,7 +1,6 @@
 """reduction: 'none' has the right shape, 'sum' and 'mean' reduce it correctly, the argument is honoured,
 and 'mean' does not grow with the batch size."""
 import numpy as np
-from hypothesis import strategies as st
 
 from losscheck.cases import cases, edge_cases
 from losscheck.checks.base import Outcome, Skip, Violation, fmt, register

@@ -8,8 +8,4 @@ SPECS: dict[str, LossSpec] = {s.id: s for m in (regression, classification, embe
 TORCH_BUILTINS: dict[str, str] = {name: s.id for s in SPECS.values() for name in s.torch}
 
 
-def get(loss_id: str) -> LossSpec:
-    return SPECS[loss_id]
-
-
-__all__ = ["SPECS", "TORCH_BUILTINS", "LossSpec", "Param", "get"]
+__all__ = ["SPECS", "TORCH_BUILTINS", "LossSpec", "Param"]

@@ -3,7 +3,7 @@ and the margin losses soft_margin, multilabel_soft_margin, multi_margin, hinge a
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax
 
 from losscheck.references import classification as ref
 from losscheck.references import embedding as embedding_ref
@@ -11,7 +11,7 @@ from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.conventions import Convention, Option
-from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, floats, logits,
+from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, logits,
                                   positive_weights, probabilities, signs, size, spatial)
 from losscheck.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 

@@ -264,17 +264,6 @@ def _iou_for_giou(r, case):
     return np.asarray(ref.iou(*case.inputs, **case.params))
 
 
-def _xywh(r, case):
-    """The boxes read as (x, y, w, h): corners (x1, y1, x1 + x2, y1 + y2)."""
-    def corners(b):
-        b = np.asarray(b, dtype=np.float64).copy()
-        b[..., 2:] = b[..., :2] + b[..., 2:]
-        return b
-    if any(np.any(np.asarray(b)[..., 2:] < 0) for b in case.inputs):
-        raise ValueError("negative widths")
-    return call(r, case.with_inputs([corners(b) for b in case.inputs]))
-
-
 def box_variants(enclosing):
     return (
         Variant("intersection not clamped at 0", "multiplies the overlap width and height without clamping them at "

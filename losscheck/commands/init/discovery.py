@@ -57,10 +57,10 @@ def _import_root(name: str):
     if not _DOTTED.match(name):
         raise UsageError(f"'{name}' is not an importable package or module name; give a dotted name such as "
                          "mypkg or mypkg.losses (run from the folder that contains it)")
-    from losscheck.candidate import _import_module
+    from losscheck.candidate import import_module
 
     with contextlib.redirect_stdout(sys.stderr):  # a module that prints at import must not corrupt the TOML
-        return _import_module(name)
+        return import_module(name)
 
 
 def iter_modules(root, note=_note):
