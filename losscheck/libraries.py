@@ -1,6 +1,6 @@
 """Losses from real libraries as their users call them, with the verdict the audit gives each.
 
-`LIBRARY_LOSSES` is the table the README prints (`python -m losscheck.libraries` regenerates it) and that
+`LIBRARY_LOSSES` is the table the README prints (`python -m losscheck.readme` regenerates it) and that
 tests/test_libraries.py checks against fresh audits when the libraries are installed.
 """
 from __future__ import annotations
@@ -60,12 +60,10 @@ LIBRARY_LOSSES = [
 
 
 def markdown(rows=None) -> str:
+    """The README's table of library losses (`rows`, default LIBRARY_LOSSES)."""
     rows = rows if rows is not None else LIBRARY_LOSSES
     table = [[f"`{r.target}`", r.loss_id, f"`{r.init}`" if r.init else "-", r.verdict, ", ".join(r.codes) or "-",
               r.note or "-"] for r in rows]
     return tabulate(table, headers=["library loss", "id", "--init", "verdict", "findings", "what the audit says"],
                     tablefmt="github") + "\n"
 
-
-if __name__ == "__main__":
-    print(markdown(), end="")

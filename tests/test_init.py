@@ -265,7 +265,7 @@ def test_functions_and_arity_warnings():
 
 
 def test_keyword_table_names_catalogue_ids():
-    assert {i for _, ids in guessing.KEYWORDS for i in ids} <= set(SPECS)
+    assert {i for _, ids in guessing.keywords() for i in ids} <= set(SPECS)
 
 
 def test_render_escapes_and_stays_valid_toml():

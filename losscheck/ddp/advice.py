@@ -1,17 +1,9 @@
 """The advice of an LC606 finding: how to reduce this loss correctly across ranks, from what the case shows
-(a sum posing as a mean, a mean over kept targets, a class-weighted mean, a batch overlap ratio, in-batch
-negatives, or a batch statistic)."""
+(a sum posing as a mean, a mean over kept targets, a class-weighted mean, a batch overlap ratio (the spec's
+`batch_overlap` says which sums), in-batch negatives, or a batch statistic)."""
 from __future__ import annotations
 
 import numpy as np
-
-
-OVERLAPS = {
-    "dice": ("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)"),
-    "tversky": ("batch Tversky", "TP, FP and FN sums per channel"),
-    "generalized_dice": ("batch generalized Dice", "weighted numerator and denominator sums (and Σg for the "
-                         "class weights)"),
-}
 
 
 def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
@@ -35,8 +27,8 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
     if kind == "mean" and params.get("weight") is not None and t is not None and case.inputs[t].dtype.kind in "iu":
         return ("A class-weighted 'mean' divides by the sum of the weights of the targets, which differs per rank: "
                 "all-reduce the weighted sum (reduction='sum') and weight[target].sum() separately, then divide.")
-    if spec.id in OVERLAPS:
-        name, sums = OVERLAPS[spec.id]
+    if spec.batch_overlap:
+        name, sums = spec.batch_overlap
         return (f"{name}: the overlap is one ratio over the whole batch, so the mean of per-rank ratios is not "
                 f"the global one. All-reduce the {sums} across ranks (torch.distributed.nn.functional.all_reduce "
                 "keeps the gradient) before dividing, or compute the ratio per sample and average.")

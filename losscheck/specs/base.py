@@ -2,7 +2,9 @@
 
 A spec binds a reference function (losscheck.references) to its signature, parameters (with the names
 candidates commonly use for them), input domains (a hypothesis draw function per layout, target format and
-scale), forced edge values, and torch counterparts. Adding a loss is adding a reference and a LossSpec.
+scale), forced edge values, torch counterparts, and every other fact of the loss another module needs (the
+words of class names that mean it, its LC606 advice). Adding a loss is adding a reference and a LossSpec (the
+README's "Adding a loss" lists the tests that go with them).
 """
 from __future__ import annotations
 
@@ -79,6 +81,14 @@ class LossSpec:
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
     forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
+    # Words of class and function names that name this loss, for `losscheck init` (commands/init/guessing.py):
+    # each string holds words that must all occur in the name ("focal multi"); `also_named` are names that more
+    # likely mean another id but may mean this one (listed after the ids they name).
+    names: tuple[str, ...] = ()
+    also_named: tuple[str, ...] = ()
+    # For a loss that is one ratio over the whole batch, LC606's advice under --ddp (losscheck/ddp/advice.py):
+    # (what it is, the sums to all-reduce before dividing).
+    batch_overlap: tuple[str, str] | None = None
 
     def candidate_inputs(self, case) -> tuple:
         """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""

@@ -182,6 +182,7 @@ INFO_NCE_VARIANTS = (
 SPECS = [
     LossSpec(
         id="triplet_margin", family="embedding", summary="max(‖a-p+eps‖_p - ‖a-n+eps‖_p + margin, 0)",
+        names=("triplet",),
         signature=("anchor", "positive", "negative"), reference=ref.triplet_margin,
         params=(MARGIN, Param("p", 2.0, ("norm",), (1.0, 2.0, 3.0)), Param("eps", 1e-6),
                 Param("swap", False, values=(False, True)), REDUCTION),
@@ -190,12 +191,14 @@ SPECS = [
         torch=("torch.nn.TripletMarginLoss", "torch.nn.functional.triplet_margin_loss")),
     LossSpec(
         id="contrastive", family="embedding", summary="½[y·d² + (1-y)·max(0, m-d)²], Euclidean d (Hadsell 2006)",
+        names=("contrastive",),
         signature=("x1", "x2", "label"), reference=ref.contrastive, params=(MARGIN, REDUCTION),
         draw_inputs=draw_pairs_with_label, layouts=("batch", "single"), grad_args=(0, 1), target_arg=2,
         edge_cases=contrastive_edges, variants=CONTRASTIVE_VARIANTS,
         conventions=CONTRASTIVE_CONVENTIONS),
     LossSpec(
         id="info_nce", family="embedding", summary="NT-Xent (SimCLR): cross-entropy of cosine/τ towards the other view",
+        names=("infonce", "ntxent", "nce", "simclr"), also_named=("contrastive",),
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
@@ -325,12 +328,14 @@ BATCH_HARD_VARIANTS = (
 SPECS += [
     LossSpec(
         id="hinge_embedding", family="embedding", summary="x where y = 1, max(0, margin - x) where y = -1",
+        names=("hingeembedding",), also_named=("hinge",),
         signature=("input", "target"), reference=ref.hinge_embedding, params=(MARGIN, REDUCTION),
         draw_inputs=draw_signed_distances, layouts=("batch", "single", "no_batch", "spatial2d"),
         edge_cases=hinge_embedding_edges, elementwise=True, variants=HINGE_EMBEDDING_VARIANTS,
         torch=("torch.nn.HingeEmbeddingLoss", "torch.nn.functional.hinge_embedding_loss")),
     LossSpec(
         id="cosine_embedding", family="embedding", summary="1 - cos where y = 1, max(0, cos - margin) where y = -1",
+        names=("cosineembedding",),
         signature=("x1", "x2", "y"), reference=ref.cosine_embedding,
         params=(Param("margin", 0.0, values=(-0.5, 0.0, 0.5)), REDUCTION),
         draw_inputs=draw_cosine_pairs, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
@@ -338,6 +343,7 @@ SPECS += [
         torch=("torch.nn.CosineEmbeddingLoss", "torch.nn.functional.cosine_embedding_loss")),
     LossSpec(
         id="margin_ranking", family="embedding", summary="max(0, -y·(x1 - x2) + margin)",
+        names=("marginranking", "ranking"),
         signature=("x1", "x2", "y"), reference=ref.margin_ranking,
         params=(Param("margin", 0.0, values=(0.0, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_ranking, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
@@ -345,6 +351,7 @@ SPECS += [
         torch=("torch.nn.MarginRankingLoss", "torch.nn.functional.margin_ranking_loss")),
     LossSpec(
         id="triplet_batch_hard", family="embedding",
+        names=("batchhard", "hardtriplet", "triplethard"), also_named=("triplet",),
         summary="per anchor relu(hardest positive - hardest negative + margin), mean over anchors with both",
         signature=("embeddings", "labels"), reference=ref.triplet_batch_hard,
         params=(MARGIN, Param("squared", False, values=(False, True)), REDUCTION),

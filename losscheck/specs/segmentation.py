@@ -130,6 +130,8 @@ def dice_edges():
 SPECS = [
     LossSpec(
         id="dice", family="segmentation", summary="1 - (2Σpg + s)/(Σp + Σg + s) per sample and channel, then mean",
+        names=("dice", "sorensen"),
+        batch_overlap=("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)"),
         signature=("input", "target"), reference=ref.dice,
         params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
                 REDUCTION),
@@ -280,6 +282,8 @@ BOX_EPS = Param("eps", 1e-7, ("epsilon",))
 SPECS += [
     LossSpec(
         id="tversky", family="segmentation", summary="1 - (TP + s)/(TP + α·FP + β·FN + s) per sample and channel",
+        names=("tversky",),
+        batch_overlap=("batch Tversky", "TP, FP and FN sums per channel"),
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
                 Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
@@ -288,6 +292,9 @@ SPECS += [
         conventions=TVERSKY_CONVENTIONS, convention_params=ACTIVATION_PARAMS),
     LossSpec(
         id="generalized_dice", family="segmentation",
+        names=("generalizeddice", "gdl"),
+        batch_overlap=("batch generalized Dice",
+                       "weighted numerator and denominator sums (and Σg for the class weights)"),
         summary="1 - 2Σ_c w_c Σpg / Σ_c w_c Σ(p+g), w_c = 1/(Σg_c)² (Sudre 2017, MONAI)",
         signature=("input", "target"), reference=ref.generalized_dice,
         params=(Param("w_type", "square", values=("square", "simple", "uniform")),
@@ -299,11 +306,13 @@ SPECS += [
         convention_params=ACTIVATION_PARAMS),
     LossSpec(
         id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
+        names=("iou", "jaccard"),
         signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
         draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
         variants=box_variants(False)),
     LossSpec(
         id="giou", family="segmentation", summary="1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)",
+        names=("giou", "generalizediou"),
         signature=("input", "target"), reference=ref.giou, params=(BOX_EPS, REDUCTION),
         draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
         variants=box_variants(True)),

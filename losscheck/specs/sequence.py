@@ -94,7 +94,7 @@ CTC_VARIANTS = (
 SPECS = [
     LossSpec(
         id="ctc", family="sequence", summary="-log Σ over alignments (forward algorithm); 'mean' divides by target "
-        "lengths", signature=("log_probs", "targets", "input_lengths", "target_lengths"), reference=ref.ctc,
+        "lengths", names=("ctc", "connectionist"), signature=("log_probs", "targets", "input_lengths", "target_lengths"), reference=ref.ctc,
         params=(Param("blank", 0), REDUCTION, Param("zero_infinity", False, values=(False, True))),
         draw_inputs=draw_ctc, layouts=("batch", "single", "no_batch"), target_formats=("padded", "concatenated"),
         grad_args=(0,), target_arg=1, edge_cases=ctc_edges, variants=CTC_VARIANTS, batch_axes=(1, 0, 0, 0),

@@ -2,10 +2,11 @@
 
 1. a subclass of a torch built-in loss (`class MyCE(nn.CrossEntropyLoss)`) gets that built-in's id, and a loss
    of losscheck's library table (losscheck.libraries), or a subclass of one, that table's id;
-2. else the name's words go through `KEYWORDS` (an ordered table: the first row that matches gives the candidate
-   ids), and among those ids the one whose `spec.signature` has as many arguments as the loss takes tensors
-   (required positional arguments of `forward`, or of the function, plus optional ones annotated as tensors)
-   wins; argument and parameter names shared with the spec (and its aliases) break ties;
+2. else the name's words go through `keywords()` (an ordered table built from the specs' `names`: the first
+   row that matches gives the candidate ids), and among those ids the one whose `spec.signature` has as many
+   arguments as the loss takes tensors (required positional arguments of `forward`, or of the function, plus
+   optional ones annotated as tensors) wins; argument and parameter names shared with the spec (and its
+   aliases) break ties;
 3. else forward's argument names equal to the signature of exactly one spec (`anchor, positive, negative`).
 """
 from __future__ import annotations
@@ -14,93 +15,39 @@ import inspect
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
-# (words that must all occur in the name, candidate ids in order of preference). The first matching row wins,
-# so specific rows come before generic ones ("smoothl1" before "l1", "bcewithlogits" before "bce"); a row
-# without ids names losses the catalogue does not have. A word of up to three letters must be a whole word of
-# the name (or a run of them: IoU = "io" + "u"); a longer one may occur anywhere in it.
-KEYWORDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("lovasz",), ()),
-    (("generalizeddice",), ("generalized_dice",)),
-    (("gdl",), ("generalized_dice",)),
-    (("tversky",), ("tversky",)),
-    (("dice",), ("dice",)),
-    (("sorensen",), ("dice",)),
-    (("giou",), ("giou",)),
-    (("generalizediou",), ("giou",)),
-    (("iou",), ("iou",)),
-    (("jaccard",), ("iou",)),
-    (("focal", "multi"), ("focal_multiclass", "focal")),
-    (("focal", "softmax"), ("focal_multiclass", "focal")),
-    (("focal", "categorical"), ("focal_multiclass", "focal")),
-    (("focal",), ("focal", "focal_multiclass")),
-    (("infonce",), ("info_nce",)),
-    (("ntxent",), ("info_nce",)),
-    (("nce",), ("info_nce",)),
-    (("simclr",), ("info_nce",)),
-    (("contrastive",), ("contrastive", "info_nce")),
-    (("batchhard",), ("triplet_batch_hard",)),
-    (("hardtriplet",), ("triplet_batch_hard",)),
-    (("triplethard",), ("triplet_batch_hard",)),
-    (("triplet",), ("triplet_margin", "triplet_batch_hard")),
-    (("cosineembedding",), ("cosine_embedding",)),
-    (("marginranking",), ("margin_ranking",)),
-    (("ranking",), ("margin_ranking",)),
-    (("hingeembedding",), ("hinge_embedding",)),
-    (("multilabelsoftmargin",), ("multilabel_soft_margin",)),
-    (("multilabelmargin",), ("multilabel_margin",)),
-    (("multimargin",), ("multi_margin",)),
-    (("multiclasshinge",), ("multi_margin",)),
-    (("softmargin",), ("soft_margin",)),
-    (("hinge",), ("hinge", "hinge_embedding")),
-    (("svm",), ("hinge",)),
-    (("smoothl1",), ("smooth_l1",)),
-    (("huber",), ("huber",)),
-    (("logcosh",), ("log_cosh",)),
-    (("asymmetric", "mse"), ("asymmetric_mse",)),
-    (("asymmetric", "l2"), ("asymmetric_mse",)),
-    (("asymmetric", "squared"), ("asymmetric_mse",)),
-    (("gaussiannll",), ("gaussian_nll",)),
-    (("gaussian", "likelihood"), ("gaussian_nll",)),
-    (("heteroscedastic",), ("gaussian_nll",)),
-    (("poisson",), ("poisson_nll",)),
-    (("mse",), ("mse",)),
-    (("l2",), ("mse",)),
-    (("meansquared",), ("mse",)),
-    (("squarederror",), ("mse",)),
-    (("l1",), ("l1",)),
-    (("mae",), ("l1",)),
-    (("absoluteerror",), ("l1",)),
-    (("bcewithlogits",), ("bce_with_logits",)),
-    (("bce", "logit"), ("bce_with_logits",)),
-    (("binarycrossentropy", "logit"), ("bce_with_logits",)),
-    (("sigmoidcrossentropy",), ("bce_with_logits",)),
-    (("bce",), ("bce", "bce_with_logits")),
-    (("binarycrossentropy",), ("bce", "bce_with_logits")),
-    (("labelsmoothing",), ("cross_entropy",)),
-    (("crossentropy",), ("cross_entropy",)),
-    (("xent",), ("cross_entropy",)),
-    (("ce",), ("cross_entropy",)),
-    (("nll",), ("nll",)),
-    (("negativeloglikelihood",), ("nll",)),
-    (("kld",), ("gaussian_kl", "kl_div")),
-    (("vae",), ("gaussian_kl",)),
-    (("elbo",), ("gaussian_kl",)),
-    (("kl",), ("kl_div", "gaussian_kl")),
-    (("kullback",), ("kl_div", "gaussian_kl")),
-    (("wasserstein",), ("wasserstein_critic",)),
-    (("wgan",), ("wasserstein_critic",)),
-    (("critic",), ("wasserstein_critic",)),
-    (("discriminator",), ("gan_discriminator",)),
-    (("generator",), ("gan_generator",)),
-    (("gan",), ("gan_discriminator", "gan_generator")),
-    (("adversarial",), ("gan_discriminator", "gan_generator")),
-    (("uncertainty",), ("uncertainty_weighting",)),
-    (("homoscedastic",), ("uncertainty_weighting",)),
-    (("multitask",), ("uncertainty_weighting",)),
-    (("ctc",), ("ctc",)),
-    (("connectionist",), ("ctc",)),
-)
+# Names of losses the catalogue does not have: a name with these words is never guessed as another id
+# (LovaszHingeLoss is not a hinge loss).
+UNCATALOGUED = ("lovasz",)
+
+
+@lru_cache(maxsize=1)
+def keywords() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The ordered table of (words that must all occur in the name, candidate ids), from each spec's `names`
+    (and `also_named`, whose ids come after those the words name). The first matching row wins, so rows go
+    from specific to generic: the catalogue's missing losses first, then segmentation losses (compound names
+    such as DiceCELoss, DiceFocalLoss or FocalTverskyLoss are segmentation losses), then more letters before
+    fewer ("smoothl1" before "l1", "bcewithlogits" before "bce"), then catalogue order. A word of up to three
+    letters must be a whole word of the name (or a run of them: IoU = "io" + "u"); a longer one may occur
+    anywhere in it."""
+    from losscheck.specs import SPECS
+
+    rows: dict[tuple[str, ...], list] = {(w,): [] for w in UNCATALOGUED}
+    for n, spec in enumerate(SPECS.values()):
+        for rank, names in enumerate((spec.names, spec.also_named)):
+            for name in names:
+                rows.setdefault(tuple(name.split()), []).append((rank, n, spec))
+
+    def order(item):
+        needed, ids = item
+        first = min((n for _, n, _ in ids), default=-1)
+        segmentation = not ids or any(s.family == "segmentation" for _, _, s in ids)
+        return (not segmentation, -len("".join(needed)), first)
+
+    return tuple((needed, tuple(s.id for _, _, s in sorted(ids, key=lambda r: r[:2])))
+                 for needed, ids in sorted(rows.items(), key=order))
+
 
 _GENERIC_PARAMS = {"reduction", "size_average", "reduce", "self"}
 _WORD = re.compile(r"[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
@@ -137,12 +84,12 @@ def _matches(keyword: str, ws: list[str], joined: str) -> bool:
 
 
 def keyword_ids(name: str) -> tuple[str, ...]:
-    """The candidate ids of the first KEYWORDS row whose words all occur in `name`, or ()."""
+    """The candidate ids of the first `keywords()` row whose words all occur in `name`, or ()."""
     ws = words(name)
     if ws and ws[-1] in ("loss", "losses"):
         ws = ws[:-1]
     joined = "".join(ws)
-    for needed, ids in KEYWORDS:
+    for needed, ids in keywords():
         if all(_matches(k, ws, joined) for k in needed):
             return ids
     return ()
