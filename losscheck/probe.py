@@ -32,7 +32,7 @@ def probe(ctx):
     (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
     unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
     """
-    from losscheck.checks.base import Outcome, Violation
+    from losscheck.checks.base import Evidence, Violation
 
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
@@ -64,12 +64,12 @@ def probe(ctx):
     accept(ctx.binding, probed)
     ctx.binding.probed = probed
     if not ctx.binding.formats:
-        return Outcome(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
+        return Evidence(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
     detail = (f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
               f"target formats: {', '.join(ctx.binding.formats)}")
     if lost:  # a hang or a crash is a finding wherever it happens, the probe included
-        return Outcome(calls, lost[:1], detail=detail)
-    return Outcome(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
+        return Evidence(calls, lost[:1], detail=detail)
+    return Evidence(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
 
 
 def _unmet(ctx, failures) -> list:

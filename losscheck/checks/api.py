@@ -3,7 +3,7 @@ calls, and returns a 0-d tensor for reduced modes (raises, hangs and non-tensors
 import torch
 
 from losscheck.cases import cases
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, fmt, register
 
 
 def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -12,7 +12,7 @@ def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 @register("api.purity", "api")
-def purity(ctx) -> Outcome:
+def purity(ctx) -> Evidence:
     arg = ctx.spec.grad_args[0]
 
     def prop(case):
@@ -48,15 +48,15 @@ def purity(ctx) -> Outcome:
                             snippet=f"print({calls})\nprint({calls})\nloss_fn({', '.join(names)})\nprint({calls})")
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("api.contract", "api")
-def contract(ctx) -> Outcome:
+def contract(ctx) -> Evidence:
     def prop(case):
         out = ctx.run(case.rounded("float32"))[0]
         if not out.is_floating_point():
             raise Violation("LC707", f"the result has dtype {out.dtype}, not a floating tensor", case)
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

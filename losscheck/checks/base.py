@@ -1,6 +1,6 @@
 """What every check shares: the audit Context, Violation, running the candidate, and the hypothesis search.
 
-A check is a function `check(ctx) -> Outcome` registered with `@register(name, family)`. It draws cases
+A check is a function `check(ctx) -> Evidence` registered with `@register(name, family)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
 the shrunk violation. Candidate failures on valid input (raise, hang, non-tensor, non-0-d reduced result)
 become api findings wherever they happen, through `ctx.run`.
@@ -14,7 +14,7 @@ import torch
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 
 from losscheck.binding import Binding
-from losscheck.calls import Caller, CallTimeout
+from losscheck.calls import Caller, CallResult, CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.cases import DTYPES, Case, describe, to_tensor
 from losscheck.findings import Finding
@@ -49,7 +49,10 @@ class Skip(Exception):
 
 
 @dataclass
-class Outcome:
+class Evidence:
+    """What one check gathered: the examples it ran, the violations it found (shrunk) and a detail line;
+    auditor.run_check turns it into a findings.CheckResult."""
+
     examples: int = 0
     violations: list = field(default_factory=list)
     detail: str = ""
@@ -132,15 +135,15 @@ class Context:
         ts = self.tensors(case, dtype, requires_grad=requires_grad)
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 
-    def failure(self, outcome, case, dtype, what, **extra):
+    def failure(self, result: CallResult, case, dtype, what, **extra):
         """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
         from losscheck.remote import WorkerLost
 
-        if isinstance(outcome.error, CallTimeout):
-            return Violation("LC706", f"{what} timed out: {outcome.describe_error()}", case, dtype, **extra)
-        if isinstance(outcome.error, WorkerLost):
-            return Violation("LC706", f"{what} crashed the process: {outcome.error}", case, dtype, **extra)
-        return Violation("LC705", f"{what} raised {outcome.describe_error()} on a valid input", case, dtype, **extra)
+        if isinstance(result.error, CallTimeout):
+            return Violation("LC706", f"{what} timed out: {result.describe_error()}", case, dtype, **extra)
+        if isinstance(result.error, WorkerLost):
+            return Violation("LC706", f"{what} crashed the process: {result.error}", case, dtype, **extra)
+        return Violation("LC705", f"{what} raised {result.describe_error()} on a valid input", case, dtype, **extra)
 
     def reference(self, case: Case):
         with np.errstate(all="ignore"):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from losscheck.cases import DTYPES, cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, fmt, register
 from losscheck.fake_cuda import describe
 from losscheck.tolerances import close
 
@@ -37,7 +37,7 @@ def _on_fake_cuda(ctx, case, dtype="float32") -> dict:
 
 
 @register("device.fake_cuda", "device")
-def fake_cuda(ctx) -> Outcome:
+def fake_cuda(ctx) -> Evidence:
     inconclusive = []
 
     def prop(case):
@@ -61,7 +61,7 @@ def fake_cuda(ctx) -> Outcome:
                             setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 8, 3))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 def accelerator():
@@ -73,7 +73,7 @@ def accelerator():
 
 
 @register("device.accelerator", "device")
-def accelerator_parity(ctx) -> Outcome:
+def accelerator_parity(ctx) -> Evidence:
     device = accelerator()
     if device is None:
         raise Skip("no CUDA or MPS device on this machine: real-device parity not run")
@@ -90,11 +90,11 @@ def accelerator_parity(ctx) -> Outcome:
             raise Violation("LC602", f"on {device} the loss is {fmt(got)}, on the CPU {fmt(cpu)}", case, expected=cpu)
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [], detail=f"ran on {device}")
+    return Evidence(n, [v] if v else [], detail=f"ran on {device}")
 
 
 @register("device.dtype", "device")
-def dtypes(ctx) -> Outcome:
+def dtypes(ctx) -> Evidence:
     def prop(case):
         case = case.rounded("float32")
         results = {}
@@ -109,7 +109,7 @@ def dtypes(ctx) -> Outcome:
                             "on the same (float32-representable) input", case, expected=ctx.reference(case))
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 def noncontiguous(t: torch.Tensor) -> torch.Tensor:
@@ -124,7 +124,7 @@ def noncontiguous(t: torch.Tensor) -> torch.Tensor:
 
 
 @register("device.layout", "device")
-def memory_layouts(ctx) -> Outcome:
+def memory_layouts(ctx) -> Evidence:
     layouts = ["spatial2d"] if "spatial2d" in ctx.binding.layouts else list(ctx.layouts[:1])
 
     def prop(case):
@@ -151,4 +151,4 @@ def memory_layouts(ctx) -> Outcome:
                                 setup=setup, snippet=snippet)
 
     n, v = ctx.search(cases(ctx.binding, layouts=layouts, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

@@ -8,7 +8,7 @@ change does not shrink with the step the reference jumps (no derivative) and the
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, fmt, register
 
 RTOL, ATOL = 1e-4, 1e-5
 FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inputs need a tiny step
@@ -135,20 +135,20 @@ def where(case) -> str:
 
 
 @register("gradient.flow", "gradient")
-def flow(ctx) -> Outcome:
+def flow(ctx) -> Evidence:
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), flow_property(ctx))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("gradient.finite", "gradient")
-def finite(ctx) -> Outcome:
+def finite(ctx) -> Evidence:
     strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme", explore=False)
     n, v = ctx.search(strategy, compare_property(ctx, finite_only=True), examples=edge_cases(ctx.binding),
                       max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("gradient.reference", "gradient")
-def reference(ctx) -> Outcome:
+def reference(ctx) -> Evidence:
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), compare_property(ctx, finite_only=False))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

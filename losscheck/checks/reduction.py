@@ -3,7 +3,7 @@ and 'mean' does not grow with the batch size."""
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, fmt, register
 from losscheck.tolerances import aligned, close
 
 
@@ -14,7 +14,7 @@ def candidate_reductions(ctx):
 
 
 @register("reduction.modes", "reduction")
-def modes(ctx) -> Outcome:
+def modes(ctx) -> Evidence:
     reductions = candidate_reductions(ctx)
 
     def prop(case):
@@ -43,11 +43,11 @@ def modes(ctx) -> Outcome:
                                 case.with_params(reduction=r), expected=want[r])
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("reduction.batch", "reduction")
-def batch_invariance(ctx) -> Outcome:
+def batch_invariance(ctx) -> Evidence:
     if "batch" not in ctx.binding.layouts:
         raise Skip("the loss has no batch layout the candidate accepts")
     if ctx.binding.defaults.get("reduction") not in ("mean", "batchmean"):
@@ -73,11 +73,11 @@ def batch_invariance(ctx) -> Outcome:
                             expected=ctx.reference(case))
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats, explore=False), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("reduction.default", "reduction")
-def default_reduction(ctx) -> Outcome:
+def default_reduction(ctx) -> Evidence:
     default = ctx.binding.defaults.get("reduction")
     code = ctx.spec.reduction_notes.get(default)
     if code is None:
@@ -89,4 +89,4 @@ def default_reduction(ctx) -> Outcome:
                         f"({fmt(ctx.reference(case.with_params(reduction='batchmean')))})", case)
 
     n, v = ctx.search(cases(ctx.binding, explore=False), prop, examples=edge_cases(ctx.binding)[:1], max_examples=1)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

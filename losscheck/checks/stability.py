@@ -7,7 +7,7 @@ import numpy as np
 
 from losscheck.cases import cases, edge_cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, fmt, register
 from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
@@ -18,7 +18,7 @@ def where(case) -> str:
 
 
 @register("stability.extremes", "stability")
-def extremes(ctx) -> Outcome:
+def extremes(ctx) -> Evidence:
     def prop(case):
         case = case.rounded("float32")
         want = ctx.reference(case)
@@ -49,12 +49,12 @@ def extremes(ctx) -> Outcome:
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
     if v is not None and v.code in ("LC201", "LC202"):
         v = diagnose.locate_region(ctx, v)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("stability.half", "stability")
-def half_precision(ctx) -> Outcome:
-    outcome, unsupported = Outcome(), []
+def half_precision(ctx) -> Evidence:
+    evidence, unsupported = Evidence(), []
     for dtype in ("float16", "bfloat16"):
         def prop(case, dtype=dtype):
             case = case.rounded(dtype)
@@ -78,9 +78,9 @@ def half_precision(ctx) -> Outcome:
         except Skip as s:
             unsupported.append(str(s))
             continue
-        outcome.examples += n
-        outcome.violations += [v] if v else []
+        evidence.examples += n
+        evidence.violations += [v] if v else []
     if len(unsupported) == 2:
         raise Skip("the candidate does not run in half precision: " + "; ".join(unsupported))
-    outcome.detail = "; ".join(unsupported)
-    return outcome
+    evidence.detail = "; ".join(unsupported)
+    return evidence

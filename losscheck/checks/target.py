@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from losscheck.cases import cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, fmt, register
 from losscheck.checks.value import compare
 from losscheck.specs.base import LAYOUTS
 from losscheck.tolerances import close
@@ -13,14 +13,14 @@ FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", 
                 "soft": "soft (probability)", "onehot": "one-hot", "index_map": "(N, 1, ...) index-map"}
 
 
-def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
-    outcome = Outcome()
+def _per_variant(ctx, variants, strategy_for, prop_for) -> Evidence:
+    evidence = Evidence()
     budget = max(ctx.max_examples // max(len(variants), 1), 5)
     for variant in variants:
         n, v = ctx.search(strategy_for(variant), prop_for(variant), max_examples=budget)
-        outcome.examples += n
-        outcome.violations += [v] if v else []
-    return outcome
+        evidence.examples += n
+        evidence.violations += [v] if v else []
+    return evidence
 
 
 RAISES = ("LC705", "LC707", "LC704")  # the candidate did not return a loss
@@ -46,7 +46,7 @@ def outside_contract(ctx, code, label, e, accepted) -> Violation:
 
 
 @register("target.formats", "target")
-def formats(ctx) -> Outcome:
+def formats(ctx) -> Evidence:
     if len(ctx.spec.target_formats) < 2:
         raise Skip(f"{ctx.spec.id} admits one target format")
     # Where formats are conventions (dice: one-hot or index maps), only the accepted ones are held to account.
@@ -69,7 +69,7 @@ def formats(ctx) -> Outcome:
 
 
 @register("target.ignore_index", "target")
-def ignore_index(ctx) -> Outcome:
+def ignore_index(ctx) -> Evidence:
     if ctx.spec.param("ignore_index") is None:
         raise Skip(f"{ctx.spec.id} has no ignore_index")
     if "ignore_index" not in ctx.binding.names:
@@ -97,11 +97,11 @@ def ignore_index(ctx) -> Outcome:
                 what=f"with some targets set to ignore_index={value} the ")
 
     n, v = ctx.search(with_ignored(), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("target.shapes", "target")
-def shapes(ctx) -> Outcome:
+def shapes(ctx) -> Evidence:
     declared = set(ctx.binding.declared_layouts)  # one the candidate does not take is api.call's error already
     layouts = sorted((layout for layout in ctx.layouts[1:] if layout in ctx.binding.layouts or layout not in declared),
                      key=lambda layout: layout != "single")  # a batch of one first: an error
@@ -132,7 +132,7 @@ def shapes(ctx) -> Outcome:
 
 
 @register("target.broadcast", "target")
-def broadcast(ctx) -> Outcome:
+def broadcast(ctx) -> Evidence:
     if not ctx.spec.elementwise:
         raise Skip("only elementwise losses compare same-shaped input and target")
 
@@ -148,11 +148,11 @@ def broadcast(ctx) -> Outcome:
 
     n, v = ctx.search(cases(ctx.binding, layouts=["batch"], formats=ctx.formats, explore=False), prop,
                       max_examples=max(ctx.max_examples // 4, 3))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("target.order", "target")
-def order(ctx) -> Outcome:
+def order(ctx) -> Evidence:
     if ctx.spec.signature[1:] != ("target",):
         raise Skip("only (input, target) losses can have their arguments swapped")
 
@@ -173,4 +173,4 @@ def order(ctx) -> Outcome:
                             expected=want)
 
     n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 4, 5))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

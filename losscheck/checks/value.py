@@ -7,7 +7,7 @@ import numpy as np
 
 from losscheck.cases import cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, fmt, register
 from losscheck.tolerances import TOLERANCES, aligned, close, max_error
 
 
@@ -41,7 +41,7 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
 
 
 @register("value.reference", "value")
-def reference_values(ctx) -> Outcome:
+def reference_values(ctx) -> Evidence:
     strategy = cases(ctx.binding, formats=ctx.formats)
     found = []
     while True:
@@ -51,6 +51,6 @@ def reference_values(ctx) -> Outcome:
         found += [v] if v else []
         new = {name: value for name, value in v.data.get("conventions", []) if name not in ctx.detected} if v else {}
         if not new:
-            return Outcome(n, found)
+            return Evidence(n, found)
         # The candidate follows undeclared conventions: audit everything after this under them.
         ctx.adopt({**ctx.detected, **new})

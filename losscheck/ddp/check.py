@@ -50,7 +50,7 @@ def _tol_dtype(dtype: str) -> str:
 
 def parity(ctx, world: int):
     from losscheck.cases import cases
-    from losscheck.checks.base import Outcome, Skip
+    from losscheck.checks.base import Evidence, Skip
 
     if world < 2:
         raise Skip(f"--ddp needs at least 2 processes (got {world}): nothing to shard")
@@ -96,7 +96,7 @@ def parity(ctx, world: int):
     targets = (f"; some targets set to ignore_index={ignored} (set by --init)" if ignored is not None else
                "; no target set to ignore_index (name it in --init to draw some)" if ctx.spec.param("ignore_index")
                else "")
-    return Outcome(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
+    return Evidence(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
                    f"sharded along the batch axis; reduction {kinds}: {_how(state['kinds'])}{targets}")
 
 
