@@ -90,7 +90,7 @@ def run_checks(ctx, checks, progress=None) -> list:
     for n, check in enumerate(checks, 1):
         if progress:
             progress(check.check_name, n, len(checks))
-        if check is not probe and not ctx.formats:
+        if check is not probe and not ctx.target_formats:
             results.append(CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
             continue
         result = run_check(ctx, check)
@@ -235,7 +235,7 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
         from losscheck.ddp import check as ddp_check
         checks.append(ddp_check(ddp))
     result.checks = run_checks(ctx, checks, progress)
-    result.parameters["target_formats"] = list(ctx.binding.formats)
+    result.parameters["target_formats"] = list(ctx.binding.target_formats)
     result.layouts = {"accepted": list(ctx.binding.layouts), "probed": ctx.binding.probed}
     result.unusable = unusable(ctx, result)
     result.conventions = {**chosen, **ctx.detected, **ctx.declared}

@@ -22,7 +22,7 @@ class Binding:
     explorable: list[str] = field(default_factory=list)      # reference names the audit varies
     unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
     layouts: tuple = ()   # the layouts the candidate accepts, in the spec's order (set by the api.call probe)
-    formats: tuple = ()   # the target formats it accepts in the first of them
+    target_formats: tuple = ()   # the target formats it accepts in the first of them
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
     declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required

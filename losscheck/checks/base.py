@@ -68,7 +68,8 @@ def invalid_output(value, reduction: str, what: str) -> tuple[str, str] | None:
     return None
 
 
-def fmt(x) -> str:
+def number(x) -> str:
+    """A number or an array as a message shows it: 8 significant digits, arrays at 6 decimals."""
     a = np.asarray(x, dtype=np.float64)
     return np.array2string(a, precision=6, separator=", ") if a.ndim else f"{float(a):.8g}"
 
@@ -86,9 +87,9 @@ class Context:
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
 
     @property
-    def formats(self) -> tuple:
+    def target_formats(self) -> tuple:
         """The target formats the candidate accepts (the api.call probe); checks draw only these."""
-        return self.binding.formats
+        return self.binding.target_formats
 
     @property
     def layouts(self) -> tuple:

@@ -68,7 +68,7 @@ def parity(ctx, world: int):
     def prop(case):
         _compare(ctx, world, case, state)
 
-    strategy = cases(ctx.binding, layouts=[layout], formats=ctx.formats or None, explore=False)
+    strategy = cases(ctx.binding, layouts=[layout], target_formats=ctx.target_formats or None, explore=False)
     ignored = _ignored_value(ctx)
     if ignored is not None:
         strategy = _with_ignored(strategy, ctx.spec.target_arg, ignored)
@@ -167,7 +167,7 @@ def _single(ctx, case):
 
 
 def _compare(ctx, world, case, state):
-    from losscheck.checks.base import Violation, fmt
+    from losscheck.checks.base import Violation, number
     from losscheck.tolerances import close, max_error
 
     full_case, shards, axes = shard(ctx.spec, case, world)
@@ -223,9 +223,9 @@ def _compare(ctx, world, case, state):
             got = None
         if got is None or got.shape != value.shape or not close(got, value, tol):
             shapes = ", ".join(str(tuple(np.shape(p))) for p in parts)
-            seen = (f"the per-rank outputs (shapes {shapes}) concatenate to {fmt(got)}" if got is not None and
+            seen = (f"the per-rank outputs (shapes {shapes}) concatenate to {number(got)}" if got is not None and
                     got.shape == value.shape else f"the per-rank outputs have shapes {shapes}")
-            raise Violation("LC606", f"{where} and reduction='none', {seen} but the full batch gives {fmt(value)} "
+            raise Violation("LC606", f"{where} and reduction='none', {seen} but the full batch gives {number(value)} "
                             f"(shape {value.shape}) in one process. {advice(ctx, full_case, shards, kind, world)}",
                             full_case, "float64", data={"world_size": world, "single_process": _num(value),
                                                         "per_rank": [_num(p) for p in parts]}, **extra)
@@ -234,8 +234,8 @@ def _compare(ctx, world, case, state):
         reduced = float(replies[0][2])
         how = "sum / world size" if kind == "mean" else "sum"
         if not close(reduced, value, tol):
-            raise Violation("LC606", f"{where} and the per-rank {kind!r} losses {fmt(per_rank)} all-reduced as {how} "
-                            f"(what DDP users do), the loss is {fmt(reduced)}, but {fmt(value)} on the full batch in "
+            raise Violation("LC606", f"{where} and the per-rank {kind!r} losses {number(per_rank)} all-reduced as {how} "
+                            f"(what DDP users do), the loss is {number(reduced)}, but {number(value)} on the full batch in "
                             f"one process. {advice(ctx, full_case, shards, kind, world, value, reduced)}",
                             full_case, "float64", data={"world_size": world, "reduction": kind,
                                                         "single_process": _num(value), "sharded": _num(reduced),
@@ -257,7 +257,7 @@ def _compare(ctx, world, case, state):
             if not state["gradients"]:
                 state["gradient_mismatch"] = True
                 return
-            agree = f" ({fmt(value)})" if kind != "none" else ""
+            agree = f" ({number(value)})" if kind != "none" else ""
             scale = "1 / world size (DDP's gradient averaging)" if kind == "mean" else "1"
             err = max_error(got, want) if got.shape == want.shape else float("nan")
             raise Violation("LC606", f"{where}, the loss values agree{agree} but the gradient of "
