@@ -1,13 +1,16 @@
-"""What every check shares: the audit Context, Violation, running the candidate, and the hypothesis search.
+"""What every check shares: the registry, the audit Context, Violation, running the candidate, the hypothesis search.
 
-A check is a function `check(ctx) -> Evidence` registered with `@register(name, family)`. It draws cases
+A check is a function `check(ctx) -> Evidence` registered with `@register(name, family, ...)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
 the shrunk violation. Candidate failures on valid input (raise, hang, non-tensor, non-0-d reduced result)
-become api findings wherever they happen, through `ctx.run`.
+become api findings wherever they happen, through `ctx.run`. What the audit needs to know of a check (it runs
+first or last, it needs accepted inputs, it is opt-in, it repairs the audit's state when it breaks) is declared
+where it is registered; auditor.run_checks reads those declarations and knows no check by name.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -21,13 +24,30 @@ from losscheck.findings import Finding
 from losscheck.pitfalls import PITFALLS
 from losscheck.reproducer import default_snippet, render
 
-CHECKS: list = []
+if TYPE_CHECKING:
+    from losscheck.specs.base import LossSpec
+
+CHECKS: list = []  # every registered check, in registration order (checks.ordered() sorts them)
 SWEPT_FAMILIES = ("value", "stability", "gradient")  # findings that get a loss/gradient sweep for the plots
+NOTHING_ACCEPTED = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
-def register(name: str, family: str):
+def register(name: str, family: str, *, runs_first: bool = False, runs_last: bool = False,
+             needs_inputs: bool = True, only_if: Callable[[Context], bool] | None = None,
+             on_error: Callable[[Context], None] | None = None):
+    """Register the check `fn(ctx) -> Evidence` as `name`, of `family`, with what the audit needs to know of it:
+
+    runs_first   it runs before every family (the api.call probe: the others draw from what it accepts);
+    runs_last    it runs after every family (device.ddp);
+    needs_inputs it is skipped (NOTHING_ACCEPTED) when the probe found no layout and target format that runs;
+    only_if      ctx -> whether this audit runs it at all (device.ddp: only with --ddp N);
+    on_error     ctx -> None, called when the check fails with an internal error (the probe: draw from every
+                 layout rather than none).
+    """
     def wrap(fn):
         fn.check_name, fn.family = name, family
+        fn.runs_first, fn.runs_last, fn.needs_inputs = runs_first, runs_last, needs_inputs
+        fn.only_if, fn.on_error = only_if, on_error
         CHECKS.append(fn)
         return fn
     return wrap
@@ -54,7 +74,7 @@ class Evidence:
     auditor.run_check turns it into a findings.CheckResult."""
 
     examples: int = 0
-    violations: list = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
     detail: str = ""
 
 
@@ -76,15 +96,23 @@ def number(x) -> str:
 
 @dataclass
 class Context:
-    spec: object
+    """One audit's state, kept in this process (the judge): the candidate (its calls go to the worker), the
+    binding (the spec in force, the probe's record, the diagnosed variant) and the audit's settings."""
+
     candidate: Candidate
     binding: Binding
     caller: Caller
     seed: int = 0
     max_examples: int = 40
-    base_spec: object = None   # the spec before conventions were declared
+    base_spec: LossSpec | None = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
+    ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
+
+    @property
+    def spec(self) -> LossSpec:
+        """The spec in force (conventions declared, then adopted); the binding holds its one copy."""
+        return self.binding.spec
 
     @property
     def target_formats(self) -> tuple:
@@ -101,8 +129,7 @@ class Context:
         from losscheck.conventions import declare
 
         self.detected = dict(detected)
-        self.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
-        self.binding.spec = self.spec
+        self.binding.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
 
     # -- calling the candidate and the reference -------------------------------------------------------
     def tensors(self, case: Case, dtype: str, device="cpu", requires_grad=False):

@@ -1,21 +1,31 @@
 """The api.call probe: which input layouts and target formats a candidate accepts, before any other check.
 
-`probe` is the first check of every audit; `accept` turns its {layout: {format: outcome}} record into the
-binding's accepted layouts and formats (in the worker and, from the streamed record, in the parent);
-`unusable` is the one-line reason for exit 2 when the candidate runs on nothing. Torch and hypothesis are
-imported at call time: `import losscheck` stays light.
+`probe` is registered to run first (and to run when nothing is accepted yet: it is what finds out); `accept`
+records its {layout: {target format: outcome}} on the binding, with the accepted layouts and target formats
+every later check draws from; `unusable` is the one-line reason for exit 2 when the candidate runs on nothing.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from losscheck.binding import Binding
+from losscheck.cases import cases
+from losscheck.checks.base import Evidence, Violation, register
 from losscheck.specs.base import LAYOUTS
+from losscheck.tolerances import aligned, close
 
 PROBE_EXAMPLES = 3
 PARTLY = "partly: "  # some probe calls returned, others raised this
 DISAGREES = "runs, but disagrees with the reference"  # a view or layout that may be broadcast, not understood
-UNUSABLE = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
-def probe(ctx):
+def accept_every_layout(ctx) -> None:
+    """After an internal error of the probe: no record, so the checks draw from every layout, not from none."""
+    accept(ctx.binding, {})
+
+
+@register("api.call", "api", runs_first=True, needs_inputs=False, on_error=accept_every_layout)
+def probe(ctx) -> Evidence:
     """api.call: find the layouts and target formats the candidate accepts, a few small valid calls per pair.
 
     Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
@@ -25,15 +35,13 @@ def probe(ctx):
     class indices (N,) against (N, C) when N != C, and a loss written for (N, C) does not take (N, C, H, W) for a
     (N, C) array when H and W are above one and unlike C. A pair is accepted when every call returns, partly
     accepted when some do: its failures there are defects (a Dice that raises on an empty mask), so the checks
-    after it draw from both (`Binding.layouts`, `Binding.target_formats`); target.shapes and target.formats say what a
-    rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
+    after it draw from both (`Binding.layouts`, `Binding.target_formats`); target.shapes and target.formats say
+    what a rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
     view (an index map standing for a one-hot target) or a layout other than the primary one that runs but gives
     wrong values where the primary layout and format give right ones is recorded as DISAGREES and not drawn from
     (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
     unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
     """
-    from losscheck.checks.base import Evidence, Violation
-
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
         probed[layout] = {}
@@ -62,7 +70,6 @@ def probe(ctx):
             break
     _judge(spec, probed, agrees)
     accept(ctx.binding, probed)
-    ctx.binding.probed = probed
     if not ctx.binding.target_formats:
         return Evidence(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
     detail = (f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
@@ -75,8 +82,6 @@ def probe(ctx):
 def _unmet(ctx, failures) -> list:
     """Errors for a contract the candidate does not keep: every layout the spec requires rejected (LC705: a loss
     that raises on every batch runs only where nothing is checked), or a layout the user declared (LC504)."""
-    from losscheck.checks.base import Violation
-
     def why(layout):
         if layout in failures:
             return failures[layout].message, failures[layout].case
@@ -104,8 +109,6 @@ def _names(layouts) -> str:
 
 def _probe_cases(ctx, layout, target_format) -> list:
     """PROBE_EXAMPLES cases of a layout and format, every dimension of its own size above one, rounded to float32."""
-    from losscheck.cases import cases
-
     drawn = []
     strategy = cases(ctx.binding, layouts=[layout], target_formats=[target_format], explore=False, distinct=True)
     ctx.search(strategy, lambda case: drawn.append(case.rounded("float32")), max_examples=PROBE_EXAMPLES)
@@ -114,10 +117,6 @@ def _probe_cases(ctx, layout, target_format) -> list:
 
 def _agree(ctx, results) -> bool | None:
     """Whether the candidate's results are the reference values (None: the reference cannot say, e.g. nan)."""
-    import numpy as np
-
-    from losscheck.tolerances import aligned, close
-
     verdicts = []
     for case, out in results:
         try:
@@ -164,10 +163,11 @@ def unusable(ctx, result) -> str | None:
     return line
 
 
-def accept(binding, probed: dict) -> None:
-    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}; with no
-    record at all (the probe failed) every layout and the default target format."""
+def accept(binding: Binding, probed: dict) -> None:
+    """Record the probe's {layout: {target format: outcome}} on the binding, with the accepted layouts and target
+    formats it implies; with no record at all (the probe failed) every layout and the default target format."""
     spec = binding.spec
+    binding.probed = probed
     if not probed:
         binding.layouts, binding.target_formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
         return
@@ -188,5 +188,3 @@ def accept(binding, probed: dict) -> None:
     binding.target_formats = tuple(formats_of(first)) if first else ()
     binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout))
 
-
-probe.check_name, probe.family = "api.call", "api"

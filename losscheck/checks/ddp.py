@@ -1,27 +1,24 @@
-"""device.ddp, the check: drawn cases (hypothesis, seeded with the audit seed) sharded across the ranks, the
-all-reduced loss and the gathered input gradients compared with the single-process loss and input gradient
-on the full batch (float64 tolerance; float32 when the candidate computes in float32). A mismatch is LC606,
-a rank that crashes or hangs LC706, a process group that cannot be formed a skip with the reason.
+"""device.ddp (`--ddp N`), the check: drawn cases (hypothesis, seeded with the audit seed) sharded across the
+ranks, the all-reduced loss and the gathered input gradients compared with the single-process loss and input
+gradient on the full batch (float64 tolerance; float32 when the candidate computes in float32). A mismatch is
+LC606, a rank that crashes or hangs LC706, a process group that cannot be formed a skip with the reason.
+
+Registered to run last and only when the audit asks for it (`ctx.ddp`, the number of ranks); the ranks, the
+sharding, one rank's step, the advice and the reproducer are the losscheck.ddp package.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from losscheck.cases import cases
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
 from losscheck.ddp.sharding import batch_layout, shard
+from losscheck.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
-
-
-def check(world_size: int):
-    """The device.ddp check for `world_size` ranks, in the form auditor.run_check expects."""
-    def ddp(ctx):
-        return parity(ctx, world_size)
-
-    ddp.check_name, ddp.family = CHECK_NAME, "device"
-    return ddp
 
 
 class _Abort(BaseException):
@@ -48,10 +45,10 @@ def _tol_dtype(dtype: str) -> str:
     return "float64" if dtype == "torch.float64" else "float32"
 
 
-def parity(ctx, world: int):
-    from losscheck.cases import cases
-    from losscheck.checks.base import Evidence, Skip
-
+@register(CHECK_NAME, "device", runs_last=True, only_if=lambda ctx: ctx.ddp >= 2)
+def parity(ctx) -> Evidence:
+    """The candidate under torch.distributed, the batch sharded across `ctx.ddp` ranks (see the module docstring)."""
+    world = ctx.ddp
     if world < 2:
         raise Skip(f"--ddp needs at least 2 processes (got {world}): nothing to shard")
     why = unavailable()
@@ -142,8 +139,6 @@ def _single(ctx, case):
     """(value, grads, dtype) of the candidate on the full batch in this process, float64; None if it fails."""
     import torch
 
-    from losscheck.checks.base import Skip, Violation
-
     try:
         out, ts = ctx.run(case, "float64", requires_grad=True)
     except Violation:
@@ -167,9 +162,6 @@ def _single(ctx, case):
 
 
 def _compare(ctx, world, case, state):
-    from losscheck.checks.base import Violation, number
-    from losscheck.tolerances import close, max_error
-
     full_case, shards, axes = shard(ctx.spec, case, world)
     if full_case is None:
         state["reasons"].append(axes)
@@ -187,7 +179,6 @@ def _compare(ctx, world, case, state):
     kind = "none" if value.ndim else ("sum" if full_case.params.get("reduction") == "sum" else "mean")
     state["kinds"].add(kind)
     if state["ranks"] is None:
-        from losscheck.checks.base import Skip
         try:
             state["ranks"] = Ranks(ctx.candidate, world, ctx.caller.timeout)
         except RankFailure as e:
@@ -269,8 +260,6 @@ def _compare(ctx, world, case, state):
 
 
 def _works(ctx, case) -> bool:
-    from losscheck.checks.base import Skip, Violation
-
     try:
         ctx.run(case, "float64")
     except Violation:
