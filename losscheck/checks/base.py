@@ -1,4 +1,4 @@
-"""What every check shares: the registry, the audit Context, Violation, running the candidate, the hypothesis search.
+"""What every check shares: the registry, the audit Context, Violation, calling the candidate, the search.
 
 A check is a function `check(ctx) -> Evidence` registered with `@register(name, family, ...)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
@@ -89,7 +89,7 @@ def invalid_output(value, reduction: str, what: str) -> tuple[str, str] | None:
 
 
 def number(x) -> str:
-    """A number or an array as a message shows it: 8 significant digits, arrays at 6 decimals."""
+    """A number or an array as a message shows it: 8 significant digits, arrays with at most 6 decimals."""
     a = np.asarray(x, dtype=np.float64)
     return np.array2string(a, precision=6, separator=", ") if a.ndim else f"{float(a):.8g}"
 
