@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from losscheck.errors import UsageError
-from losscheck.probe import UNUSABLE, accept, probe, unusable
 
 START_TIMEOUT = 60.0  # seconds for importing and constructing the candidate (at least 6 x --timeout)
 
@@ -69,7 +68,7 @@ def run_check(ctx, check):
     torch.manual_seed(ctx.seed)  # the judge's own draws (and an in-process candidate's) are the same each audit
     ctx.candidate.begin_check(ctx.seed)
     try:
-        outcome = check(ctx)
+        evidence = check(ctx)
     except Skip as s:
         return CheckResult(name, family, "skip", seconds=time.perf_counter() - t0, detail=str(s))
     except Violation as v:
@@ -77,26 +76,27 @@ def run_check(ctx, check):
     except Exception as e:  # a defect of losscheck itself: report it, keep auditing
         return CheckResult(name, family, "error", seconds=time.perf_counter() - t0,
                            detail=f"internal error in {name}: {type(e).__name__}: {e}"[:500])
-    findings = [ctx.finding(name, v) for v in outcome.violations]
-    return CheckResult(name, family, "fail" if findings else "pass", outcome.examples, time.perf_counter() - t0,
-                       outcome.detail, findings)
+    findings = [ctx.finding(name, v) for v in evidence.violations]
+    return CheckResult(name, family, "fail" if findings else "pass", evidence.examples, time.perf_counter() - t0,
+                       evidence.detail, findings)
 
 
 def run_checks(ctx, checks, progress=None) -> list:
-    """Run checks in order in this process (the judge); the candidate's code runs in its worker."""
+    """Run checks in order in this process (the judge), as each one's registration declares (checks.base.register);
+    the candidate's code runs in its worker."""
+    from losscheck.checks.base import NOTHING_ACCEPTED
     from losscheck.findings import CheckResult
 
     results = []
     for n, check in enumerate(checks, 1):
         if progress:
             progress(check.check_name, n, len(checks))
-        if check is not probe and not ctx.formats:
-            results.append(CheckResult(check.check_name, check.family, "skip", detail=UNUSABLE))
+        if check.needs_inputs and not ctx.target_formats:
+            results.append(CheckResult(check.check_name, check.family, "skip", detail=NOTHING_ACCEPTED))
             continue
         result = run_check(ctx, check)
-        if check is probe and result.status == "error":  # a defect of the probe: audit every layout, not none
-            ctx.binding.probed = {}
-            accept(ctx.binding, {})
+        if result.status == "error" and check.on_error is not None:
+            check.on_error(ctx)
         results.append(result)
     return results
 
@@ -125,7 +125,7 @@ def audit(target, *, as_: str | None = None, init: dict | None = None, conventio
     `options` are the fields of losscheck.options.AuditOptions, checked there as the CLI's are: `seed`,
     `max_examples`, `timeout` (seconds per call), `select`, `ignore`, `isolate`, `ddp`, `memory_limit` (the
     worker's address-space limit in bytes, 0 for none; default a share of physical memory). With `ddp` >= 2
-    the device.ddp check (losscheck.ddp) runs last: the candidate under torch.distributed with the
+    the device.ddp check (losscheck.checks.ddp) runs last: the candidate under torch.distributed with the
     batch sharded across that many local gloo processes. `start_timeout` bounds importing and constructing
     the candidate (default START_TIMEOUT, at least 6 x `timeout`). `layouts` are layouts the user relies on
     (`--layout`): each one is then graded as required.
@@ -213,6 +213,7 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
     from losscheck.calls import Caller
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
+    from losscheck.checks.probe import unusable
     from losscheck.conventions import declare, implied
     from losscheck.findings import AuditResult
     from losscheck.specs.forms import choose
@@ -224,18 +225,15 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
     conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
     spec, chosen = declare(base_spec, conventions)
     binding = bind(spec, candidate, by_params, layouts)
-    ctx = Context(spec, candidate, binding, Caller(timeout, local=not isolate), seed, max_examples,
-                  base_spec=base_spec, declared=dict(conventions))
+    ctx = Context(candidate, binding, Caller(timeout, local=not isolate), seed, max_examples,
+                  base_spec=base_spec, declared=dict(conventions), ddp=ddp)
     ref = spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
                          max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
-    checks = [probe, *ordered()]
-    if ddp >= 2:
-        from losscheck.ddp import check as ddp_check
-        checks.append(ddp_check(ddp))
+    checks = [c for c in ordered() if c.only_if is None or c.only_if(ctx)]
     result.checks = run_checks(ctx, checks, progress)
-    result.parameters["target_formats"] = list(ctx.binding.formats)
+    result.parameters["target_formats"] = list(ctx.binding.target_formats)
     result.layouts = {"accepted": list(ctx.binding.layouts), "probed": ctx.binding.probed}
     result.unusable = unusable(ctx, result)
     result.conventions = {**chosen, **ctx.detected, **ctx.declared}

@@ -7,10 +7,13 @@ a default instance, else the reference default), and whether the audit may vary 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscheck.candidate import Candidate
 from losscheck.specs.base import LossSpec
+
+if TYPE_CHECKING:
+    from losscheck.variants import Variant
 
 
 @dataclass
@@ -22,11 +25,11 @@ class Binding:
     explorable: list[str] = field(default_factory=list)      # reference names the audit varies
     unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
     layouts: tuple = ()   # the layouts the candidate accepts, in the spec's order (set by the api.call probe)
-    formats: tuple = ()   # the target formats it accepts in the first of them
+    target_formats: tuple = ()   # the target formats it accepts in the first of them
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
     declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required
-    diagnosed: Any = None  # the Variant that explains the value check's disagreement (a defect, or another id's loss)
+    diagnosed: Variant | None = None  # what explains the value check's disagreement (a defect, another id's loss)
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""

@@ -19,7 +19,9 @@ class CallTimeout(Exception):
 
 
 @dataclass
-class Outcome:
+class CallResult:
+    """What one safe call gave: its value, or the exception it raised (`error`), and the warnings it emitted."""
+
     value: Any = None
     error: BaseException | None = None
     warnings: list = field(default_factory=list)
@@ -62,9 +64,9 @@ class Caller:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
-    def call(self, fn, *args, **kwargs) -> Outcome:
+    def call(self, fn, *args, **kwargs) -> CallResult:
         if self.hung is not None:
-            return Outcome(error=self.hung)
+            return CallResult(error=self.hung)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -72,7 +74,7 @@ class Caller:
                     value = fn(*args, **kwargs)
             except CallTimeout as e:
                 self.hung = e
-                return Outcome(error=e)
+                return CallResult(error=e)
             except self.caught as e:  # noqa: BLE001 - candidate code may raise anything, even SystemExit
-                return Outcome(error=e, warnings=list(caught))
-        return Outcome(value=value, warnings=list(caught))
+                return CallResult(error=e, warnings=list(caught))
+        return CallResult(value=value, warnings=list(caught))

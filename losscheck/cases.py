@@ -23,7 +23,7 @@ class Case:
     inputs: tuple
     params: dict = field(default_factory=dict)
     layout: str = ""
-    fmt: str = ""
+    target_format: str = ""
     label: str = ""
 
     def rounded(self, dtype: str) -> "Case":
@@ -52,12 +52,12 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
     return torch.tensor(a, dtype=torch.int64, device=device)
 
 
-def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explore=True, distinct=False):
+def cases(binding: Binding, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False):
     """A strategy of Cases for the binding: explorable parameters drawn (candidate default first); with `distinct`,
     every dimension of a case has its own size above one (losscheck.strategies.distinct_sizes)."""
     spec = binding.spec
     layouts = tuple(layouts or binding.layout_order()[:1])
-    formats = tuple(formats or (binding.formats or spec.target_formats)[:1])
+    target_formats = tuple(target_formats or (binding.target_formats or spec.target_formats)[:1])
 
     @st.composite
     def draw_case(draw):
@@ -69,14 +69,14 @@ def cases(binding: Binding, *, layouts=None, formats=None, scale="normal", explo
                     options = list(dict.fromkeys([binding.defaults[name], *p.values]))
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
-        fmt = draw(st.sampled_from(formats), label="target format")
+        target_format = draw(st.sampled_from(target_formats), label="target format")
         with distinct_sizes() if distinct else contextlib.nullcontext():
-            inputs = spec.draw_inputs(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+            inputs = spec.draw_inputs(draw, layout=layout, fmt=target_format, scale=scale, params=params)
         if explore:
             for name in binding.explorable:
                 if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):
                     params[name] = spec.tensor_params[name](draw, inputs)
-        return Case(tuple(inputs), params, layout, fmt)
+        return Case(tuple(inputs), params, layout, target_format)
 
     return draw_case()
 
@@ -85,7 +85,7 @@ def edge_cases(binding: Binding) -> list[Case]:
     """The spec's forced edge values, when the candidate accepts their layout and format (default ones)."""
     spec = binding.spec
     accepted = (not binding.layouts or spec.layouts[0] in binding.layouts) and \
-        (not binding.formats or spec.target_formats[0] in binding.formats)
+        (not binding.target_formats or spec.target_formats[0] in binding.target_formats)
     if spec.edge_cases is None or not accepted:
         return []
     return [Case(tuple(np.asarray(a) for a in inputs), dict(binding.defaults), spec.layouts[0],

@@ -48,13 +48,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-DEFAULT_FORMATS = ("md", "html", "json", "junit")
+DEFAULT_REPORT_FORMATS = ("md", "html", "json", "junit")
 DEFAULT_REPORT_DIR = "losscheck-reports"
 DEFAULT_BASELINE = "losscheck-baseline.json"
 
 # key -> kind ("option": checked by losscheck.options under that key)
 _OPTION_KEYS = dict.fromkeys(BY_KEY, "option")
-GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
+GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "report_formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
 LOSS_KEYS = {"target": "str", "name": "str", "as": "str", "init": "table", "conventions": "conventions",
              "layouts": "layouts", **_OPTION_KEYS}
@@ -92,7 +92,7 @@ class Config:
     path: Path | None = None       # the pyproject.toml it came from (None: no file)
     present: bool = False          # the file has a [tool.losscheck] table
     options: AuditOptions = field(default_factory=AuditOptions)  # the global options
-    formats: tuple = DEFAULT_FORMATS
+    report_formats: tuple = DEFAULT_REPORT_FORMATS   # `formats` in [tool.losscheck]
     report_dir: str = DEFAULT_REPORT_DIR
     baseline: str = DEFAULT_BASELINE
     jobs: int = 1
@@ -161,7 +161,8 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
         losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
                            conventions=e.get("conventions", {}), options=replace(options, **own),
                            layouts=tuple(e.get("layouts", ())), line=_line_of(text, e["target"])))
-    return Config(path=path, present=True, options=options, formats=tuple(g.get("formats", DEFAULT_FORMATS)),
+    return Config(path=path, present=True, options=options,
+                  report_formats=tuple(g.get("formats", DEFAULT_REPORT_FORMATS)),
                   report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
                   jobs=g.get("jobs", 1), losses=tuple(losses))
 
@@ -197,7 +198,7 @@ def _check(kind: str, value, what: str):
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value.strip()
-    if kind == "formats":
+    if kind == "report_formats":
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not value or any(v not in FORMATS for v in value):

@@ -89,9 +89,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
         return v
     examples = [(v.case, np.asarray(v.data["candidate"], dtype=np.float64))]
     scalars = {k: val for k, val in v.case.params.items() if not isinstance(val, np.ndarray)}
-    layouts, formats = [v.case.layout or ctx.layouts[0]], [v.case.fmt] if v.case.fmt else ctx.formats
-    examples += _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype, scalars)
-    wider = _outputs(ctx, cases(ctx.binding, layouts=layouts, formats=formats), v.dtype)  # other parameter values
+    layouts = [v.case.layout or ctx.layouts[0]]
+    formats = [v.case.target_format] if v.case.target_format else ctx.target_formats
+    examples += _outputs(ctx, cases(ctx.binding, layouts=layouts, target_formats=formats), v.dtype, scalars)
+    # other parameter values
+    wider = _outputs(ctx, cases(ctx.binding, layouts=layouts, target_formats=formats), v.dtype)
     candidates = list(_variants(ctx, examples + wider))
     var, params = None, {}
     for also, definite in ((wider, True), (wider, False), ((), True), ((), False)):

@@ -30,6 +30,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Callable
 
 from losscheck.errors import UsageError
 
@@ -195,7 +196,7 @@ class Option:
     field: str
     flag: str
     key: str
-    check: object  # (value, what) -> valid value, or UsageError
+    check: Callable[[Any, str], Any]  # (value, what) -> valid value, or UsageError
 
 
 OPTIONS = {o.field: o for o in (

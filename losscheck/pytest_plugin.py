@@ -139,7 +139,7 @@ def _obtain(state: _State, key: str, name: str, compute):
     def fresh():
         outcome = compute()
         if state.report_dir is not None and outcome.result is not None:
-            write_reports(outcome.result, state.report_dir, report_stem(name), state.config.formats)
+            write_reports(outcome.result, state.report_dir, report_stem(name), state.config.report_formats)
         return outcome
 
     if state.shared and fcntl is not None and os.path.isdir(state.shared):
@@ -366,7 +366,7 @@ def pytest_sessionfinish(session):
     from losscheck.report.run_summary import render_summary
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
     write_atomic(state.report_dir / "summary.md",
-                 render_summary(ordered, formats=state.config.formats, title="losscheck (pytest)"))
+                 render_summary(ordered, report_formats=state.config.report_formats, title="losscheck (pytest)"))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -72,12 +72,11 @@ class Suspect:
         self.made: dict = {}
         self.graphs: collections.OrderedDict = collections.OrderedDict()
 
-    def _outcome(self, outcome):
+    def _failed(self, result):
+        """The error reply for a failed calls.CallResult."""
         from losscheck.calls import CallTimeout
 
-        if outcome.ok:
-            return None
-        return _error("timeout" if isinstance(outcome.error, CallTimeout) else "raised", outcome.error)
+        return _error("timeout" if isinstance(result.error, CallTimeout) else "raised", result.error)
 
     def resolve(self):
         from losscheck.candidate import builtin_id, resolve, wrap
@@ -111,7 +110,7 @@ class Suspect:
     def make(self, handle, kwargs):
         made = self.caller.call(self.candidate.make, wire.decode(kwargs))
         if not made.ok:
-            return self._outcome(made)
+            return self._failed(made)
         self.made[handle] = made.value
         return ("ok", None)
 
@@ -123,7 +122,7 @@ class Suspect:
         before = [t.detach().clone() for t in tensors]
         out = self.caller.call(self.made[handle], *tensors)
         if not out.ok:
-            return self._outcome(out)
+            return self._failed(out)
         value = out.value
         after = [None if torch.equal(t.detach(), b) else wire.encode_tensor(t.detach())
                  for t, b in zip(tensors, before)]
@@ -146,7 +145,7 @@ class Suspect:
         value, inputs = self.graphs.pop(call_id)
         done = self.caller.call(torch.autograd.grad, value, inputs, wire.decode(grad), allow_unused=True)
         if not done.ok:
-            return self._outcome(done)
+            return self._failed(done)
         return ("ok", [None if g is None else wire.encode_tensor(g) for g in done.value])
 
     def seed(self, seed):

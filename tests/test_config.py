@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from losscheck.config import DEFAULT_FORMATS, from_table, load
+from losscheck.config import DEFAULT_REPORT_FORMATS, from_table, load
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
 from losscheck.options import AuditOptions, default_memory_limit, physical_memory
@@ -21,7 +21,7 @@ def test_defaults_and_merging():
     o = cfg.options
     assert (o.max_examples, o.seed, o.timeout, o.fail_on, o.select, o.ignore, o.isolate, o.ddp) == (
         50, 3, 5.0, "warning", ("LC2", "LC301"), ("LC605",), False, 2)
-    assert (cfg.formats, cfg.report_dir, cfg.jobs, cfg.baseline) == (("json", "md"), "out", 4, "accepted.json")
+    assert (cfg.report_formats, cfg.report_dir, cfg.jobs, cfg.baseline) == (("json", "md"), "out", 4, "accepted.json")
     first, second = cfg.losses
     assert (first.name, first.as_, first.init, first.conventions) == (
         "pkg.mod:Focal", "focal", {"gamma": 2.0}, {"alpha_form": "positives"})
@@ -36,8 +36,8 @@ def test_defaults_and_merging():
                       "seed": 9, "isolate": False, "ddp": 2, "memory_limit": default_memory_limit()}
     assert from_table({"loss": [{"target": "a:b"}]}).losses[0].audit_kwargs()["ddp"] == 0  # 0: off
     empty = from_table({})
-    assert (empty.losses, empty.formats, empty.options.fail_on, empty.report_dir) == (
-        (), DEFAULT_FORMATS, "error", "losscheck-reports")
+    assert (empty.losses, empty.report_formats, empty.options.fail_on, empty.report_dir) == (
+        (), DEFAULT_REPORT_FORMATS, "error", "losscheck-reports")
     assert empty.options == AuditOptions()
 
 

@@ -25,11 +25,12 @@ import torch.nn.functional as F
 from losscheck import audit
 from losscheck import ddp
 from losscheck.auditor import pick_spec, run_check
-from losscheck.probe import probe
 from losscheck.binding import bind
 from losscheck.calls import Caller
 from losscheck.candidate import wrap
 from losscheck.checks.base import Context
+from losscheck.checks.ddp import CHECK_NAME, parity
+from losscheck.checks.probe import probe
 from losscheck.errors import UsageError
 
 HERE = Path(__file__).resolve()
@@ -142,9 +143,9 @@ def run_ddp(obj, as_, world=2, *, init=None, timeout=10.0, max_examples=10, seed
     spec = pick_spec(candidate, as_)
     candidate.prepare(len(spec.signature))
     binding = bind(spec, candidate)
-    ctx = Context(spec, candidate, binding, Caller(timeout), seed, max_examples)
+    ctx = Context(candidate, binding, Caller(timeout), seed, max_examples, ddp=world)
     run_check(ctx, probe)  # the layouts and target formats it accepts, as in a full audit
-    return run_check(ctx, ddp.check(world))
+    return run_check(ctx, parity)
 
 
 def codes(result) -> list[str]:
@@ -152,7 +153,7 @@ def codes(result) -> list[str]:
 
 
 def ddp_result(result):
-    return next(c for c in result.checks if c.name == ddp.CHECK_NAME)
+    return next(c for c in result.checks if c.name == CHECK_NAME)
 
 
 # -- decomposable losses pass ----------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ def test_mse_passes_under_ddp_2_and_runs_last():
 
 def test_without_ddp_the_check_does_not_run():
     result = audit("torch.nn.MSELoss", max_examples=3)
-    assert ddp.CHECK_NAME not in [c.name for c in result.checks]
+    assert CHECK_NAME not in [c.name for c in result.checks]
 
 
 @pytest.mark.parametrize("obj, as_, init", [

@@ -86,9 +86,9 @@ def result():
     return hostile_result()
 
 
-@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "json"])
-def test_no_raw_control_character_in_any_format_but_json(result, fmt):
-    text = render(result, fmt)
+@pytest.mark.parametrize("report_format", [f for f in FORMATS if f != "json"])
+def test_no_raw_control_character_in_any_format_but_json(result, report_format):
+    text = render(result, report_format)
     assert_no_raw_controls(text)
     assert "\\x1b[31mred" in text or "\\x1b[31mred".replace("\\", "\\\\") in text  # shown, escaped
     text.encode("utf-8")  # and writable as UTF-8 (no lone surrogate)
@@ -154,7 +154,8 @@ def hostile_outcomes():
 def test_ci_summary_keeps_candidate_text_in_code():
     outcomes, baseline, configured = hostile_outcomes()
     for cmp in (compare(outcomes, baseline, configured), None):  # `losscheck ci`, and the plugin's summary
-        summary = run_summary.render_summary(outcomes, cmp, formats=("md", "json"), baseline_name=f"b{HOSTILE}.json")
+        summary = run_summary.render_summary(outcomes, cmp, report_formats=("md", "json"),
+                                             baseline_name=f"b{HOSTILE}.json")
         assert_no_raw_controls(summary)
         assert_markdown_is_inert(summary)
         assert_tables_keep_their_columns(summary)

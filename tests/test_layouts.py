@@ -68,12 +68,12 @@ def test_cli_exits_2_with_one_line_and_still_writes_json(tmp_path):
 
 def test_a_defect_of_the_probe_does_not_silence_the_audit(monkeypatch):
     """An internal error in api.call is reported as such, and the other checks run on every layout."""
-    import losscheck.probe
+    import losscheck.checks.probe
 
     def broken(*args, **kwargs):
         raise RuntimeError("probe defect")
 
-    monkeypatch.setattr(losscheck.probe, "_probe_cases", broken)
+    monkeypatch.setattr(losscheck.checks.probe, "_probe_cases", broken)
     result = audit(f"{FIXTURES}:Dice2D", as_="dice", seed=0, max_examples=5, isolate=False)
     statuses = {c.name: c.status for c in result.checks}
     assert statuses["api.call"] == "error"

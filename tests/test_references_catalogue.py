@@ -1065,21 +1065,21 @@ CTC_EDGES = [
 
 
 @pytest.mark.parametrize("zero_infinity", [False, True], ids=["", "zero_infinity"])
-@pytest.mark.parametrize("fmt", ["padded", "concatenated"])
+@pytest.mark.parametrize("target_format", ["padded", "concatenated"])
 @SETTINGS
 @given(case=ctc_cases())
 @with_examples(CTC_EDGES)
-def test_ctc_matches_torch(zero_infinity, fmt, case):
-    _check_ctc(case, fmt, zero_infinity)
+def test_ctc_matches_torch(zero_infinity, target_format, case):
+    _check_ctc(case, target_format, zero_infinity)
     if zero_infinity:
-        losses = sequence.ctc(case["log_probs"], case[fmt], case["input_lengths"], case["target_lengths"],
+        losses = sequence.ctc(case["log_probs"], case[target_format], case["input_lengths"], case["target_lengths"],
                               blank=case["blank"], zero_infinity=True, reduction="none")
         assert np.all(np.isfinite(losses))
 
 
-def _check_ctc(case, fmt, zero_infinity):
+def _check_ctc(case, target_format, zero_infinity):
     __tracebackhide__ = True
-    lp, targets = case["log_probs"], case[fmt]
+    lp, targets = case["log_probs"], case[target_format]
     il, tl, blank = case["input_lengths"], case["target_lengths"], case["blank"]
     check_reductions(
         "ctc", sequence.ctc, (lp, targets, il, tl), F.ctc_loss, (tt(lp), tt(targets), tt(il), tt(tl)),

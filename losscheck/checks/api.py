@@ -3,7 +3,7 @@ calls, and returns a 0-d tensor for reduced modes (raises, hangs and non-tensors
 import torch
 
 from losscheck.cases import cases
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, number, register
 
 
 def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -12,7 +12,7 @@ def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 @register("api.purity", "api")
-def purity(ctx) -> Outcome:
+def purity(ctx) -> Evidence:
     arg = ctx.spec.grad_args[0]
 
     def prop(case):
@@ -26,8 +26,8 @@ def purity(ctx) -> Outcome:
         first = ctx.call(fn, ts, case)
         for name, t, b in zip(ctx.spec.signature, ts, before):
             if not torch.equal(t, b):
-                raise Violation("LC701", f"the loss mutates its input `{name}` in place: before {fmt(b.double().numpy())}, "
-                                f"after {fmt(t.double().numpy())}", case,
+                raise Violation("LC701", f"the loss mutates its input `{name}` in place: before {number(b.double().numpy())}, "
+                                f"after {number(t.double().numpy())}", case,
                                 snippet=f"before = {name}.clone()\nloss_fn({', '.join(ctx.spec.signature)})\n"
                                         f"print(\"before:\", before)\nprint(\"after: \", {name})")
         again = ctx.call(fn, ctx.tensors(case, "float32"), case)
@@ -36,27 +36,29 @@ def purity(ctx) -> Outcome:
         fresh = ctx.call(ctx.make(case), ctx.tensors(case, "float32"), case)
         calls = f"loss_fn({', '.join(ctx.spec.signature)})"
         if not _equal(first, fresh):
-            raise Violation("LC702", f"two calls on the same input give {fmt(first.detach().double().numpy())} and "
-                            f"{fmt(fresh.detach().double().numpy())}", case, snippet=f"print({calls})\nprint({calls})")
+            raise Violation("LC702", f"two calls on the same input give {number(first.detach().double().numpy())} and "
+                            f"{number(fresh.detach().double().numpy())}", case, snippet=f"print({calls})\nprint({calls})")
         if not _equal(first, later) or not _equal(first, again):
             names = list(ctx.spec.signature)
             names[arg] = f"{names[arg]} * 0.5"
-            raise Violation("LC703", f"the result depends on earlier calls: {fmt(first.detach().double().numpy())} on "
-                            f"the first call, {fmt(again.detach().double().numpy())} on the same input right after, "
-                            f"{fmt(later.detach().double().numpy())} after a call on another input "
+            raise Violation("LC703", f"the result depends on earlier calls: {number(first.detach().double().numpy())} on "
+                            f"the first call, {number(again.detach().double().numpy())} on the same input right after, "
+                            f"{number(later.detach().double().numpy())} after a call on another input "
                             "(hidden state in the loss; a fresh instance gives the first value again)", case,
                             snippet=f"print({calls})\nprint({calls})\nloss_fn({', '.join(names)})\nprint({calls})")
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+                      max_examples=max(ctx.max_examples // 2, 5))
+    return Evidence(n, [v] if v else [])
 
 
 @register("api.contract", "api")
-def contract(ctx) -> Outcome:
+def contract(ctx) -> Evidence:
     def prop(case):
         out = ctx.run(case.rounded("float32"))[0]
         if not out.is_floating_point():
             raise Violation("LC707", f"the result has dtype {out.dtype}, not a floating tensor", case)
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+                      max_examples=max(ctx.max_examples // 2, 5))
+    return Evidence(n, [v] if v else [])

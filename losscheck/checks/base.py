@@ -1,33 +1,53 @@
-"""What every check shares: the audit Context, Violation, running the candidate, and the hypothesis search.
+"""What every check shares: the registry, the audit Context, Violation, calling the candidate, the search.
 
-A check is a function `check(ctx) -> Outcome` registered with `@register(name, family)`. It draws cases
+A check is a function `check(ctx) -> Evidence` registered with `@register(name, family, ...)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
 the shrunk violation. Candidate failures on valid input (raise, hang, non-tensor, non-0-d reduced result)
-become api findings wherever they happen, through `ctx.run`.
+become api findings wherever they happen, through `ctx.run`. What the audit needs to know of a check (it runs
+first or last, it needs accepted inputs, it is opt-in, it repairs the audit's state when it breaks) is declared
+where it is registered; auditor.run_checks reads those declarations and knows no check by name.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 
 from losscheck.binding import Binding
-from losscheck.calls import Caller, CallTimeout
+from losscheck.calls import Caller, CallResult, CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.cases import DTYPES, Case, describe, to_tensor
 from losscheck.findings import Finding
 from losscheck.pitfalls import PITFALLS
 from losscheck.reproducer import default_snippet, render
 
-CHECKS: list = []
+if TYPE_CHECKING:
+    from losscheck.specs.base import LossSpec
+
+CHECKS: list = []  # every registered check, in registration order (checks.ordered() sorts them)
 SWEPT_FAMILIES = ("value", "stability", "gradient")  # findings that get a loss/gradient sweep for the plots
+NOTHING_ACCEPTED = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
-def register(name: str, family: str):
+def register(name: str, family: str, *, runs_first: bool = False, runs_last: bool = False,
+             needs_inputs: bool = True, only_if: Callable[[Context], bool] | None = None,
+             on_error: Callable[[Context], None] | None = None):
+    """Register the check `fn(ctx) -> Evidence` as `name`, of `family`, with what the audit needs to know of it:
+
+    runs_first   it runs before every family (the api.call probe: the others draw from what it accepts);
+    runs_last    it runs after every family (device.ddp);
+    needs_inputs it is skipped (NOTHING_ACCEPTED) when the probe found no layout and target format that runs;
+    only_if      ctx -> whether this audit runs it at all (device.ddp: only with --ddp N);
+    on_error     ctx -> None, called when the check fails with an internal error (the probe: draw from every
+                 layout rather than none).
+    """
     def wrap(fn):
         fn.check_name, fn.family = name, family
+        fn.runs_first, fn.runs_last, fn.needs_inputs = runs_first, runs_last, needs_inputs
+        fn.only_if, fn.on_error = only_if, on_error
         CHECKS.append(fn)
         return fn
     return wrap
@@ -49,9 +69,12 @@ class Skip(Exception):
 
 
 @dataclass
-class Outcome:
+class Evidence:
+    """What one check gathered: the examples it ran, the violations it found (shrunk) and a detail line;
+    auditor.run_check turns it into a findings.CheckResult."""
+
     examples: int = 0
-    violations: list = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
     detail: str = ""
 
 
@@ -65,27 +88,36 @@ def invalid_output(value, reduction: str, what: str) -> tuple[str, str] | None:
     return None
 
 
-def fmt(x) -> str:
+def number(x) -> str:
+    """A number or an array as a message shows it: 8 significant digits, arrays with at most 6 decimals."""
     a = np.asarray(x, dtype=np.float64)
     return np.array2string(a, precision=6, separator=", ") if a.ndim else f"{float(a):.8g}"
 
 
 @dataclass
 class Context:
-    spec: object
+    """One audit's state, kept in this process (the judge): the candidate (its calls go to the worker), the
+    binding (the spec in force, the probe's record, the diagnosed variant) and the audit's settings."""
+
     candidate: Candidate
     binding: Binding
     caller: Caller
     seed: int = 0
     max_examples: int = 40
-    base_spec: object = None   # the spec before conventions were declared
+    base_spec: LossSpec | None = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows
+    ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
 
     @property
-    def formats(self) -> tuple:
+    def spec(self) -> LossSpec:
+        """The spec in force (conventions declared, then adopted); the binding holds its one copy."""
+        return self.binding.spec
+
+    @property
+    def target_formats(self) -> tuple:
         """The target formats the candidate accepts (the api.call probe); checks draw only these."""
-        return self.binding.formats
+        return self.binding.target_formats
 
     @property
     def layouts(self) -> tuple:
@@ -97,8 +129,7 @@ class Context:
         from losscheck.conventions import declare
 
         self.detected = dict(detected)
-        self.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
-        self.binding.spec = self.spec
+        self.binding.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
 
     # -- calling the candidate and the reference -------------------------------------------------------
     def tensors(self, case: Case, dtype: str, device="cpu", requires_grad=False):
@@ -132,15 +163,15 @@ class Context:
         ts = self.tensors(case, dtype, requires_grad=requires_grad)
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 
-    def failure(self, outcome, case, dtype, what, **extra):
+    def failure(self, result: CallResult, case, dtype, what, **extra):
         """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
         from losscheck.supervisor import WorkerLost
 
-        if isinstance(outcome.error, CallTimeout):
-            return Violation("LC706", f"{what} timed out: {outcome.describe_error()}", case, dtype, **extra)
-        if isinstance(outcome.error, WorkerLost):
-            return Violation("LC706", f"{what} crashed the process: {outcome.error}", case, dtype, **extra)
-        return Violation("LC705", f"{what} raised {outcome.describe_error()} on a valid input", case, dtype, **extra)
+        if isinstance(result.error, CallTimeout):
+            return Violation("LC706", f"{what} timed out: {result.describe_error()}", case, dtype, **extra)
+        if isinstance(result.error, WorkerLost):
+            return Violation("LC706", f"{what} crashed the process: {result.error}", case, dtype, **extra)
+        return Violation("LC705", f"{what} raised {result.describe_error()} on a valid input", case, dtype, **extra)
 
     def reference(self, case: Case):
         with np.errstate(all="ignore"):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from losscheck.cases import DTYPES, cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.fake_cuda import describe
 from losscheck.tolerances import close
 
@@ -37,7 +37,7 @@ def _on_fake_cuda(ctx, case, dtype="float32") -> dict:
 
 
 @register("device.fake_cuda", "device")
-def fake_cuda(ctx) -> Outcome:
+def fake_cuda(ctx) -> Evidence:
     inconclusive = []
 
     def prop(case):
@@ -60,8 +60,9 @@ def fake_cuda(ctx) -> Outcome:
                             "leaves the device (a .item(), NumPy round trip or tensor built on the CPU)", case,
                             setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 8, 3))
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+                      max_examples=max(ctx.max_examples // 8, 3))
+    return Evidence(n, [v] if v else [])
 
 
 def accelerator():
@@ -73,7 +74,7 @@ def accelerator():
 
 
 @register("device.accelerator", "device")
-def accelerator_parity(ctx) -> Outcome:
+def accelerator_parity(ctx) -> Evidence:
     device = accelerator()
     if device is None:
         raise Skip("no CUDA or MPS device on this machine: real-device parity not run")
@@ -87,14 +88,14 @@ def accelerator_parity(ctx) -> Outcome:
             raise Violation("LC601", f"with inputs on {device} the result is on {out.device}", case)
         got = out.detach().double().cpu().numpy()
         if not close(got, cpu, "float32"):
-            raise Violation("LC602", f"on {device} the loss is {fmt(got)}, on the CPU {fmt(cpu)}", case, expected=cpu)
+            raise Violation("LC602", f"on {device} the loss is {number(got)}, on the CPU {number(cpu)}", case, expected=cpu)
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [], detail=f"ran on {device}")
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    return Evidence(n, [v] if v else [], detail=f"ran on {device}")
 
 
 @register("device.dtype", "device")
-def dtypes(ctx) -> Outcome:
+def dtypes(ctx) -> Evidence:
     def prop(case):
         case = case.rounded("float32")
         results = {}
@@ -105,11 +106,11 @@ def dtypes(ctx) -> Outcome:
                                 case, dtype, snippet=f"out = loss_fn({', '.join(ctx.spec.signature)})\nprint(out.dtype)")
             results[dtype] = out.detach().double().numpy()
         if not close(results["float32"], results["float64"], "float32"):
-            raise Violation("LC604", f"float32 gives {fmt(results['float32'])} but float64 {fmt(results['float64'])} "
+            raise Violation("LC604", f"float32 gives {number(results['float32'])} but float64 {number(results['float64'])} "
                             "on the same (float32-representable) input", case, expected=ctx.reference(case))
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    return Evidence(n, [v] if v else [])
 
 
 def noncontiguous(t: torch.Tensor) -> torch.Tensor:
@@ -124,7 +125,7 @@ def noncontiguous(t: torch.Tensor) -> torch.Tensor:
 
 
 @register("device.layout", "device")
-def memory_layouts(ctx) -> Outcome:
+def memory_layouts(ctx) -> Evidence:
     layouts = ["spatial2d"] if "spatial2d" in ctx.binding.layouts else list(ctx.layouts[:1])
 
     def prop(case):
@@ -147,8 +148,8 @@ def memory_layouts(ctx) -> Outcome:
                                 ".view())", case, setup=setup, snippet=snippet)
             got = out.value.detach().double().numpy() if isinstance(out.value, torch.Tensor) else np.nan
             if not close(got, base, "float32"):
-                raise Violation("LC605", f"{name} inputs give {fmt(got)}, contiguous ones {fmt(base)}", case,
+                raise Violation("LC605", f"{name} inputs give {number(got)}, contiguous ones {number(base)}", case,
                                 setup=setup, snippet=snippet)
 
-    n, v = ctx.search(cases(ctx.binding, layouts=layouts, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, layouts=layouts, target_formats=ctx.target_formats), prop)
+    return Evidence(n, [v] if v else [])

@@ -8,7 +8,7 @@ change does not shrink with the step the reference jumps (no derivative) and the
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, number, register
 
 RTOL, ATOL = 1e-4, 1e-5
 FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inputs need a tiny step
@@ -102,8 +102,8 @@ def compare_property(ctx, finite_only: bool):
             ref_finite = np.isfinite(central) | (np.isfinite(left) & np.isfinite(right))
             bad = ~np.isfinite(g) & ref_finite
             if np.any(bad):
-                raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {fmt(g)}, not finite{where(case)}, where the "
-                                f"reference gradient is finite ({fmt(central)})", case, "float64",
+                raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {number(g)}, not finite{where(case)}, where the "
+                                f"reference gradient is finite ({number(central)})", case, "float64",
                                 snippet=snippet, grad=True, data={"candidate": g.tolist(), "reference": central.tolist()})
             if finite_only:
                 continue
@@ -114,7 +114,7 @@ def compare_property(ctx, finite_only: bool):
                 zeroed = np.any(~ok & (g == 0))
                 code = "LC304" if zeroed else "LC303"
                 what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
-                raise Violation(code, f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` {what}: candidate {fmt(g)}, reference {fmt(central)}",
+                raise Violation(code, f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` {what}: candidate {number(g)}, reference {number(central)}",
                                 case, "float64", snippet=snippet, grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
     return prop
@@ -135,20 +135,20 @@ def where(case) -> str:
 
 
 @register("gradient.flow", "gradient")
-def flow(ctx) -> Outcome:
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), flow_property(ctx))
-    return Outcome(n, [v] if v else [])
+def flow(ctx) -> Evidence:
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), flow_property(ctx))
+    return Evidence(n, [v] if v else [])
 
 
 @register("gradient.finite", "gradient")
-def finite(ctx) -> Outcome:
-    strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme", explore=False)
+def finite(ctx) -> Evidence:
+    strategy = cases(ctx.binding, target_formats=ctx.target_formats, scale="extreme", explore=False)
     n, v = ctx.search(strategy, compare_property(ctx, finite_only=True), examples=edge_cases(ctx.binding),
                       max_examples=max(ctx.max_examples // 2, 5))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("gradient.reference", "gradient")
-def reference(ctx) -> Outcome:
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), compare_property(ctx, finite_only=False))
-    return Outcome(n, [v] if v else [])
+def reference(ctx) -> Evidence:
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), compare_property(ctx, finite_only=False))
+    return Evidence(n, [v] if v else [])

@@ -3,7 +3,7 @@ and 'mean' does not grow with the batch size."""
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.tolerances import aligned, close
 
 
@@ -14,7 +14,7 @@ def candidate_reductions(ctx):
 
 
 @register("reduction.modes", "reduction")
-def modes(ctx) -> Outcome:
+def modes(ctx) -> Evidence:
     reductions = candidate_reductions(ctx)
 
     def prop(case):
@@ -29,8 +29,8 @@ def modes(ctx) -> Outcome:
                      for r in reductions)
         if same and differ:
             raise Violation("LC401", f"the reduction argument is ignored: {', '.join(map(repr, reductions))} all give "
-                            f"{fmt(got['none'])}; the reference gives " +
-                            ", ".join(f"{r}={fmt(want[r])}" for r in reductions), case, expected=want["none"])
+                            f"{number(got['none'])}; the reference gives " +
+                            ", ".join(f"{r}={number(want[r])}" for r in reductions), case, expected=want["none"])
         if got["none"].shape != want["none"].shape:
             raise Violation("LC403", f"reduction='none' returned shape {got['none'].shape}, the reference "
                             f"{want['none'].shape}", case.with_params(reduction="none"), expected=want["none"])
@@ -38,16 +38,16 @@ def modes(ctx) -> Outcome:
             return  # the per-element values themselves differ: value.reference reports that
         for r in reductions:
             if r != "none" and not close(got[r], want[r], "float32"):
-                raise Violation("LC402", f"reduction={r!r} gives {fmt(got[r])} but the 'none' output reduces to "
-                                f"{fmt(want[r])} (sum of 'none' = {fmt(np.sum(got['none']))})",
+                raise Violation("LC402", f"reduction={r!r} gives {number(got[r])} but the 'none' output reduces to "
+                                f"{number(want[r])} (sum of 'none' = {number(np.sum(got['none']))})",
                                 case.with_params(reduction=r), expected=want[r])
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop)
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    return Evidence(n, [v] if v else [])
 
 
 @register("reduction.batch", "reduction")
-def batch_invariance(ctx) -> Outcome:
+def batch_invariance(ctx) -> Evidence:
     if "batch" not in ctx.binding.layouts:
         raise Skip("the loss has no batch layout the candidate accepts")
     if ctx.binding.defaults.get("reduction") not in ("mean", "batchmean"):
@@ -68,16 +68,16 @@ def batch_invariance(ctx) -> Outcome:
         if not close(two, one, "float32"):
             ratio = float(np.mean(two) / np.mean(one)) if np.all(one != 0) else float("nan")
             sums = " (it sums over the batch instead of averaging)" if abs(ratio - 2) < 1e-3 else ""
-            raise Violation("LC405", f"'mean' depends on batch size: the same examples twice give {fmt(two)} "
-                            f"instead of {fmt(one)} (x{ratio:.3g}){sums}; check the reduction", case,
+            raise Violation("LC405", f"'mean' depends on batch size: the same examples twice give {number(two)} "
+                            f"instead of {number(one)} (x{ratio:.3g}){sums}; check the reduction", case,
                             expected=ctx.reference(case))
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats, explore=False), prop)
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats, explore=False), prop)
+    return Evidence(n, [v] if v else [])
 
 
 @register("reduction.default", "reduction")
-def default_reduction(ctx) -> Outcome:
+def default_reduction(ctx) -> Evidence:
     default = ctx.binding.defaults.get("reduction")
     code = ctx.spec.reduction_notes.get(default)
     if code is None:
@@ -85,8 +85,8 @@ def default_reduction(ctx) -> Outcome:
 
     def prop(case):
         raise Violation(code, f"the default reduction={default!r} of {ctx.spec.id} divides by every element "
-                        f"(value {fmt(ctx.reference(case))}); the KL divergence is reduction='batchmean' "
-                        f"({fmt(ctx.reference(case.with_params(reduction='batchmean')))})", case)
+                        f"(value {number(ctx.reference(case))}); the KL divergence is reduction='batchmean' "
+                        f"({number(ctx.reference(case.with_params(reduction='batchmean')))})", case)
 
     n, v = ctx.search(cases(ctx.binding, explore=False), prop, examples=edge_cases(ctx.binding)[:1], max_examples=1)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])

@@ -7,7 +7,7 @@ import numpy as np
 
 from losscheck.cases import cases, edge_cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
@@ -18,7 +18,7 @@ def where(case) -> str:
 
 
 @register("stability.extremes", "stability")
-def extremes(ctx) -> Outcome:
+def extremes(ctx) -> Evidence:
     def prop(case):
         case = case.rounded("float32")
         want = ctx.reference(case)
@@ -32,7 +32,7 @@ def extremes(ctx) -> Outcome:
         if not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else "inf"
             raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
-                            f"reference is {fmt(want)}: overflow, underflow or 0/0 in float32",
+                            f"reference is {number(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
         if not finite_only and not close(got, want, "float32", EXTREME_FLOAT32):
             explained = diagnose.explains_case(ctx, case, got)
@@ -42,19 +42,19 @@ def extremes(ctx) -> Outcome:
                 capped = got.shape == want.shape and np.all(np.abs(got) <= np.abs(want))
                 remark, extra = " (saturation or a clamp caps the loss)" if capped else "", {}
             raise Violation("LC202", f"{ctx.binding.explored_note(case.params)}at extreme inputs{where(case)} the "
-                            f"candidate gives {fmt(got)} but the reference {fmt(want)}{remark}", case, expected=want,
+                            f"candidate gives {number(got)} but the reference {number(want)}{remark}", case, expected=want,
                             data={"candidate": got.tolist(), "reference": want.tolist(), **extra})
 
-    strategy = cases(ctx.binding, formats=ctx.formats, scale="extreme")
+    strategy = cases(ctx.binding, target_formats=ctx.target_formats, scale="extreme")
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
     if v is not None and v.code in ("LC201", "LC202"):
         v = diagnose.locate_region(ctx, v)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("stability.half", "stability")
-def half_precision(ctx) -> Outcome:
-    outcome, unsupported = Outcome(), []
+def half_precision(ctx) -> Evidence:
+    evidence, unsupported = Evidence(), []
     for dtype in ("float16", "bfloat16"):
         def prop(case, dtype=dtype):
             case = case.rounded(dtype)
@@ -69,18 +69,19 @@ def half_precision(ctx) -> Outcome:
                 raise
             got = out.detach().double().numpy()
             if not np.all(np.isfinite(got)):
-                raise Violation("LC203", f"in {dtype} the loss is {fmt(got)}, not finite, although the true value "
-                                f"{fmt(want)} is representable (overflow or underflow in half precision)",
+                raise Violation("LC203", f"in {dtype} the loss is {number(got)}, not finite, although the true value "
+                                f"{number(want)} is representable (overflow or underflow in half precision)",
                                 case, dtype, expected=want)
 
         try:
-            n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 2, 5))
+            n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+                              max_examples=max(ctx.max_examples // 2, 5))
         except Skip as s:
             unsupported.append(str(s))
             continue
-        outcome.examples += n
-        outcome.violations += [v] if v else []
+        evidence.examples += n
+        evidence.violations += [v] if v else []
     if len(unsupported) == 2:
         raise Skip("the candidate does not run in half precision: " + "; ".join(unsupported))
-    outcome.detail = "; ".join(unsupported)
-    return outcome
+    evidence.detail = "; ".join(unsupported)
+    return evidence

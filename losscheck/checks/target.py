@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from losscheck.cases import cases
-from losscheck.checks.base import Outcome, Skip, Violation, fmt, register
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.checks.value import compare
 from losscheck.specs.base import LAYOUTS
 from losscheck.tolerances import close
@@ -13,14 +13,14 @@ FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", 
                 "soft": "soft (probability)", "onehot": "one-hot", "index_map": "(N, 1, ...) index-map"}
 
 
-def _per_variant(ctx, variants, strategy_for, prop_for) -> Outcome:
-    outcome = Outcome()
+def _per_variant(ctx, variants, strategy_for, prop_for) -> Evidence:
+    evidence = Evidence()
     budget = max(ctx.max_examples // max(len(variants), 1), 5)
     for variant in variants:
         n, v = ctx.search(strategy_for(variant), prop_for(variant), max_examples=budget)
-        outcome.examples += n
-        outcome.violations += [v] if v else []
-    return outcome
+        evidence.examples += n
+        evidence.violations += [v] if v else []
+    return evidence
 
 
 RAISES = ("LC705", "LC707", "LC704")  # the candidate did not return a loss
@@ -46,36 +46,37 @@ def outside_contract(ctx, code, label, e, accepted) -> Violation:
 
 
 @register("target.formats", "target")
-def formats(ctx) -> Outcome:
+def formats(ctx) -> Evidence:
     if len(ctx.spec.target_formats) < 2:
         raise Skip(f"{ctx.spec.id} admits one target format")
     # Where formats are conventions (dice: one-hot or index maps), only the accepted ones are held to account.
-    tried = ctx.formats if ctx.spec.formats_are_conventions else ctx.spec.target_formats
+    tried = ctx.target_formats if ctx.spec.formats_are_conventions else ctx.spec.target_formats
     if len(tried) < 2:
         raise Skip(f"the candidate takes {FORMAT_NAMES.get(tried[0], tried[0])} targets only; for "
                    f"{ctx.spec.id} the target format is a convention (see api.call)")
 
-    def prop_for(fmt_name):
-        label = f"{FORMAT_NAMES.get(fmt_name, fmt_name)} targets"
+    def prop_for(target_format):
+        label = f"{FORMAT_NAMES.get(target_format, target_format)} targets"
 
         def prop(case):
             try:
                 compare(ctx, case.rounded("float32"), code="LC502", what=f"with {label} the ")
             except Violation as e:
-                raise outside_contract(ctx, "LC502", label, e, fmt_name in ctx.formats) from None
+                raise outside_contract(ctx, "LC502", label, e, target_format in ctx.target_formats) from None
         return prop
 
-    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, formats=[f], distinct=f not in ctx.formats), prop_for)
+    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, target_formats=[f], distinct=f not in ctx.target_formats),
+                        prop_for)
 
 
 @register("target.ignore_index", "target")
-def ignore_index(ctx) -> Outcome:
+def ignore_index(ctx) -> Evidence:
     if ctx.spec.param("ignore_index") is None:
         raise Skip(f"{ctx.spec.id} has no ignore_index")
     if "ignore_index" not in ctx.binding.names:
         raise Skip("the candidate takes no ignore_index argument")
     value = ctx.binding.defaults["ignore_index"]
-    base = cases(ctx.binding, formats=["indices"])
+    base = cases(ctx.binding, target_formats=["indices"])
 
     @st.composite
     def with_ignored(draw):
@@ -97,11 +98,11 @@ def ignore_index(ctx) -> Outcome:
                 what=f"with some targets set to ignore_index={value} the ")
 
     n, v = ctx.search(with_ignored(), prop)
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("target.shapes", "target")
-def shapes(ctx) -> Outcome:
+def shapes(ctx) -> Evidence:
     declared = set(ctx.binding.declared_layouts)  # one the candidate does not take is api.call's error already
     layouts = sorted((layout for layout in ctx.layouts[1:] if layout in ctx.binding.layouts or layout not in declared),
                      key=lambda layout: layout != "single")  # a batch of one first: an error
@@ -126,13 +127,14 @@ def shapes(ctx) -> Outcome:
         return prop
 
     def strategy(layout):
-        return cases(ctx.binding, layouts=[layout], formats=ctx.formats, distinct=layout not in ctx.binding.layouts)
+        return cases(ctx.binding, layouts=[layout], target_formats=ctx.target_formats,
+                     distinct=layout not in ctx.binding.layouts)
 
     return _per_variant(ctx, layouts, strategy, prop_for)
 
 
 @register("target.broadcast", "target")
-def broadcast(ctx) -> Outcome:
+def broadcast(ctx) -> Evidence:
     if not ctx.spec.elementwise:
         raise Skip("only elementwise losses compare same-shaped input and target")
 
@@ -144,15 +146,15 @@ def broadcast(ctx) -> Outcome:
         if out.ok and not out.warnings and isinstance(out.value, type(ts[0])):
             raise Violation("LC501", f"input of shape {x.shape} and target of shape {t.shape} broadcast silently to "
                             f"{tuple(np.broadcast_shapes(x.shape, t.shape))}: no error and no warning "
-                            f"(result {fmt(out.value.detach().double().numpy())})", bad)
+                            f"(result {number(out.value.detach().double().numpy())})", bad)
 
-    n, v = ctx.search(cases(ctx.binding, layouts=["batch"], formats=ctx.formats, explore=False), prop,
+    n, v = ctx.search(cases(ctx.binding, layouts=["batch"], target_formats=ctx.target_formats, explore=False), prop,
                       max_examples=max(ctx.max_examples // 4, 3))
-    return Outcome(n, [v] if v else [])
+    return Evidence(n, [v] if v else [])
 
 
 @register("target.order", "target")
-def order(ctx) -> Outcome:
+def order(ctx) -> Evidence:
     if ctx.spec.signature[1:] != ("target",):
         raise Skip("only (input, target) losses can have their arguments swapped")
 
@@ -169,8 +171,9 @@ def order(ctx) -> Outcome:
         want = ctx.reference(case)
         if swapped.ok and hasattr(swapped.value, "detach") and close(swapped.value.detach().double().numpy(), want, "float32"):
             raise Violation("LC505", f"the candidate takes (target, input): called as loss(target, input) it gives the "
-                            f"reference value {fmt(want)}; called as loss(input, target) it does not", case,
+                            f"reference value {number(want)}; called as loss(input, target) it does not", case,
                             expected=want)
 
-    n, v = ctx.search(cases(ctx.binding, formats=ctx.formats), prop, max_examples=max(ctx.max_examples // 4, 5))
-    return Outcome(n, [v] if v else [])
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+                      max_examples=max(ctx.max_examples // 4, 5))
+    return Evidence(n, [v] if v else [])

@@ -7,7 +7,7 @@ import numpy as np
 
 from losscheck.cases import cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Outcome, Violation, fmt, register
+from losscheck.checks.base import Evidence, Violation, number, register
 from losscheck.tolerances import TOLERANCES, aligned, close, max_error
 
 
@@ -33,7 +33,7 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
         return got, want
     if not (close(got[keep], want[keep], dtype, tol) if not keep.all() else close(got, want, dtype, tol)):
         t = tol or TOLERANCES[dtype]
-        raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {fmt(got)} but reference {fmt(want)} "
+        raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {number(got)} but reference {number(want)} "
                         f"(max abs error {max_error(got, want):.3g}; {dtype} rtol={t['rtol']:g} atol={t['atol']:g})",
                         case, dtype, expected=want,
                         data={"candidate": got.tolist(), "reference": want.tolist()})
@@ -41,8 +41,8 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
 
 
 @register("value.reference", "value")
-def reference_values(ctx) -> Outcome:
-    strategy = cases(ctx.binding, formats=ctx.formats)
+def reference_values(ctx) -> Evidence:
+    strategy = cases(ctx.binding, target_formats=ctx.target_formats)
     found = []
     while True:
         n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
@@ -51,6 +51,6 @@ def reference_values(ctx) -> Outcome:
         found += [v] if v else []
         new = {name: value for name, value in v.data.get("conventions", []) if name not in ctx.detected} if v else {}
         if not new:
-            return Outcome(n, found)
+            return Evidence(n, found)
         # The candidate follows undeclared conventions: audit everything after this under them.
         ctx.adopt({**ctx.detected, **new})

@@ -27,13 +27,13 @@ def _progress(check: str, k: int, n: int) -> None:
     sys.stderr.flush()
 
 
-def _formats(value: str) -> list[str]:
+def _report_formats(value: str) -> list[str]:
     """The --format list, each one a known format."""
-    formats = [f.strip() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
+    report_formats = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = [f for f in report_formats if f not in FORMATS]
+    if unknown or not report_formats:
         raise UsageError(f"unknown --format '{value}' (choose from {', '.join(FORMATS)})")
-    return formats
+    return report_formats
 
 
 def run(args) -> int:
@@ -41,8 +41,8 @@ def run(args) -> int:
     from losscheck.conventions import parse
 
     options = AuditOptions().update(given(args))
-    formats = _formats(args.format)
-    if len(formats) > 1 and not args.output_dir:
+    report_formats = _report_formats(args.format)
+    if len(report_formats) > 1 and not args.output_dir:
         raise UsageError("several --format values need --output-dir DIR")
     if args.output and args.output_dir:
         raise UsageError("use either --output or --output-dir, not both")
@@ -57,13 +57,13 @@ def run(args) -> int:
     if show:
         sys.stderr.write("\r\033[K")
     if output:
-        write_atomic(output, render(result, formats[0]))
+        write_atomic(output, render(result, report_formats[0]))
     elif folder:
-        write_reports(result, folder, report_stem(result.target), formats)
+        write_reports(result, folder, report_stem(result.target), report_formats)
     if folder or output:
         sys.stdout.write(render(result, "text"))
     else:
-        sys.stdout.write(render(result, formats[0]))
+        sys.stdout.write(render(result, report_formats[0]))
     if result.unusable:
         raise UsageError(result.unusable)  # after the reports: they show what each layout raised
     return result.exit_code(options.fail_on)

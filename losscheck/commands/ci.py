@@ -61,7 +61,7 @@ def run(args) -> int:
     outcomes = audit_all(config.root, losses, jobs)
     for o in outcomes:
         if o.result is not None:
-            write_reports(o.result, out_dir, report_stem(o.name), config.formats)
+            write_reports(o.result, out_dir, report_stem(o.name), config.report_formats)
 
     if args.update_baseline:
         entries, added, removed = updated_baseline(outcomes, baseline, {loss.name for loss in config.losses})
@@ -70,7 +70,7 @@ def run(args) -> int:
               f" (reason '{TODO_REASON}'), {removed} removed")
         baseline = entries
     cmp = compare(outcomes, baseline, {loss.name for loss in config.losses})
-    summary = render_summary(outcomes, cmp, formats=config.formats, baseline_name=baseline_path.name,
+    summary = render_summary(outcomes, cmp, report_formats=config.report_formats, baseline_name=baseline_path.name,
                              title="losscheck ci")
     write_atomic(out_dir / "summary.md", summary)
 

@@ -1,5 +1,8 @@
 """device.ddp (`--ddp N`): the candidate under torch.distributed, with the batch sharded across N ranks.
 
+This package is the machinery (ranks, sharding, one rank's step, advice, the reproducer); the check itself is
+registered with the others in losscheck/checks/ddp.py.
+
 DistributedDataParallel gives every rank one shard of the global batch; each rank computes the loss on its
 shard, and training behaves as if the per-rank losses were averaged (DDP averages the gradients). That is
 the global loss only when the loss decomposes over shards: an elementwise or per-sample 'mean' over equal
@@ -28,7 +31,6 @@ waits for each step with a deadline: a rank that hangs where no signal reaches i
 native crash), ends the check with an LC706 finding and every rank is killed (ranks also die with their
 parent, by PR_SET_PDEATHSIG on Linux). A process group that cannot be formed is a skip with the reason.
 """
-from losscheck.ddp.check import CHECK_NAME, check
 from losscheck.ddp.ranks import unavailable
 
-__all__ = ["CHECK_NAME", "check", "unavailable"]
+__all__ = ["unavailable"]

@@ -22,10 +22,10 @@ def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed):
         dist.all_reduce(flag, op=dist.ReduceOp.MIN)
         return bool(flag.item() == 1.0)
 
-    def failed(outcome, what):
-        if isinstance(outcome.error, CallTimeout):
-            return ("timeout", f"{what} timed out ({outcome.error})")
-        return ("raise", f"{what} raised {outcome.describe_error()}")
+    def failed(result, what):
+        if isinstance(result.error, CallTimeout):
+            return ("timeout", f"{what} timed out ({result.error})")
+        return ("raise", f"{what} raised {result.describe_error()}")
 
     torch.manual_seed(seed)
     tensors = [to_tensor(a, "float64") for a in inputs]

@@ -1,6 +1,6 @@
 """Report writers, one module per format: text (terminal), md, json, html, junit; each has render(result) -> str.
 
-`render(result, fmt)` is the way in: every format but JSON leaves it through `escape.printable`, so no
+`render(result, report_format)` is the way in: every format but JSON leaves it through `escape.printable`, so no
 control character or terminal escape a candidate put in its messages reaches a terminal or a parser (JSON
 escapes them itself: it is written as ASCII). Importing this package is cheap; a writer loads when used.
 """
@@ -13,7 +13,7 @@ EXTENSIONS = {"text": "txt", "md": "md", "json": "json", "html": "html", "junit"
 FORMATS = tuple(MODULES)
 
 
-def render(result, fmt: str) -> str:
-    """The report of `result` in format `fmt` (one of MODULES)."""
-    text = import_module(f"losscheck.report.{MODULES[fmt]}").render(result)
-    return text if fmt == "json" else printable(text)
+def render(result, report_format: str) -> str:
+    """The report of `result` in format `report_format` (one of MODULES)."""
+    text = import_module(f"losscheck.report.{MODULES[report_format]}").render(result)
+    return text if report_format == "json" else printable(text)

@@ -26,14 +26,14 @@ def report_stem(name: str) -> str:
     return _STEM.sub("_", name).strip("_.") or "audit"
 
 
-def write_reports(result, folder, stem: str, formats) -> list[Path]:
-    """Write `result` in each of `formats` to `folder/stem.<extension>`, atomically; the paths written."""
+def write_reports(result, folder, stem: str, report_formats) -> list[Path]:
+    """Write `result` in each of `report_formats` to `folder/stem.<extension>`, atomically; the paths written."""
     from losscheck.report import EXTENSIONS, render
 
     paths = []
-    for fmt in formats:
-        path = Path(folder) / f"{stem}.{EXTENSIONS[fmt]}"
-        write_atomic(path, render(result, fmt))
+    for report_format in report_formats:
+        path = Path(folder) / f"{stem}.{EXTENSIONS[report_format]}"
+        write_atomic(path, render(result, report_format))
         paths.append(path)
     return paths
 

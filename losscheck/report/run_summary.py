@@ -21,7 +21,7 @@ def loss_verdict(o: LossOutcome, cmp: Comparison | None) -> str:
     return "accepted" if cmp.accepted.get(o.name) else "pass"
 
 
-def render_summary(outcomes: list[LossOutcome], cmp: Comparison | None = None, *, formats=(), baseline_name="",
+def render_summary(outcomes: list[LossOutcome], cmp: Comparison | None = None, *, report_formats=(), baseline_name="",
                    title="losscheck") -> str:
     """The markdown summary of a run (for a pull request or a job summary). Text from the losses, the
     configuration or the baseline appears only inside code spans and fences (losscheck.report.escape)."""
@@ -44,7 +44,7 @@ def render_summary(outcomes: list[LossOutcome], cmp: Comparison | None = None, *
         new = (cmp.new.get(o.name, {}) if cmp else {f.code: 1 for f in o.failing()})
         accepted = cmp.accepted.get(o.name, {}) if cmp else {}
         below = dict.fromkeys(f.code for f in o.below())
-        links = " ".join(f"[{fmt}]({report_stem(o.name)}.{EXTENSIONS[fmt]})" for fmt in formats) if o.result else ""
+        links = " ".join(f"[{f}]({report_stem(o.name)}.{EXTENSIONS[f]})" for f in report_formats) if o.result else ""
         out.append(f"| {cell(o.name)} | {cell(loss_id)} | **{v}** | {', '.join(new) or '-'} | "
                    f"{', '.join(accepted) or '-'} | {', '.join(below) or '-'} | {links} |")
     out.append("")

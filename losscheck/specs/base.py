@@ -95,7 +95,7 @@ class LossSpec:
 
     def candidate_inputs(self, case) -> tuple:
         """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""
-        view = self.target_views.get(case.fmt)
+        view = self.target_views.get(case.target_format)
         return tuple(view(case.inputs)) if view else case.inputs
 
     @property

@@ -1,21 +1,31 @@
 """The api.call probe: which input layouts and target formats a candidate accepts, before any other check.
 
-`probe` is the first check of every audit; `accept` turns its {layout: {format: outcome}} record into the
-binding's accepted layouts and formats (in the worker and, from the streamed record, in the parent);
-`unusable` is the one-line reason for exit 2 when the candidate runs on nothing. Torch and hypothesis are
-imported at call time: `import losscheck` stays light.
+`probe` is registered to run first (and to run when nothing is accepted yet: it is what finds out); `accept`
+records its {layout: {target format: outcome}} on the binding, with the accepted layouts and target formats
+every later check draws from; `unusable` is the one-line reason for exit 2 when the candidate runs on nothing.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from losscheck.binding import Binding
+from losscheck.cases import cases
+from losscheck.checks.base import Evidence, Violation, register
 from losscheck.specs.base import LAYOUTS
+from losscheck.tolerances import aligned, close
 
 PROBE_EXAMPLES = 3
 PARTLY = "partly: "  # some probe calls returned, others raised this
 DISAGREES = "runs, but disagrees with the reference"  # a view or layout that may be broadcast, not understood
-UNUSABLE = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
 
-def probe(ctx):
+def accept_every_layout(ctx) -> None:
+    """After an internal error of the probe: no record, so the checks draw from every layout, not from none."""
+    accept(ctx.binding, {})
+
+
+@register("api.call", "api", runs_first=True, needs_inputs=False, on_error=accept_every_layout)
+def probe(ctx) -> Evidence:
     """api.call: find the layouts and target formats the candidate accepts, a few small valid calls per pair.
 
     Every layout the spec admits (batch, a batch of one, no batch dim, 2-D or 3-D spatial) is tried with every
@@ -25,21 +35,19 @@ def probe(ctx):
     class indices (N,) against (N, C) when N != C, and a loss written for (N, C) does not take (N, C, H, W) for a
     (N, C) array when H and W are above one and unlike C. A pair is accepted when every call returns, partly
     accepted when some do: its failures there are defects (a Dice that raises on an empty mask), so the checks
-    after it draw from both (`Binding.layouts`, `Binding.formats`); target.shapes and target.formats say what a
-    rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
+    after it draw from both (`Binding.layouts`, `Binding.target_formats`); target.shapes and target.formats say
+    what a rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
     view (an index map standing for a one-hot target) or a layout other than the primary one that runs but gives
     wrong values where the primary layout and format give right ones is recorded as DISAGREES and not drawn from
     (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
     unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
     """
-    from losscheck.checks.base import Outcome, Violation
-
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
         probed[layout] = {}
-        for fmt in spec.target_formats:
+        for target_format in spec.target_formats:
             errors, results, n = [], [], 0
-            for case in _probe_cases(ctx, layout, fmt):
+            for case in _probe_cases(ctx, layout, target_format):
                 n += 1
                 try:
                     results.append((case, ctx.run(case)[0]))
@@ -51,10 +59,10 @@ def probe(ctx):
                     break
             calls += n
             if not errors:
-                probed[layout][fmt] = "accepted"
-                agrees[layout, fmt] = _agree(ctx, results)
+                probed[layout][target_format] = "accepted"
+                agrees[layout, target_format] = _agree(ctx, results)
             else:
-                probed[layout][fmt] = (PARTLY if len(errors) < n else "") + errors[0].message
+                probed[layout][target_format] = (PARTLY if len(errors) < n else "") + errors[0].message
                 failures[layout] = failures.get(layout) or errors[0]
             if ctx.caller.hung is not None:
                 break
@@ -62,26 +70,23 @@ def probe(ctx):
             break
     _judge(spec, probed, agrees)
     accept(ctx.binding, probed)
-    ctx.binding.probed = probed
-    if not ctx.binding.formats:
-        return Outcome(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
+    if not ctx.binding.target_formats:
+        return Evidence(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
     detail = (f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
-              f"target formats: {', '.join(ctx.binding.formats)}")
+              f"target formats: {', '.join(ctx.binding.target_formats)}")
     if lost:  # a hang or a crash is a finding wherever it happens, the probe included
-        return Outcome(calls, lost[:1], detail=detail)
-    return Outcome(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
+        return Evidence(calls, lost[:1], detail=detail)
+    return Evidence(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
 
 
 def _unmet(ctx, failures) -> list:
     """Errors for a contract the candidate does not keep: every layout the spec requires rejected (LC705: a loss
     that raises on every batch runs only where nothing is checked), or a layout the user declared (LC504)."""
-    from losscheck.checks.base import Violation
-
     def why(layout):
         if layout in failures:
             return failures[layout].message, failures[layout].case
         return ("it returns wrong values there instead of raising",
-                _probe_cases(ctx, layout, ctx.binding.formats[0])[0])
+                _probe_cases(ctx, layout, ctx.binding.target_formats[0])[0])
 
     out, accepted = [], set(ctx.binding.layouts)
     required = ctx.spec.required
@@ -102,22 +107,16 @@ def _names(layouts) -> str:
     return ", ".join(LAYOUTS[layout] for layout in layouts)
 
 
-def _probe_cases(ctx, layout, fmt) -> list:
+def _probe_cases(ctx, layout, target_format) -> list:
     """PROBE_EXAMPLES cases of a layout and format, every dimension of its own size above one, rounded to float32."""
-    from losscheck.cases import cases
-
     drawn = []
-    strategy = cases(ctx.binding, layouts=[layout], formats=[fmt], explore=False, distinct=True)
+    strategy = cases(ctx.binding, layouts=[layout], target_formats=[target_format], explore=False, distinct=True)
     ctx.search(strategy, lambda case: drawn.append(case.rounded("float32")), max_examples=PROBE_EXAMPLES)
     return drawn[:PROBE_EXAMPLES]
 
 
 def _agree(ctx, results) -> bool | None:
     """Whether the candidate's results are the reference values (None: the reference cannot say, e.g. nan)."""
-    import numpy as np
-
-    from losscheck.tolerances import aligned, close
-
     verdicts = []
     for case, out in results:
         try:
@@ -136,26 +135,27 @@ def _judge(spec, probed, agrees) -> None:
     that disagrees (broadcast, not understood), and a layout other than the primary one (e.g. (N, C, H, W) fed to
     a loss written for (N, C)). Where the primary pair disagrees too, values say nothing about the contract (the
     candidate may follow a convention the value check names later), so only views are judged, as before."""
-    primary = next(((layout, fmt) for layout in spec.layouts for fmt in spec.target_formats
-                    if fmt not in spec.target_views and probed.get(layout, {}).get(fmt) == "accepted"), None)
+    primary = next(((layout, target_format) for layout in spec.layouts for target_format in spec.target_formats
+                    if target_format not in spec.target_views
+                    and probed.get(layout, {}).get(target_format) == "accepted"), None)
     right = primary is not None and agrees.get(primary) is True
-    for (layout, fmt), agree in agrees.items():
-        view = fmt in spec.target_views
+    for (layout, target_format), agree in agrees.items():
+        view = target_format in spec.target_views
         if agree is False and (view or (right and layout != primary[0])):
-            probed[layout][fmt] = DISAGREES
+            probed[layout][target_format] = DISAGREES
 
 
 def unusable(ctx, result) -> str | None:
     """One line when the candidate raised for every layout and format (exit 2), quoting the first error."""
     probed = ctx.binding.probed
-    if ctx.binding.formats or not probed or ctx.caller.hung is not None:
+    if ctx.binding.target_formats or not probed or ctx.caller.hung is not None:
         return None
     layout = ctx.spec.layouts[0]
-    fmt, error = next(iter(probed[layout].items()))
+    target_format, error = next(iter(probed[layout].items()))
     if not any(f.code == "LC705" for c in result.checks if c.name == probe.check_name for f in c.findings):
         return None  # it crashed or exited rather than raising: an LC706 finding, not unusable input
     line = (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
-            f"with {fmt} targets, {error}")
+            f"with {target_format} targets, {error}")
     takes = ctx.candidate.call_arguments()
     if takes and takes[:len(ctx.spec.signature)] != list(ctx.spec.signature):
         line += (f" (the audit calls it as loss({', '.join(ctx.spec.signature)}); it takes ({', '.join(takes)}): "
@@ -163,12 +163,13 @@ def unusable(ctx, result) -> str | None:
     return line
 
 
-def accept(binding, probed: dict) -> None:
-    """Set the binding's accepted layouts and formats from the probe's {layout: {format: outcome}}; with no
-    record at all (the probe failed) every layout and the default target format."""
+def accept(binding: Binding, probed: dict) -> None:
+    """Record the probe's {layout: {target format: outcome}} on the binding, with the accepted layouts and target
+    formats it implies; with no record at all (the probe failed) every layout and the default target format."""
     spec = binding.spec
+    binding.probed = probed
     if not probed:
-        binding.layouts, binding.formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
+        binding.layouts, binding.target_formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
         return
 
     def formats_of(layout):
@@ -177,15 +178,13 @@ def accept(binding, probed: dict) -> None:
         return runs or [f for f, outcome in outcomes.items() if outcome == DISAGREES]
 
     def outcome(layout):
-        return probed.get(layout, {}).get(binding.formats[0], "")
+        return probed.get(layout, {}).get(binding.target_formats[0], "")
 
     def runs(layout):  # a layout that disagrees is drawn from only where the first one disagrees as well
         return outcome(layout) == "accepted" or outcome(layout).startswith(PARTLY) or \
             outcome(layout) == DISAGREES == outcome(first)
 
     first = next((layout for layout in spec.layouts if formats_of(layout)), None)
-    binding.formats = tuple(formats_of(first)) if first else ()
+    binding.target_formats = tuple(formats_of(first)) if first else ()
     binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout))
 
-
-probe.check_name, probe.family = "api.call", "api"

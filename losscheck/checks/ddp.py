@@ -1,27 +1,24 @@
-"""device.ddp, the check: drawn cases (hypothesis, seeded with the audit seed) sharded across the ranks, the
-all-reduced loss and the gathered input gradients compared with the single-process loss and input gradient
-on the full batch (float64 tolerance; float32 when the candidate computes in float32). A mismatch is LC606,
-a rank that crashes or hangs LC706, a process group that cannot be formed a skip with the reason.
+"""device.ddp (`--ddp N`), the check: drawn cases (hypothesis, seeded with the audit seed) sharded across the
+ranks, the all-reduced loss and the gathered input gradients compared with the single-process loss and input
+gradient on the full batch (float64 tolerance; float32 when the candidate computes in float32). A mismatch is
+LC606, a rank that crashes or hangs LC706, a process group that cannot be formed a skip with the reason.
+
+Registered to run last and only when the audit asks for it (`ctx.ddp`, the number of ranks); the ranks, the
+sharding, one rank's step, the advice and the reproducer are the losscheck.ddp package.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from losscheck.cases import cases
+from losscheck.checks.base import Evidence, Skip, Violation, number, register
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
 from losscheck.ddp.sharding import batch_layout, shard
+from losscheck.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
-
-
-def check(world_size: int):
-    """The device.ddp check for `world_size` ranks, in the form auditor.run_check expects."""
-    def ddp(ctx):
-        return parity(ctx, world_size)
-
-    ddp.check_name, ddp.family = CHECK_NAME, "device"
-    return ddp
 
 
 class _Abort(BaseException):
@@ -48,10 +45,10 @@ def _tol_dtype(dtype: str) -> str:
     return "float64" if dtype == "torch.float64" else "float32"
 
 
-def parity(ctx, world: int):
-    from losscheck.cases import cases
-    from losscheck.checks.base import Outcome, Skip
-
+@register(CHECK_NAME, "device", runs_last=True, only_if=lambda ctx: ctx.ddp >= 2)
+def parity(ctx) -> Evidence:
+    """The candidate under torch.distributed, the batch sharded across `ctx.ddp` ranks (see the module docstring)."""
+    world = ctx.ddp
     if world < 2:
         raise Skip(f"--ddp needs at least 2 processes (got {world}): nothing to shard")
     why = unavailable()
@@ -68,7 +65,7 @@ def parity(ctx, world: int):
     def prop(case):
         _compare(ctx, world, case, state)
 
-    strategy = cases(ctx.binding, layouts=[layout], formats=ctx.formats or None, explore=False)
+    strategy = cases(ctx.binding, layouts=[layout], target_formats=ctx.target_formats or None, explore=False)
     ignored = _ignored_value(ctx)
     if ignored is not None:
         strategy = _with_ignored(strategy, ctx.spec.target_arg, ignored)
@@ -96,7 +93,7 @@ def parity(ctx, world: int):
     targets = (f"; some targets set to ignore_index={ignored} (set by --init)" if ignored is not None else
                "; no target set to ignore_index (name it in --init to draw some)" if ctx.spec.param("ignore_index")
                else "")
-    return Outcome(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
+    return Evidence(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
                    f"sharded along the batch axis; reduction {kinds}: {_how(state['kinds'])}{targets}")
 
 
@@ -142,8 +139,6 @@ def _single(ctx, case):
     """(value, grads, dtype) of the candidate on the full batch in this process, float64; None if it fails."""
     import torch
 
-    from losscheck.checks.base import Skip, Violation
-
     try:
         out, ts = ctx.run(case, "float64", requires_grad=True)
     except Violation:
@@ -167,9 +162,6 @@ def _single(ctx, case):
 
 
 def _compare(ctx, world, case, state):
-    from losscheck.checks.base import Violation, fmt
-    from losscheck.tolerances import close, max_error
-
     full_case, shards, axes = shard(ctx.spec, case, world)
     if full_case is None:
         state["reasons"].append(axes)
@@ -187,7 +179,6 @@ def _compare(ctx, world, case, state):
     kind = "none" if value.ndim else ("sum" if full_case.params.get("reduction") == "sum" else "mean")
     state["kinds"].add(kind)
     if state["ranks"] is None:
-        from losscheck.checks.base import Skip
         try:
             state["ranks"] = Ranks(ctx.candidate, world, ctx.caller.timeout)
         except RankFailure as e:
@@ -223,9 +214,9 @@ def _compare(ctx, world, case, state):
             got = None
         if got is None or got.shape != value.shape or not close(got, value, tol):
             shapes = ", ".join(str(tuple(np.shape(p))) for p in parts)
-            seen = (f"the per-rank outputs (shapes {shapes}) concatenate to {fmt(got)}" if got is not None and
+            seen = (f"the per-rank outputs (shapes {shapes}) concatenate to {number(got)}" if got is not None and
                     got.shape == value.shape else f"the per-rank outputs have shapes {shapes}")
-            raise Violation("LC606", f"{where} and reduction='none', {seen} but the full batch gives {fmt(value)} "
+            raise Violation("LC606", f"{where} and reduction='none', {seen} but the full batch gives {number(value)} "
                             f"(shape {value.shape}) in one process. {advice(ctx, full_case, shards, kind, world)}",
                             full_case, "float64", data={"world_size": world, "single_process": _num(value),
                                                         "per_rank": [_num(p) for p in parts]}, **extra)
@@ -234,8 +225,8 @@ def _compare(ctx, world, case, state):
         reduced = float(replies[0][2])
         how = "sum / world size" if kind == "mean" else "sum"
         if not close(reduced, value, tol):
-            raise Violation("LC606", f"{where} and the per-rank {kind!r} losses {fmt(per_rank)} all-reduced as {how} "
-                            f"(what DDP users do), the loss is {fmt(reduced)}, but {fmt(value)} on the full batch in "
+            raise Violation("LC606", f"{where} and the per-rank {kind!r} losses {number(per_rank)} all-reduced as {how} "
+                            f"(what DDP users do), the loss is {number(reduced)}, but {number(value)} on the full batch in "
                             f"one process. {advice(ctx, full_case, shards, kind, world, value, reduced)}",
                             full_case, "float64", data={"world_size": world, "reduction": kind,
                                                         "single_process": _num(value), "sharded": _num(reduced),
@@ -257,7 +248,7 @@ def _compare(ctx, world, case, state):
             if not state["gradients"]:
                 state["gradient_mismatch"] = True
                 return
-            agree = f" ({fmt(value)})" if kind != "none" else ""
+            agree = f" ({number(value)})" if kind != "none" else ""
             scale = "1 / world size (DDP's gradient averaging)" if kind == "mean" else "1"
             err = max_error(got, want) if got.shape == want.shape else float("nan")
             raise Violation("LC606", f"{where}, the loss values agree{agree} but the gradient of "
@@ -269,8 +260,6 @@ def _compare(ctx, world, case, state):
 
 
 def _works(ctx, case) -> bool:
-    from losscheck.checks.base import Skip, Violation
-
     try:
         ctx.run(case, "float64")
     except Violation:
