@@ -56,7 +56,7 @@ def pick_spec(candidate, loss_id: str | None):
 
 
 def run_check(ctx, check):
-    from losscheck.checks.base import Skip, Violation
+    from losscheck.checks.evidence import Skip, Violation
     from losscheck.findings import CheckResult
 
     name, family = check.check_name, check.family

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from losscheck.cases import cases
-from losscheck.checks.base import Violation
+from losscheck.checks.evidence import Violation
 from losscheck.tolerances import EXTREME_FLOAT32, close
 from losscheck.variants import COMMON, Variant
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscheck.checks.base import Violation
+from losscheck.checks.evidence import Violation
 from losscheck.tolerances import EXTREME_FLOAT32, close
 
 POINTS = 81

@@ -3,7 +3,8 @@ calls, and returns a 0-d tensor for reduced modes (raises, hangs and non-tensors
 import torch
 
 from losscheck.cases import cases
-from losscheck.checks.base import Evidence, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Violation
 
 
 def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:

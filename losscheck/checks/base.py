@@ -1,4 +1,5 @@
-"""What every check shares: the registry, the audit Context, Violation, calling the candidate, the search.
+"""What every check shares: the registry, the audit Context, calling the candidate, the search (what a check
+finds, Evidence, Violation and Skip, is losscheck.checks.evidence).
 
 A check is a function `check(ctx) -> Evidence` registered with `@register(name, family, ...)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
@@ -20,6 +21,7 @@ from losscheck.binding import Binding
 from losscheck.calls import Caller, CallResult, CallTimeout
 from losscheck.candidate import Candidate
 from losscheck.cases import DTYPES, Case, describe, to_tensor
+from losscheck.checks.evidence import Violation
 from losscheck.findings import Finding
 from losscheck.pitfalls import PITFALLS
 from losscheck.reproducer import default_snippet, render
@@ -51,31 +53,6 @@ def register(name: str, family: str, *, runs_first: bool = False, runs_last: boo
         CHECKS.append(fn)
         return fn
     return wrap
-
-
-class Violation(Exception):
-    """Raised by a property: the pitfall code, a message with the numbers, and the case that shows it."""
-
-    def __init__(self, code, message, case, dtype="float32", *, expected=None, snippet=None, setup="",
-                 grad=False, data=None, severity=None):
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.case, self.dtype = code, message, case, dtype
-        self.expected, self.snippet, self.setup, self.grad = expected, snippet, setup, grad
-        self.data, self.severity = data or {}, severity
-
-
-class Skip(Exception):
-    """Raised by a check (or its property) when it cannot say anything: not applicable or inconclusive."""
-
-
-@dataclass
-class Evidence:
-    """What one check gathered: the examples it ran, the violations it found (shrunk) and a detail line;
-    auditor.run_check turns it into a findings.CheckResult."""
-
-    examples: int = 0
-    violations: list[Violation] = field(default_factory=list)
-    detail: str = ""
 
 
 def invalid_output(value, reduction: str, what: str) -> tuple[str, str] | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from losscheck.cases import cases
-from losscheck.checks.base import Evidence, Skip, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet

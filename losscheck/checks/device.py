@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from losscheck.cases import DTYPES, cases
-from losscheck.checks.base import Evidence, Skip, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Skip, Violation
 from losscheck.fake_cuda import describe
 from losscheck.tolerances import close
 

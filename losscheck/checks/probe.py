@@ -10,7 +10,8 @@ import numpy as np
 
 from losscheck.binding import Binding
 from losscheck.cases import cases
-from losscheck.checks.base import Evidence, Violation, register
+from losscheck.checks.base import register
+from losscheck.checks.evidence import Evidence, Violation
 from losscheck.specs.base import LAYOUTS
 from losscheck.tolerances import aligned, close
 

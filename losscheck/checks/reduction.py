@@ -3,7 +3,8 @@ and 'mean' does not grow with the batch size."""
 import numpy as np
 
 from losscheck.cases import cases, edge_cases
-from losscheck.checks.base import Evidence, Skip, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Skip, Violation
 from losscheck.tolerances import aligned, close
 
 

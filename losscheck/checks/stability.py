@@ -7,7 +7,8 @@ import numpy as np
 
 from losscheck.cases import cases, edge_cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Evidence, Skip, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Skip, Violation
 from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}

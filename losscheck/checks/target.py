@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from losscheck.cases import cases
-from losscheck.checks.base import Evidence, Skip, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Skip, Violation
 from losscheck.checks.value import compare
 from losscheck.specs.base import LAYOUTS
 from losscheck.tolerances import close

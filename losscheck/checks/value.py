@@ -7,7 +7,8 @@ import numpy as np
 
 from losscheck.cases import cases
 from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import Evidence, Violation, number, register
+from losscheck.checks.base import number, register
+from losscheck.checks.evidence import Evidence, Violation
 from losscheck.tolerances import TOLERANCES, aligned, close, max_error
 
 

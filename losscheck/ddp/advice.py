@@ -47,7 +47,7 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
 
 def _sum_decomposes(ctx, case, shards) -> bool:
     """With reduction='sum' (when the candidate takes it) do the per-shard sums add up to the full sum?"""
-    from losscheck.checks.base import Violation
+    from losscheck.checks.evidence import Violation
     from losscheck.tolerances import close
 
     if "reduction" not in ctx.binding.explorable or "sum" not in ctx.spec.reductions:
