@@ -1,17 +1,18 @@
 """Conventions: the points on which correct implementations in the wild legitimately differ.
 
 A Convention is a named option of a spec (dice `per_sample`, contrastive `scale`, ...). Each value says how
-the reference changes under it: extra reference keyword arguments, or a compute function of the reference
-and the case. A declared value (`--convention name=value`) becomes the reference the candidate is audited
-against. On a disagreement, diagnosis searches the products of the other values (`combinations`): a candidate
-that follows undeclared conventions, one or several at once, gets one warning (LC103) naming them, the
-libraries that follow them, and the `--convention` flags that declare them.
+the reference changes under it: reference keyword arguments. The maths of every convention lives in the
+float64 reference (references/<family>.py documents each keyword and its source), so conventions combine
+through the reference's own arguments: the options of a product merge their keyword arguments, and the spec
+modules hold no loss maths. A declared value (`--convention name=value`) becomes the reference the candidate
+is audited against. On a disagreement, diagnosis searches the products of the other values (`combinations`):
+a candidate that follows undeclared conventions, one or several at once, gets one warning (LC103) naming
+them, the libraries that follow them, and the `--convention` flags that declare them.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -24,7 +25,6 @@ class Option:
     says: str
     libraries: str = ""
     kwargs: dict = field(default_factory=dict)   # reference keyword arguments under this option
-    compute: Callable | None = None              # or (reference, case) -> value, for forms a kwarg cannot say
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,6 @@ class Convention:
     name: str
     default: str
     options: dict  # value -> Option
-
-    def evaluate(self, value, reference, case):
-        option = self.options[value]
-        if option.compute is not None:
-            return np.asarray(option.compute(reference, case), dtype=np.float64)
-        return call(reference, case, **option.kwargs)
 
 
 def parse(pairs) -> dict:
@@ -77,12 +71,14 @@ def declare(spec, declared: dict):
 
 
 def reference_under(spec, chosen: dict):
-    """The spec's reference with each convention at its chosen value (in the spec's order: earlier ones inside)."""
-    reference = spec.reference
+    """The spec's reference with each convention at its chosen value: the chosen options' keyword arguments
+    merged (no two conventions of a spec set the same keyword), over the case's parameters."""
+    kwargs = {}
     for conv in spec.conventions:
-        if chosen.get(conv.name, conv.default) != conv.default:
-            reference = _under(conv, chosen[conv.name], reference)
-    return reference
+        value = chosen.get(conv.name, conv.default)
+        if value != conv.default:
+            kwargs.update(conv.options[value].kwargs)
+    return _under(spec.reference, kwargs) if kwargs else spec.reference
 
 
 def combinations(spec, fixed: dict, unchanged, sizes):
@@ -124,10 +120,9 @@ def _listed(items, last=" and ") -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + last + items[-1]
 
 
-def _under(conv, value, reference):
+def _under(reference, kwargs: dict):
     def wrapped(*inputs, **params):
-        from losscheck.cases import Case
-        return conv.evaluate(value, reference, Case(tuple(inputs), params))
+        return np.asarray(reference(*inputs, **{**params, **kwargs}), dtype=np.float64)
     wrapped.__name__, wrapped.__module__ = reference.__name__, reference.__module__
     return wrapped
 

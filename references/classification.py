@@ -9,6 +9,11 @@ NumPy/SciPy only: this module never imports torch.
 Shape conventions for cross_entropy, nll and focal_multiclass: the class dimension is dim 0 for a
 (C,) input and dim 1 otherwise, so inputs are (C,), (N, C) or (N, C, d1, ..., dk), and class-index
 targets are (), (N,) or (N, d1, ..., dk) respectively.
+
+The points on which correct implementations differ (the catalogue's conventions) are keyword
+options: ``normalise`` of bce_with_logits and focal, ``label_smoothing_form`` of cross_entropy,
+``alpha_form`` and ``mean_over`` of focal_multiclass; each defaults to the built-in's (or the
+paper's) form and names the source of the other in its docstring.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, xlogy
 
+from ._classes import along_class_axis, class_axis, class_indices, class_weight, onehot
 from ._reduce import check_reduction, reduce
 
 __all__ = [
@@ -24,6 +30,9 @@ __all__ = [
 ]
 
 _LOG_CLAMP = -100.0  # torch's BCELoss clamps each log at -100
+_NORMALISE = ("elements", "positives")
+_ALPHA_FORMS = ("uniform", "kornia")
+_MEAN_OVER = ("targets", "classes")
 
 
 def _f64(x):
@@ -64,7 +73,18 @@ def bce(input, target, *, weight=None, reduction="mean"):
     return reduce(values, reduction)
 
 
-def bce_with_logits(input, target, *, weight=None, pos_weight=None, reduction="mean"):
+def _reduce_normalised(values, target, reduction, normalise):
+    """reduce(values, reduction), except 'mean' with ``normalise="positives"``: the sum divided by the
+    number of positive targets Σy, at least 1 (RetinaNet)."""
+    if normalise not in _NORMALISE:
+        raise ValueError(f"normalise must be one of {_NORMALISE}; got normalise={normalise!r}")
+    if normalise == "positives" and reduction == "mean":
+        return np.float64(reduce(values, "sum") / max(float(np.sum(target)), 1.0))
+    return reduce(values, reduction)
+
+
+def bce_with_logits(input, target, *, weight=None, pos_weight=None, reduction="mean",
+                    normalise="elements"):
     """Binary cross-entropy on logits, computed stably.
 
     ``loss = -w * [pw * y * log σ(x) + (1 - y) * log σ(-x)]`` with ``log σ`` from
@@ -74,6 +94,11 @@ def bce_with_logits(input, target, *, weight=None, pos_weight=None, reduction="m
     Shapes: input (logits) and target (in [0, 1], soft targets allowed) have the same shape;
     ``weight`` broadcasts to it; ``pos_weight`` broadcasts along the last (class) dimension,
     e.g. shape (C,) for an (N, C) input. 'none' returns input's shape.
+
+    ``normalise`` says what 'mean' divides the sum by: "elements" (their number, torch) or
+    "positives" (the number of positive targets Σy, at least 1: the detection normalisation of
+    Lin et al. 2017, section 3.3, "normalized by the number of anchors assigned to a ground-truth
+    box", as detectron2 and mmdetection heads do). 'none' and 'sum' are the same under both.
 
     Source: PyTorch ``torch.nn.BCEWithLogitsLoss`` /
     ``torch.nn.functional.binary_cross_entropy_with_logits``
@@ -88,58 +113,16 @@ def bce_with_logits(input, target, *, weight=None, pos_weight=None, reduction="m
     values = -(positive + (1.0 - y) * log_expit(-x))
     if weight is not None:
         values = values * _f64(weight)
-    return reduce(values, reduction)
-
-
-def _class_axis(x):
-    if x.ndim < 1:
-        raise ValueError("input must have a class dimension: shape (C,), (N, C) or (N, C, d1, ...)")
-    return 0 if x.ndim == 1 else 1
-
-
-def _class_weight(weight, n_classes):
-    if weight is None:
-        return None
-    w = _f64(weight)
-    if w.shape != (n_classes,):
-        raise ValueError(f"weight must have shape ({n_classes},) (one per class); got {w.shape}")
-    return w
-
-
-def _along_class_axis(w, ndim, axis):
-    """View a (C,) weight so that it broadcasts against an input whose class axis is ``axis``."""
-    shape = [1] * ndim
-    shape[axis] = w.shape[0]
-    return w.reshape(shape)
-
-
-def _class_indices(target, expected_shape, n_classes, ignore_index):
-    t = np.asarray(target)
-    if t.shape != expected_shape:
-        raise ValueError(
-            f"class-index target must have shape {expected_shape} (input's shape without the "
-            f"class dimension); got {t.shape}"
-        )
-    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.bool_)):
-        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-            raise ValueError("class-index target must hold integers")
-    t = t.astype(np.int64)
-    keep = t != ignore_index
-    if np.any(keep & ((t < 0) | (t >= n_classes))):
-        raise ValueError(
-            f"class-index target out of range: every target must be in [0, {n_classes}) "
-            f"or equal ignore_index={ignore_index}"
-        )
-    return t, keep
+    return _reduce_normalised(values, y, reduction, normalise)
 
 
 def _index_target_loss(log_p, target, weight, ignore_index, label_smoothing, reduction):
     """nll / cross_entropy for class-index targets, given log-probabilities ``log_p``."""
-    axis = _class_axis(log_p)
+    axis = class_axis(log_p)
     n_classes = log_p.shape[axis]
-    w = _class_weight(weight, n_classes)
+    w = class_weight(weight, n_classes)
     expected = log_p.shape[:axis] + log_p.shape[axis + 1 :]
-    t, keep = _class_indices(target, expected, n_classes, ignore_index)
+    t, keep = class_indices(target, expected, n_classes, ignore_index)
     safe_t = np.where(keep, t, 0)
     picked = np.take_along_axis(log_p, np.expand_dims(safe_t, axis), axis=axis)
     picked = np.squeeze(picked, axis=axis)
@@ -147,10 +130,29 @@ def _index_target_loss(log_p, target, weight, ignore_index, label_smoothing, red
     with np.errstate(invalid="ignore"):  # 0 * -inf at ignored positions is masked out
         values = np.where(keep, -w_t * picked, 0.0)
     if label_smoothing > 0.0:
-        weighted = log_p if w is None else log_p * _along_class_axis(w, log_p.ndim, axis)
+        weighted = log_p if w is None else log_p * along_class_axis(w, log_p.ndim, axis)
         smooth = np.where(keep, -np.sum(weighted, axis=axis), 0.0)
         values = (1.0 - label_smoothing) * values + (label_smoothing / n_classes) * smooth
     return reduce(values, reduction, weights=w_t)
+
+
+def _other_classes_loss(log_p, target, weight, ignore_index, label_smoothing, reduction):
+    """cross_entropy for class-index targets against the soft target ``(1 - ε) onehot(y) + ε / (C - 1)
+    (1 - onehot(y))``, as the probability-target path computes it; ignored targets give 0."""
+    axis = class_axis(log_p)
+    n_classes = log_p.shape[axis]
+    if n_classes < 2:
+        raise ValueError("label_smoothing_form='other_classes' needs C >= 2 classes (ε / (C - 1))")
+    w = class_weight(weight, n_classes)
+    t, keep = class_indices(target, log_p.shape[:axis] + log_p.shape[axis + 1 :], n_classes, ignore_index)
+    hot = onehot(t, keep, n_classes, axis)
+    terms = log_p * ((1.0 - label_smoothing) * hot + label_smoothing / (n_classes - 1) * (1.0 - hot))
+    if w is not None:
+        terms = terms * along_class_axis(w, log_p.ndim, axis)
+    return reduce(np.where(keep, -np.sum(terms, axis=axis), 0.0), reduction, weights=keep)
+
+
+_SMOOTHING_FORMS = ("uniform", "other_classes")
 
 
 def _check_label_smoothing(label_smoothing):
@@ -161,7 +163,7 @@ def _check_label_smoothing(label_smoothing):
 
 
 def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
-                  reduction="mean"):
+                  reduction="mean", label_smoothing_form="uniform"):
     """Cross-entropy of logits against class indices or class probabilities.
 
     ``log p = log_softmax(input)`` along the class dimension (scipy.special.log_softmax).
@@ -179,6 +181,14 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smooth
     the number of loss values N * d1 * ... * dk (not by the weights); ``ignore_index`` does not
     apply (torch rejects a non-negative one for probability targets).
 
+    ``label_smoothing_form="other_classes"`` (class-index targets, ε > 0) is the smoothing written
+    by hand in many tutorials: 1 - ε to the true class and ε / (C - 1) to each other one (torch's
+    "uniform" form gives ε / C to every class), i.e. the cross-entropy against that soft target as
+    the class-probability path computes it (weights inside the sum), ignored targets giving 0 and
+    'mean' dividing by the number of kept targets (not by the weights). C must be >= 2, and the
+    targets class indices (a probability target has no one true class: ValueError). With ε = 0 both
+    forms are the plain cross-entropy.
+
     Shapes: input (C,), (N, C) or (N, C, d1, ..., dk); 'none' returns (), (N,) or
     (N, d1, ..., dk). ``weight`` has shape (C,).
 
@@ -186,24 +196,33 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smooth
     (https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html), including
     torch's label-smoothing implementation (``cross_entropy_loss_label_smoothing`` and
     ``cross_entropy_loss_prob_target`` in aten/src/ATen/native/LossNLL.cpp); label smoothing
-    from Szegedy et al., "Rethinking the Inception Architecture", 2016.
+    from Szegedy et al., "Rethinking the Inception Architecture", 2016 (its u(k) = 1/K is the uniform
+    form); the other-classes form is the one hand-written in many tutorials and training scripts
+    (``torch.full_like(x, ε / (C - 1)).scatter_(1, y, 1 - ε)``), with no library behind it.
     """
     check_reduction(reduction)
     label_smoothing = _check_label_smoothing(label_smoothing)
+    if label_smoothing_form not in _SMOOTHING_FORMS:
+        raise ValueError(f"label_smoothing_form must be one of {_SMOOTHING_FORMS}; "
+                         f"got label_smoothing_form={label_smoothing_form!r}")
     x = _f64(input)
-    axis = _class_axis(x)
+    axis = class_axis(x)
     log_p = log_softmax(x, axis=axis)
     t = np.asarray(target)
     if t.shape != x.shape:
+        if label_smoothing_form == "other_classes" and label_smoothing > 0.0:
+            return _other_classes_loss(log_p, t, weight, ignore_index, label_smoothing, reduction)
         return _index_target_loss(log_p, t, weight, ignore_index, label_smoothing, reduction)
     n_classes = x.shape[axis]
+    if label_smoothing_form == "other_classes" and label_smoothing > 0.0:
+        raise ValueError("label_smoothing_form='other_classes' needs class-index targets")
     probs = _f64(t)
     if label_smoothing > 0.0:
         probs = probs * (1.0 - label_smoothing) + label_smoothing / n_classes
-    w = _class_weight(weight, n_classes)
+    w = class_weight(weight, n_classes)
     terms = log_p * probs
     if w is not None:
-        terms = terms * _along_class_axis(w, x.ndim, axis)
+        terms = terms * along_class_axis(w, x.ndim, axis)
     return reduce(-np.sum(terms, axis=axis), reduction)
 
 
@@ -252,7 +271,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False):
     return reduce(values, reduction)
 
 
-def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
+def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean", normalise="elements"):
     """Binary sigmoid focal loss on logits (Lin et al., "Focal Loss for Dense Object
     Detection", ICCV 2017), with torchvision's formula.
 
@@ -266,6 +285,10 @@ def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
     Shapes: input (logits) and target (in [0, 1]) have the same (any) shape; 'none' returns it.
     The default reduction here is 'mean'; torchvision's default is 'none'.
 
+    ``normalise="positives"``: 'mean' is the sum over every element divided by the number of
+    positive targets (at least 1), as RetinaNet normalises it (Lin et al. 2017, section 3.3;
+    detectron2 and mmdetection); "elements" (the default) is torchvision's plain mean.
+
     Source: ``torchvision.ops.sigmoid_focal_loss``
     (https://pytorch.org/vision/stable/generated/torchvision.ops.sigmoid_focal_loss.html).
     """
@@ -276,10 +299,11 @@ def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
     values = ce * one_minus_p_t ** float(gamma)
     if alpha >= 0:
         values = (alpha * y + (1.0 - alpha) * (1.0 - y)) * values
-    return reduce(values, reduction)
+    return _reduce_normalised(values, y, reduction, normalise)
 
 
-def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean",
+                     alpha_form="uniform", mean_over="targets"):
     """Softmax (multi-class) focal loss on logits and class-index targets (Lin et al., "Focal
     Loss for Dense Object Detection", ICCV 2017, Eq. 5, in its softmax form).
 
@@ -287,14 +311,18 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     ``loss_n = -α[y_n] * (1 - p[y_n])**γ * log p[y_n]``, with ``1 - p = -expm1(log p)`` (no
     cancellation as p -> 1) and ``0**0 = 1``, so ``gamma = 0`` without alpha is exactly
     cross_entropy. ``alpha``: None (α = 1 for every class), a scalar (the same α for *every*
-    class, i.e. a plain factor; kornia reads a scalar as [1-α, α, α, ...] instead, a
-    convention), or an array of shape (C,) (one α per class). Targets equal to ``ignore_index``
-    contribute 0 (also in 'none'). 'mean' divides the sum by the number of kept targets (not by
-    Σ α[y]); with every target ignored it is nan (0/0), as cross_entropy.
+    class, i.e. a plain factor), or an array of shape (C,) (one α per class). Targets equal to
+    ``ignore_index`` contribute 0 (also in 'none'). 'mean' divides the sum by the number of kept
+    targets (not by Σ α[y]); with every target ignored it is nan (0/0), as cross_entropy.
 
     Shapes: input (C,), (N, C) or (N, C, d1, ..., dk) logits; target integer class indices of
-    shape (), (N,) or (N, d1, ..., dk); 'none' returns target's shape. kornia >= 0.8 returns
-    'none' per class, (N, C, ...), so its 'mean' also divides by C: a convention.
+    shape (), (N,) or (N, d1, ..., dk); 'none' returns target's shape.
+
+    Conventions (kornia's, https://kornia.readthedocs.io/en/latest/losses.html#kornia.losses.focal_loss):
+    ``alpha_form="kornia"`` reads a scalar α as the per-class weights [1 - α, α, α, ...] (class 0
+    is the background; None and arrays are unchanged). ``mean_over="classes"`` (kornia >= 0.8)
+    returns 'none' per class, input's shape (N, C, ...), each loss at its target's class and 0
+    elsewhere (ignored targets all 0), so 'mean' divides the sum by N·C·d1·...·dk; 'sum' is the same.
 
     Source: no PyTorch built-in; Lin et al. 2017; kornia ``kornia.losses.FocalLoss`` and MONAI
     ``monai.losses.FocalLoss(use_softmax=True)`` (https://kornia.readthedocs.io/en/latest/losses.html,
@@ -302,13 +330,17 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     """
     check_reduction(reduction)
     x = _f64(input)
-    axis = _class_axis(x)
+    axis = class_axis(x)
     n_classes = x.shape[axis]
     log_p = log_softmax(x, axis=axis)
     expected = x.shape[:axis] + x.shape[axis + 1 :]
-    t, keep = _class_indices(target, expected, n_classes, ignore_index)
+    t, keep = class_indices(target, expected, n_classes, ignore_index)
     safe_t = np.where(keep, t, 0)
     picked = np.squeeze(np.take_along_axis(log_p, np.expand_dims(safe_t, axis), axis=axis), axis=axis)
+    if alpha_form not in _ALPHA_FORMS:
+        raise ValueError(f"focal_multiclass: alpha_form must be one of {_ALPHA_FORMS}; got alpha_form={alpha_form!r}")
+    if alpha_form == "kornia" and alpha is not None and np.ndim(alpha) == 0:
+        alpha = np.array([1.0 - float(alpha)] + [float(alpha)] * (n_classes - 1))
     if alpha is None:
         a = np.ones_like(picked)
     elif np.ndim(alpha) == 0:
@@ -324,6 +356,10 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     modulating = (-np.expm1(picked)) ** float(gamma)
     with np.errstate(invalid="ignore"):
         values = np.where(keep, -a * modulating * picked, 0.0)
+    if mean_over not in _MEAN_OVER:
+        raise ValueError(f"focal_multiclass: mean_over must be one of {_MEAN_OVER}; got mean_over={mean_over!r}")
+    if mean_over == "classes":
+        return reduce(np.expand_dims(values, axis) * onehot(t, keep, n_classes, axis), reduction)
     return reduce(values, reduction, weights=keep)
 
 
@@ -414,7 +450,7 @@ def multi_margin(input, target, *, p=1, margin=1.0, weight=None, reduction="mean
     t = t.reshape(n)
     if np.any((t < 0) | (t >= c)):
         raise ValueError(f"multi_margin: target out of range: every target must be in [0, {c})")
-    w = _class_weight(weight, c)
+    w = class_weight(weight, c)
     rows = np.arange(n)
     x_y = x[rows, t]
     z = np.maximum(float(margin) - x_y[:, None] + x, 0.0)

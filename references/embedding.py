@@ -2,7 +2,10 @@
 info_nce, hinge_embedding, cosine_embedding, margin_ranking and triplet_batch_hard.
 
 Embeddings are rows: (N, D) batches, or a single (D,) vector where noted; distances are taken
-along the last dimension. NumPy/SciPy only: this module never imports torch.
+along the last dimension. The catalogue's conventions are keyword options, each documented with
+its source: ``squared`` of triplet_margin and triplet_batch_hard, ``scale`` and ``similar_label`` of
+contrastive, ``direction`` of info_nce, ``normalise`` and ``mining`` of triplet_batch_hard.
+NumPy/SciPy only: this module never imports torch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ __all__ = [
 ]
 
 _COSINE_EPS = 1e-12  # torch's EPSILON in cosine_embedding_loss, added to each squared norm
+_DIRECTIONS = ("symmetric", "directional")
 
 
 def _f64(x):
@@ -39,14 +43,23 @@ def _p_norm(x, p):
     return np.squeeze(norm, axis=-1)
 
 
+def _l2_normalised(x):
+    """Rows divided by max(‖row‖_2, 1e-12), as ``torch.nn.functional.normalize`` (a zero row stays zero)."""
+    return x / np.maximum(_p_norm(x, 2.0), 1e-12)[..., None]
+
+
 def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, swap=False,
-                   reduction="mean"):
+                   reduction="mean", squared=False):
     """Triplet margin loss (Balntas et al., BMVC 2016), torch's TripletMarginLoss.
 
     ``d(u, v) = ‖u - v + eps‖_p`` along the last dimension (torch's pairwise_distance: note the
     eps added to the difference, and the distance is not squared);
     ``loss = max(d(a, p) - d(a, n) + margin, 0)``; with ``swap``, ``d(a, n)`` is replaced by
     ``min(d(a, n), d(p, n))`` (the distance swap).
+
+    ``squared=True`` compares squared Euclidean distances, ``d(u, v) = ‖u - v + eps‖_2²`` (FaceNet,
+    Schroff, Kalenichenko and Philbin, CVPR 2015, Eq. 1, and the code that follows it); it is
+    defined for p = 2 only (other p raise ValueError).
 
     Shapes: anchor, positive, negative (N, D) or (D,) (broadcasting as torch's
     pairwise_distance does); 'none' returns (N,) (0-d for (D,) inputs).
@@ -64,10 +77,17 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, s
             "triplet_margin: anchor, positive and negative must all be (N, D) or all (D,); got "
             f"{a.shape}, {pos.shape}, {neg.shape}"
         )
-    d_pos = _p_norm(a - pos + eps, p)
-    d_neg = _p_norm(a - neg + eps, p)
+    if squared and p != 2.0:
+        raise ValueError(f"triplet_margin: squared distances are Euclidean (p = 2); got p={p!r}")
+
+    def distance(u, v):
+        diff = u - v + eps
+        return np.sum(diff * diff, axis=-1) if squared else _p_norm(diff, p)
+
+    d_pos = distance(a, pos)
+    d_neg = distance(a, neg)
     if swap:
-        d_neg = np.minimum(d_neg, _p_norm(pos - neg + eps, p))
+        d_neg = np.minimum(d_neg, distance(pos, neg))
     return reduce(np.maximum(margin + d_pos - d_neg, 0.0), reduction)
 
 
@@ -95,7 +115,7 @@ def contrastive(x1, x2, label, *, margin=1.0, similar_label=1, scale=0.5, reduct
     return reduce(values, reduction)
 
 
-def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean"):
+def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean", direction="symmetric"):
     """NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR (Chen et al., "A
     Simple Framework for Contrastive Learning of Visual Representations", ICML 2020).
 
@@ -105,12 +125,18 @@ def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean"):
     (self-similarity) is removed; row k's positive is its other view (k ↔ k + N), and
     ``loss_k = -s[k, pos(k)] + logsumexp_{m ≠ k} s[k, m]`` (scipy.special.logsumexp, which
     subtracts the row maximum, so a small τ cannot overflow).
-    'mean' averages over the 2N anchors. The directional InfoNCE (N query→key anchors, no
-    normalisation) is a different convention.
+    'mean' averages over the 2N anchors.
+
+    ``direction="directional"`` is InfoNCE from queries to keys only (van den Oord, Li and Vinyals,
+    "Representation Learning with Contrastive Predictive Coding", 2018; one side of CLIP; the
+    ``info_nce`` of info-nce-pytorch without negative keys): q = z_i and k = z_j L2-normalised as
+    above, ``s = q kᵀ / τ`` (N × N, nothing removed), ``loss_k = -s[k, k] + logsumexp_m s[k, m]``,
+    N anchors; 'none' returns (N,).
 
     Shapes: z_i, z_j (N, D), the two views of the same N samples; 'none' returns (2N,).
 
-    Source: Chen et al. 2020, Eq. (1) (no PyTorch built-in).
+    Source: Chen et al. 2020, Eq. (1) (no PyTorch built-in); info-nce-pytorch
+    (https://github.com/RElbers/info-nce-pytorch) for the directional form.
     """
     check_reduction(reduction)
     temperature = float(temperature)
@@ -119,9 +145,13 @@ def info_nce(z_i, z_j, *, temperature=0.5, reduction="mean"):
     a, b = _f64(z_i), _f64(z_j)
     if a.ndim != 2 or a.shape != b.shape:
         raise ValueError(f"info_nce: z_i and z_j must both be (N, D); got {a.shape} and {b.shape}")
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"info_nce: direction must be one of {_DIRECTIONS}; got direction={direction!r}")
+    if direction == "directional":
+        logits = (_l2_normalised(a) @ _l2_normalised(b).T) / temperature
+        return reduce(logsumexp(logits, axis=1) - np.diag(logits), reduction)
     n = a.shape[0]
-    z = np.concatenate([a, b], axis=0)
-    z = z / np.maximum(_p_norm(z, 2.0), 1e-12)[:, None]
+    z = _l2_normalised(np.concatenate([a, b], axis=0))
     logits = (z @ z.T) / temperature
     np.fill_diagonal(logits, -np.inf)
     rows = np.arange(2 * n)
@@ -197,7 +227,8 @@ def margin_ranking(x1, x2, y, *, margin=0.0, reduction="mean"):
     return reduce(np.maximum(-t * (a - b) + float(margin), 0.0), reduction)
 
 
-def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, mining="hard", reduction="mean"):
+def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, mining="hard", reduction="mean",
+                       normalise=False):
     """Batch-hard triplet loss (Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for
     Person Re-Identification", 2017).
 
@@ -207,8 +238,9 @@ def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, mining=
     ``d_n = min_{l_j ≠ l_i} D[i, j]``; ``loss_i = max(d_p - d_n + margin, 0)``. Anchors without a
     positive or without a negative give 0 in 'none' and are left out of 'mean' (which divides
     by the number of anchors that have both; with none, 'mean' is nan, 0/0) and contribute 0 to
-    'sum'. No normalisation of the embeddings (pytorch-metric-learning's default distance
-    L2-normalises them first: a convention).
+    'sum'. ``normalise=True`` L2-normalises the embeddings first, ``e / max(‖e‖_2, 1e-12)``, as
+    pytorch-metric-learning's default distance does (``LpDistance(normalize_embeddings=True)``);
+    the default uses them as given (Hermans et al.).
 
     ``mining="all"`` is the batch-all form of pytorch-metric-learning's ``TripletMarginLoss``
     (no miner, ``AvgNonZeroReducer``): every triplet (a, p, n) with ``l_p = l_a ≠ l_n`` and
@@ -229,6 +261,8 @@ def triplet_batch_hard(embeddings, labels, *, margin=1.0, squared=False, mining=
         raise ValueError(
             f"triplet_batch_hard: embeddings must be (N, D) and labels (N,); got {e.shape} and {lab.shape}"
         )
+    if normalise:
+        e = _l2_normalised(e)
     diff = e[:, None, :] - e[None, :, :]
     distance = np.sum(diff * diff, axis=-1)
     if not squared:

@@ -2,23 +2,31 @@
 iou and giou on boxes.
 
 Masks are (N, C, *spatial) with any number of spatial dimensions (none, for (N, C)); boxes are
-(..., 4) in (x1, y1, x2, y2) corner format. NumPy/SciPy only: this module never imports torch.
+(..., 4) in (x1, y1, x2, y2) corner format. The catalogue's conventions for masks are keyword
+options of dice and tversky (``per_sample``, smoothing placement, ``squared_denominator``,
+``empty_channel``, ``average``, ``activation``; generalized_dice has ``batch`` and ``activation``),
+applied in one order whatever their combination: the activation on the input, then the channels
+pooled (``average="micro"``), the sums and ratios, the empty channels, the mean over the present
+ones (``average="present"``), the reduction. NumPy/SciPy only: this module never imports torch.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit, softmax
 
 from ._reduce import check_reduction, reduce
 
 __all__ = ["dice", "tversky", "generalized_dice", "iou", "giou"]
 
 _W_TYPES = ("square", "simple", "uniform")
+_ACTIVATIONS = ("none", "sigmoid", "softmax")
+_AVERAGES = ("macro", "micro", "present")
 
 
 def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
          smooth_denominator=True, squared_denominator=False, clamp_denominator=False,
-         empty_channel="formula", reduction="mean"):
+         empty_channel="formula", reduction="mean", average="macro", activation="none"):
     """Soft Dice loss (Milletari et al., "V-Net", 3DV 2016; Sørensen-Dice coefficient).
 
     Per sample and channel, with the sums over the spatial dimensions:
@@ -26,30 +34,38 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
     ``smooth_numerator`` else 0 and ``s_d = smooth`` if ``smooth_denominator`` else 0; with
     ``squared_denominator`` (the V-Net form) the denominator is ``Σ p² + Σ g² + s_d``.
     ``per_sample=False`` (the "batch" dice) also sums over the batch dimension, giving one value
-    per channel. No activation is applied: input are probabilities. ``clamp_denominator`` (with
-    no smoothing: segmentation_models_pytorch's ``smooth=0, eps``) divides by
-    ``max(denominator + s_d, smooth)`` instead. ``empty_channel`` is what a channel whose
-    target is empty over the summed axes contributes: "formula" (the ratio above), "zero" (a
-    loss of 0, still counted in the mean over channels: smp) or "one" (a loss of 1, counted).
+    per channel. ``clamp_denominator`` (with no smoothing: segmentation_models_pytorch's
+    ``smooth=0, eps``) divides by ``max(denominator + s_d, smooth)`` instead. ``empty_channel``
+    is what a channel whose target is empty over the summed axes contributes: "formula" (the
+    ratio above), "zero" (a loss of 0, still counted in the mean over channels: smp) or "one" (a
+    loss of 1, counted).
+
+    ``activation`` is applied to the input first: "none" (input are probabilities, the default),
+    "sigmoid", or "softmax" over the channels (dim 1), for a loss that takes logits (MONAI
+    ``DiceLoss(sigmoid=True)`` / ``softmax=True``, smp's ``from_logits``, kornia's softmax).
+    ``average`` combines the channels: "macro" (one ratio per channel, then the mean), "micro"
+    (the channels pooled with the spatial sums into one ratio per sample, kornia
+    ``DiceLoss(average="micro")``, its default: 'none' returns (N, 1), or (1,) with
+    ``per_sample=False``), or "present" (the mean of the per-channel ratios over the channels whose
+    target is not empty over the summed axes, the others neither scored nor counted, kornia
+    ``TverskyLoss`` >= 0.8: 'none' returns (N,), or () with ``per_sample=False``; a sample without
+    a present channel scores 1). The order is fixed whatever the combination: activation, pooling,
+    sums and ratio, empty channels, mean over the present channels, reduction.
 
     An empty target with an empty prediction and smooth > 0 in both places gives 0 (s/s), not
     nan. Without denominator smoothing an empty pair is 0/0, genuinely undefined: nan.
 
-    Shapes: input (N, C, *spatial) probabilities, target the same shape (one-hot, binary or
-    soft); 'none' returns (N, C) (per_sample) or (C,) (batch); 'mean'/'sum' reduce those.
+    Shapes: input (N, C, *spatial) probabilities (logits with an activation), target the same
+    shape (one-hot, binary or soft); 'none' returns (N, C) (per_sample) or (C,) (batch);
+    'mean'/'sum' reduce those.
 
     Source: no PyTorch built-in; the conventions (per-sample vs batch, smoothing in numerator
-    and/or denominator, squared denominator) follow MONAI ``monai.losses.DiceLoss``
+    and/or denominator, squared denominator, activation) follow MONAI ``monai.losses.DiceLoss``
     (https://docs.monai.io/en/stable/losses.html#diceloss), segmentation_models_pytorch and
-    kornia.
+    kornia (average: https://kornia.readthedocs.io/en/latest/losses.html#kornia.losses.DiceLoss).
     """
     check_reduction(reduction)
-    p = np.asarray(input, dtype=np.float64)
-    g = np.asarray(target, dtype=np.float64)
-    if p.ndim < 2:
-        raise ValueError(f"dice: input must be (N, C, *spatial); got shape {p.shape}")
-    if p.shape != g.shape:
-        raise ValueError(f"dice: target shape {g.shape} must equal input shape {p.shape}")
+    p, g = _masks("dice", input, target, activation, average)
     axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
     intersection = np.sum(p * g, axis=axes)
     if squared_denominator:
@@ -58,7 +74,8 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
         denominator = np.sum(p, axis=axes) + np.sum(g, axis=axes)
     values = _ratio_loss(2.0 * intersection, denominator, smooth, smooth_numerator, smooth_denominator,
                          clamp_denominator)
-    return reduce(_empty(values, np.sum(g, axis=axes), empty_channel), reduction)
+    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
+                     reduction)
 
 
 def _ratio_loss(numerator, denominator, smooth, smooth_numerator, smooth_denominator, clamp):
@@ -82,19 +99,41 @@ def _empty(values, target_sums, policy):
 _EMPTY_POLICIES = ("formula", "zero", "one")
 
 
-def _masks(name, input, target):
+def _averaged(values, target_sums, average, reduction):
+    """The per-channel losses reduced; with average="present", first 1 - the mean score over the channels
+    whose target sums to more than 0 (one value per sample, or one for the batch)."""
+    if average != "present":
+        return reduce(values, reduction)
+    present = target_sums > 0
+    score = np.where(present, 1.0 - values, 0.0)
+    return reduce(1.0 - np.sum(score, axis=-1) / np.maximum(np.sum(present, axis=-1), 1), reduction)
+
+
+def _masks(name, input, target, activation="none", average="macro"):
+    """(probabilities, target) as float64 (N, C, *spatial): the activation applied, the channels pooled
+    into one for average="micro"."""
     p = np.asarray(input, dtype=np.float64)
     g = np.asarray(target, dtype=np.float64)
     if p.ndim < 2:
         raise ValueError(f"{name}: input must be (N, C, *spatial); got shape {p.shape}")
     if p.shape != g.shape:
         raise ValueError(f"{name}: target shape {g.shape} must equal input shape {p.shape}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"{name}: activation must be one of {_ACTIVATIONS}; got activation={activation!r}")
+    if average not in _AVERAGES:
+        raise ValueError(f"{name}: average must be one of {_AVERAGES}; got average={average!r}")
+    if activation == "sigmoid":
+        p = expit(p)
+    elif activation == "softmax":
+        p = softmax(p, axis=1)
+    if average == "micro":
+        p, g = (np.reshape(a, (a.shape[0], 1, -1)) for a in (p, g))
     return p, g
 
 
 def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=True,
             smooth_denominator=True, per_sample=True, clamp_denominator=False,
-            empty_channel="formula", reduction="mean"):
+            empty_channel="formula", reduction="mean", average="macro", activation="none"):
     """Tversky loss (Salehi, Erdogmus and Gholipour, "Tversky loss function for image
     segmentation using 3D fully convolutional deep networks", 2017).
 
@@ -104,28 +143,32 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
     negatives. With α = β = 0.5 the denominator is ``(Σp + Σg) / 2 + s``, so
     ``tversky(smooth=s) == dice(smooth=2s)`` (both smoothed in numerator and denominator; the
     same for s = 0). An empty target with an empty prediction gives 0 for s > 0 and nan (0/0)
-    for s = 0. No activation is applied: input are probabilities. ``smooth_numerator`` and
-    ``smooth_denominator`` (both True by default) say where ``s`` is added, as for ``dice``.
+    for s = 0. ``smooth_numerator`` and ``smooth_denominator`` (both True by default) say where
+    ``s`` is added; ``per_sample``, ``clamp_denominator``, ``empty_channel``, ``average`` and
+    ``activation`` are as for ``dice`` (no activation by default: input are probabilities).
 
     Shapes: input (N, C, *spatial) probabilities, target the same shape; 'none' returns (N, C)
-    (per_sample) or (C,).
+    (per_sample) or (C,) (other shapes under ``average``, as for dice).
 
     Source: no PyTorch built-in; Salehi et al. 2017; MONAI ``monai.losses.TverskyLoss``
-    (https://docs.monai.io/en/stable/losses.html#tverskyloss) with smooth_nr = smooth_dr = smooth.
+    (https://docs.monai.io/en/stable/losses.html#tverskyloss) with smooth_nr = smooth_dr = smooth;
+    kornia ``TverskyLoss`` for average="present"
+    (https://kornia.readthedocs.io/en/latest/losses.html#kornia.losses.TverskyLoss).
     """
     check_reduction(reduction)
-    p, g = _masks("tversky", input, target)
+    p, g = _masks("tversky", input, target, activation, average)
     axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
     tp = np.sum(p * g, axis=axes)
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
     values = _ratio_loss(tp, tp + float(alpha) * fp + float(beta) * fn, smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
-    return reduce(_empty(values, np.sum(g, axis=axes), empty_channel), reduction)
+    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
+                     reduction)
 
 
 def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
-                     reduction="mean"):
+                     reduction="mean", activation="none"):
     """Generalised Dice loss (Sudre et al., "Generalised Dice overlap as a deep learning loss
     function for highly unbalanced segmentations", DLMIA 2017), with MONAI's conventions.
 
@@ -136,7 +179,9 @@ def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_d
     finite weight of that sample (of the batch, with ``batch``), or by 0 if every weight is
     infinite. Then, with the sums over classes taken *before* the division,
     ``loss = 1 - (2 Σ_c w_c Σ p_c g_c + smooth_nr) / (Σ_c w_c Σ (p_c + g_c) + smooth_dr)``.
-    No activation is applied: input are probabilities.
+    ``activation`` ("none": input are probabilities; "sigmoid"; "softmax" over the channels) is
+    applied to the input first, as for dice (MONAI ``GeneralizedDiceLoss(sigmoid=True)`` /
+    ``softmax=True``).
 
     Shapes: input (N, C, *spatial) probabilities, target the same shape (one-hot or binary per
     channel); 'none' returns (N,), or () with ``batch`` (MONAI keeps broadcastable singleton
@@ -148,7 +193,7 @@ def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_d
     check_reduction(reduction)
     if w_type not in _W_TYPES:
         raise ValueError(f"generalized_dice: w_type must be one of {_W_TYPES}; got w_type={w_type!r}")
-    p, g = _masks("generalized_dice", input, target)
+    p, g = _masks("generalized_dice", input, target, activation)
     axes = tuple(range(2, p.ndim))
     if batch:
         axes = (0, *axes)

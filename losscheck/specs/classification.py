@@ -125,19 +125,11 @@ def _fit_pos_weight(r, case, got):
     return {"pos_weight": float((float(got) * x.size - negative) / positive)}
 
 
-def _per_positive(r, case):
-    """'mean' as RetinaNet normalises it: the sum over every element divided by the number of positive targets,
-    at least 1 (Lin et al. 2017, section 3.3: "normalized by the number of anchors assigned to a ground-truth box")."""
-    if case.params.get("reduction", "mean") != "mean":
-        return call(r, case)
-    return np.asarray(np.sum(call(r, case, reduction="none")) / max(float(np.sum(case.inputs[1])), 1.0))
-
-
 NORMALISE = Convention("normalise", "elements", {
     "elements": Option("averages over every element", "torchvision sigmoid_focal_loss(reduction='mean')"),
     "positives": Option("sums over every element and divides by the number of positive targets (at least 1), "
                         "RetinaNet style", "detectron2 and mmdetection detection heads, RetinaNet releases",
-                        compute=_per_positive)})
+                        {"normalise": "positives"})})
 
 FOCAL_VARIANTS = (
     DOUBLE_SIGMOID,
@@ -149,21 +141,6 @@ FOCAL_VARIANTS = (
             "pos_weight) presented as focal loss: no focusing term (1 - p_t)^gamma",
             "multiply the per-element cross-entropy by alpha_t * (1 - p_t) ** gamma", _plain_bce, fit=_fit_pos_weight),
 )
-
-
-def _smoothing_over_other_classes(r, case):
-    """Label smoothing that gives ε/(C-1) to the wrong classes and 1-ε to the true one (torch: ε/C to all)."""
-    x, t = case.inputs
-    eps = case.params["label_smoothing"]
-    if eps == 0:
-        return call(r, case)
-    if t.dtype.kind != "i":
-        raise ValueError("needs class-index targets")
-    axis = 0 if x.ndim == 1 else 1
-    c = x.shape[axis]
-    onehot = np.moveaxis(np.eye(c)[t], -1, axis)
-    soft = (1 - eps) * onehot + eps / (c - 1) * (1 - onehot)
-    return call(r, replace_input(case, 1, soft), label_smoothing=0.0)
 
 
 def _softmax_over_batch(r, case):
@@ -198,7 +175,8 @@ CROSS_ENTROPY_CONVENTIONS = (
     Convention("label_smoothing_form", "uniform", {
         "uniform": Option("mixes (1-eps)*onehot + eps/C over every class", "torch label_smoothing"),
         "other_classes": Option("gives 1-eps to the true class and eps/(C-1) to each other class",
-                                "hand-written smoothing in many tutorials", compute=_smoothing_over_other_classes)}),
+                                "hand-written smoothing in many tutorials",
+                                {"label_smoothing_form": "other_classes"})}),
 )
 
 
@@ -276,41 +254,16 @@ SPECS = [
 
 # -- focal_multiclass, margin losses ------------------------------------------------------------------------
 
-def _kornia_alpha(r, case):
-    """kornia reads a scalar alpha as per-class weights [1 - alpha, alpha, alpha, ...]."""
-    alpha = case.params.get("alpha")
-    if alpha is None or np.ndim(alpha) != 0:
-        return call(r, case)
-    x = case.inputs[0]
-    c = x.shape[0 if x.ndim == 1 else 1]
-    return call(r, case, alpha=np.array([1.0 - float(alpha)] + [float(alpha)] * (c - 1)))
-
-
-def _mean_over_classes(r, case):
-    """kornia >= 0.8: 'none' is per class, (N, C, ...), zero off the target class; 'mean' divides by N·C·..."""
-    x, t = case.inputs
-    reduction = case.params["reduction"]
-    if reduction == "sum":
-        return call(r, case)
-    if reduction == "mean":
-        return call(r, case, reduction="sum") / max(x.size, 1)
-    axis = 0 if x.ndim == 1 else 1
-    per_target = call(r, case, reduction="none")
-    keep = t != case.params["ignore_index"]
-    onehot = np.moveaxis(np.eye(x.shape[axis])[np.where(keep, t, 0)] * keep[..., None], -1, axis)
-    return np.expand_dims(per_target, axis) * onehot
-
-
 FOCAL_MULTICLASS_CONVENTIONS = (
     Convention("alpha_form", "uniform", {
         "uniform": Option("multiplies every class by a scalar alpha (per-class weights only from an array)",
                           "MONAI FocalLoss(use_softmax=True), most softmax focal implementations"),
         "kornia": Option("reads a scalar alpha as per-class weights [1 - alpha, alpha, alpha, ...] (class 0 is "
-                         "background)", "kornia.losses.FocalLoss", compute=_kornia_alpha)}),
+                         "background)", "kornia.losses.FocalLoss", {"alpha_form": "kornia"})}),
     Convention("mean_over", "targets", {
         "targets": Option("averages over the (non-ignored) targets", "MONAI, most implementations"),
         "classes": Option("returns 'none' per class, (N, C, ...), so 'mean' also divides by the number of classes",
-                          "kornia >= 0.8", compute=_mean_over_classes)}),
+                          "kornia >= 0.8", {"mean_over": "classes"})}),
 )
 
 

@@ -84,8 +84,7 @@ TRIPLET_CONVENTIONS = (
     Convention("distance", "plain", {
         "plain": Option("uses plain distances", "torch.nn.TripletMarginLoss"),
         "squared": Option("compares squared Euclidean distances where TripletMarginLoss uses plain ones",
-                          "FaceNet (Schroff et al. 2015) and code that follows it",
-                          compute=_triplet_with(lambda d: np.sum(d * d, axis=-1)))}),
+                          "FaceNet (Schroff et al. 2015) and code that follows it", {"squared": True})}),
 )
 
 TRIPLET_VARIANTS = (
@@ -153,18 +152,11 @@ def _info_nce_variant(**options):
     return compute
 
 
-def _directional(r, case):
-    q, k = (z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12) for z in case.inputs)
-    logits = q @ k.T / case.params["temperature"]
-    losses = logsumexp(logits, axis=1) - np.diag(logits)
-    return np.asarray(reduce(losses, case.params["reduction"]))
-
-
 INFO_NCE_CONVENTIONS = (
     Convention("direction", "symmetric", {
         "symmetric": Option("is NT-Xent over 2N views (SimCLR)", "SimCLR, MONAI ContrastiveLoss"),
         "directional": Option("is directional InfoNCE (query to key only, N anchors, logits q.k/tau)",
-                              "info-nce-pytorch, one side of CLIP", compute=_directional)}),
+                              "info-nce-pytorch, one side of CLIP", {"direction": "directional"})}),
 )
 
 INFO_NCE_VARIANTS = (
@@ -291,12 +283,6 @@ RANKING_VARIANTS = (
 )
 
 
-def _normalised(r, case):
-    e, labels = case.inputs
-    norm = np.maximum(np.linalg.norm(e, axis=-1, keepdims=True), 1e-12)
-    return call(r, case.with_inputs((e / norm, labels)))
-
-
 def _batch_hard_all_anchors(r, case):
     if case.params.get("reduction", "mean") != "mean":
         raise ValueError("defined for 'mean'")
@@ -311,7 +297,7 @@ BATCH_HARD_CONVENTIONS = (
         "no": Option("uses the embeddings as given", "Hermans et al. 2017"),
         "yes": Option("L2-normalises the embeddings before the distances",
                       "pytorch-metric-learning (LpDistance(normalize_embeddings=True), its default)",
-                      compute=_normalised)}),
+                      {"normalise": True})}),
     Convention("mining", "hard", {
         "hard": Option("takes the hardest positive and negative of each anchor", "Hermans et al. 2017, "
                        "pytorch-metric-learning with BatchHardMiner"),

@@ -5,7 +5,8 @@ pytorch-metric-learning's `NTXentLoss` takes both views concatenated, `embedding
 `Form` says how to turn the catalogue's inputs into the form's arguments and back; `derive` builds the LossSpec of
 that form from the catalogue's, so its reference, draws, edge cases, variants and conventions are the catalogue's
 ones seen through the conversion, and every check (values, gradients, devices, ddp, reproducers) reads the
-derived spec's signature without knowing about forms. `choose` picks the form the candidate's own argument names
+derived spec's signature without knowing about forms. Conventions are keyword options of the reference, so the
+derived reference follows them as it is. `choose` picks the form the candidate's own argument names
 ask for (the audit cannot tell a label tensor from a second view by calling).
 """
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Callable
 
 import numpy as np
 
-from losscheck.conventions import Convention
 from losscheck.variants import Variant
 
 
@@ -72,8 +72,7 @@ def derive(spec, form: Form):
     return replace(spec, signature=form.signature, reference=reference, draw_inputs=draw_inputs, edge_cases=edges,
                    grad_args=form.grad_args, target_arg=form.target_arg, batch_axes=None, grad_projection={},
                    summary=f"{spec.summary}; called as loss({', '.join(form.signature)}): {form.says}",
-                   variants=tuple(_variant(v, form) for v in spec.variants),
-                   conventions=tuple(_convention(c, form) for c in spec.conventions), forms=())
+                   variants=tuple(_variant(v, form) for v in spec.variants), forms=())
 
 
 def _in_catalogue(form, compute):
@@ -90,8 +89,3 @@ def _variant(v: Variant, form) -> Variant:
         (lambda ref, case, got: _in_catalogue(form, lambda r, c: v.fit(r, c, got))(ref, case))
     return replace(v, compute=_in_catalogue(form, v.compute), fit=fit)
 
-
-def _convention(c: Convention, form) -> Convention:
-    options = {value: (o if o.compute is None else replace(o, compute=_in_catalogue(form, o.compute)))
-               for value, o in c.options.items()}
-    return replace(c, options=options)

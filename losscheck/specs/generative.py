@@ -32,19 +32,11 @@ def latent_edges():
             ("extreme mu and logvar", (mu, np.array([[80.0, -1e3, 1e-7], [-80.0, 0.0, 20.0]])))]
 
 
-def _mean_over_everything(r, case):
-    """½(μ² + e^logvar - 1 - logvar) per element, reduced over every element (latents too)."""
-    mu, logvar = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in case.inputs))
-    with np.errstate(over="ignore"):
-        values = 0.5 * (mu * mu + np.expm1(logvar) - logvar)
-    return np.asarray(reduce(values, case.params["reduction"]))
-
-
 GAUSSIAN_KL_CONVENTIONS = (
     Convention("latent_reduction", "sum", {
         "sum": Option("sums over the latents, then averages over the batch", "Kingma and Welling 2014, most VAEs"),
         "mean": Option("averages over every element (latents too), which divides the KL by the latent size",
-                       "VAE code that uses torch.mean over the whole tensor", compute=_mean_over_everything)}),
+                       "VAE code that uses torch.mean over the whole tensor", {"latent_reduction": "mean"})}),
 )
 
 
@@ -110,7 +102,7 @@ GAN_DISCRIMINATOR_CONVENTIONS = (
     Convention("scale", "sum", {
         "sum": Option("adds the real and fake terms", "Goodfellow et al. 2014, the PyTorch DCGAN tutorial"),
         "half": Option("averages the real and fake terms (a factor ½)", "pix2pix and CycleGAN (loss_D * 0.5)",
-                       compute=lambda r, case: call(r, case) * 0.5)}),
+                       {"scale": 0.5})}),
 )
 
 GAN_DISCRIMINATOR_VARIANTS = (
@@ -168,7 +160,7 @@ UNCERTAINTY_CONVENTIONS = (
     Convention("form", "simplified", {
         "simplified": Option("computes Σ exp(-s)·L + s with s = log σ²", "most multi-task implementations"),
         "paper": Option("halves both terms, Σ ½exp(-s)·L + ½s (the paper's 1/(2σ²)·L + log σ for regression)",
-                        "Kendall et al. 2018, Eq. 7", compute=lambda r, case: call(r, case) * 0.5)}),
+                        "Kendall et al. 2018, Eq. 7", {"form": "paper"})}),
 )
 
 UNCERTAINTY_VARIANTS = (

@@ -9,43 +9,23 @@ from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
 from losscheck.conventions import Convention, Option
-from losscheck.variants import Variant, call, replace_input, sigmoid, softmax_classes, with_params
+from losscheck.variants import Variant, with_params
 
 
-def _activated(activation):
-    return lambda r, case: call(r, replace_input(case, 0, activation(case.inputs[0])))
-
-
-def _micro(r, case):
-    """Micro averaging: the channels pooled with the spatial sums, one ratio per sample (kornia's default)."""
-    return call(r, case.with_inputs([np.reshape(a, (a.shape[0], 1, -1)) for a in case.inputs]))
-
-
-def _present(r, case):
-    """Macro averaging over the channels present in the target only (absent ones neither count nor score)."""
-    g = np.asarray(case.inputs[1], dtype=np.float64)
-    present = np.sum(g, axis=tuple(range(2, g.ndim))) > 0
-    score = np.where(present, 1.0 - call(r, case, reduction="none"), 0.0)
-    per_sample = 1.0 - np.sum(score, axis=-1) / np.maximum(np.sum(present, axis=-1), 1)
-    return np.asarray(reduce(per_sample, case.params["reduction"]))
-
-
-# Listed before the activation: conventions wrap the reference in order, so the activation (outermost) sees the
-# channels before they are pooled.
 AVERAGE = Convention("average", "macro", {
     "macro": Option("computes one ratio per channel, then averages the channels", "MONAI, smp, most tutorials"),
     "micro": Option("pools every channel into one ratio per sample (sums over channels and space together)",
-                    "kornia DiceLoss (average='micro', its default)", compute=_micro),
+                    "kornia DiceLoss (average='micro', its default)", {"average": "micro"}),
     "present": Option("averages the per-channel ratios over the channels present in the target only (an empty "
                       "channel is left out of the mean)",
-                      "kornia TverskyLoss (0.8 and later)", compute=_present)})
+                      "kornia TverskyLoss (0.8 and later)", {"average": "present"})})
 
 ACTIVATION = Convention("activation", "none", {
     "none": Option("takes probabilities", "losscheck default"),
     "sigmoid": Option("applies sigmoid to its input (takes logits)", "MONAI DiceLoss(sigmoid=True), smp",
-                      compute=_activated(sigmoid)),
+                      {"activation": "sigmoid"}),
     "softmax": Option("applies softmax over channels to its input (takes logits)",
-                      "MONAI DiceLoss(softmax=True), smp multiclass, kornia", compute=_activated(softmax_classes))})
+                      "MONAI DiceLoss(softmax=True), smp multiclass, kornia", {"activation": "softmax"})})
 
 # MONAI's switches, read as the conventions they declare (a False leaves the default in force).
 ACTIVATION_PARAMS = {"sigmoid": ("activation", {True: "sigmoid"}), "softmax": ("activation", {True: "softmax"})}
