@@ -1,9 +1,13 @@
 """`losscheck ci` on a small external repository (tests/external_repo.py: a correct MSE and one whose 'mean'
 sums, max-examples = 5), and the baseline logic on synthetic results.
 
-The end-to-end flow runs the real command in subprocesses (`python -m losscheck ci -j 2`), each importing
-the repository's `mypkg` afresh: no baseline fails on the buggy loss, --update-baseline makes it pass, a
-new bug fails again, a fixed loss leaves its baseline entries stale (reported; failing with --fail-on-stale).
+The end-to-end flow runs the command `losscheck ci -j 2` five times on one repository: no baseline fails on
+the buggy loss, --update-baseline makes it pass, a new bug fails again, a fixed loss leaves its baseline
+entries stale (reported; failing with --fail-on-stale). Each audit imports the repository's `mypkg` afresh in
+its own worker process, wherever the command runs. The first two runs are the real command in a subprocess
+(`python -m losscheck ci`), one per exit code a CI user sees (1, then 0; exit 2 is test_ci_usage_errors');
+the other three go through the same entry point, losscheck.cli.main, in this process, which has torch and
+the audit engine imported already: a cold `losscheck ci` spends about 2.5 s of its 3.5 s on those imports.
 """
 from __future__ import annotations
 
@@ -35,16 +39,34 @@ def ci(root, *args, github=False, env_extra=None):
                           capture_output=True, text=True, timeout=300)
 
 
+def ci_in_process(root, monkeypatch, capsys, *args):
+    """`losscheck ci -j 2 ARGS` run by losscheck.cli.main in this process, from `root`, outside GitHub Actions:
+    its exit code, stdout and stderr, as `ci` gives them."""
+    from losscheck.cli import main
+
+    monkeypatch.chdir(root)
+    for name in [k for k in os.environ if k.startswith("GITHUB_")]:
+        monkeypatch.delenv(name)
+    capsys.readouterr()
+    path = list(sys.path)
+    try:
+        code = main(["ci", "-j", "2", *args])
+    finally:
+        sys.path[:] = path  # the audits put the repository's root on sys.path
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["losscheck", "ci", "-j", "2", *args], code, out, err)
+
+
 def baseline(root) -> dict:
     return {(e["target"], e["code"]): e["reason"]
             for e in json.loads((root / "losscheck-baseline.json").read_text())["accepted"]}
 
 
-def test_ci_baseline_flow(tmp_path):
+def test_ci_baseline_flow(tmp_path, monkeypatch, capsys):
     root = make_repo(tmp_path)
     step_summary = tmp_path / "step-summary.md"
 
-    # 1. no baseline: the buggy loss fails the gate, with GitHub annotations and reports
+    # 1. no baseline: the buggy loss fails the gate, with GitHub annotations and reports (a subprocess: exit 1)
     first = ci(root, github=True, env_extra={"GITHUB_STEP_SUMMARY": str(step_summary)})
     assert first.returncode == 1, first.stdout + first.stderr
     assert "NEW FINDINGS  mypkg.losses:SumMSE" in first.stdout
@@ -58,7 +80,8 @@ def test_ci_baseline_flow(tmp_path):
     assert summary.startswith("# losscheck ci: FAIL") and "## New findings" in summary and "LC405" in summary
     assert step_summary.read_text().strip() == summary.strip()
 
-    # 2. --update-baseline accepts what is there (and passes); a reason is then written by hand
+    # 2. --update-baseline accepts what is there (and passes; a subprocess: exit 0); a reason is then written
+    # by hand
     update = ci(root, "--update-baseline")
     assert update.returncode == 0, update.stdout + update.stderr
     accepted = baseline(root)
@@ -70,20 +93,21 @@ def test_ci_baseline_flow(tmp_path):
         e["reason"] = "legacy: the trainer divides by the batch size"
     (root / "losscheck-baseline.json").write_text(json.dumps(data))
 
-    # 3. a new bug in the other loss fails the gate again; the accepted findings still pass
+    # 3. a new bug in the other loss fails the gate again; the accepted findings still pass (from here on in
+    # this process, through losscheck.cli.main)
     write_losses(root, GoodMSE=BUGGY_MEAN)
-    regressed = ci(root)
+    regressed = ci_in_process(root, monkeypatch, capsys)
     assert regressed.returncode == 1, regressed.stdout + regressed.stderr
     assert "NEW FINDINGS  mypkg.losses:GoodMSE" in regressed.stdout
     assert "ACCEPTED  mypkg.losses:SumMSE" in regressed.stdout
 
     # 4. both fixed: SumMSE's baseline entries match nothing and are reported stale
     write_losses(root, GoodMSE=CORRECT_MEAN, SumMSE=CORRECT_MEAN)
-    fixed = ci(root, "--fail-on-stale")
+    fixed = ci_in_process(root, monkeypatch, capsys, "--fail-on-stale")
     assert fixed.returncode == 1, fixed.stdout + fixed.stderr
     assert f"STALE  {BUGGY} LC405 in losscheck-baseline.json: no longer found" in fixed.stdout
     assert "## Stale baseline entries" in (reports / "summary.md").read_text()
-    cleaned = ci(root, "--update-baseline")
+    cleaned = ci_in_process(root, monkeypatch, capsys, "--update-baseline")
     assert cleaned.returncode == 0 and baseline(root) == {}
     assert "removed" in cleaned.stdout
 
