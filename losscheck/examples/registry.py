@@ -10,6 +10,7 @@ A loss may carry several records (one per table that audits it); its name is uni
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -127,11 +128,37 @@ def _load() -> None:
             importlib.import_module(name)
 
 
+@functools.cache
+def _corpus() -> tuple[Example, ...]:
+    """Every record, once every corpus module is imported and the records are checked."""
+    _load()
+    _check(_RECORDS)
+    return tuple(_RECORDS)
+
+
+def _check(records: list[Example]) -> None:
+    """The corpus's own invariants, checked once it is loaded: each loss has a docstring and lives in the module
+    of its id's family; a twin is a clean record of the same id in the same table; gallery rows are 1, 2, ..."""
+    from losscheck.specs import SPECS
+
+    clean = {(e.suite, e.name, e.loss_id) for e in records if e.clean}
+    for e in records:
+        where = f"{e.target} (@example {e.loss_id!r}, suite {e.suite!r})"
+        if e.loss_id not in SPECS or SPECS[e.loss_id].family != e.family:
+            raise ValueError(f"{where}: no catalogue id {e.loss_id!r} in the family {e.family!r}")
+        if not (e.obj.__doc__ or "").strip():
+            raise ValueError(f"{where}: no docstring saying its defect, or that it is correct")
+        if e.twin is not None and (e.suite, e.twin, e.loss_id) not in clean:
+            raise ValueError(f"{where}: its twin {e.twin!r} is not a clean example of {e.loss_id!r} in that suite")
+    rows = sorted(e.gallery for e in records if e.gallery is not None)
+    if rows != list(range(1, len(rows) + 1)):
+        raise ValueError(f"gallery rows must be 1 to {len(rows)}, each once, not {rows}")
+
+
 def examples(suite: str | None = None) -> list[Example]:
     """Every record (of `suite`), family by family in catalogue order, each family in its file's order."""
-    _load()
     order = {f: k for k, f in enumerate(families())}
-    chosen = [e for e in _RECORDS if suite is None or e.suite == suite]
+    chosen = [e for e in _corpus() if suite is None or e.suite == suite]
     return sorted(chosen, key=lambda e: order[e.family])
 
 
