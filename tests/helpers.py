@@ -1,5 +1,5 @@
 """Shared helpers for test_checks.py and test_reproducers.py (not a conftest: tests/conftest.py is owned
-elsewhere).
+elsewhere). Their fixtures are the corpus's "pitfalls" table (losscheck/examples/, `suite="pitfalls"`).
 
 Audits are slow (a forked worker per audit, ~2-5 s each), so every (fixture, catalogue id, options) audit
 runs once per pytest process and is cached here; both test modules read the same cache.
@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `tests.fixtures.losses` must import the same way in reproducers
+if str(ROOT) not in sys.path:  # `tests.fixtures.*` must import the same way in reproducers
     sys.path.insert(0, str(ROOT))
 
 from losscheck import audit  # noqa: E402
-from tests.fixtures import losses  # noqa: E402
+from losscheck.examples.registry import find  # noqa: E402
 
-FIXTURES_MODULE = "tests.fixtures.losses"
+SUITE = "pitfalls"
 SEED = 0
 MAX_EXAMPLES = 15
 DEFAULT_TIMEOUT = 10.0
@@ -42,9 +42,14 @@ def _warm_fake_tensor_mode() -> None:
 _warm_fake_tensor_mode()
 
 
+def fixture(name: str):
+    """The corpus record of the pitfall fixture `name` (losscheck.examples.registry.Example)."""
+    return find(name, SUITE)
+
+
 def target(name: str) -> str:
-    """The audit target string for a fixture, e.g. 'tests.fixtures.losses:NaiveLogCosh'."""
-    return f"{FIXTURES_MODULE}:{name}"
+    """The audit target string for a fixture, e.g. 'losscheck.examples.regression:DirectLogCosh'."""
+    return fixture(name).target
 
 
 @functools.lru_cache(maxsize=None)
@@ -72,4 +77,4 @@ def summary(result) -> str:
     return "\n".join(lines) or "(no findings)"
 
 
-__all__ = ["FIXTURES_MODULE", "ROOT", "audited", "codes", "fresh_audit", "losses", "summary", "target"]
+__all__ = ["ROOT", "SUITE", "audited", "codes", "fixture", "fresh_audit", "summary", "target"]

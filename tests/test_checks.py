@@ -1,6 +1,6 @@
-"""Every check against hand-written defective losses (tests/fixtures/losses.py): each fixture must raise its
-pitfall code, with the right family, a message and a reproducer that imports the fixture; every correct twin
-must audit clean (no error or warning finding).
+"""Every check against hand-written defective losses (the corpus's "pitfalls" table, in
+losscheck/examples/<family>.py): each fixture must raise its pitfall code, with the right family, a message and a
+reproducer that imports the fixture; every correct twin must audit clean (no error or warning finding).
 
 Cases marked xfail(strict=True) are engine gaps found while writing these fixtures: the fixture has the
 defect (a plain test below proves it where that is not obvious) but the audit does not report it, or reports
@@ -12,85 +12,35 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import audited, codes, fresh_audit, losses, summary
+import helpers
+from helpers import SUITE, audited, codes, fresh_audit, summary
+from losscheck.examples import embedding, segmentation
+from losscheck.examples.registry import examples
 from losscheck.pitfalls import PITFALLS
 
-XFAIL_LC604_CANCELLATION = pytest.mark.xfail(
-    strict=True, reason="engine gap: device.dtype draws only generic inputs, where cdist-style cancellation stays "
-                        "inside the float32 tolerance; nearly equal anchor/positive pairs are never tried")
-# (fixture, catalogue id, expected code, correct twin)
-CASES = [
-    ("HuberMissingHalf", "huber", "LC101", "CorrectHuber"),
-    ("HuberAsSmoothL1", "huber", "LC102", "CorrectHuber"),
-    ("NaiveLogCosh", "log_cosh", "LC201", "CorrectLogCosh"),
-    ("naive_bce_with_logits", "bce_with_logits", "LC201", "CorrectBCEWithLogits"),
-    ("ClampedBCE", "bce", "LC202", "CorrectBCE"),
-    ("NaiveNTXent", "info_nce", "LC203", "CorrectNTXent"),
-    ("DetachedMSE", "mse", "LC301", "CorrectMSE"),
-    ("SqrtContrastive", "contrastive", "LC302", "CorrectContrastive"),
-    ("FocalDetachedModulator", "focal", "LC303", "CorrectFocal"),
-    ("HardMiningBCEWithLogits", "bce_with_logits", "LC304", "CorrectBCEWithLogits"),
-    ("MSEIgnoresReduction", "mse", "LC401", "CorrectMSE"),
-    ("MSEBatchDenominator", "mse", "LC402", "CorrectMSE"),
-    ("MSEPerSampleNone", "mse", "LC403", "CorrectMSE"),
-    ("kl_div_default_mean", "kl_div", "LC404", "correct_kl_div"),
-    ("SumOverBatchMSE", "mse", "LC405", "CorrectMSE"),
-    ("naive_mse", "mse", "LC501", "CorrectMSE"),
-    ("CESoftTargetsByArgmax", "cross_entropy", "LC502", "CorrectCrossEntropy"),
-    ("CEIgnoreIndexCountsPadding", "cross_entropy", "LC503", "CorrectCrossEntropy"),
-    ("CESqueezeTarget", "cross_entropy", "LC504", "CorrectCrossEntropy"),
-    ("keras_bce_with_logits", "bce_with_logits", "LC505", "CorrectBCEWithLogits"),
-    ("NTXentCPUMask", "info_nce", "LC601", "CorrectNTXent"),
-    ("Float64MSE", "mse", "LC603", "CorrectMSE"),
-    ("EpsBCE", "bce", "LC604", "CorrectBCE"),
-    pytest.param("ExpandedTriplet", "triplet_margin", "LC604", "CorrectTriplet", marks=XFAIL_LC604_CANCELLATION),
-    ("FlatViewMSE", "mse", "LC605", "CorrectMSE"),
-    ("DiceView", "dice", "LC605", "CorrectDice"),
-    ("FocalSigmoidInplace", "focal", "LC701", "CorrectFocal"),
-    ("NoisyTargetMSE", "mse", "LC702", "CorrectMSE"),
-    ("SmoothedMSE", "mse", "LC703", "CorrectMSE"),
-    ("MSEShape1", "mse", "LC704", "CorrectMSE"),
-    ("DiceRejectsEmpty", "dice", "LC705", "CorrectDice"),
-    ("ConvergingMSE", "mse", "LC706", "CorrectMSE"),
-    ("AbortOnNaNLogCosh", "log_cosh", "LC706", "CorrectLogCosh"),
-    ("always_exit_mse", "mse", "LC706", "CorrectMSE"),
-    ("MSEItem", "mse", "LC707", "CorrectMSE"),
-]
-
+# Engine gaps, by fixture: the audit misses a defect the fixture has (strict xfails; see the module docstring).
+XFAIL = {
+    "ExpandedTriplet": "engine gap: device.dtype draws only generic inputs, where cdist-style cancellation stays "
+                       "inside the float32 tolerance; nearly equal anchor/positive pairs are never tried",
+}
+FIXTURES = examples(SUITE)
+# (fixture, catalogue id, expected code, correct twin): every defect of the table whose checks run here (a
+# fixture that `needs` a device is tested below, where one is present)
+CASES = [pytest.param(e.name, e.loss_id, e.code, e.twin, id=f"{e.code}-{e.name}",
+                      marks=[pytest.mark.xfail(strict=True, reason=XFAIL[e.name])] if e.name in XFAIL else [])
+         for e in FIXTURES if not e.clean and e.needs is None]
 # Correct twins: (twin, catalogue id).
-TWINS = [
-    ("CorrectMSE", "mse"),
-    ("CorrectHuber", "huber"),
-    ("CorrectLogCosh", "log_cosh"),
-    ("CorrectBCE", "bce"),
-    ("CorrectBCEWithLogits", "bce_with_logits"),
-    ("CorrectFocal", "focal"),
-    ("CorrectCrossEntropy", "cross_entropy"),
-    ("correct_kl_div", "kl_div"),
-    ("CorrectContrastive", "contrastive"),
-    ("CorrectTriplet", "triplet_margin"),
-    ("CorrectNTXent", "info_nce"),
-    # Guards a fixed false positive: advanced indexing under FakeTensorMode on a CPU-only torch raised
-    # "PyTorch is not linked with support for cuda devices", which device.fake_cuda reported as LC601.
-    ("CorrectNTXentIndexed", "info_nce"),
-    ("CorrectDice", "dice"),
-]
+TWINS = [pytest.param(e.name, e.loss_id, id=e.name) for e in FIXTURES if e.clean]
 
 # Codes whose default severity is below error, checked explicitly.
 SEVERITY = {"LC203": "warning", "LC404": "info", "LC501": "info", "LC603": "warning"}
-
-
-def _param_id(case):
-    values = case.values if hasattr(case, "values") else case
-    return f"{values[2]}-{values[0]}"
 
 
 def _finding(result, code):
     return next(f for f in result.findings if f.code == code)
 
 
-
-@pytest.mark.parametrize("fixture, loss_id, code, twin", CASES, ids=[_param_id(c) for c in CASES])
+@pytest.mark.parametrize("fixture, loss_id, code, twin", CASES)
 def test_fixture_is_caught(fixture, loss_id, code, twin):
     result = audited(fixture, loss_id)
     assert code in codes(result), f"{fixture} as {loss_id}: expected {code}\n{summary(result)}"
@@ -105,7 +55,7 @@ def test_fixture_is_caught(fixture, loss_id, code, twin):
     assert f.message.strip(), f
     assert f.title == PITFALLS[code].title
     assert fixture in f.reproducer, f.reproducer
-    assert "tests.fixtures.losses" in f.reproducer
+    assert helpers.fixture(fixture).module in f.reproducer
     assert f.severity == SEVERITY.get(code, "error"), (code, f.severity)
     if f.severity == "error":
         assert not result.ok and result.exit_code("error") == 1
@@ -114,7 +64,7 @@ def test_fixture_is_caught(fixture, loss_id, code, twin):
     assert not [c.name for c in result.checks if c.status == "error"], summary(result)
 
 
-@pytest.mark.parametrize("twin, loss_id", TWINS, ids=[c.values[0] if hasattr(c, "values") else c[0] for c in TWINS])
+@pytest.mark.parametrize("twin, loss_id", TWINS)
 def test_correct_twin_is_clean(twin, loss_id):
     result = audited(twin, loss_id)
     bad = [f for f in result.findings if f.severity in ("error", "warning")]
@@ -125,10 +75,10 @@ def test_correct_twin_is_clean(twin, loss_id):
 
 
 def test_every_defect_has_a_listed_twin():
-    twins = {t.values[0] if hasattr(t, "values") else t[0] for t in TWINS}
+    twins = {t.values[0] for t in TWINS}
     for case in CASES:
-        values = case.values if hasattr(case, "values") else case
-        assert values[3] in twins and hasattr(losses, values[0]), values
+        assert case.values[3] in twins and helpers.fixture(case.values[0]).obj, case.values
+    assert set(XFAIL) <= {case.values[0] for case in CASES}
 
 
 # -- details the parametrized test does not cover ------------------------------------------------------------
@@ -182,7 +132,9 @@ def test_ignored_reduction_is_at_least_a_reduction_error():
 
 def test_accelerator_parity_check():
     """LC602: HalfOnGPUMSE takes a float16 path on CUDA. Without an accelerator the check must say so and skip."""
-    result = audited("HalfOnGPUMSE", "mse")
+    half = helpers.fixture("HalfOnGPUMSE")
+    assert (half.needs, half.code) == ("cuda", "LC602")
+    result = audited(half.name, half.loss_id)
     check = next(c for c in result.checks if c.name == "device.accelerator")
     if torch.cuda.is_available():
         assert "LC602" in codes(result), summary(result)
@@ -199,10 +151,10 @@ def test_expanded_triplet_really_loses_precision_in_float32():
     p = torch.tensor([[2.2127492427825928, 2.4736461639404297, -0.15895363688468933, 2.7619454860687256,
                        -2.709761381149292]])
     n = a + torch.tensor([[0.5, 0.0, 0.0, 0.0, 0.0]])
-    loss = losses.ExpandedTriplet()
+    loss = embedding.ExpandedTriplet()
     f32 = loss(a, p, n).item()
     f64 = loss(a.double(), p.double(), n.double()).item()
-    correct = losses.CorrectTriplet()(a.double(), p.double(), n.double()).item()
+    correct = embedding.CorrectTriplet()(a.double(), p.double(), n.double()).item()
     assert abs(f64 - correct) < 1e-9
     assert abs(f32 - f64) > 2e-5 + 2e-4 * abs(f64)  # beyond the float32 tolerance of losscheck.tolerances
 
@@ -212,16 +164,16 @@ def test_dice_view_really_fails_on_non_contiguous_input():
     p, g = torch.rand(2, 1, 4, 4), (torch.rand(2, 1, 4, 4) > 0.5).float()
     for crop in (lambda t: t[:, :, 1:, 1:], lambda t: t.transpose(2, 3)):
         with pytest.raises(RuntimeError, match="view"):
-            losses.DiceView()(crop(p), crop(g))
-        torch.testing.assert_close(losses.CorrectDice()(crop(p), crop(g)),
-                                   losses.CorrectDice()(crop(p).contiguous(), crop(g).contiguous()))
+            segmentation.DiceView()(crop(p), crop(g))
+        torch.testing.assert_close(segmentation.CorrectDice()(crop(p), crop(g)),
+                                   segmentation.CorrectDice()(crop(p).contiguous(), crop(g).contiguous()))
 
 
 def test_indexed_ntxent_twin_is_really_correct():
     z_i, z_j = torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
     for r in ("none", "mean", "sum"):
-        torch.testing.assert_close(losses.CorrectNTXentIndexed(reduction=r)(z_i, z_j),
-                                   losses.CorrectNTXent(reduction=r)(z_i, z_j))
+        torch.testing.assert_close(embedding.CorrectNTXentIndexed(reduction=r)(z_i, z_j),
+                                   embedding.CorrectNTXent(reduction=r)(z_i, z_j))
 
 
 # -- determinism and code filters ----------------------------------------------------------------------------
@@ -230,8 +182,8 @@ def _fingerprint(result):
 
 
 def test_same_seed_same_findings():
-    first = audited("ClampedBCE", "bce")
-    again = fresh_audit("ClampedBCE", "bce")
+    first = audited("ClampedProbabilityBCE", "bce")
+    again = fresh_audit("ClampedProbabilityBCE", "bce")
     assert len(first.findings) >= 3
     assert _fingerprint(again) == _fingerprint(first)
     assert [(c.name, c.status, c.examples) for c in again.checks] == [(c.name, c.status, c.examples)
@@ -239,14 +191,14 @@ def test_same_seed_same_findings():
 
 
 def test_select_and_ignore_filter_codes():
-    full = audited("NaiveLogCosh", "log_cosh")
+    full = audited("DirectLogCosh", "log_cosh")
     full_codes = codes(full)
     assert {"LC201", "LC302", "LC501"} <= set(full_codes), summary(full)
 
-    selected = audited("NaiveLogCosh", "log_cosh", select=("LC2",))
+    selected = audited("DirectLogCosh", "log_cosh", select=("LC2",))
     assert codes(selected) == [c for c in full_codes if c.startswith("LC2")]
 
-    ignored = audited("NaiveLogCosh", "log_cosh", ignore=("LC501", "LC3"))
+    ignored = audited("DirectLogCosh", "log_cosh", ignore=("LC501", "LC3"))
     assert codes(ignored) == [c for c in full_codes if c != "LC501" and not c.startswith("LC3")]
     # A check whose every finding was ignored passes, and says so.
     broadcast = next(c for c in ignored.checks if c.name == "target.broadcast")
