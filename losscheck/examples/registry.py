@@ -41,8 +41,6 @@ class Example:
     twin: str | None = None  # the name of the correct twin in the same table
     gallery: int | None = None  # the loss's row in the reports/ gallery (1 = first); None: not in the gallery
     needs: str | None = None  # "cuda": the expectation holds only where a CUDA device is present
-    init: dict = field(default_factory=dict)  # constructor (or function) keyword arguments for the audit
-    conventions: dict = field(default_factory=dict)  # conventions to declare to the audit
 
     @property
     def name(self) -> str:
@@ -77,19 +75,13 @@ class Example:
         """The first line of the docstring: the defect, or that the loss is correct."""
         return (self.obj.__doc__ or "").strip().splitlines()[0]
 
-    def options(self) -> dict:
-        """The audit keyword arguments this record brings (as_, and init and conventions where given)."""
-        extra = {k: v for k, v in (("init", self.init), ("conventions", self.conventions)) if v}
-        return {"as_": self.loss_id, **extra}
-
 
 _RECORDS: list[Example] = []
 _BY_NAME: dict[str, Callable] = {}
 
 
 def example(loss_id: str, *, suite: str, expect=(), variant: str | None = None, twin: str | None = None,
-            gallery: int | None = None, needs: str | None = None, init: dict | None = None,
-            conventions: dict | None = None):
+            gallery: int | None = None, needs: str | None = None):
     """Register the decorated loss (class or function) as an example of `loss_id` in the table `suite`.
 
     expect: a code, a tuple of codes, or {code: words}; empty: the audit must be clean.
@@ -106,8 +98,7 @@ def example(loss_id: str, *, suite: str, expect=(), variant: str | None = None, 
         known = _BY_NAME.setdefault(obj.__name__, obj)
         if known is not obj:
             raise ValueError(f"two examples are named {obj.__name__!r} ({known.__module__}, {obj.__module__})")
-        _RECORDS.append(Example(obj, loss_id, suite, codes, variant, twin, gallery, needs, dict(init or {}),
-                                dict(conventions or {})))
+        _RECORDS.append(Example(obj, loss_id, suite, codes, variant, twin, gallery, needs))
         return obj
 
     return register
