@@ -7,20 +7,14 @@ is wrapped in an autograd Function whose backward asks the worker for the input 
 `out.sum().backward()` fills `x.grad` here as it would in-process. Inputs the candidate changed in place
 are changed here too (api.purity sees LC701), and its warnings are raised again here.
 
-What the worker does wrong becomes an exception of the call, never a crash or a hang of the judge:
-CallTimeout when it does not answer within the time limit (it is killed), WorkerLost when it dies, exits
-(with any code, 0 included), closes its pipe or sends something that is not plain data. Within a check,
+What the worker does wrong becomes an exception of the call, never a crash or a hang of the judge
+(losscheck.supervisor: CallTimeout, WorkerLost, CandidateError). Within a check,
 the calls after a lost worker fail at once with the same error (hypothesis shrinks without restarting it);
 the next check gets a fresh worker (import and construction again), at most MAX_RESTARTS times an audit.
 """
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
-import shutil
-import signal
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 
@@ -29,24 +23,10 @@ import torch
 from losscheck import wire
 from losscheck.calls import CallTimeout
 from losscheck.candidate import Candidate
+from losscheck.supervisor import CandidateError, Worker, WorkerLost
 from losscheck.errors import UsageError
-from losscheck.lifeline import how_it_ended
 
 MAX_RESTARTS = 30  # fresh workers per audit: one per check is enough for a candidate that crashes on every call
-LOG_TAIL = 300  # characters of the candidate's own output quoted when its worker dies
-
-
-class WorkerLost(Exception):
-    """The worker died, exited or broke the protocol during a request."""
-
-
-class CandidateError(Exception):
-    """An exception raised by candidate code in the worker, under the name of its own type."""
-
-
-def _raised(type_name: str, message: str) -> CandidateError:
-    name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or "Exception"
-    return type(name, (CandidateError,), {})(message)
 
 
 class Foreign:
@@ -62,123 +42,6 @@ class Foreign:
 def _foreign(type_name: str, text: str) -> Foreign:
     name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or "object"
     return type(name, (Foreign,), {})(text)
-
-
-class Worker:
-    """One worker process: started by fork, spoken to over a pipe, killed with its whole process group."""
-
-    def __init__(self, source, timeout: float, memory_limit: int | None):
-        self.source, self.timeout, self.memory_limit = source, timeout, memory_limit
-        self.dir = tempfile.mkdtemp(prefix="losscheck-worker-")
-        self.log = os.path.join(self.dir, "candidate-output.log")
-        self.pid = self.conn = None
-
-    def start(self) -> None:
-        from losscheck import worker
-
-        here, there = multiprocessing.Pipe(duplex=True)
-        workdir = tempfile.mkdtemp(dir=self.dir, prefix="cwd-")
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
-            here.close()
-            worker.main(there, self.source, self.timeout, workdir, self.log, self.memory_limit)
-        there.close()
-        self.pid, self.conn = pid, here
-        LIVE.add(self)
-
-    def request(self, *message, wait: float):
-        """The payload of the worker's reply; raises what the candidate raised, CallTimeout or WorkerLost."""
-        if self.pid is None:
-            self.start()
-        try:
-            self.conn.send_bytes(wire.dumps(message))
-        except (OSError, ValueError):
-            raise WorkerLost(self._death()) from None
-        if not self.conn.poll(wait):
-            self.kill()
-            raise CallTimeout(f"the call did not return within {wait:g} s and the worker had to be killed")
-        try:
-            reply = wire.loads(self.conn.recv_bytes())
-        except (EOFError, OSError):
-            raise WorkerLost(self._death()) from None
-        except wire.WireError as e:
-            self.kill()
-            raise WorkerLost(f"the worker broke the protocol: {e}") from None
-        if not isinstance(reply, tuple) or not reply or reply[0] not in ("ok", "error"):
-            self.kill()
-            raise WorkerLost("the worker broke the protocol: an unexpected reply")
-        if reply[0] == "ok":
-            return reply[1] if len(reply) > 1 else None
-        kind, type_name, text = (tuple(reply[1:]) + ("", "", ""))[:3]
-        if kind == "timeout":
-            raise CallTimeout(str(text))
-        if kind == "usage":
-            raise UsageError(str(text))
-        raise _raised(type_name, str(text))
-
-    def _death(self) -> str:
-        status = self._reap(wait=2.0)
-        self.kill()
-        said = self._log_tail()
-        return (f"the worker running the candidate ended ({how_it_ended(status=status)}): the candidate crashed, exited "
-                f"the interpreter or closed its channel" + (f"; its last output: {said}" if said else ""))
-
-    def _log_tail(self) -> str:
-        try:
-            with open(self.log, "rb") as f:
-                f.seek(max(0, os.path.getsize(self.log) - LOG_TAIL))
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-        return " ".join(text.split())[-LOG_TAIL:]
-
-    def _reap(self, wait: float) -> int | None:
-        import time
-
-        deadline = time.monotonic() + wait
-        while self.pid is not None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                return None
-            if pid:
-                return status
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.01)
-        return None
-
-    def kill(self) -> None:
-        """Kill the worker, its threads and every process in its group; forget them."""
-        if self.pid is None:
-            return
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
-            try:
-                target()
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
-        try:
-            self.conn.close()
-        except OSError:
-            pass
-        self.pid = self.conn = None
-        LIVE.discard(self)
-
-    def close(self) -> None:
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-LIVE: set = set()  # workers to kill if the judge is told to stop (see stop_all)
-
-
-def stop_all() -> None:
-    for w in list(LIVE):
-        w.kill()
 
 
 class _RemoteGraph(torch.autograd.Function):

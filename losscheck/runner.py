@@ -110,7 +110,7 @@ def _pool_process() -> None:
     die_with_parent(signal.SIGTERM)
 
     def stop(signum, frame):
-        from losscheck.remote import stop_all
+        from losscheck.supervisor import stop_all
 
         stop_all()
         os._exit(128 + signum)

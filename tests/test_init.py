@@ -273,3 +273,14 @@ def test_render_escapes_and_stays_valid_toml():
              discovery.Found("pkg", "b_loss", object, "function", guessing.Guess(None))]
     data = tomllib.loads(toml.render("pkg", found))
     assert data["tool"]["losscheck"]["loss"] == [{"target": 'pkg.we"ird:A\\Loss', "as": "mse"}]
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("FocalLoss", "class", True), ("Focalloss", "class", True), ("L2Penalty", "class", True),
+    ("L1Regularizer", "class", True), ("InfoNCE", "class", True), ("SymmetricInfoNCE", "class", True),
+    ("NTXent", "class", True), ("Generator", "class", False), ("DiceMetric", "class", False),
+    ("dice_loss", "function", True), ("l2_penalty", "function", True), ("l1_regularization", "function", True),
+    ("diceLoss", "function", False), ("info_nce", "function", False), ("compute_metrics", "function", False),
+])
+def test_what_init_takes_for_a_loss_by_its_name(name, kind, expected):
+    assert discovery.is_loss_name(name, kind) is expected

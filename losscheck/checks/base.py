@@ -134,7 +134,7 @@ class Context:
 
     def failure(self, outcome, case, dtype, what, **extra):
         """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
-        from losscheck.remote import WorkerLost
+        from losscheck.supervisor import WorkerLost
 
         if isinstance(outcome.error, CallTimeout):
             return Violation("LC706", f"{what} timed out: {outcome.describe_error()}", case, dtype, **extra)

@@ -86,6 +86,9 @@ class LossSpec:
     # likely mean another id but may mean this one (listed after the ids they name).
     names: tuple[str, ...] = ()
     also_named: tuple[str, ...] = ()
+    # Lower-case names this loss goes by without the word "loss" (infonce, ntxent): `init` discovers classes
+    # and functions so named as losses.
+    standalone_names: tuple[str, ...] = ()
     # For a loss that is one ratio over the whole batch, LC606's advice under --ddp (losscheck/ddp/advice.py):
     # (what it is, the sums to all-reduce before dividing).
     batch_overlap: tuple[str, str] | None = None

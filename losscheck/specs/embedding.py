@@ -199,6 +199,7 @@ SPECS = [
     LossSpec(
         id="info_nce", family="embedding", summary="NT-Xent (SimCLR): cross-entropy of cosine/τ towards the other view",
         names=("infonce", "ntxent", "nce", "simclr"), also_named=("contrastive",),
+        standalone_names=("infonce", "ntxent"),
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,

@@ -277,6 +277,14 @@ def box_variants(enclosing):
     )
 
 
+def box_spec(id, summary, reference, *, names, generalized=False):
+    """A box overlap loss on (x1, y1, x2, y2) boxes: iou, or giou (`generalized`)."""
+    return LossSpec(
+        id=id, family="segmentation", summary=summary, names=names, signature=("input", "target"),
+        reference=reference, params=(BOX_EPS, REDUCTION), draw_inputs=draw_boxes,
+        layouts=("batch", "single", "no_batch"), edge_cases=box_edges, variants=box_variants(generalized))
+
+
 BOX_EPS = Param("eps", 1e-7, ("epsilon",))
 
 SPECS += [
@@ -304,16 +312,7 @@ SPECS += [
         target_formats=("onehot", "binary", *INDEX_FORMATS), target_views=MASK_VIEWS, formats_are_conventions=True,
         edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,),
         convention_params=ACTIVATION_PARAMS),
-    LossSpec(
-        id="iou", family="segmentation", summary="1 - I/(U + eps) on (x1, y1, x2, y2) boxes",
-        names=("iou", "jaccard"),
-        signature=("input", "target"), reference=ref.iou, params=(BOX_EPS, REDUCTION),
-        draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
-        variants=box_variants(False)),
-    LossSpec(
-        id="giou", family="segmentation", summary="1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)",
-        names=("giou", "generalizediou"),
-        signature=("input", "target"), reference=ref.giou, params=(BOX_EPS, REDUCTION),
-        draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"), edge_cases=box_edges,
-        variants=box_variants(True)),
+    box_spec("iou", "1 - I/(U + eps) on (x1, y1, x2, y2) boxes", ref.iou, names=("iou", "jaccard")),
+    box_spec("giou", "1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)", ref.giou,
+             names=("giou", "generalizediou"), generalized=True),
 ]

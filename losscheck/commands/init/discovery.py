@@ -2,8 +2,9 @@
 
 It imports the package and every submodule under it (pkgutil; a submodule that fails to import is skipped with
 a one-line note on stderr; `__main__` is never imported), keeps the public `nn.Module` subclasses whose name
-ends in "Loss" (any case; also the suffix-less InfoNCE / NTXent, and any subclass of torch's `_Loss`) and the
-public functions whose name ends in `_loss`, each where it is defined (a re-export is listed once). Only
+ends in "Loss" (any case), "Penalty" or "Regularizer" (also a loss's own suffix-less name such as InfoNCE or
+NTXent, from the specs, and any subclass of torch's `_Loss`) and the public functions whose snake_case name
+ends so (`dice_loss`, `l2_penalty`), each where it is defined (a re-export is listed once). Only
 imports run: nothing is instantiated.
 """
 from __future__ import annotations
@@ -21,8 +22,8 @@ from losscheck.commands.init.guessing import Guess, guess
 from losscheck.errors import UsageError
 
 # nn.Module subclasses are kept when their lower-cased name ends in one of these.
-CLASS_SUFFIXES = ("loss", "infonce", "ntxent")
-FUNCTION_SUFFIX = "_loss"
+# The words that end a loss's name: "loss", and those of the regularisation terms (L2Penalty, l1_regularizer).
+LOSS_WORDS = ("loss", "penalty", "regularizer", "regulariser", "regularization", "regularisation")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _MODULE = "torch.nn.modules.module.Module"
 _TORCH_LOSS = "torch.nn.modules.loss._Loss"
@@ -99,23 +100,36 @@ def _bases(obj) -> set:
 
 
 def is_loss_class(obj, name: str) -> bool:
-    """An nn.Module subclass named *Loss (or InfoNCE, NTXent), or any subclass of torch's `_Loss` (checked by
+    """An nn.Module subclass named as a loss (`is_loss_name`), or any subclass of torch's `_Loss` (checked by
     name: torch is not imported for this)."""
     if not inspect.isclass(obj):
         return False
     bases = _bases(obj)
-    return _TORCH_LOSS in bases or (_MODULE in bases and name.lower().endswith(CLASS_SUFFIXES))
+    return _TORCH_LOSS in bases or (_MODULE in bases and is_loss_name(name))
+
+
+def is_loss_name(name: str, kind: str = "class") -> bool:
+    """Whether `name` ends (any case) in one of LOSS_WORDS (FocalLoss, L2Penalty; a function's after an
+    underscore: dice_loss, l2_penalty) or, for a class, in a loss's own name without one (a spec's
+    `standalone_names`: InfoNCE, NTXent)."""
+    from losscheck.specs import SPECS
+
+    lower = name.lower()
+    if kind == "function":
+        return lower.endswith(tuple(f"_{w}" for w in LOSS_WORDS))
+    return lower.endswith(LOSS_WORDS + tuple(n for s in SPECS.values() for n in s.standalone_names))
 
 
 def losses_in(module) -> list[Found]:
-    """The public loss classes and `*_loss` functions defined in `module` itself, in definition order."""
+    """The public loss classes and functions (`dice_loss`, `l2_penalty`: snake_case names of a loss) defined
+    in `module` itself, in definition order."""
     found = []
     for name, obj in list(vars(module).items()):
         if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
             continue
         if obj.__name__ == name and is_loss_class(obj, name):
             found.append(Found(module.__name__, name, obj, "class"))
-        elif inspect.isfunction(obj) and obj.__name__ == name and name.lower().endswith(FUNCTION_SUFFIX):
+        elif inspect.isfunction(obj) and obj.__name__ == name and is_loss_name(name, "function"):
             found.append(Found(module.__name__, name, obj, "function"))
     return found
 
