@@ -10,7 +10,7 @@ from pathlib import Path
 import losscheck.references
 
 REFERENCES_DIR = Path(losscheck.references.__file__).resolve().parent
-MODULES = ("regression", "classification", "embedding", "segmentation")
+MODULES = tuple(sorted(p.stem for p in REFERENCES_DIR.glob("*.py") if not p.stem.startswith("_")))
 
 
 def _is_torch(name):
@@ -31,6 +31,8 @@ def test_importing_the_references_does_not_import_torch():
 
 def test_no_reference_source_imports_torch():
     sources = sorted(REFERENCES_DIR.rglob("*.py"))
+    assert {"regression", "classification", "embedding", "segmentation", "generative", "sequence",
+            "regularisation"} <= set(MODULES)
     assert {f"{m}.py" for m in MODULES} <= {path.name for path in sources}
     offenders = []
     for path in sources:

@@ -80,6 +80,8 @@ def batch_invariance(ctx) -> Evidence:
 @register("reduction.default", "reduction")
 def default_reduction(ctx) -> Evidence:
     default = ctx.binding.defaults.get("reduction")
+    if not ctx.spec.reductions:
+        raise Skip(f"{ctx.spec.id} has no reduction argument")
     code = ctx.spec.reduction_notes.get(default)
     if code is None:
         raise Skip(f"the default reduction {default!r} is sound for {ctx.spec.id}")
