@@ -54,3 +54,14 @@ def test_a_batch_pooled_overlap_says_what_to_all_reduce(loss_id):
     (losscheck/ddp/advice.py) names the sums to all-reduce from the spec's `batch_overlap`."""
     overlap = SPECS[loss_id].batch_overlap
     assert overlap and all(overlap), f"{loss_id}: no batch_overlap (what it is, the sums to all-reduce)"
+
+
+@pytest.mark.parametrize("loss_id", SPEC_IDS)
+def test_a_correct_implementation_is_audited(loss_id):
+    """A correct implementation of every id is audited clean somewhere: a correct twin in the corpus
+    (losscheck/examples/<family>.py) or a torch built-in (tests/test_builtins.py)."""
+    from losscheck.examples.registry import examples
+
+    twins = [e.name for e in examples() if e.loss_id == loss_id and e.clean]
+    assert twins or SPECS[loss_id].torch, \
+        f"{loss_id}: no correct twin in losscheck/examples/{SPECS[loss_id].family}.py and no torch built-in"
