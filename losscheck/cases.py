@@ -71,7 +71,7 @@ def cases(binding: Binding, *, layouts=None, target_formats=None, scale="normal"
         layout = draw(st.sampled_from(layouts), label="layout")
         target_format = draw(st.sampled_from(target_formats), label="target format")
         with distinct_sizes() if distinct else contextlib.nullcontext():
-            inputs = spec.draw_inputs(draw, layout=layout, fmt=target_format, scale=scale, params=params)
+            inputs = spec.draw_inputs(draw, layout=layout, target_format=target_format, scale=scale, params=params)
         if explore:
             for name in binding.explorable:
                 if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):

@@ -55,7 +55,7 @@ class LossSpec:
     signature: tuple[str, ...]
     reference: Callable
     params: tuple[Param, ...]
-    draw_inputs: Callable  # (draw, *, layout, fmt, scale, params) -> tuple of float64/int64 ndarrays
+    draw_inputs: Callable  # (draw, *, layout, target_format, scale, params) -> tuple of float64/int64 ndarrays
     layouts: tuple[str, ...] = ("batch", "single")
     # The layouts of which a candidate must take at least one (a loss that raises on all of them is broken); the
     # others are optional: rejecting one is the loss's own contract (info). Default: every batched layout.
@@ -69,8 +69,9 @@ class LossSpec:
     elementwise: bool = False
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
     variants: tuple = ()  # known mistakes (losscheck.variants.Variant), tried on a mismatch
-    # Target formats the candidate sees differently from the reference: fmt -> (inputs -> candidate inputs), e.g.
-    # a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the canonical form.
+    # Target formats the candidate sees differently from the reference: target format -> (inputs -> candidate
+    # inputs), e.g. a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the
+    # canonical form.
     target_views: dict = field(default_factory=dict)
     # True when accepting only some target formats is a convention (dice: index maps or one-hot), not a defect.
     formats_are_conventions: bool = False

@@ -28,18 +28,18 @@ def class_weight(draw, inputs):
     return positive_weights(draw, inputs[0].shape[0 if inputs[0].ndim == 1 else 1])
 
 
-def binary_target(draw, shape, fmt):
-    return binary(draw, shape) if fmt == "binary" else probabilities(draw, shape, label="target")
+def binary_target(draw, shape, target_format):
+    return binary(draw, shape) if target_format == "binary" else probabilities(draw, shape, label="target")
 
 
-def draw_probability_pair(draw, *, layout, fmt, scale, params):
+def draw_probability_pair(draw, *, layout, target_format, scale, params):
     shape = elementwise_shape(draw, layout)
-    return probabilities(draw, shape, saturate=scale == "extreme"), binary_target(draw, shape, fmt)
+    return probabilities(draw, shape, saturate=scale == "extreme"), binary_target(draw, shape, target_format)
 
 
-def draw_logit_pair(draw, *, layout, fmt, scale, params):
+def draw_logit_pair(draw, *, layout, target_format, scale, params):
     shape = elementwise_shape(draw, layout)
-    return logits(draw, shape, scale), binary_target(draw, shape, fmt)
+    return logits(draw, shape, scale), binary_target(draw, shape, target_format)
 
 
 def binary_logit_edges():
@@ -63,16 +63,16 @@ def class_shapes(draw, layout):
     return (n, c, *extra), (n, *extra)
 
 
-def draw_class_logits(draw, *, layout, fmt, scale, params):
+def draw_class_logits(draw, *, layout, target_format, scale, params):
     in_shape, t_shape = class_shapes(draw, layout)
     x = logits(draw, in_shape, scale)
-    if fmt == "probabilities":
+    if target_format == "probabilities":
         return x, class_probabilities(draw, in_shape, axis=0 if layout == "no_batch" else 1)
     return x, class_indices(draw, t_shape, in_shape[0 if layout == "no_batch" else 1])
 
 
-def draw_class_log_probs(draw, *, layout, fmt, scale, params):
-    x, t = draw_class_logits(draw, layout=layout, fmt="indices", scale=scale, params=params)
+def draw_class_log_probs(draw, *, layout, target_format, scale, params):
+    x, t = draw_class_logits(draw, layout=layout, target_format="indices", scale=scale, params=params)
     return log_softmax(x, axis=0 if layout == "no_batch" else 1), t
 
 
@@ -86,7 +86,7 @@ def log_prob_edges():
     return [(label, (log_softmax(x, axis=1), t)) for label, (x, t) in class_edges()]
 
 
-def draw_distributions(draw, *, layout, fmt, scale, params):
+def draw_distributions(draw, *, layout, target_format, scale, params):
     """kl_div: input log q and target p (log p when log_target), distributions along the last dim."""
     n = batch_size(draw, layout)
     shape = (n, size(draw, "D", 2, 5))
@@ -286,7 +286,7 @@ FOCAL_MULTICLASS_VARIANTS = (
 )
 
 
-def signed_logit_pair(draw, *, layout, fmt, scale, params):
+def signed_logit_pair(draw, *, layout, target_format, scale, params):
     """(scores, labels in {-1, 1}) of one shape."""
     shape = elementwise_shape(draw, layout)
     return logits(draw, shape, scale), signs(draw, shape)
@@ -299,14 +299,14 @@ def signed_edges():
             ("scores at the margin", (np.array([[1.0, -1.0, 0.0]]), np.array([[1.0, -1.0, 1.0]])))]
 
 
-def draw_multilabel_logits(draw, *, layout, fmt, scale, params):
+def draw_multilabel_logits(draw, *, layout, target_format, scale, params):
     """(logits (N, C) or (C,), target in [0, 1] of the same shape)."""
     c = size(draw, "C", 1, 5)
     shape = (c,) if layout == "no_batch" else (batch_size(draw, layout), c)
-    return logits(draw, shape, scale), binary_target(draw, shape, fmt)
+    return logits(draw, shape, scale), binary_target(draw, shape, target_format)
 
 
-def draw_margin_classes(draw, *, layout, fmt, scale, params):
+def draw_margin_classes(draw, *, layout, target_format, scale, params):
     """(scores (N, C) or (C,), class indices (N,) or ())."""
     in_shape, t_shape = class_shapes(draw, layout)
     return logits(draw, in_shape, scale), class_indices(draw, t_shape, in_shape[-1])
@@ -318,7 +318,7 @@ def margin_class_edges():
             ("scores exactly at the margin", (x, np.array([0, 2, 1])))]
 
 
-def draw_multilabel_margin(draw, *, layout, fmt, scale, params):
+def draw_multilabel_margin(draw, *, layout, target_format, scale, params):
     """(scores, targets): each row lists k target classes (repeats allowed), then -1, then anything in [-1, C)
     (torch reads nothing after the first -1)."""
     c = size(draw, "C", 1, 5)

@@ -28,12 +28,12 @@ def embeddings(draw, shape, scale, label):
     return x * draw(st.sampled_from([100.0, 1e4]), label="extreme_factor") if scale == "extreme" else x
 
 
-def draw_triplet(draw, *, layout, fmt, scale, params):
+def draw_triplet(draw, *, layout, target_format, scale, params):
     shape = embedding_shape(draw, layout)
     return tuple(embeddings(draw, shape, scale, name) for name in ("anchor", "positive", "negative"))
 
 
-def draw_pairs_with_label(draw, *, layout, fmt, scale, params):
+def draw_pairs_with_label(draw, *, layout, target_format, scale, params):
     shape = embedding_shape(draw, layout)
     x1, x2 = embeddings(draw, shape, scale, "x1"), embeddings(draw, shape, scale, "x2")
     return x1, x2, binary(draw, shape[:-1], label="label")
@@ -46,7 +46,7 @@ def nonzero_rows(x):
     return x
 
 
-def draw_views(draw, *, layout, fmt, scale, params):
+def draw_views(draw, *, layout, target_format, scale, params):
     shape = embedding_shape(draw, layout)
     return tuple(nonzero_rows(embeddings(draw, shape, scale, name)) for name in ("z_i", "z_j"))
 
@@ -202,7 +202,7 @@ SPECS = [
 
 # -- hinge_embedding, cosine_embedding, margin_ranking, triplet_batch_hard ----------------------------------
 
-def draw_signed_distances(draw, *, layout, fmt, scale, params):
+def draw_signed_distances(draw, *, layout, target_format, scale, params):
     """hinge_embedding: (input, labels in {-1, 1}) of one shape; input is typically a distance but any real."""
     shape = elementwise_shape(draw, layout)
     x = floats(draw, shape, 5.0, label="input")
@@ -216,7 +216,7 @@ def hinge_embedding_edges():
             ("distances at 0 and at the margin, label -1", (x, -np.ones_like(x)))]
 
 
-def draw_cosine_pairs(draw, *, layout, fmt, scale, params):
+def draw_cosine_pairs(draw, *, layout, target_format, scale, params):
     """(x1, x2, y in {-1, 1}): rows of norm >= 0.5 (zero vectors are edge cases: their cosine is defined only
     through torch's eps, and its derivative there is of order 1/sqrt(eps))."""
     shape = embedding_shape(draw, layout)
@@ -233,7 +233,7 @@ def cosine_edges():
             ("identical and opposite vectors", (x, np.array([[0.5, -1.0, 2.0], [-1.0, 0.0, 0.0]]), np.array([1.0, -1.0])))]
 
 
-def draw_ranking(draw, *, layout, fmt, scale, params):
+def draw_ranking(draw, *, layout, target_format, scale, params):
     """(x1, x2, y in {-1, 1}): scores of shape (N,), or () without a batch."""
     shape = () if layout == "no_batch" else (batch_size(draw, layout),)
     x1, x2 = (logits(draw, shape, scale, label=name) for name in ("x1", "x2"))
@@ -246,7 +246,7 @@ def ranking_edges():
             ("extreme gaps", (x, -x, np.array([-1.0, 1.0, 1.0, -1.0])))]
 
 
-def draw_labelled_embeddings(draw, *, layout, fmt, scale, params):
+def draw_labelled_embeddings(draw, *, layout, target_format, scale, params):
     """(embeddings (N, D), labels (N,)): N >= 3, at least one anchor with a positive and a negative (the first two
     rows share a label, the third has another); the rest drawn among 3 labels."""
     n, d = size(draw, "N", 3, 6), size(draw, "D", 1, 4)

@@ -15,7 +15,7 @@ from losscheck.variants import Variant, call, replace_input, scaled, sigmoid
 
 # -- gaussian_kl --------------------------------------------------------------------------------------------
 
-def draw_latents(draw, *, layout, fmt, scale, params):
+def draw_latents(draw, *, layout, target_format, scale, params):
     """(mu, logvar) of shape (N, Z) or (Z,). At the extreme scale mu reaches ±1e4 and logvar [-1e3, 80]: above 80,
     e^logvar (and so the true loss) no longer fits in float32."""
     z = size(draw, "Z", 1, 4)
@@ -66,12 +66,12 @@ def score_shape(draw, layout):
     return (n,) if draw(st.booleans(), label="trailing 1") else (n, 1)
 
 
-def draw_real_fake(draw, *, layout, fmt, scale, params):
+def draw_real_fake(draw, *, layout, target_format, scale, params):
     shape = score_shape(draw, layout)
     return logits(draw, shape, scale, label="real"), logits(draw, shape, scale, label="fake")
 
 
-def draw_fake(draw, *, layout, fmt, scale, params):
+def draw_fake(draw, *, layout, target_format, scale, params):
     return (logits(draw, score_shape(draw, layout), scale, label="fake"),)
 
 
@@ -133,7 +133,7 @@ WASSERSTEIN_VARIANTS = (
 
 # -- uncertainty weighting ----------------------------------------------------------------------------------
 
-def draw_task_losses(draw, *, layout, fmt, scale, params):
+def draw_task_losses(draw, *, layout, target_format, scale, params):
     """(losses >= 0, log_vars) of shape (T,). At the extreme scale log_vars stop at -60: e^60 · 1e4 still fits in
     float32, as the true total then does."""
     t = 1 if layout == "single" else size(draw, "T", 2, 4)

@@ -21,7 +21,7 @@ def elementwise_shape(draw, layout):
     return (batch_size(draw, layout), size(draw, "D", 1, 4))
 
 
-def draw_pair(draw, *, layout, fmt, scale, params):
+def draw_pair(draw, *, layout, target_format, scale, params):
     """(input, target): two real arrays of one shape; 'extreme' puts errors up to 1e4."""
     shape = elementwise_shape(draw, layout)
     bound = 5.0 if scale == "normal" else 1e4
@@ -59,7 +59,7 @@ def counts(draw, shape, scale, label="target"):
     return np.round(y) if draw(st.booleans(), label="integer counts") else y
 
 
-def draw_poisson(draw, *, layout, fmt, scale, params):
+def draw_poisson(draw, *, layout, target_format, scale, params):
     """(input, target): log-rates (log_input) or rates >= 0, and counts. Extreme log-rates stop at 80 so that
     exp(input) stays finite in float32 (above that the true loss itself does not fit)."""
     shape = elementwise_shape(draw, layout)
@@ -81,9 +81,9 @@ def poisson_edges():
 GAUSSIAN_VAR_SHAPES = ("same", "one fewer dim", "last dim 1")
 
 
-def draw_gaussian(draw, *, layout, fmt, scale, params):
+def draw_gaussian(draw, *, layout, target_format, scale, params):
     """(input, target, var): var > 0 (log-uniform), of input's shape, one dimension short, or last dim 1."""
-    x, t = draw_pair(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+    x, t = draw_pair(draw, layout=layout, target_format=target_format, scale=scale, params=params)
     form = draw(st.sampled_from(GAUSSIAN_VAR_SHAPES), label="var shape")
     shape = x.shape if form == "same" else x.shape[:-1] if form == "one fewer dim" else (*x.shape[:-1], 1)
     log_var = floats(draw, shape, 3.0, label="log var") if scale == "normal" else \

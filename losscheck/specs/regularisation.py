@@ -16,7 +16,7 @@ from losscheck.variants import Variant, call
 STRENGTHS = (1.0, 0.01, 0.5)
 
 
-def draw_weights(draw, *, layout, fmt, scale, params):
+def draw_weights(draw, *, layout, target_format, scale, params):
     """(weights,): one parameter tensor of 1 to 4 dims; entries up to 5, or up to 1e4 at the extreme scale."""
     rank = draw(st.integers(1, 4), label="rank")
     shape = tuple(size(draw, f"dim{i}", 1, 4) for i in range(rank))

@@ -73,7 +73,7 @@ DICE_CONVENTIONS = (
 INDEX_FORMATS = ("index_map", "indices")
 
 
-def draw_masks(draw, *, layout, fmt, scale, params):
+def draw_masks(draw, *, layout, target_format, scale, params):
     """(probabilities, target) of shape (N, C, *spatial); target one-hot over C or independent binary masks.
 
     The index formats draw a one-hot target over C >= 2 classes (one class would make the map all zeros):
@@ -81,10 +81,10 @@ def draw_masks(draw, *, layout, fmt, scale, params):
     """
     n = batch_size(draw, "single" if layout == "single" else "batch")
     dims = spatial(draw, "spatial3d" if layout == "spatial3d" else "spatial2d")
-    c = size(draw, "C", 2 if fmt in INDEX_FORMATS else 1, 3)
+    c = size(draw, "C", 2 if target_format in INDEX_FORMATS else 1, 3)
     shape = (n, c, *dims)
     p = probabilities(draw, shape, saturate=scale == "extreme")
-    if fmt in ("onehot", *INDEX_FORMATS):
+    if target_format in ("onehot", *INDEX_FORMATS):
         idx = class_indices(draw, (n, *dims), c)
         return p, np.moveaxis(np.eye(c)[idx], -1, 1)
     return p, binary(draw, shape)
@@ -168,9 +168,9 @@ GENERALIZED_DICE_VARIANTS = (
 )
 
 
-def draw_class_masks(draw, *, layout, fmt, scale, params):
+def draw_class_masks(draw, *, layout, target_format, scale, params):
     """generalized_dice: masks with C >= 2 classes (one-hot by default, or independent binary channels)."""
-    p, g = draw_masks(draw, layout=layout, fmt=fmt, scale=scale, params=params)
+    p, g = draw_masks(draw, layout=layout, target_format=target_format, scale=scale, params=params)
     if p.shape[1] == 1:
         p = np.concatenate([p, 1.0 - p], axis=1)
         g = np.concatenate([g, 1.0 - g], axis=1)
@@ -188,7 +188,7 @@ def generalized_dice_edges():
 
 # -- iou, giou ----------------------------------------------------------------------------------------------
 
-def draw_boxes(draw, *, layout, fmt, scale, params):
+def draw_boxes(draw, *, layout, target_format, scale, params):
     """(input, target) boxes (N, 4), (1, 4) or (4,) as (x1, y1, x2, y2) with x2 > x1 and y2 > y1; the target
     is a perturbed copy of the input half the time (overlapping), else drawn on its own (often disjoint)."""
     n = None if layout == "no_batch" else batch_size(draw, layout)

@@ -18,12 +18,12 @@ def _frames_needed(label) -> int:
     return len(label) + int(np.sum(label[1:] == label[:-1])) if len(label) else 0
 
 
-def _pack(labels, fmt, batched, c, draw):
+def _pack(labels, target_format, batched, c, draw):
     """Targets in the drawn format: padded (N, S) (S >= 1; entries past a length are arbitrary classes, which
     torch ignores) or concatenated 1-D; unbatched targets are (S,) either way."""
     if not batched:
         return labels[0]
-    if fmt == "concatenated":
+    if target_format == "concatenated":
         return np.concatenate(labels).astype(np.int64)
     width = max(1, max(len(lab) for lab in labels))
     padded = draw(hnp.arrays(np.int64, (len(labels), width), elements=st.integers(0, c - 1)), label="padding")
@@ -32,7 +32,7 @@ def _pack(labels, fmt, batched, c, draw):
     return padded
 
 
-def draw_ctc(draw, *, layout, fmt, scale, params):
+def draw_ctc(draw, *, layout, target_format, scale, params):
     """(log_probs (T, N, C) or (T, C), targets, input_lengths, target_lengths): normalised log-probabilities,
     labels of length 0..3 over the classes other than blank, and input lengths long enough for an alignment
     (a target no alignment fits gives an infinite loss: an edge case, not a drawn one)."""
@@ -48,7 +48,7 @@ def draw_ctc(draw, *, layout, fmt, scale, params):
     input_lengths = np.array([draw(st.integers(max(1, k), t), label="input length") for k in needed], dtype=np.int64)
     target_lengths = np.array([len(lab) for lab in labels], dtype=np.int64)
     log_probs = log_probabilities(draw, (t, n, c) if batched else (t, c), axis=-1, scale=scale, label="log_probs")
-    targets = _pack(labels, fmt, batched, c, draw)
+    targets = _pack(labels, target_format, batched, c, draw)
     if not batched:
         return log_probs, targets, input_lengths[0], target_lengths[0]
     return log_probs, targets, input_lengths, target_lengths
