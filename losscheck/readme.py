@@ -12,23 +12,10 @@ import re
 import sys
 from pathlib import Path
 
+from losscheck import catalogue, libraries, pitfalls
+from losscheck.report.files import write_atomic
 
-def _pitfalls() -> str:
-    from losscheck.pitfalls import table
-    return table()
-
-
-def _catalogue() -> str:
-    from losscheck.catalogue import markdown_table
-    return markdown_table()
-
-
-def _libraries() -> str:
-    from losscheck.libraries import markdown
-    return markdown()
-
-
-SOURCES = {"pitfalls": _pitfalls, "catalogue": _catalogue, "libraries": _libraries}
+SOURCES = {"pitfalls": pitfalls.table, "catalogue": catalogue.markdown_table, "libraries": libraries.markdown}
 _BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
 
 
@@ -68,7 +55,6 @@ def main(argv=None) -> int:
         print(f"{args.path}: generated tables differ from their sources; run python -m losscheck.readme",
               file=sys.stderr)
         return 1
-    from losscheck.report.files import write_atomic
     write_atomic(args.path, new)
     print(f"{args.path}: tables regenerated")
     return 0

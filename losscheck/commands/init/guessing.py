@@ -68,45 +68,31 @@ def words(name: str) -> list[str]:
     return [w.lower() for part in re.split(r"[_\W]+", name) for w in _WORD.findall(part)]
 
 
-def _covered(keyword: str, ws: list[str], joined: str) -> set[int] | None:
-    """The indices of the name's words that `keyword` occurs in, or None when it does not occur."""
+def _matches(keyword: str, ws: list[str], joined: str) -> bool:
     if len(keyword) > 3:
-        at = joined.find(keyword)
-        if at < 0:
-            return None
-        starts = [sum(len(w) for w in ws[:i]) for i in range(len(ws))]
-        return {i for i, s in enumerate(starts) if s < at + len(keyword) and at < s + len(ws[i])}
+        return keyword in joined
     # a whole word, or a run of consecutive words (IoU -> io, u)
     for i in range(len(ws)):
         run = ""
-        for j, w in enumerate(ws[i:], start=i):
+        for w in ws[i:]:
             run += w
             if run == keyword:
-                return set(range(i, j + 1))
+                return True
             if len(run) >= len(keyword):
                 break
-    return None
-
-
-def _name_words(name: str) -> list[str]:
-    ws = words(name)
-    return ws[:-1] if ws and ws[-1] in ("loss", "losses") else ws
-
-
-def _first_row(name: str):
-    """(words of the name, the first `keywords()` row whose words all occur in it, the words they cover)."""
-    ws = _name_words(name)
-    joined = "".join(ws)
-    for needed, ids in keywords():
-        found = [_covered(k, ws, joined) for k in needed]
-        if all(c is not None for c in found):
-            return ws, ids, set().union(*found)
-    return ws, (), set()
+    return False
 
 
 def keyword_ids(name: str) -> tuple[str, ...]:
     """The candidate ids of the first `keywords()` row whose words all occur in `name`, or ()."""
-    return _first_row(name)[1]
+    ws = words(name)
+    if ws and ws[-1] in ("loss", "losses"):
+        ws = ws[:-1]
+    joined = "".join(ws)
+    for needed, ids in keywords():
+        if all(_matches(k, ws, joined) for k in needed):
+            return ids
+    return ()
 
 
 @dataclass(frozen=True)
