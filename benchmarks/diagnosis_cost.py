@@ -9,7 +9,7 @@ import time
 from unittest import mock
 
 from losscheck import audit
-from losscheck import diagnose
+from losscheck.diagnosis import explain as diagnose
 
 
 def timed(target, as_):

@@ -15,7 +15,7 @@ import time
 from tabulate import tabulate
 
 from losscheck import audit
-from losscheck.libraries import LIBRARY_LOSSES
+from losscheck.tables.libraries import LIBRARY_LOSSES
 from losscheck.specs import SPECS, TORCH_BUILTINS
 
 

@@ -10,7 +10,7 @@ __all__ = ["audit", "__version__"]
 
 def __getattr__(name):
     if name == "audit":
-        from losscheck.auditor import audit
+        from losscheck.judge.auditor import audit
 
         return audit
     raise AttributeError(name)

@@ -18,7 +18,7 @@ refusal is a UsageError of one line naming the option as its source spells it an
 |              |                |              | limit: 0 bytes); at least 1G; default 50% of physical memory   |
 | fail_on      | --fail-on      | fail-on      | "error" (the default) or "warning"                             |
 
-Every field but fail_on is a keyword argument of losscheck.auditor.audit() (`audit_kwargs()`); fail_on
+Every field but fail_on is a keyword argument of losscheck.judge.auditor.audit() (`audit_kwargs()`); fail_on
 decides the exit code. Importing this module is cheap (no torch, no hypothesis).
 """
 from __future__ import annotations
@@ -260,5 +260,5 @@ class AuditOptions:
         return replace(self, **checked(values, name))
 
     def audit_kwargs(self) -> dict:
-        """The keyword arguments of losscheck.auditor.audit() these options set."""
+        """The keyword arguments of losscheck.judge.auditor.audit() these options set."""
         return {f: list(getattr(self, f)) if f in ("select", "ignore") else getattr(self, f) for f in AUDIT_FIELDS}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from losscheck.config import Config, Loss, load
+from losscheck.gate.config import Config, Loss, load
 from losscheck.errors import UsageError
 from losscheck.options import AUDIT_FIELDS, AuditOptions, check
 from losscheck.pitfalls import FAMILIES
@@ -169,7 +169,7 @@ def _configured_outcome(config, loss: Loss):
     key = json.dumps(["loss", loss.name, state.max_examples, state.seed])
 
     def compute():
-        from losscheck.runner import audit_loss
+        from losscheck.gate.runner import audit_loss
         return audit_loss(state.config.root, loss, max_examples=state.max_examples, seed=state.seed)
 
     return _obtain(state, key, loss.name, compute)
@@ -329,13 +329,13 @@ def _label(target) -> str:
 
 
 def _fixture_outcome(state: _State, target, kwargs: dict):
-    from losscheck.runner import LossOutcome, outcome_of
+    from losscheck.gate.runner import LossOutcome, outcome_of
 
     name = _label(target)
     loss = Loss(target=name, name=name, as_=kwargs.get("as_"))
 
     def compute():
-        from losscheck.auditor import audit
+        from losscheck.judge.auditor import audit
         try:
             return outcome_of(loss, audit(target, **kwargs))
         except UsageError as e:

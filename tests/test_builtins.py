@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from losscheck import audit
-from losscheck.auditor import pick_spec
-from losscheck.candidate import resolve
+from losscheck.judge.auditor import pick_spec
+from losscheck.suspect.candidate import resolve
 from losscheck.errors import UsageError
 from losscheck.specs import TORCH_BUILTINS
 

@@ -1,4 +1,4 @@
-"""Target resolution (losscheck.candidate) and parameter binding (losscheck.binding), in process.
+"""Target resolution (losscheck.suspect.candidate) and parameter binding (losscheck.judge.binding), in process.
 
 Every target spelling, the three kinds of candidate, `--init`, import failures (each one line, never a
 traceback), the torch built-in -> catalogue id map, and the aliases binding maps onto reference names.
@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from losscheck.binding import bind
-from losscheck.candidate import Candidate, builtin_id, resolve
+from losscheck.judge.binding import bind
+from losscheck.suspect.candidate import Candidate, builtin_id, resolve
 from losscheck.errors import UsageError
 from losscheck.specs import SPECS, TORCH_BUILTINS
 

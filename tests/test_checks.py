@@ -156,7 +156,7 @@ def test_expanded_triplet_really_loses_precision_in_float32():
     f64 = loss(a.double(), p.double(), n.double()).item()
     correct = embedding.CorrectTriplet()(a.double(), p.double(), n.double()).item()
     assert abs(f64 - correct) < 1e-9
-    assert abs(f32 - f64) > 2e-5 + 2e-4 * abs(f64)  # beyond the float32 tolerance of losscheck.tolerances
+    assert abs(f32 - f64) > 2e-5 + 2e-4 * abs(f64)  # beyond the float32 tolerance of losscheck.judge.tolerances
 
 
 def test_dice_view_really_fails_on_non_contiguous_input():

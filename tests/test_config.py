@@ -1,10 +1,10 @@
-"""The [tool.losscheck] schema (losscheck.config): merging, validation with one-line messages, files; and the
+"""The [tool.losscheck] schema (losscheck.gate.config): merging, validation with one-line messages, files; and the
 AuditResult.assert_ok() text the plugin shows."""
 from __future__ import annotations
 
 import pytest
 
-from losscheck.config import DEFAULT_REPORT_FORMATS, from_table, load
+from losscheck.gate.config import DEFAULT_REPORT_FORMATS, from_table, load
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
 from losscheck.options import AuditOptions, default_memory_limit, physical_memory

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from losscheck import audit
-from losscheck.cases import to_tensor
+from losscheck.judge.cases import to_tensor
 
 VIEW_DICE = '''
 import torch

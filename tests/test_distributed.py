@@ -24,10 +24,10 @@ import torch.nn.functional as F
 
 from losscheck import audit
 from losscheck import ddp
-from losscheck.auditor import pick_spec, run_check
-from losscheck.binding import bind
-from losscheck.calls import Caller
-from losscheck.candidate import wrap
+from losscheck.judge.auditor import pick_spec, run_check
+from losscheck.judge.binding import bind
+from losscheck.suspect.calls import Caller
+from losscheck.suspect.candidate import wrap
 from losscheck.checks.base import Context
 from losscheck.checks.ddp import CHECK_NAME, parity
 from losscheck.checks.probe import probe

@@ -19,13 +19,13 @@ import sys
 import pytest
 
 from external_repo import BUGGY, BUGGY_MEAN, CORRECT_MEAN, make_repo, write_losses
-from losscheck.baseline import TODO_REASON, compare, load_baseline, updated_baseline
+from losscheck.gate.baseline import TODO_REASON, compare, load_baseline, updated_baseline
 from losscheck.commands import ci as ci_command
-from losscheck.config import Loss
+from losscheck.gate.config import Loss
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
-from losscheck.github import annotation, on_github
-from losscheck.runner import LossOutcome
+from losscheck.gate.github import annotation, on_github
+from losscheck.gate.runner import LossOutcome
 
 STEMS = ("mypkg.losses_GoodMSE", "mypkg.losses_SumMSE")
 

@@ -12,13 +12,13 @@ from xml.etree import ElementTree as ET
 import pytest
 from markdown_it import MarkdownIt
 
-from losscheck import github
-from losscheck.baseline import compare
+from losscheck.gate import github
+from losscheck.gate.baseline import compare
 from losscheck.commands import ci
 from losscheck.report import run_summary
-from losscheck.runner import LossOutcome
+from losscheck.gate.runner import LossOutcome
 from losscheck.cli import main
-from losscheck.config import Loss
+from losscheck.gate.config import Loss
 from losscheck.findings import AuditResult, CheckResult, Finding
 from losscheck.report import FORMATS, render
 from losscheck.report.escape import code_span, fenced, printable

@@ -1,5 +1,5 @@
 """`losscheck init PACKAGE`: discovery of a package's losses, the id guesses, the starter TOML (parsed by tomllib
-and by losscheck.config), --write (append, create, refuse) and one-line usage errors."""
+and by losscheck.gate.config), --write (append, create, refuse) and one-line usage errors."""
 from __future__ import annotations
 
 import itertools
@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 from losscheck.commands.init import discovery, guessing, toml
-from losscheck.candidate import resolve
+from losscheck.suspect.candidate import resolve
 from losscheck.cli import main
-from losscheck.config import from_table, load, tomllib
+from losscheck.gate.config import from_table, load, tomllib
 from losscheck.specs import SPECS
 
 _counter = itertools.count()

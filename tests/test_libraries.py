@@ -1,5 +1,5 @@
 """Real library losses as their users call them (MONAI, kornia, info-nce-pytorch, pytorch-metric-learning):
-each audits to the verdict and findings recorded in losscheck.libraries, the table the README prints. Skipped,
+each audits to the verdict and findings recorded in losscheck.tables.libraries, the table the README prints. Skipped,
 visibly, when a library is not installed."""
 import importlib.util
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from losscheck import audit
-from losscheck.libraries import LIBRARY_LOSSES, markdown
+from losscheck.tables.libraries import LIBRARY_LOSSES, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

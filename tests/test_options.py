@@ -126,7 +126,7 @@ def test_building_checks_and_normalises():
 
 
 def test_audit_kwargs_are_the_keywords_of_audit():
-    from losscheck.auditor import audit
+    from losscheck.judge.auditor import audit
 
     kwargs = AuditOptions(select="LC2", memory_limit="2G").audit_kwargs()
     assert kwargs == {"seed": 0, "max_examples": 30, "timeout": 10.0, "select": ["LC2"], "ignore": [],
@@ -139,7 +139,7 @@ def test_audit_kwargs_are_the_keywords_of_audit():
                                             ({"select": ["LC1O1"]}, "did you mean LC101"),
                                             ({"max_examples": 10**9}, "max_examples")])
 def test_audit_from_python_checks_its_options_at_the_door(options, words):
-    from losscheck.auditor import audit
+    from losscheck.judge.auditor import audit
 
     with pytest.raises(UsageError, match=words):
         audit("torch.nn.MSELoss", **options)

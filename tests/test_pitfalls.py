@@ -32,5 +32,5 @@ def test_explain_cli():
 
 
 def test_readme_catalogue_table_is_generated_from_the_specs():
-    from losscheck.catalogue import markdown_table
+    from losscheck.tables.catalogue import markdown_table
     assert markdown_table() in (ROOT / "README.md").read_text()

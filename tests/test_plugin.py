@@ -22,10 +22,10 @@ import os
 import sys
 from pathlib import Path
 
-import losscheck.auditor
+import losscheck.judge.auditor
 
 LOG = Path(__file__).parent / "audits.log"
-_audit = losscheck.auditor.audit
+_audit = losscheck.judge.auditor.audit
 
 
 def _logged(target, **kwargs):
@@ -34,7 +34,7 @@ def _logged(target, **kwargs):
     return _audit(target, **kwargs)
 
 
-losscheck.auditor.audit = _logged
+losscheck.judge.auditor.audit = _logged
 
 
 def pytest_collection_finish(session):
@@ -69,7 +69,7 @@ def audits(pytester) -> list[tuple[str, str]]:
 
 
 def test_import_is_cheap():
-    code = ("import sys, losscheck.pytest_plugin, losscheck.config, losscheck.runner, losscheck.baseline, "
+    code = ("import sys, losscheck.pytest_plugin, losscheck.gate.config, losscheck.gate.runner, losscheck.gate.baseline, "
             "losscheck.report.run_summary, losscheck.commands.ci; "
             "print(sorted(m for m in ('torch', 'hypothesis', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

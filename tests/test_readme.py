@@ -1,17 +1,17 @@
-"""The README's generated tables (losscheck.readme): each equal to its source, and the command that
+"""The README's generated tables (losscheck.tables.readme): each equal to its source, and the command that
 regenerates them refusing what it cannot regenerate."""
 from pathlib import Path
 
 import pytest
 
-from losscheck import readme
+from losscheck.tables import readme
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_generated_table_is_current():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.regenerate(text) == text, "run python -m losscheck.readme"
+    assert readme.regenerate(text) == text, "run python -m losscheck.tables.readme"
 
 
 def test_a_stale_table_is_rewritten_and_check_fails(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from losscheck import audit
 from losscheck.examples.registry import examples
 from losscheck.specs import SPECS
-from losscheck.variants import COMMON
+from losscheck.diagnosis.variants import COMMON
 
 MAX_EXAMPLES = 20
 
@@ -24,7 +24,7 @@ MAX_EXAMPLES = 20
 # (loss id, variant name, expected code, candidate with exactly that mistake), from the corpus (losscheck/examples/)
 VARIANTS = [(e.loss_id, e.variant, e.code, e.obj) for e in examples("variants") if not e.clean]
 
-# The COMMON variants (losscheck.variants.COMMON), each on one spec.
+# The COMMON variants (losscheck.diagnosis.variants.COMMON), each on one spec.
 COMMON_CASES = [(e.loss_id, e.variant, e.code, e.obj) for e in examples("common")]
 
 # One correct twin per id.

@@ -1,11 +1,11 @@
-"""The plain-data wire between the judge and the worker (losscheck.wire)."""
+"""The plain-data wire between the judge and the worker (losscheck.suspect.wire)."""
 import enum
 import pickle
 
 import pytest
 import torch
 
-from losscheck import wire
+from losscheck.suspect import wire
 
 
 class Reduction(str, enum.Enum):

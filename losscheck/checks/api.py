@@ -2,9 +2,9 @@
 calls, and returns a 0-d tensor for reduced modes (raises, hangs and non-tensors are caught in ctx.run)."""
 import torch
 
-from losscheck.cases import cases
+from losscheck.judge.cases import cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Violation
+from losscheck.judge.evidence import Evidence, Violation
 
 
 def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -1,5 +1,5 @@
 """What every check shares: the registry, the audit Context, calling the candidate, the search (what a check
-finds, Evidence, Violation and Skip, is losscheck.checks.evidence).
+finds, Evidence, Violation and Skip, is losscheck.judge.evidence).
 
 A check is a function `check(ctx) -> Evidence` registered with `@register(name, family, ...)`. It draws cases
 with hypothesis (`ctx.search`), raises `Violation` from its property when something is wrong, and gets back
@@ -17,14 +17,14 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 
-from losscheck.binding import Binding
-from losscheck.calls import Caller, CallResult, CallTimeout
-from losscheck.candidate import Candidate
-from losscheck.cases import DTYPES, Case, describe, to_tensor
-from losscheck.checks.evidence import Violation
+from losscheck.judge.binding import Binding
+from losscheck.suspect.calls import Caller, CallResult, CallTimeout
+from losscheck.suspect.candidate import Candidate
+from losscheck.judge.cases import DTYPES, Case, describe, to_tensor
+from losscheck.judge.evidence import Violation
 from losscheck.findings import Finding
 from losscheck.pitfalls import PITFALLS
-from losscheck.reproducer import default_snippet, render
+from losscheck.judge.reproducer import default_snippet, render
 
 if TYPE_CHECKING:
     from losscheck.specs.base import LossSpec
@@ -103,7 +103,7 @@ class Context:
 
     def adopt(self, detected: dict) -> None:
         """Audit the remaining checks under conventions the candidate was found to follow (LC103)."""
-        from losscheck.conventions import declare
+        from losscheck.diagnosis.conventions import declare
 
         self.detected = dict(detected)
         self.binding.spec, _ = declare(self.base_spec or self.spec, {**self.detected, **self.declared})
@@ -142,7 +142,7 @@ class Context:
 
     def failure(self, result: CallResult, case, dtype, what, **extra):
         """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
-        from losscheck.supervisor import WorkerLost
+        from losscheck.suspect.supervisor import WorkerLost
 
         if isinstance(result.error, CallTimeout):
             return Violation("LC706", f"{what} timed out: {result.describe_error()}", case, dtype, **extra)
@@ -202,7 +202,7 @@ class Context:
                        dtype=v.dtype, snippet=snippet, grad_args=grad_args, setup=v.setup)
         data = dict(v.data)
         if PITFALLS[v.code].family in SWEPT_FAMILIES and self.caller.hung is None:
-            from losscheck.sweep import sweep
+            from losscheck.diagnosis.sweep import sweep
             data["sweep"] = sweep(self, v.case, v.dtype)
         return Finding(code=v.code, check=check_name, message=v.message,
                        example=describe(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),

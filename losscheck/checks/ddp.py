@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscheck.cases import cases
+from losscheck.judge.cases import cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Skip, Violation
+from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
 from losscheck.ddp.sharding import batch_layout, shard
-from losscheck.tolerances import close, max_error
+from losscheck.judge.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
 

@@ -10,11 +10,11 @@ import inspect
 import numpy as np
 import torch
 
-from losscheck.cases import DTYPES, cases
+from losscheck.judge.cases import DTYPES, cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Skip, Violation
-from losscheck.fake_cuda import describe
-from losscheck.tolerances import close
+from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.suspect.fake_cuda import describe
+from losscheck.judge.tolerances import close
 
 FAKE_SETUP = """from torch._subclasses.fake_tensor import FakeTensorMode
 

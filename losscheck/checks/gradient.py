@@ -7,9 +7,9 @@ change does not shrink with the step the reference jumps (no derivative) and the
 """
 import numpy as np
 
-from losscheck.cases import cases, edge_cases
+from losscheck.judge.cases import cases, edge_cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Violation
+from losscheck.judge.evidence import Evidence, Violation
 
 RTOL, ATOL = 1e-4, 1e-5
 FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inputs need a tiny step

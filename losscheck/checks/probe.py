@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscheck.binding import Binding
-from losscheck.cases import cases
+from losscheck.judge.binding import Binding
+from losscheck.judge.cases import cases
 from losscheck.checks.base import register
-from losscheck.checks.evidence import Evidence, Violation
+from losscheck.judge.evidence import Evidence, Violation
 from losscheck.specs.base import LAYOUTS
-from losscheck.tolerances import aligned, close
+from losscheck.judge.tolerances import aligned, close
 
 PROBE_EXAMPLES = 3
 PARTLY = "partly: "  # some probe calls returned, others raised this

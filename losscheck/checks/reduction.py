@@ -2,10 +2,10 @@
 and 'mean' does not grow with the batch size."""
 import numpy as np
 
-from losscheck.cases import cases, edge_cases
+from losscheck.judge.cases import cases, edge_cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Skip, Violation
-from losscheck.tolerances import aligned, close
+from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.judge.tolerances import aligned, close
 
 
 def candidate_reductions(ctx):

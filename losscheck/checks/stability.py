@@ -5,11 +5,11 @@ looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow wher
 """
 import numpy as np
 
-from losscheck.cases import cases, edge_cases
-from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
+from losscheck.judge.cases import cases, edge_cases
+from losscheck.diagnosis import explain as diagnose  # used at call time: diagnose itself imports checks.base
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Skip, Violation
-from losscheck.tolerances import EXTREME_FLOAT32, aligned, close
+from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.judge.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
 

@@ -3,12 +3,12 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from losscheck.cases import cases
+from losscheck.judge.cases import cases
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Skip, Violation
+from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.checks.value import compare
 from losscheck.specs.base import LAYOUTS
-from losscheck.tolerances import close
+from losscheck.judge.tolerances import close
 
 FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", "binary": "binary {0,1}",
                 "soft": "soft (probability)", "onehot": "one-hot", "index_map": "(N, 1, ...) index-map"}

@@ -1,15 +1,15 @@
 """value: the candidate against the reference on ordinary valid inputs, every explored parameter value.
 
 Inputs are drawn at the 'normal' scale, rounded to float32, and both sides see the same rounded values;
-agreement is judged with the float32 row of losscheck.tolerances (printed in every report).
+agreement is judged with the float32 row of losscheck.judge.tolerances (printed in every report).
 """
 import numpy as np
 
-from losscheck.cases import cases
-from losscheck import diagnose  # used at call time: diagnose itself imports checks.base
+from losscheck.judge.cases import cases
+from losscheck.diagnosis import explain as diagnose  # used at call time: diagnose itself imports checks.base
 from losscheck.checks.base import number, register
-from losscheck.checks.evidence import Evidence, Violation
-from losscheck.tolerances import TOLERANCES, aligned, close, max_error
+from losscheck.judge.evidence import Evidence, Violation
+from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error
 
 
 def undefined(want) -> np.ndarray:

@@ -38,7 +38,7 @@ def _report_formats(value: str) -> list[str]:
 
 def run(args) -> int:
     """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
-    from losscheck.conventions import parse
+    from losscheck.diagnosis.conventions import parse
 
     options = AuditOptions().update(given(args))
     report_formats = _report_formats(args.format)
@@ -49,7 +49,7 @@ def run(args) -> int:
     init, conventions = _init(args.init), parse(args.convention)
     output = output_file(args.output, "--output") if args.output else None
     folder = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
-    from losscheck.auditor import audit
+    from losscheck.judge.auditor import audit
 
     show = not args.quiet and sys.stderr.isatty()
     result = audit(args.target, as_=args.as_, init=init, conventions=conventions, layouts=args.layout,

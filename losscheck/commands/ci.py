@@ -1,7 +1,7 @@
 """`losscheck ci`: audit every configured loss, write the reports, compare with the baseline, annotate.
 
 Exit codes as `losscheck audit`: 0 nothing new, 1 new findings, 2 the configuration, the baseline or a
-configured loss is unusable. The baseline is losscheck.baseline, the summary losscheck.report.run_summary.
+configured loss is unusable. The baseline is losscheck.gate.baseline, the summary losscheck.report.run_summary.
 """
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from losscheck.baseline import TODO_REASON, baseline_text, compare, load_baseline, updated_baseline
-from losscheck.config import load
+from losscheck.gate.baseline import TODO_REASON, baseline_text, compare, load_baseline, updated_baseline
+from losscheck.gate.config import load
 from losscheck.errors import UsageError
-from losscheck.github import github_annotations, on_github
+from losscheck.gate.github import github_annotations, on_github
 from losscheck.options import checked, given
 from losscheck.report.escape import printable
 from losscheck.report.files import output_dir, output_file, report_stem, write_atomic, write_reports
 from losscheck.report.run_summary import loss_verdict, render_summary
-from losscheck.runner import audit_all
+from losscheck.gate.runner import audit_all
 
 
 def _relative(path: Path) -> str:

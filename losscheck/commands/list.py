@@ -7,7 +7,7 @@ import sys
 
 def run(args) -> int:
     """`losscheck list [--format text|json]`."""
-    from losscheck.catalogue import describe_all, render_text
+    from losscheck.tables.catalogue import describe_all, render_text
 
     entries = describe_all()
     sys.stdout.write(json.dumps(entries, indent=2) + "\n" if args.format == "json" else render_text(entries))

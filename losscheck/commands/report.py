@@ -1,5 +1,5 @@
 """`losscheck report`: the reports/ gallery. Every torch.nn loss of the catalogue and every shipped example
-mistake, audited with one seed (by losscheck.runner, as `ci` audits a configured loss), with an index.html
+mistake, audited with one seed (by losscheck.gate.runner, as `ci` audits a configured loss), with an index.html
 and a README.md of one row per loss (verdict, counts per family, links).
 
     losscheck report [--output-dir reports] [--seed 0] [--max-examples N] [--memory-limit SIZE] [--only TEXT]
@@ -13,11 +13,11 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from tabulate import tabulate
 
-from losscheck.config import Loss
+from losscheck.gate.config import Loss
 from losscheck.options import AuditOptions, given
 from losscheck.pitfalls import FAMILIES
 from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
-from losscheck.runner import audit_one
+from losscheck.gate.runner import audit_one
 
 FORMATS = ("html", "md", "json")
 TIMINGS = ((re.compile(r'"seconds": [0-9.e+-]+'), '"seconds": 0'), (re.compile(r" in [0-9.]+ s\b"), " in - s"))

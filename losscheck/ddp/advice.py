@@ -47,8 +47,8 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
 
 def _sum_decomposes(ctx, case, shards) -> bool:
     """With reduction='sum' (when the candidate takes it) do the per-shard sums add up to the full sum?"""
-    from losscheck.checks.evidence import Violation
-    from losscheck.tolerances import close
+    from losscheck.judge.evidence import Violation
+    from losscheck.judge.tolerances import close
 
     if "reduction" not in ctx.binding.explorable or "sum" not in ctx.spec.reductions:
         return False

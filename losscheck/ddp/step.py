@@ -13,8 +13,8 @@ def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed):
     import torch
     import torch.distributed as dist
 
-    from losscheck.calls import CallTimeout
-    from losscheck.cases import to_tensor
+    from losscheck.suspect.calls import CallTimeout
+    from losscheck.judge.cases import to_tensor
     from losscheck.checks.base import invalid_output
 
     def agree(ok: bool) -> bool:

@@ -21,7 +21,7 @@ SUITES = {
     "pitfalls": "tests/test_checks.py, test_reproducers.py: one defect per pitfall code, and correct twins",
     "catalogue": "tests/test_catalogue.py: a defect and a correct twin for each id beyond the first twelve",
     "variants": "tests/test_variants.py: one candidate per variant and convention option of a spec, a twin per id",
-    "common": "tests/test_variants.py: one candidate per COMMON variant (losscheck.variants.COMMON)",
+    "common": "tests/test_variants.py: one candidate per COMMON variant (losscheck.diagnosis.variants.COMMON)",
     "wild": "tests/test_wild.py: the mistakes seen in the wild (the reports/ gallery's), and correct twins",
 }
 NEEDS = ("cuda",)

@@ -3,11 +3,11 @@ and of the pytest plugin (without one): one row per loss, then the unusable loss
 reproducer, the accepted ones and the stale baseline entries."""
 from __future__ import annotations
 
-from losscheck.baseline import Comparison
+from losscheck.gate.baseline import Comparison
 from losscheck.report import EXTENSIONS
 from losscheck.report.escape import code_span, fenced, printable
 from losscheck.report.files import report_stem
-from losscheck.runner import LossOutcome
+from losscheck.gate.runner import LossOutcome
 
 
 def loss_verdict(o: LossOutcome, cmp: Comparison | None) -> str:

@@ -68,14 +68,14 @@ class LossSpec:
     torch: tuple[str, ...] = ()
     elementwise: bool = False
     reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
-    variants: tuple = ()  # known mistakes (losscheck.variants.Variant), tried on a mismatch
+    variants: tuple = ()  # known mistakes (losscheck.diagnosis.variants.Variant), tried on a mismatch
     # Target formats the candidate sees differently from the reference: target format -> (inputs -> candidate
     # inputs), e.g. a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the
     # canonical form.
     target_views: dict = field(default_factory=dict)
     # True when accepting only some target formats is a convention (dice: index maps or one-hot), not a defect.
     formats_are_conventions: bool = False
-    conventions: tuple = ()  # losscheck.conventions.Convention: legitimate differences, declared by the user
+    conventions: tuple = ()  # losscheck.diagnosis.conventions.Convention: legitimate differences, declared by the user
     # Library parameters that declare a convention: candidate parameter -> (convention, {value: option}), e.g.
     # MONAI's softmax=True is activation=softmax. Read from the candidate's settings, never guessed.
     convention_params: dict = field(default_factory=dict)

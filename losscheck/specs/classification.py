@@ -10,10 +10,10 @@ from losscheck.references import embedding as embedding_ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
-from losscheck.conventions import Convention, Option
-from losscheck.strategies import (batch_size, binary, class_indices, class_probabilities, logits,
+from losscheck.diagnosis.conventions import Convention, Option
+from losscheck.judge.strategies import (batch_size, binary, class_indices, class_probabilities, logits,
                                   positive_weights, probabilities, signs, size, spatial)
-from losscheck.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
+from losscheck.diagnosis.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 
 WEIGHT = Param("weight", None, tensor=True)
 BINARY_FORMATS = ("binary", "soft")

@@ -8,12 +8,12 @@ from scipy.special import logsumexp
 from losscheck.references import classification as classification_ref
 from losscheck.references import embedding as ref
 from losscheck.references._reduce import reduce
-from losscheck.conventions import Convention, Option
-from losscheck.variants import Variant, call, with_params
+from losscheck.diagnosis.conventions import Convention, Option
+from losscheck.diagnosis.variants import Variant, call, with_params
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.forms import views_with_labels
 from losscheck.specs.regression import REDUCTION, elementwise_shape
-from losscheck.strategies import batch_size, binary, class_indices, floats, logits, signs, size
+from losscheck.judge.strategies import batch_size, binary, class_indices, floats, logits, signs, size
 
 MARGIN = Param("margin", 1.0, values=(0.5, 1.0, 2.0))
 

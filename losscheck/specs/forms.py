@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from losscheck.variants import Variant
+from losscheck.diagnosis.variants import Variant
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.special import log_expit
 
-from losscheck.conventions import Convention, Option
+from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.references import generative as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
 from losscheck.specs.regression import REDUCTION
-from losscheck.strategies import batch_size, floats, logits, size
-from losscheck.variants import Variant, call, replace_input, scaled, sigmoid
+from losscheck.judge.strategies import batch_size, floats, logits, size
+from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, sigmoid
 
 
 # -- gaussian_kl --------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from losscheck.references import regression as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, LossSpec, Param
-from losscheck.strategies import batch_size, floats, size, spatial
-from losscheck.variants import Variant, call, replace_input, scaled
+from losscheck.judge.strategies import batch_size, floats, size, spatial
+from losscheck.diagnosis.variants import Variant, call, replace_input, scaled
 
 ELEMENTWISE_LAYOUTS = ("batch", "single", "no_batch", "spatial2d")
 REDUCTION = Param("reduction", "mean", values=REDUCTIONS)

@@ -7,11 +7,11 @@ takes several tensors (`*params`) is audited on one.
 import numpy as np
 from hypothesis import strategies as st
 
-from losscheck.conventions import Convention, Option
+from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.references import regularisation as ref
 from losscheck.specs.base import LossSpec, Param
-from losscheck.strategies import floats, size
-from losscheck.variants import Variant, call
+from losscheck.judge.strategies import floats, size
+from losscheck.diagnosis.variants import Variant, call
 
 STRENGTHS = (1.0, 0.01, 0.5)
 

@@ -7,9 +7,9 @@ from losscheck.references import segmentation as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
-from losscheck.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
-from losscheck.conventions import Convention, Option
-from losscheck.variants import Variant, with_params
+from losscheck.judge.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
+from losscheck.diagnosis.conventions import Convention, Option
+from losscheck.diagnosis.variants import Variant, with_params
 
 
 AVERAGE = Convention("average", "macro", {

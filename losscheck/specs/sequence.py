@@ -7,8 +7,8 @@ from losscheck.references import sequence as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import LossSpec, Param
 from losscheck.specs.regression import REDUCTION
-from losscheck.strategies import batch_size, log_probabilities, size
-from losscheck.variants import Variant, call
+from losscheck.judge.strategies import batch_size, log_probabilities, size
+from losscheck.diagnosis.variants import Variant, call
 
 MAX_LABEL = 3
 

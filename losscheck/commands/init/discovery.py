@@ -58,7 +58,7 @@ def _import_root(name: str):
     if not _DOTTED.match(name):
         raise UsageError(f"'{name}' is not an importable package or module name; give a dotted name such as "
                          "mypkg or mypkg.losses (run from the folder that contains it)")
-    from losscheck.candidate import import_module
+    from losscheck.suspect.candidate import import_module
 
     with contextlib.redirect_stdout(sys.stderr):  # a module that prints at import must not corrupt the TOML
         return import_module(name)

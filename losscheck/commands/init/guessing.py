@@ -1,7 +1,7 @@
 """Guessing the catalogue id of a discovered loss, for `losscheck init`:
 
 1. a subclass of a torch built-in loss (`class MyCE(nn.CrossEntropyLoss)`) gets that built-in's id, and a loss
-   of losscheck's library table (losscheck.libraries), or a subclass of one, that table's id;
+   of losscheck's library table (losscheck.tables.libraries), or a subclass of one, that table's id;
 2. else the name's words go through `keywords()` (an ordered table built from the specs' `names`: the first
    row that matches gives the candidate ids), and among those ids the one whose `spec.signature` has as many
    arguments as the loss takes tensors (required positional arguments of `forward`, or of the function, plus
@@ -164,7 +164,7 @@ def _evidence(spec, a: Arity | None) -> int:
 
 def _known(obj) -> tuple[str, str] | None:
     """(why, id) when obj is, or subclasses, a torch built-in loss or a loss of losscheck's library table."""
-    from losscheck.libraries import LIBRARY_LOSSES
+    from losscheck.tables.libraries import LIBRARY_LOSSES
     from losscheck.specs import TORCH_BUILTINS
 
     torch_classes = {name.rpartition(".")[2]: (name, loss_id) for name, loss_id in TORCH_BUILTINS.items()

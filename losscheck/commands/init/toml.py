@@ -1,6 +1,6 @@
 """The starter `[tool.losscheck]` section of `losscheck init`: rendering it, and appending it to a
 pyproject.toml (`--write`), refused when the file already has the table. The section is valid TOML that
-`losscheck.config` loads (a loss without a guess is written commented out)."""
+`losscheck.gate.config` loads (a loss without a guess is written commented out)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,7 +54,7 @@ def render(package: str, found: list[Found]) -> str:
 
 
 def _parse(text: str, path: Path) -> dict:
-    from losscheck.config import tomllib
+    from losscheck.gate.config import tomllib
 
     try:
         return tomllib.loads(text)
@@ -84,7 +84,7 @@ def existing(path: Path, package: str) -> str:
 
 def append(path: Path, section: str, package: str) -> None:
     """Append `section` to the pyproject.toml at `path` (created if missing), refusing when it has the table."""
-    from losscheck.config import from_table
+    from losscheck.gate.config import from_table
 
     text = existing(path, package)
     newline = "\r\n" if "\r\n" in text else "\n"

@@ -88,8 +88,8 @@ class Candidate:
         return str(module), builtin_id(self.obj)
 
     def on_fake_cuda(self, caller, kwargs: dict, inputs: list) -> dict:
-        """One call with every tensor a fake cuda:0 tensor (losscheck.fake_cuda), in this process."""
-        from losscheck.fake_cuda import call_on_fake_cuda
+        """One call with every tensor a fake cuda:0 tensor (losscheck.suspect.fake_cuda), in this process."""
+        from losscheck.suspect.fake_cuda import call_on_fake_cuda
 
         return call_on_fake_cuda(self, caller, kwargs, inputs)
 

@@ -1,6 +1,6 @@
 """The suspect's process: the only place where candidate code is imported, constructed and called.
 
-The judge (losscheck.remote) forks this worker before it has imported any candidate code. The worker moves
+The judge (losscheck.suspect.remote) forks this worker before it has imported any candidate code. The worker moves
 into its own process group and a working directory of its own, sends the candidate's stdout and stderr to a
 log file, takes a memory limit and dies with its parent, then serves requests, one at a time:
 
@@ -14,7 +14,7 @@ log file, takes a memory limit and dies with its parent, then serves requests, o
     ("fake_cuda", kwargs, inputs)       a call with every tensor a fake cuda:0 tensor (FakeTensorMode)
 
 Each reply is ("ok", payload) or ("error", kind, type name, message) with kind "raised", "timeout" or
-"usage". Every candidate call runs under losscheck.calls.Caller (a per-call time limit, warnings recorded).
+"usage". Every candidate call runs under losscheck.suspect.calls.Caller (a per-call time limit, warnings recorded).
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ import resource
 import signal
 import sys
 
-from losscheck import wire
-from losscheck.lifeline import die_with_parent
+from losscheck.suspect import wire
+from losscheck.suspect.lifeline import die_with_parent
 
 KEPT_GRAPHS = 16  # the last calls whose graphs stay alive for a backward request
 
@@ -65,7 +65,7 @@ class Suspect:
     """The worker's state: the candidate, the configurations built from it and the graphs kept alive."""
 
     def __init__(self, source, timeout: float, origin: str):
-        from losscheck.calls import Caller
+        from losscheck.suspect.calls import Caller
 
         self.source, self.origin, self.candidate = source, origin, None
         self.caller = Caller(timeout)
@@ -74,12 +74,12 @@ class Suspect:
 
     def _failed(self, result):
         """The error reply for a failed calls.CallResult."""
-        from losscheck.calls import CallTimeout
+        from losscheck.suspect.calls import CallTimeout
 
         return _error("timeout" if isinstance(result.error, CallTimeout) else "raised", result.error)
 
     def resolve(self):
-        from losscheck.candidate import builtin_id, resolve, wrap
+        from losscheck.suspect.candidate import builtin_id, resolve, wrap
         from losscheck.errors import UsageError
 
         kind, what, init = self.source
@@ -158,7 +158,7 @@ class Suspect:
         return ("ok", wire.plain(self.candidate.attribute(name)))
 
     def fake_cuda(self, kwargs, inputs):
-        from losscheck.fake_cuda import call_on_fake_cuda
+        from losscheck.suspect.fake_cuda import call_on_fake_cuda
 
         return ("ok", call_on_fake_cuda(self.candidate, self.caller, kwargs, inputs))
 
@@ -184,7 +184,7 @@ class Suspect:
 
 def absolute(target: str, origin: str) -> str:
     """A file-path target made absolute against the user's directory (the worker runs in one of its own)."""
-    from losscheck.candidate import split_target
+    from losscheck.suspect.candidate import split_target
 
     where, attr = split_target(target)
     if not (where.endswith(".py") or os.sep in where) or os.path.isabs(where):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from losscheck.errors import UsageError
-from losscheck.runner import LossOutcome
+from losscheck.gate.runner import LossOutcome
 
 TODO_REASON = "TODO: say why"
 

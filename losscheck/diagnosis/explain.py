@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from losscheck.cases import cases
-from losscheck.checks.evidence import Violation
-from losscheck.tolerances import EXTREME_FLOAT32, close
-from losscheck.variants import COMMON, Variant
+from losscheck.judge.cases import cases
+from losscheck.judge.evidence import Violation
+from losscheck.judge.tolerances import EXTREME_FLOAT32, close
+from losscheck.diagnosis.variants import COMMON, Variant
 
 CONFIRMING_EXAMPLES = 12
 
@@ -121,7 +121,7 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
 
 def _variants(ctx, examples):
     """The variants worth trying, lazily and in order (see explain_mismatch)."""
-    from losscheck.conventions import combinations
+    from losscheck.diagnosis.conventions import combinations
 
     base = ctx.base_spec or ctx.spec
     fixed = {**ctx.detected, **ctx.declared}
@@ -145,7 +145,7 @@ def _variants(ctx, examples):
 
 def _as_variant(loss_id, candidate):
     """Another id's loss at the candidate's settings, as a variant (what the candidate computes instead)."""
-    from losscheck.binding import bind
+    from losscheck.judge.binding import bind
     from losscheck.specs import SPECS
 
     other = SPECS[loss_id]
@@ -170,7 +170,7 @@ def _other_id(ctx, examples, dtype, almost_everywhere=0.8):
     """Another catalogue id with the same call signature whose reference (at the candidate's own settings, bound
     as for an audit under that id) gives the candidate's values on every example, when the values differ from
     this id's on almost every example: the loss was audited under the wrong --as."""
-    from losscheck.binding import bind
+    from losscheck.judge.binding import bind
     from losscheck.specs import SPECS
 
     differs = [not close(got, ctx.reference(case), dtype) for case, got in examples]

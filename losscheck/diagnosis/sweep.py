@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscheck.checks.evidence import Violation
-from losscheck.tolerances import EXTREME_FLOAT32, close
+from losscheck.judge.evidence import Violation
+from losscheck.judge.tolerances import EXTREME_FLOAT32, close
 
 POINTS = 81
 

@@ -1,6 +1,6 @@
 """Auditing many configured losses: what `losscheck ci`, the pytest plugin and the gallery share.
 
-A configured loss (losscheck.config.Loss) is audited from its repository's root, and its audit ends as a
+A configured loss (losscheck.gate.config.Loss) is audited from its repository's root, and its audit ends as a
 `LossOutcome`: the AuditResult, or the one line saying why the loss could not be audited. `audit_all` audits
 several, `jobs` at a time in forked pool processes. Nothing here imports torch at module level: the plugin
 imports this module too.
@@ -16,10 +16,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from losscheck.config import Loss
+from losscheck.gate.config import Loss
 from losscheck.errors import UsageError
 from losscheck.findings import SEVERITY_RANK, AuditResult
-from losscheck.lifeline import die_with_parent
+from losscheck.suspect.lifeline import die_with_parent
 
 
 @dataclass
@@ -60,7 +60,7 @@ def working_directory(path: Path):
 
 def audit_one(root, loss: Loss, max_examples=None, seed=None):
     """The AuditResult of one configured loss audited from `root`; a UsageError when it cannot be audited."""
-    from losscheck.auditor import audit
+    from losscheck.judge.auditor import audit
 
     with working_directory(Path(root)):
         return audit(loss.target, **loss.audit_kwargs(max_examples=max_examples, seed=seed))
@@ -92,17 +92,17 @@ def _audit_in_pool(root, loss, max_examples, seed):
 def _preload() -> None:
     """Import the audit engine (torch, hypothesis, the specs and checks) once, before forking the pool, so
     that N pool processes do not each spend seconds importing it."""
-    import losscheck.auditor
-    import losscheck.binding  # noqa: F401
+    import losscheck.judge.auditor
+    import losscheck.judge.binding  # noqa: F401
     import losscheck.checks
-    import losscheck.remote  # noqa: F401
+    import losscheck.suspect.remote  # noqa: F401
     import losscheck.report.html  # noqa: F401
     import losscheck.report.junit  # noqa: F401
     import losscheck.report.markdown  # noqa: F401
     import losscheck.specs  # noqa: F401
 
     losscheck.checks.ordered()
-    losscheck.auditor._warm_fake_tensor_mode()
+    losscheck.judge.auditor._warm_fake_tensor_mode()
 
 
 def _pool_process() -> None:
@@ -110,7 +110,7 @@ def _pool_process() -> None:
     die_with_parent(signal.SIGTERM)
 
     def stop(signum, frame):
-        from losscheck.supervisor import stop_all
+        from losscheck.suspect.supervisor import stop_all
 
         stop_all()
         os._exit(128 + signum)
@@ -121,7 +121,7 @@ def _pool_process() -> None:
 def audit_all(root, losses, jobs: int = 1, max_examples=None, seed=None) -> list[LossOutcome]:
     """Audit `losses` from `root` (in their order), `jobs` at a time in forked pool processes.
 
-    Each audit starts its own worker for the candidate (losscheck.remote), so no loss's code runs in a pool
+    Each audit starts its own worker for the candidate (losscheck.suspect.remote), so no loss's code runs in a pool
     process and nothing it does reaches another loss's verdict. A pool process gets SIGTERM when its parent
     dies: its audit then kills its worker on the way out.
     """

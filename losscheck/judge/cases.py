@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from losscheck.binding import Binding
-from losscheck.strategies import distinct_sizes
+from losscheck.judge.binding import Binding
+from losscheck.judge.strategies import distinct_sizes
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -54,7 +54,7 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
 
 def cases(binding: Binding, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False):
     """A strategy of Cases for the binding: explorable parameters drawn (candidate default first); with `distinct`,
-    every dimension of a case has its own size above one (losscheck.strategies.distinct_sizes)."""
+    every dimension of a case has its own size above one (losscheck.judge.strategies.distinct_sizes)."""
     spec = binding.spec
     layouts = tuple(layouts or binding.layout_order()[:1])
     target_formats = tuple(target_formats or (binding.target_formats or spec.target_formats)[:1])

@@ -1,14 +1,14 @@
-"""The judge's side of the worker: a Candidate whose code lives in another process (losscheck.worker).
+"""The judge's side of the worker: a Candidate whose code lives in another process (losscheck.suspect.worker).
 
-`RemoteCandidate` has the interface of losscheck.candidate.Candidate, so every check runs unchanged in the
+`RemoteCandidate` has the interface of losscheck.suspect.candidate.Candidate, so every check runs unchanged in the
 audit process while the candidate is imported, constructed and called only in the worker. A call sends
-the input tensors and gets back the result as data (losscheck.wire); when the result carries a graph, it
+the input tensors and gets back the result as data (losscheck.suspect.wire); when the result carries a graph, it
 is wrapped in an autograd Function whose backward asks the worker for the input gradients, so
 `out.sum().backward()` fills `x.grad` here as it would in-process. Inputs the candidate changed in place
 are changed here too (api.purity sees LC701), and its warnings are raised again here.
 
 What the worker does wrong becomes an exception of the call, never a crash or a hang of the judge
-(losscheck.supervisor: CallTimeout, WorkerLost, CandidateError). Within a check,
+(losscheck.suspect.supervisor: CallTimeout, WorkerLost, CandidateError). Within a check,
 the calls after a lost worker fail at once with the same error (hypothesis shrinks without restarting it);
 the next check gets a fresh worker (import and construction again), at most MAX_RESTARTS times an audit.
 """
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from losscheck import wire
-from losscheck.calls import CallTimeout
-from losscheck.candidate import Candidate
-from losscheck.supervisor import CandidateError, Worker, WorkerLost
+from losscheck.suspect import wire
+from losscheck.suspect.calls import CallTimeout
+from losscheck.suspect.candidate import Candidate
+from losscheck.suspect.supervisor import CandidateError, Worker, WorkerLost
 from losscheck.errors import UsageError
 
 MAX_RESTARTS = 30  # fresh workers per audit: one per check is enough for a candidate that crashes on every call

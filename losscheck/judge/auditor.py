@@ -1,11 +1,11 @@
 """audit(): resolve the target, pick its spec, bind parameters, probe it, run every check, collect findings.
 
 This process is the judge: it draws the inputs, runs the references and compares. The candidate is
-imported, constructed and called only in a worker process (losscheck.remote, losscheck.worker), under a
+imported, constructed and called only in a worker process (losscheck.suspect.remote, losscheck.suspect.worker), under a
 time limit for import and construction, a time limit per call and a memory limit, so that nothing it does
 (exit, crash, hang, patch losscheck or torch, change the working directory, print) reaches the verdict.
 A fresh worker serves each audit. `isolate=False` (--no-isolation, for debugging) runs it in this process,
-each call under the same time limit (losscheck.calls).
+each call under the same time limit (losscheck.suspect.calls).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def pick_spec(candidate, loss_id: str | None):
 
 
 def run_check(ctx, check):
-    from losscheck.checks.evidence import Skip, Violation
+    from losscheck.judge.evidence import Skip, Violation
     from losscheck.findings import CheckResult
 
     name, family = check.check_name, check.family
@@ -191,8 +191,8 @@ def _hypothesis_home_outside_cwd():
 
 def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
            ddp, memory_limit, start_timeout, layouts):
-    from losscheck.candidate import resolve, wrap
-    from losscheck.remote import open_candidate
+    from losscheck.suspect.candidate import resolve, wrap
+    from losscheck.suspect.remote import open_candidate
 
     _warm_fake_tensor_mode()  # once, before the worker forks
     if isolate:
@@ -209,15 +209,15 @@ def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isola
 
 def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0, ddp,
            layouts):
-    from losscheck.binding import bind
-    from losscheck.calls import Caller
+    from losscheck.judge.binding import bind
+    from losscheck.suspect.calls import Caller
     from losscheck.checks import ordered
     from losscheck.checks.base import Context
     from losscheck.checks.probe import unusable
-    from losscheck.conventions import declare, implied
+    from losscheck.diagnosis.conventions import declare, implied
     from losscheck.findings import AuditResult
     from losscheck.specs.forms import choose
-    from losscheck.tolerances import TOLERANCES
+    from losscheck.judge.tolerances import TOLERANCES
 
     base_spec = choose(pick_spec(candidate, as_), candidate)  # NT-Xent as (embeddings, labels): its call form
     candidate.prepare(len(base_spec.signature))

@@ -1,7 +1,7 @@
 """Known variants of a reference: the classic mistakes (and documented conventions) a candidate may follow.
 
 A Variant computes what the loss would be under one mistake, from the reference and a case. Diagnosis
-(losscheck/diagnose.py) tries each variant of a spec when the candidate disagrees with the reference and
+(losscheck/diagnosis/explain.py) tries each variant of a spec when the candidate disagrees with the reference and
 names the one that reproduces the candidate on every drawn example. Adding a variant is a few lines here
 or in a spec module; the checks never special-case a mistake.
 """

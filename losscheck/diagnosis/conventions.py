@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from losscheck.errors import UsageError
-from losscheck.variants import Variant, call
+from losscheck.diagnosis.variants import Variant, call
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The judge's handle on one worker process (losscheck.worker runs inside it): started by fork before any
+"""The judge's handle on one worker process (losscheck.suspect.worker runs inside it): started by fork before any
 candidate code is imported, spoken to over a pipe with a deadline per request, killed with its whole
 process group.
 
@@ -16,10 +16,10 @@ import shutil
 import signal
 import tempfile
 
-from losscheck import wire
-from losscheck.calls import CallTimeout
+from losscheck.suspect import wire
+from losscheck.suspect.calls import CallTimeout
 from losscheck.errors import UsageError
-from losscheck.lifeline import how_it_ended
+from losscheck.suspect.lifeline import how_it_ended
 
 LOG_TAIL = 300  # characters of the candidate's own output quoted when its worker dies
 
@@ -47,7 +47,7 @@ class Worker:
         self.pid = self.conn = None
 
     def start(self) -> None:
-        from losscheck import worker
+        from losscheck.suspect import worker
 
         here, there = multiprocessing.Pipe(duplex=True)
         workdir = tempfile.mkdtemp(dir=self.dir, prefix="cwd-")

@@ -1,6 +1,6 @@
 """Losses from real libraries as their users call them, with the verdict the audit gives each.
 
-`LIBRARY_LOSSES` is the table the README prints (`python -m losscheck.readme` regenerates it) and that
+`LIBRARY_LOSSES` is the table the README prints (`python -m losscheck.tables.readme` regenerates it) and that
 tests/test_libraries.py checks against fresh audits when the libraries are installed.
 """
 from __future__ import annotations

@@ -78,7 +78,7 @@ class Loss:
         return self.options.fail_on
 
     def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
-        """Keyword arguments of losscheck.auditor.audit(); max_examples and seed override the configuration."""
+        """Keyword arguments of losscheck.judge.auditor.audit(); max_examples and seed override the configuration."""
         overrides = {k: v for k, v in (("max_examples", max_examples), ("seed", seed)) if v is not None}
         kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
                   **self.options.update(overrides).audit_kwargs()}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from losscheck.baseline import Comparison
+from losscheck.gate.baseline import Comparison
 
 
 def _escape_data(text: str) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from losscheck.candidate import Candidate
+from losscheck.suspect.candidate import Candidate
 from losscheck.specs.base import LossSpec
 
 if TYPE_CHECKING:
-    from losscheck.variants import Variant
+    from losscheck.diagnosis.variants import Variant
 
 
 @dataclass
@@ -87,7 +87,7 @@ def _jsonable(v):
 
 def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, layouts=()) -> Binding:
     """The binding of `cand` to `spec`; `conventions_from` ({parameter: (convention, option)}, see
-    losscheck.conventions.implied) names candidate parameters that declare a convention rather than go unmapped;
+    losscheck.diagnosis.conventions.implied) names candidate parameters that declare a convention rather than go unmapped;
     `layouts` are the layouts the user declares the candidate takes (each is then required)."""
     from losscheck.errors import UsageError
 

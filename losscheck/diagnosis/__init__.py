@@ -1,0 +1,1 @@
+"""Diagnosis: naming the mistake or the convention behind a value disagreement."""

@@ -1,0 +1,1 @@
+"""The suspect's side: everything that touches candidate code (resolving, calling, the worker process)."""
