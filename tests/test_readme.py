@@ -20,11 +20,11 @@ def test_a_stale_table_is_rewritten_and_check_fails(tmp_path):
     assert stale != text
     path = tmp_path / "README.md"
     path.write_text(stale, encoding="utf-8")
-    assert readme.main([str(path), "--check"]) == 1
+    assert readme.regenerate_readme([str(path), "--check"]) == 1
     assert path.read_text(encoding="utf-8") == stale
-    assert readme.main([str(path)]) == 0
+    assert readme.regenerate_readme([str(path)]) == 0
     assert path.read_text(encoding="utf-8") == text
-    assert readme.main([str(path), "--check"]) == 0
+    assert readme.regenerate_readme([str(path), "--check"]) == 0
 
 
 @pytest.mark.parametrize("text, says", [
@@ -34,6 +34,6 @@ def test_a_stale_table_is_rewritten_and_check_fails(tmp_path):
 def test_blocks_without_source_or_sources_without_block_are_refused(tmp_path, capsys, text, says):
     path = tmp_path / "README.md"
     path.write_text(text, encoding="utf-8")
-    assert readme.main([str(path)]) == 2
+    assert readme.regenerate_readme([str(path)]) == 2
     assert says in capsys.readouterr().err
     assert path.read_text(encoding="utf-8") == text

@@ -21,8 +21,8 @@ def _camel(name: str) -> str:
 @pytest.mark.parametrize("loss_id", SPEC_IDS)
 def test_init_can_guess_the_loss_from_its_names(loss_id):
     spec = SPECS[loss_id]
-    assert spec.names, f"{loss_id}: no `names` in its spec, so `losscheck init` can never guess it"
-    for name in spec.names:
+    assert spec.naming.words, f"{loss_id}: no `names` in its spec, so `losscheck init` can never guess it"
+    for name in spec.naming.words:
         assert loss_id in keyword_ids(_camel(name)), f"{loss_id}: {_camel(name)} guesses {keyword_ids(_camel(name))}"
 
 
@@ -52,7 +52,7 @@ def test_the_reference_has_its_own_tests(loss_id):
 def test_a_batch_pooled_overlap_says_what_to_all_reduce(loss_id):
     """A mask overlap (Dice, Tversky) pooled over the batch cannot be averaged across ranks: LC606's advice
     (losscheck/ddp/advice.py) names the sums to all-reduce from the spec's `batch_overlap`."""
-    overlap = SPECS[loss_id].batch_overlap
+    overlap = SPECS[loss_id].advice.batch_overlap
     assert overlap and all(overlap), f"{loss_id}: no batch_overlap (what it is, the sums to all-reduce)"
 
 

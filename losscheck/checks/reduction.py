@@ -82,7 +82,7 @@ def default_reduction(ctx) -> Evidence:
     default = ctx.binding.defaults.get("reduction")
     if not ctx.spec.reductions:
         raise Skip(f"{ctx.spec.id} has no reduction argument")
-    code = ctx.spec.reduction_notes.get(default)
+    code = ctx.spec.advice.reduction_notes.get(default)
     if code is None:
         raise Skip(f"the default reduction {default!r} is sound for {ctx.spec.id}")
 

@@ -27,8 +27,8 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
     if kind == "mean" and params.get("weight") is not None and t is not None and case.inputs[t].dtype.kind in "iu":
         return ("A class-weighted 'mean' divides by the sum of the weights of the targets, which differs per rank: "
                 "all-reduce the weighted sum (reduction='sum') and weight[target].sum() separately, then divide.")
-    if spec.batch_overlap:
-        name, sums = spec.batch_overlap
+    if spec.advice.batch_overlap:
+        name, sums = spec.advice.batch_overlap
         return (f"{name}: the overlap is one ratio over the whole batch, so the mean of per-rank ratios is not "
                 f"the global one. All-reduce the {sums} across ranks (torch.distributed.nn.functional.all_reduce "
                 "keeps the gradient) before dividing, or compute the ratio per sample and average.")

@@ -123,11 +123,11 @@ def _load() -> None:
 def _corpus() -> tuple[Example, ...]:
     """Every record, once every corpus module is imported and the records are checked."""
     _load()
-    _check(_RECORDS)
+    _validate_records(_RECORDS)
     return tuple(_RECORDS)
 
 
-def _check(records: list[Example]) -> None:
+def _validate_records(records: list[Example]) -> None:
     """The corpus's own invariants, checked once it is loaded: each loss has a docstring and lives in the module
     of its id's family; a twin is a clean record of the same id in the same table; gallery rows are 1, 2, ..."""
     from losscheck.specs import SPECS

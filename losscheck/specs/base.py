@@ -48,13 +48,47 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Naming:
+    """The words of class and function names that name a loss, for `losscheck init` (commands/init/guessing.py).
+
+    Each string of `words` holds words that must all occur in the name ("focal multi"); `also` are names that
+    more likely mean another id but may mean this one (listed after the ids they name); `standalone` are
+    lower-case names the loss goes by without the word "loss" (infonce, ntxent): `init` discovers classes and
+    functions so named as losses.
+    """
+
+    words: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    standalone: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the audit tells the user beyond the verdict.
+
+    `reduction_notes`: reduction value -> pitfall code when the candidate uses it by default (KLDiv's 'mean');
+    `batch_overlap`: for a loss that is one ratio over the whole batch, LC606's advice under --ddp
+    (losscheck/ddp/advice.py): (what it is, the sums to all-reduce before dividing).
+    """
+
+    reduction_notes: dict = field(default_factory=dict)
+    batch_overlap: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class LossSpec:
+    """One catalogue id, its fields grouped by the audience that reads them: the maths (every check), the
+    inputs (strategies and the probe), diagnosis (variants and conventions), `naming` (`losscheck init`) and
+    `advice` (messages)."""
+
+    # -- the maths: what the loss is
     id: str
     family: str
     summary: str
     signature: tuple[str, ...]
     reference: Callable
     params: tuple[Param, ...]
+    # -- the inputs: how cases are drawn and shown to the candidate
     draw_inputs: Callable  # (draw, *, layout, target_format, scale, params) -> tuple of float64/int64 ndarrays
     layouts: tuple[str, ...] = ("batch", "single")
     # The layouts of which a candidate must take at least one (a loss that raises on all of them is broken); the
@@ -67,32 +101,24 @@ class LossSpec:
     tensor_params: dict = field(default_factory=dict)  # name -> (draw, inputs) -> ndarray
     torch: tuple[str, ...] = ()
     elementwise: bool = False
-    reduction_notes: dict = field(default_factory=dict)  # reduction value -> pitfall code when used by default
-    variants: tuple = ()  # known mistakes (losscheck.diagnosis.variants.Variant), tried on a mismatch
     # Target formats the candidate sees differently from the reference: target format -> (inputs -> candidate
     # inputs), e.g. a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the
     # canonical form.
     target_views: dict = field(default_factory=dict)
+    batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
+    grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+    forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
+    # -- diagnosis: known mistakes and legitimate differences
+    variants: tuple = ()  # known mistakes (losscheck.diagnosis.variants.Variant), tried on a mismatch
     # True when accepting only some target formats is a convention (dice: index maps or one-hot), not a defect.
     formats_are_conventions: bool = False
     conventions: tuple = ()  # losscheck.diagnosis.conventions.Convention: legitimate differences, declared by the user
     # Library parameters that declare a convention: candidate parameter -> (convention, {value: option}), e.g.
     # MONAI's softmax=True is activation=softmax. Read from the candidate's settings, never guessed.
     convention_params: dict = field(default_factory=dict)
-    batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
-    grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
-    forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
-    # Words of class and function names that name this loss, for `losscheck init` (commands/init/guessing.py):
-    # each string holds words that must all occur in the name ("focal multi"); `also_named` are names that more
-    # likely mean another id but may mean this one (listed after the ids they name).
-    names: tuple[str, ...] = ()
-    also_named: tuple[str, ...] = ()
-    # Lower-case names this loss goes by without the word "loss" (infonce, ntxent): `init` discovers classes
-    # and functions so named as losses.
-    standalone_names: tuple[str, ...] = ()
-    # For a loss that is one ratio over the whole batch, LC606's advice under --ddp (losscheck/ddp/advice.py):
-    # (what it is, the sums to all-reduce before dividing).
-    batch_overlap: tuple[str, str] | None = None
+    # -- naming (`losscheck init`) and advice (messages)
+    naming: Naming = Naming()
+    advice: Advice = Advice()
 
     def candidate_inputs(self, case) -> tuple:
         """The inputs as the candidate receives them (a target view applied), the reference keeps case.inputs."""

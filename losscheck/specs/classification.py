@@ -8,7 +8,7 @@ from scipy.special import log_softmax
 from losscheck.references import classification as ref
 from losscheck.references import embedding as embedding_ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, LossSpec, Param
+from losscheck.specs.base import REDUCTIONS, Advice, LossSpec, Naming, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.judge.strategies import (batch_size, binary, class_indices, class_probabilities, logits,
@@ -198,15 +198,15 @@ KL_VARIANTS = (
 SPECS = [
     LossSpec(
         id="bce", family="classification", summary="binary cross-entropy on probabilities (logs clamped at -100)",
-        names=("bce", "binarycrossentropy"),
+        naming=Naming(("bce", "binarycrossentropy")),
         signature=("input", "target"), reference=ref.bce, params=(WEIGHT, REDUCTION),
         draw_inputs=draw_probability_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=BINARY_FORMATS,
         edge_cases=probability_edges, tensor_params={"weight": last_dim_weight}, elementwise=True,
         torch=("torch.nn.BCELoss", "torch.nn.functional.binary_cross_entropy")),
     LossSpec(
         id="bce_with_logits", family="classification", summary="binary cross-entropy on logits (softplus form)",
-        names=("bcewithlogits", "bce logit", "binarycrossentropy logit", "sigmoidcrossentropy"),
-        also_named=("bce", "binarycrossentropy"),
+        naming=Naming(("bcewithlogits", "bce logit", "binarycrossentropy logit", "sigmoidcrossentropy"),
+                      also=("bce", "binarycrossentropy")),
         signature=("input", "target"), reference=ref.bce_with_logits,
         params=(WEIGHT, Param("pos_weight", None, tensor=True), REDUCTION),
         draw_inputs=draw_logit_pair, layouts=ELEMENTWISE_LAYOUTS, target_formats=BINARY_FORMATS,
@@ -215,7 +215,7 @@ SPECS = [
         torch=("torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits")),
     LossSpec(
         id="cross_entropy", family="classification", summary="softmax cross-entropy over the class axis (dim 1)",
-        names=("labelsmoothing", "crossentropy", "xent", "ce"),
+        naming=Naming(("labelsmoothing", "crossentropy", "xent", "ce")),
         signature=("input", "target"), reference=ref.cross_entropy,
         params=(WEIGHT, Param("ignore_index", -100), Param("label_smoothing", 0.0, ("smoothing",), (0.0, 0.1, 0.4)),
                 REDUCTION),
@@ -226,7 +226,7 @@ SPECS = [
         torch=("torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy")),
     LossSpec(
         id="nll", family="classification", summary="negative log-likelihood of log-probabilities",
-        names=("nll", "negativeloglikelihood"),
+        naming=Naming(("nll", "negativeloglikelihood")),
         signature=("input", "target"), reference=ref.nll,
         params=(WEIGHT, Param("ignore_index", -100), REDUCTION),
         draw_inputs=draw_class_log_probs, layouts=("batch", "single", "no_batch", "spatial2d"),
@@ -234,16 +234,16 @@ SPECS = [
         torch=("torch.nn.NLLLoss", "torch.nn.functional.nll_loss", "torch.nn.NLLLoss2d")),
     LossSpec(
         id="kl_div", family="classification", summary="KL(p || q) from log q and p; 'batchmean' is the true KL",
-        names=("kl", "kullback"), also_named=("kld",),
+        naming=Naming(("kl", "kullback"), also=("kld",)),
         signature=("input", "target"), reference=ref.kl_div,
         params=(Param("reduction", "mean", values=(*REDUCTIONS, "batchmean")),
                 Param("log_target", False, values=(False, True))),
         draw_inputs=draw_distributions, layouts=("batch", "single"), edge_cases=kl_edges,
-        reduction_notes={"mean": "LC404"}, variants=KL_VARIANTS,
+        advice=Advice(reduction_notes={"mean": "LC404"}), variants=KL_VARIANTS,
         torch=("torch.nn.KLDivLoss", "torch.nn.functional.kl_div")),
     LossSpec(
         id="focal", family="classification", summary="binary sigmoid focal loss α_t(1-p_t)^γ·BCE on logits",
-        names=("focal",), also_named=("focal multi", "focal softmax", "focal categorical"),
+        naming=Naming(("focal",), also=("focal multi", "focal softmax", "focal categorical")),
         signature=("input", "target"), reference=ref.focal,
         params=(Param("alpha", 0.25, values=(0.25, 0.5, 0.75), none_value=-1.0),
                 Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)), REDUCTION),
@@ -368,7 +368,7 @@ SOFT_MARGIN_VARIANTS = (
 SPECS += [
     LossSpec(
         id="focal_multiclass", family="classification",
-        names=("focal multi", "focal softmax", "focal categorical"), also_named=("focal",),
+        naming=Naming(("focal multi", "focal softmax", "focal categorical"), also=("focal",)),
         summary="softmax focal loss -α_y(1-p_y)^γ·log p_y on logits and class indices",
         signature=("input", "target"), reference=ref.focal_multiclass,
         params=(Param("alpha", None, values=(0.25, 0.75)), Param("gamma", 2.0, values=(0.0, 0.5, 1.0, 2.0, 3.0)),
@@ -378,14 +378,14 @@ SPECS += [
         conventions=FOCAL_MULTICLASS_CONVENTIONS),
     LossSpec(
         id="soft_margin", family="classification", summary="log(1 + e^{-y·x}), y in {-1, 1}",
-        names=("softmargin",),
+        naming=Naming(("softmargin",)),
         signature=("input", "target"), reference=ref.soft_margin, params=(REDUCTION,),
         draw_inputs=signed_logit_pair, layouts=ELEMENTWISE_LAYOUTS, edge_cases=signed_edges, elementwise=True,
         variants=SOFT_MARGIN_VARIANTS,
         torch=("torch.nn.SoftMarginLoss", "torch.nn.functional.soft_margin_loss")),
     LossSpec(
         id="multilabel_soft_margin", family="classification",
-        names=("multilabelsoftmargin",),
+        naming=Naming(("multilabelsoftmargin",)),
         summary="mean over classes of BCE with logits, then over the batch",
         signature=("input", "target"), reference=ref.multilabel_soft_margin, params=(WEIGHT, REDUCTION),
         draw_inputs=draw_multilabel_logits, layouts=("batch", "single", "no_batch"), target_formats=BINARY_FORMATS,
@@ -393,7 +393,7 @@ SPECS += [
         torch=("torch.nn.MultiLabelSoftMarginLoss", "torch.nn.functional.multilabel_soft_margin_loss")),
     LossSpec(
         id="multi_margin", family="classification", summary="Σ_{i≠y} w_y·max(0, margin - x_y + x_i)^p / C",
-        names=("multimargin", "multiclasshinge"),
+        naming=Naming(("multimargin", "multiclasshinge")),
         signature=("input", "target"), reference=ref.multi_margin,
         params=(Param("p", 1, values=(1, 2)), Param("margin", 1.0, values=(0.5, 1.0, 2.0)), WEIGHT, REDUCTION),
         draw_inputs=draw_margin_classes, layouts=("batch", "single", "no_batch"), target_formats=("indices",),
@@ -401,14 +401,14 @@ SPECS += [
         torch=("torch.nn.MultiMarginLoss", "torch.nn.functional.multi_margin_loss")),
     LossSpec(
         id="hinge", family="classification", summary="binary SVM hinge max(0, margin - y·x), y in {-1, 1}",
-        names=("hinge", "svm"),
+        naming=Naming(("hinge", "svm")),
         signature=("input", "target"), reference=ref.hinge,
         params=(Param("margin", 1.0, values=(0.5, 1.0, 2.0)), REDUCTION),
         draw_inputs=signed_logit_pair, layouts=ELEMENTWISE_LAYOUTS, edge_cases=signed_edges, elementwise=True,
         variants=HINGE_VARIANTS),
     LossSpec(
         id="multilabel_margin", family="classification",
-        names=("multilabelmargin",),
+        naming=Naming(("multilabelmargin",)),
         summary="Σ_{j in targets} Σ_{i not a target} max(0, 1 - x_j + x_i) / C; targets padded with -1",
         signature=("input", "target"), reference=ref.multilabel_margin, params=(REDUCTION,),
         draw_inputs=draw_multilabel_margin, layouts=("batch", "single", "no_batch"),

@@ -10,7 +10,7 @@ from losscheck.references import embedding as ref
 from losscheck.references._reduce import reduce
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.diagnosis.variants import Variant, call, with_params
-from losscheck.specs.base import LossSpec, Param
+from losscheck.specs.base import LossSpec, Naming, Param
 from losscheck.specs.forms import views_with_labels
 from losscheck.specs.regression import REDUCTION, elementwise_shape
 from losscheck.judge.strategies import batch_size, binary, class_indices, floats, logits, signs, size
@@ -174,7 +174,7 @@ INFO_NCE_VARIANTS = (
 SPECS = [
     LossSpec(
         id="triplet_margin", family="embedding", summary="max(‖a-p+eps‖_p - ‖a-n+eps‖_p + margin, 0)",
-        names=("triplet",),
+        naming=Naming(("triplet",)),
         signature=("anchor", "positive", "negative"), reference=ref.triplet_margin,
         params=(MARGIN, Param("p", 2.0, ("norm",), (1.0, 2.0, 3.0)), Param("eps", 1e-6),
                 Param("swap", False, values=(False, True)), REDUCTION),
@@ -183,15 +183,15 @@ SPECS = [
         torch=("torch.nn.TripletMarginLoss", "torch.nn.functional.triplet_margin_loss")),
     LossSpec(
         id="contrastive", family="embedding", summary="½[y·d² + (1-y)·max(0, m-d)²], Euclidean d (Hadsell 2006)",
-        names=("contrastive",),
+        naming=Naming(("contrastive",)),
         signature=("x1", "x2", "label"), reference=ref.contrastive, params=(MARGIN, REDUCTION),
         draw_inputs=draw_pairs_with_label, layouts=("batch", "single"), grad_args=(0, 1), target_arg=2,
         edge_cases=contrastive_edges, variants=CONTRASTIVE_VARIANTS,
         conventions=CONTRASTIVE_CONVENTIONS),
     LossSpec(
         id="info_nce", family="embedding", summary="NT-Xent (SimCLR): cross-entropy of cosine/τ towards the other view",
-        names=("infonce", "ntxent", "nce", "simclr"), also_named=("contrastive",),
-        standalone_names=("infonce", "ntxent"),
+        naming=Naming(("infonce", "ntxent", "nce", "simclr"), also=("contrastive",),
+                      standalone=("infonce", "ntxent")),
         signature=("z_i", "z_j"), reference=ref.info_nce,
         params=(Param("temperature", 0.5, ("tau", "t", "temp"), (0.05, 0.1, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_views, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
@@ -315,14 +315,14 @@ BATCH_HARD_VARIANTS = (
 SPECS += [
     LossSpec(
         id="hinge_embedding", family="embedding", summary="x where y = 1, max(0, margin - x) where y = -1",
-        names=("hingeembedding",), also_named=("hinge",),
+        naming=Naming(("hingeembedding",), also=("hinge",)),
         signature=("input", "target"), reference=ref.hinge_embedding, params=(MARGIN, REDUCTION),
         draw_inputs=draw_signed_distances, layouts=("batch", "single", "no_batch", "spatial2d"),
         edge_cases=hinge_embedding_edges, elementwise=True, variants=HINGE_EMBEDDING_VARIANTS,
         torch=("torch.nn.HingeEmbeddingLoss", "torch.nn.functional.hinge_embedding_loss")),
     LossSpec(
         id="cosine_embedding", family="embedding", summary="1 - cos where y = 1, max(0, cos - margin) where y = -1",
-        names=("cosineembedding",),
+        naming=Naming(("cosineembedding",)),
         signature=("x1", "x2", "y"), reference=ref.cosine_embedding,
         params=(Param("margin", 0.0, values=(-0.5, 0.0, 0.5)), REDUCTION),
         draw_inputs=draw_cosine_pairs, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
@@ -330,7 +330,7 @@ SPECS += [
         torch=("torch.nn.CosineEmbeddingLoss", "torch.nn.functional.cosine_embedding_loss")),
     LossSpec(
         id="margin_ranking", family="embedding", summary="max(0, -y·(x1 - x2) + margin)",
-        names=("marginranking", "ranking"),
+        naming=Naming(("marginranking", "ranking")),
         signature=("x1", "x2", "y"), reference=ref.margin_ranking,
         params=(Param("margin", 0.0, values=(0.0, 0.5, 1.0)), REDUCTION),
         draw_inputs=draw_ranking, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=2,
@@ -338,7 +338,7 @@ SPECS += [
         torch=("torch.nn.MarginRankingLoss", "torch.nn.functional.margin_ranking_loss")),
     LossSpec(
         id="triplet_batch_hard", family="embedding",
-        names=("batchhard", "hardtriplet", "triplethard"), also_named=("triplet",),
+        naming=Naming(("batchhard", "hardtriplet", "triplethard"), also=("triplet",)),
         summary="per anchor relu(hardest positive - hardest negative + margin), mean over anchors with both",
         signature=("embeddings", "labels"), reference=ref.triplet_batch_hard,
         params=(MARGIN, Param("squared", False, values=(False, True)), REDUCTION),

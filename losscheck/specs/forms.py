@@ -72,7 +72,7 @@ def derive(spec, form: Form):
     return replace(spec, signature=form.signature, reference=reference, draw_inputs=draw_inputs, edge_cases=edges,
                    grad_args=form.grad_args, target_arg=form.target_arg, batch_axes=None, grad_projection={},
                    summary=f"{spec.summary}; called as loss({', '.join(form.signature)}): {form.says}",
-                   variants=tuple(_variant(v, form) for v in spec.variants), forms=())
+                   variants=tuple(_variant_in_form(v, form) for v in spec.variants), forms=())
 
 
 def _in_catalogue(form, compute):
@@ -84,7 +84,7 @@ def _in_catalogue(form, compute):
     return wrapped
 
 
-def _variant(v: Variant, form) -> Variant:
+def _variant_in_form(v: Variant, form) -> Variant:
     fit = None if v.fit is None else \
         (lambda ref, case, got: _in_catalogue(form, lambda r, c: v.fit(r, c, got))(ref, case))
     return replace(v, compute=_in_catalogue(form, v.compute), fit=fit)

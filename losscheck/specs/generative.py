@@ -7,7 +7,7 @@ from scipy.special import log_expit
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.references import generative as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, LossSpec, Param
+from losscheck.specs.base import REDUCTIONS, LossSpec, Naming, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.judge.strategies import batch_size, floats, logits, size
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, sigmoid
@@ -174,30 +174,30 @@ UNCERTAINTY_VARIANTS = (
 SPECS = [
     LossSpec(
         id="gaussian_kl", family="generative", summary="KL(N(μ, e^logvar) ‖ N(0, 1)): sum over latents, mean over "
-        "the batch", names=("kld", "vae", "elbo"), also_named=("kl", "kullback"), signature=("mu", "logvar"), reference=ref.gaussian_kl, params=(REDUCTION,),
+        "the batch", naming=Naming(("kld", "vae", "elbo"), also=("kl", "kullback")), signature=("mu", "logvar"), reference=ref.gaussian_kl, params=(REDUCTION,),
         draw_inputs=draw_latents, layouts=("batch", "single", "no_batch"), grad_args=(0, 1), target_arg=None,
         edge_cases=latent_edges, variants=GAUSSIAN_KL_VARIANTS, conventions=GAUSSIAN_KL_CONVENTIONS),
     LossSpec(
         id="gan_discriminator", family="generative", summary="bce_with_logits(real, 1) + bce_with_logits(fake, 0)",
-        names=("discriminator", "gan", "adversarial"),
+        naming=Naming(("discriminator", "gan", "adversarial")),
         signature=("real_logits", "fake_logits"), reference=ref.gan_discriminator, params=(REDUCTION,),
         draw_inputs=draw_real_fake, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
         edge_cases=real_fake_edges, variants=GAN_DISCRIMINATOR_VARIANTS, conventions=GAN_DISCRIMINATOR_CONVENTIONS),
     LossSpec(
         id="gan_generator", family="generative", summary="non-saturating bce_with_logits(fake, 1) = -log σ(fake)",
-        names=("generator",), also_named=("gan", "adversarial"),
+        naming=Naming(("generator",), also=("gan", "adversarial")),
         signature=("fake_logits",), reference=ref.gan_generator, params=(REDUCTION,),
         draw_inputs=draw_fake, layouts=("batch", "single"), grad_args=(0,), target_arg=None,
         edge_cases=fake_edges, variants=GAN_GENERATOR_VARIANTS),
     LossSpec(
         id="wasserstein_critic", family="generative", summary="WGAN critic: mean(fake) - mean(real)",
-        names=("wasserstein", "wgan", "critic"),
+        naming=Naming(("wasserstein", "wgan", "critic")),
         signature=("real_scores", "fake_scores"), reference=ref.wasserstein_critic, params=(REDUCTION,),
         draw_inputs=draw_real_fake, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
         edge_cases=real_fake_edges, variants=WASSERSTEIN_VARIANTS),
     LossSpec(
         id="uncertainty_weighting", family="generative", summary="Kendall et al.: Σ exp(-s_i)·L_i + s_i, s = log σ²",
-        names=("uncertainty", "homoscedastic", "multitask"),
+        naming=Naming(("uncertainty", "homoscedastic", "multitask")),
         signature=("losses", "log_vars"), reference=ref.uncertainty_weighting,
         params=(Param("reduction", "sum", values=REDUCTIONS),),
         draw_inputs=draw_task_losses, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from losscheck.references import regression as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, LossSpec, Param
+from losscheck.specs.base import REDUCTIONS, LossSpec, Naming, Param
 from losscheck.judge.strategies import batch_size, floats, size, spatial
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled
 
@@ -39,10 +39,10 @@ def regression_edges():
     ]
 
 
-def regression_spec(id, summary, reference, *params, names, torch=(), variants=(), draw_inputs=draw_pair,
+def regression_spec(id, summary, reference, *params, naming, torch=(), variants=(), draw_inputs=draw_pair,
                     edge_cases=regression_edges):
     return LossSpec(
-        id=id, family="regression", summary=summary, signature=("input", "target"), reference=reference, names=names,
+        id=id, family="regression", summary=summary, signature=("input", "target"), reference=reference, naming=naming,
         params=(*params, REDUCTION), draw_inputs=draw_inputs, layouts=ELEMENTWISE_LAYOUTS,
         grad_args=(0,), edge_cases=edge_cases, torch=torch, elementwise=True, variants=variants)
 
@@ -136,31 +136,31 @@ HUBER_FOR_SMOOTH_L1 = scaled(
 SPECS = [
     regression_spec("mse", "mean squared error d²", ref.mse,
                     torch=("torch.nn.MSELoss", "torch.nn.functional.mse_loss"),
-                    names=("mse", "l2", "meansquared", "squarederror")),
+                    naming=Naming(("mse", "l2", "meansquared", "squarederror"))),
     regression_spec("l1", "mean absolute error |d|", ref.l1,
                     torch=("torch.nn.L1Loss", "torch.nn.functional.l1_loss"),
-                    names=("l1", "mae", "absoluteerror")),
+                    naming=Naming(("l1", "mae", "absoluteerror"))),
     regression_spec("smooth_l1", "0.5d²/β if |d|<β else |d|-0.5β", ref.smooth_l1,
                     Param("beta", 1.0, values=(0.0, 0.5, 1.0, 2.0)),
                     torch=("torch.nn.SmoothL1Loss", "torch.nn.functional.smooth_l1_loss"),
                     variants=(HUBER_FOR_SMOOTH_L1,),
-                    names=("smoothl1",)),
+                    naming=Naming(("smoothl1",))),
     regression_spec("huber", "0.5d² if |d|≤δ else δ(|d|-0.5δ)", ref.huber,
                     Param("delta", 1.0, values=(0.5, 1.0, 2.0)),
                     torch=("torch.nn.HuberLoss", "torch.nn.functional.huber_loss"),
                     variants=(SMOOTH_L1_FOR_HUBER,),
-                    names=("huber",)),
+                    naming=Naming(("huber",))),
     regression_spec("log_cosh", "log cosh d, computed stably", ref.log_cosh,
-                    names=("logcosh",)),
+                    naming=Naming(("logcosh",))),
     regression_spec("poisson_nll", "e^x - y·x (log_input) or x - y·log(x+eps); full adds Stirling's log(y!)",
                     ref.poisson_nll, Param("log_input", True, values=(True, False)),
                     Param("full", False, values=(False, True)), Param("eps", 1e-8),
                     torch=("torch.nn.PoissonNLLLoss", "torch.nn.functional.poisson_nll_loss"),
                     draw_inputs=draw_poisson, edge_cases=poisson_edges,
-                    names=("poisson",)),
+                    naming=Naming(("poisson",))),
     LossSpec(
         id="gaussian_nll", family="regression", summary="0.5(log v + d²/v), v = max(var, eps) clamped without gradient",
-        names=("gaussiannll", "gaussian likelihood", "heteroscedastic"),
+        naming=Naming(("gaussiannll", "gaussian likelihood", "heteroscedastic")),
         signature=("input", "target", "var"), reference=ref.gaussian_nll,
         params=(Param("full", False, values=(False, True)), Param("eps", 1e-6, ("epsilon",)), REDUCTION),
         draw_inputs=draw_gaussian, layouts=ELEMENTWISE_LAYOUTS, grad_args=(0, 2), edge_cases=gaussian_edges,
@@ -168,5 +168,5 @@ SPECS = [
     regression_spec("asymmetric_mse", "d² weighted by over_penalty where d = input - target > 0", ref.asymmetric_mse,
                     Param("over_penalty", 2.0, ("penalty", "over_weight"), (1.0, 2.0, 5.0)),
                     variants=(UNDER_PENALTY,),
-                    names=("asymmetric mse", "asymmetric l2", "asymmetric squared")),
+                    naming=Naming(("asymmetric mse", "asymmetric l2", "asymmetric squared"))),
 ]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.references import regularisation as ref
-from losscheck.specs.base import LossSpec, Param
+from losscheck.specs.base import LossSpec, Naming, Param
 from losscheck.judge.strategies import floats, size
 from losscheck.diagnosis.variants import Variant, call
 
@@ -50,9 +50,9 @@ L2_CONVENTIONS = (
 )
 
 
-def penalty_spec(id, summary, reference, strength, *, names, conventions=(), variants=()):
+def penalty_spec(id, summary, reference, strength, *, naming, conventions=(), variants=()):
     return LossSpec(
-        id=id, family="regularisation", summary=summary, names=names, signature=("weights",),
+        id=id, family="regularisation", summary=summary, naming=naming, signature=("weights",),
         reference=reference, params=(strength,), draw_inputs=draw_weights, layouts=("no_batch",),
         target_arg=None, edge_cases=weight_edges, conventions=conventions, variants=variants)
 
@@ -61,11 +61,11 @@ SPECS = [
     penalty_spec("l1_penalty", "β·Σ|w| over every element of the tensors given (lasso)", ref.l1_penalty,
                  Param("beta", 1.0, ("lambd", "lam", "lamb", "l1_lambda", "lambda_l1", "strength", "coef"),
                        STRENGTHS),
-                 names=("l1 penalty", "l1 regulari", "lasso"), variants=(MEAN,)),
+                 naming=Naming(("l1 penalty", "l1 regulari", "lasso")), variants=(MEAN,)),
     penalty_spec("l2_penalty", "½α·Σw² over every element of the tensors given (ridge, weight decay α)",
                  ref.l2_penalty,
                  Param("alpha", 1.0, ("lambd", "lam", "lamb", "l2_lambda", "lambda_l2", "weight_decay", "wd",
                                       "strength", "coef"), STRENGTHS),
-                 names=("l2 penalty", "l2 regulari", "weightdecay", "ridge"), conventions=L2_CONVENTIONS,
+                 naming=Naming(("l2 penalty", "l2 regulari", "weightdecay", "ridge")), conventions=L2_CONVENTIONS,
                  variants=(MEAN, NORM)),
 ]

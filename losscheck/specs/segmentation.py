@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from losscheck.references import segmentation as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import LossSpec, Param
+from losscheck.specs.base import Advice, LossSpec, Naming, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.judge.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
 from losscheck.diagnosis.conventions import Convention, Option
@@ -110,8 +110,8 @@ def dice_edges():
 SPECS = [
     LossSpec(
         id="dice", family="segmentation", summary="1 - (2Σpg + s)/(Σp + Σg + s) per sample and channel, then mean",
-        names=("dice", "sorensen"),
-        batch_overlap=("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)"),
+        naming=Naming(("dice", "sorensen")),
+        advice=Advice(batch_overlap=("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)")),
         signature=("input", "target"), reference=ref.dice,
         params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
                 REDUCTION),
@@ -257,10 +257,10 @@ def box_variants(enclosing):
     )
 
 
-def box_spec(id, summary, reference, *, names, generalized=False):
+def box_spec(id, summary, reference, *, naming, generalized=False):
     """A box overlap loss on (x1, y1, x2, y2) boxes: iou, or giou (`generalized`)."""
     return LossSpec(
-        id=id, family="segmentation", summary=summary, names=names, signature=("input", "target"),
+        id=id, family="segmentation", summary=summary, naming=naming, signature=("input", "target"),
         reference=reference, params=(BOX_EPS, REDUCTION), draw_inputs=draw_boxes,
         layouts=("batch", "single", "no_batch"), edge_cases=box_edges, variants=box_variants(generalized))
 
@@ -270,8 +270,8 @@ BOX_EPS = Param("eps", 1e-7, ("epsilon",))
 SPECS += [
     LossSpec(
         id="tversky", family="segmentation", summary="1 - (TP + s)/(TP + α·FP + β·FN + s) per sample and channel",
-        names=("tversky",),
-        batch_overlap=("batch Tversky", "TP, FP and FN sums per channel"),
+        naming=Naming(("tversky",)),
+        advice=Advice(batch_overlap=("batch Tversky", "TP, FP and FN sums per channel")),
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
                 Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
@@ -280,9 +280,9 @@ SPECS += [
         conventions=TVERSKY_CONVENTIONS, convention_params=ACTIVATION_PARAMS),
     LossSpec(
         id="generalized_dice", family="segmentation",
-        names=("generalizeddice", "gdl"),
-        batch_overlap=("batch generalized Dice",
-                       "weighted numerator and denominator sums (and Σg for the class weights)"),
+        naming=Naming(("generalizeddice", "gdl")),
+        advice=Advice(batch_overlap=("batch generalized Dice",
+                                     "weighted numerator and denominator sums (and Σg for the class weights)")),
         summary="1 - 2Σ_c w_c Σpg / Σ_c w_c Σ(p+g), w_c = 1/(Σg_c)² (Sudre 2017, MONAI)",
         signature=("input", "target"), reference=ref.generalized_dice,
         params=(Param("w_type", "square", values=("square", "simple", "uniform")),
@@ -292,7 +292,7 @@ SPECS += [
         target_formats=("onehot", "binary", *INDEX_FORMATS), target_views=MASK_VIEWS, formats_are_conventions=True,
         edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,),
         convention_params=ACTIVATION_PARAMS),
-    box_spec("iou", "1 - I/(U + eps) on (x1, y1, x2, y2) boxes", ref.iou, names=("iou", "jaccard")),
+    box_spec("iou", "1 - I/(U + eps) on (x1, y1, x2, y2) boxes", ref.iou, naming=Naming(("iou", "jaccard"))),
     box_spec("giou", "1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)", ref.giou,
-             names=("giou", "generalizediou"), generalized=True),
+             naming=Naming(("giou", "generalizediou")), generalized=True),
 ]

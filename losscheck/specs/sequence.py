@@ -5,7 +5,7 @@ from hypothesis.extra import numpy as hnp
 
 from losscheck.references import sequence as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import LossSpec, Param
+from losscheck.specs.base import LossSpec, Naming, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.judge.strategies import batch_size, log_probabilities, size
 from losscheck.diagnosis.variants import Variant, call
@@ -94,7 +94,7 @@ CTC_VARIANTS = (
 SPECS = [
     LossSpec(
         id="ctc", family="sequence", summary="-log Σ over alignments (forward algorithm); 'mean' divides by target "
-        "lengths", names=("ctc", "connectionist"), signature=("log_probs", "targets", "input_lengths", "target_lengths"), reference=ref.ctc,
+        "lengths", naming=Naming(("ctc", "connectionist")), signature=("log_probs", "targets", "input_lengths", "target_lengths"), reference=ref.ctc,
         params=(Param("blank", 0), REDUCTION, Param("zero_infinity", False, values=(False, True))),
         draw_inputs=draw_ctc, layouts=("batch", "single", "no_batch"), target_formats=("padded", "concatenated"),
         grad_args=(0,), target_arg=1, edge_cases=ctc_edges, variants=CTC_VARIANTS, batch_axes=(1, 0, 0, 0),

@@ -6,18 +6,18 @@ from tabulate import tabulate
 from losscheck.specs import SPECS
 
 
-def _jsonable(value):
+def _plain_value(value):
     return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
 
 
-def describe(spec) -> dict:
+def spec_record(spec) -> dict:
     return {
         "id": spec.id,
         "family": spec.family,
         "summary": spec.summary,
         "signature": list(spec.signature),
-        "parameters": [{"name": p.name, "aliases": list(p.aliases), "default": _jsonable(p.default),
-                        "values": [_jsonable(v) for v in p.values], "tensor": p.tensor} for p in spec.params],
+        "parameters": [{"name": p.name, "aliases": list(p.aliases), "default": _plain_value(p.default),
+                        "values": [_plain_value(v) for v in p.values], "tensor": p.tensor} for p in spec.params],
         "conventions": [{"name": c.name, "default": c.default,
                          "options": {v: {"says": o.says, "libraries": o.libraries} for v, o in c.options.items()}}
                         for c in spec.conventions],
@@ -30,7 +30,7 @@ def describe(spec) -> dict:
 
 
 def describe_all() -> list[dict]:
-    return [describe(s) for s in SPECS.values()]
+    return [spec_record(s) for s in SPECS.values()]
 
 
 def _conventions(entry) -> str:

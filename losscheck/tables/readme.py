@@ -40,7 +40,7 @@ def regenerate(text: str) -> str:
     return out
 
 
-def main(argv=None) -> int:
+def regenerate_readme(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m losscheck.tables.readme", description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", default="README.md", type=Path)
     parser.add_argument("--check", action="store_true", help="exit 1 when a table differs, change nothing")
@@ -63,4 +63,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(regenerate_readme())

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from losscheck.commands.init.discovery import discover
-from losscheck.commands.init.toml import append, existing, render
+from losscheck.commands.init.toml import append, existing, init_section
 from losscheck.errors import UsageError
 
 
@@ -22,7 +22,7 @@ def run(args) -> int:
     if not found:
         raise UsageError(f"no loss found in '{args.package}': no public nn.Module subclass named *Loss and no "
                          "function named *_loss (submodules included)")
-    section = render(args.package, found)
+    section = init_section(args.package, found)
     if not args.write:
         sys.stdout.write(section)
         return 0

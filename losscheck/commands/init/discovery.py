@@ -111,13 +111,13 @@ def is_loss_class(obj, name: str) -> bool:
 def is_loss_name(name: str, kind: str = "class") -> bool:
     """Whether `name` ends (any case) in one of LOSS_WORDS (FocalLoss, L2Penalty; a function's after an
     underscore: dice_loss, l2_penalty) or, for a class, in a loss's own name without one (a spec's
-    `standalone_names`: InfoNCE, NTXent)."""
+    `naming.standalone`: InfoNCE, NTXent)."""
     from losscheck.specs import SPECS
 
     lower = name.lower()
     if kind == "function":
         return lower.endswith(tuple(f"_{w}" for w in LOSS_WORDS))
-    return lower.endswith(LOSS_WORDS + tuple(n for s in SPECS.values() for n in s.standalone_names))
+    return lower.endswith(LOSS_WORDS + tuple(n for s in SPECS.values() for n in s.naming.standalone))
 
 
 def losses_in(module) -> list[Found]:

@@ -25,7 +25,7 @@ UNCATALOGUED = ("lovasz",)
 @lru_cache(maxsize=1)
 def keywords() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """The ordered table of (words that must all occur in the name, candidate ids), from each spec's `names`
-    (and `also_named`, whose ids come after those the words name). The first matching row wins, so rows go
+    (and `naming.also`, whose ids come after those the words name). The first matching row wins, so rows go
     from specific to generic: the catalogue's missing losses first, then segmentation losses (compound names
     such as DiceCELoss, DiceFocalLoss or FocalTverskyLoss are segmentation losses), then more letters before
     fewer ("smoothl1" before "l1", "bcewithlogits" before "bce"), then catalogue order. A word of up to three
@@ -35,7 +35,7 @@ def keywords() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
 
     rows: dict[tuple[str, ...], list] = {(w,): [] for w in UNCATALOGUED}
     for n, spec in enumerate(SPECS.values()):
-        for rank, names in enumerate((spec.names, spec.also_named)):
+        for rank, names in enumerate((spec.naming.words, spec.naming.also)):
             for name in names:
                 rows.setdefault(tuple(name.split()), []).append((rank, n, spec))
 
@@ -68,7 +68,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for part in re.split(r"[_\W]+", name) for w in _WORD.findall(part)]
 
 
-def _matches(keyword: str, ws: list[str], joined: str) -> bool:
+def _keyword_matches(keyword: str, ws: list[str], joined: str) -> bool:
     if len(keyword) > 3:
         return keyword in joined
     # a whole word, or a run of consecutive words (IoU -> io, u)
@@ -90,7 +90,7 @@ def keyword_ids(name: str) -> tuple[str, ...]:
         ws = ws[:-1]
     joined = "".join(ws)
     for needed, ids in keywords():
-        if all(_matches(k, ws, joined) for k in needed):
+        if all(_keyword_matches(k, ws, joined) for k in needed):
             return ids
     return ()
 

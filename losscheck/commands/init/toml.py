@@ -23,7 +23,7 @@ def _toml_str(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def render(package: str, found: list[Found]) -> str:
+def init_section(package: str, found: list[Found]) -> str:
     """The starter `[tool.losscheck]` section (valid TOML; a loss without a guess is commented out)."""
     guessed = sum(f.guess is not None and f.guess.loss_id is not None for f in found)
     lines = [
