@@ -10,7 +10,7 @@ __all__ = ["audit", "__version__"]
 
 def __getattr__(name):
     if name == "audit":
-        from losscheck.judge.auditor import audit
+        from losscheck.judge.auditor import audit  # deferred: importing the package must not load torch
 
         return audit
     raise AttributeError(name)

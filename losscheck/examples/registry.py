@@ -16,6 +16,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Callable
 
+from losscheck.specs import SPECS
+
 # The test tables that audit the corpus, each with its own settings (seed, examples per check).
 SUITES = {
     "pitfalls": "tests/test_checks.py, test_reproducers.py: one defect per pitfall code, and correct twins",
@@ -106,8 +108,6 @@ def example(loss_id: str, *, suite: str, expect=(), variant: str | None = None, 
 
 def families() -> list[str]:
     """The catalogue families, in catalogue order: one corpus module each."""
-    from losscheck.specs import SPECS
-
     return list(dict.fromkeys(spec.family for spec in SPECS.values()))
 
 
@@ -130,8 +130,6 @@ def _corpus() -> tuple[Example, ...]:
 def _validate_records(records: list[Example]) -> None:
     """The corpus's own invariants, checked once it is loaded: each loss has a docstring and lives in the module
     of its id's family; a twin is a clean record of the same id in the same table; gallery rows are 1, 2, ..."""
-    from losscheck.specs import SPECS
-
     clean = {(e.suite, e.name, e.loss_id) for e in records if e.clean}
     for e in records:
         where = f"{e.target} (@example {e.loss_id!r}, suite {e.suite!r})"

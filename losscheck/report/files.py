@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.report import EXTENSIONS, render
 
 _STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -28,8 +29,6 @@ def report_stem(name: str) -> str:
 
 def write_reports(result, folder, stem: str, report_formats) -> list[Path]:
     """Write `result` in each of `report_formats` to `folder/stem.<extension>`, atomically; the paths written."""
-    from losscheck.report import EXTENSIONS, render
-
     paths = []
     for report_format in report_formats:
         path = Path(folder) / f"{stem}.{EXTENSIONS[report_format]}"
