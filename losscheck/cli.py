@@ -60,7 +60,9 @@ def build_parser() -> Parser:
     r.add_argument("--output-dir", default="reports")
     _add_options(r, "seed", "max_examples", "memory_limit")
     r.add_argument("--only", default="", help="only targets containing this text")
-    ls = sub.add_parser("list", help="every loss id with its signature, parameters, conventions and torch names")
+    ls = sub.add_parser("list", help="every loss id on one line, or one loss in full (parameters, conventions, "
+                                     "known mistakes, torch names)")
+    ls.add_argument("id", nargs="?", help="a loss id: show it in full")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     e = sub.add_parser("explain", help="what a pitfall code means, why it matters, an example and the fix")
     e.add_argument("code", nargs="?", help="e.g. LC201")

@@ -37,11 +37,36 @@ def _conventions(entry) -> str:
     return "; ".join(f"{c['name']}={'|'.join(c['options'])} (default {c['default']})" for c in entry["conventions"])
 
 
-def render_text(entries) -> str:
-    rows = [[e["id"], e["family"], f"({', '.join(e['signature'])})",
-             ", ".join(p["name"] + (f" ({'/'.join(p['aliases'])})" if p["aliases"] else "") for p in e["parameters"]),
-             _conventions(e) or "-", ", ".join(e["torch"]) or "-"] for e in entries]
-    return tabulate(rows, headers=["id", "family", "signature", "parameters", "conventions", "torch"]) + "\n"
+def render_text(entries, width: int) -> str:
+    """One line per loss (id, family, summary), cut to `width` columns (the terminal's)."""
+    rows = [[e["id"], e["family"], e["summary"]] for e in entries]
+    lines = tabulate(rows, headers=["id", "family", "summary"], tablefmt="plain").splitlines()
+    return "".join((line if len(line) <= width else line[: width - 1] + "…") + "\n" for line in lines) + \
+        "\n`losscheck list ID` shows one loss in full.\n"
+
+
+def render_one(entry) -> str:
+    """Everything the catalogue knows of one loss: parameters, conventions with the libraries that use each
+    side, the variants the audit can name, torch counterparts, layouts and target formats."""
+    out = [f"{entry['id']} ({entry['family']}): {entry['summary']}",
+           f"  signature:      ({', '.join(entry['signature'])})",
+           f"  reference:      {entry['reference']}",
+           f"  torch:          {', '.join(entry['torch']) or '-'}",
+           f"  layouts:        {', '.join(entry['layouts'])}",
+           f"  target formats: {', '.join(entry['target_formats'])}",
+           "  parameters:"]
+    for p in entry["parameters"]:
+        aliases = f" (also {', '.join(p['aliases'])})" if p["aliases"] else ""
+        values = f"; explored: {', '.join(map(str, p['values']))}" if p["values"] else ""
+        out.append(f"    {p['name']}{aliases}: default {p['default']}{values}")
+    out.append("  conventions:" if entry["conventions"] else "  conventions: none")
+    for c in entry["conventions"]:
+        out.append(f"    {c['name']} (default {c['default']}; declare with --convention {c['name']}=VALUE):")
+        for value, option in c["options"].items():
+            who = f" [{option['libraries']}]" if option["libraries"] else ""
+            out.append(f"      {value}: {option['says']}{who}")
+    out.append("  known mistakes: " + (", ".join(entry["variants"]) or "none"))
+    return "\n".join(out) + "\n"
 
 
 def markdown_table(entries=None) -> str:
