@@ -17,6 +17,7 @@ SLOW: dict[str, object] = {
         "test_builtin_audits_clean",
         "test_every_check_ran_or_said_why",
     },
+    "test_wheel.py": ALL,
     "test_candidate.py": {
         "test_a_scripted_twin_that_halves_is_caught",
     },
