@@ -11,7 +11,7 @@ from dataclasses import fields
 import pytest
 
 from losscheck.errors import UsageError
-from losscheck.options import (AUDIT_FIELDS, MAX_SEED, MIN_MEMORY, OPTIONS, AuditOptions, check, checked,
+from losscheck.options import (AUDIT_FIELDS, MAX_SEED, MIN_MEMORY, SETTINGS, AuditOptions, check, checked,
                                default_memory_limit, format_bytes, given, physical_memory)
 
 G = 2**30
@@ -36,8 +36,8 @@ def test_accepted(name, value, expected):
 
 
 def test_every_option_has_a_flag_and_a_key():
-    assert set(OPTIONS) == {*AUDIT_FIELDS, "fail_on"} == {f.name for f in fields(AuditOptions)}
-    assert all(o.flag.startswith("--") and o.key and not o.key.startswith("-") for o in OPTIONS.values())
+    assert set(SETTINGS) == {*AUDIT_FIELDS, "fail_on"} == {f.name for f in fields(AuditOptions)}
+    assert all(o.flag.startswith("--") and o.key and not o.key.startswith("-") for o in SETTINGS.values())
 
 
 def test_share_of_physical_memory():
@@ -85,7 +85,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("name, value, message", REFUSED)
 def test_refused_with_one_line_naming_the_flag_and_value(name, value, message):
-    flag = OPTIONS[name].flag
+    flag = SETTINGS[name].flag
     with pytest.raises(UsageError) as e:
         check(name, value, flag)
     assert str(e.value).startswith(f"{flag} must be {message}")
