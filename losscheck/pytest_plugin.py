@@ -86,6 +86,12 @@ def _dest(name: str) -> str:
     return f"losscheck_{name}"
 
 
+def overrides(namespace) -> dict:
+    """The settings given on pytest's command line (`namespace`: pytest's parsed options), checked; a refusal
+    names the plugin's flag."""
+    return checked(given(namespace, _dest), lambda name: SETTINGS[name].pytest_flag)
+
+
 def _pyproject(config) -> Path:
     inipath = getattr(config, "inipath", None)
     if inipath is not None and Path(inipath).name == "pyproject.toml":
@@ -99,9 +105,8 @@ def pytest_configure(config):
         "loss_audit fixture; positional targets parametrize a `loss_target` argument")
     try:
         cfg = load(_pyproject(config), required=False)
-        overrides = checked(given(config.option, _dest), lambda name: SETTINGS[name].pytest_flag)
         report = config.getoption("losscheck_report")
-        state = _State(cfg, overrides, report_dir=output_dir(Path(config.invocation_params.dir, report),
+        state = _State(cfg, overrides(config.option), report_dir=output_dir(Path(config.invocation_params.dir, report),
                                                              "--losscheck-report") if report else None)
     except UsageError as e:
         raise pytest.UsageError(f"losscheck: {printable(e)}") from None
