@@ -105,9 +105,9 @@ def pytest_configure(config):
         "loss_audit fixture; positional targets parametrize a `loss_target` argument")
     try:
         cfg = load(_pyproject(config), required=False)
-        report = config.getoption("losscheck_report")
-        state = _State(cfg, overrides(config.option), report_dir=output_dir(Path(config.invocation_params.dir, report),
-                                                             "--losscheck-report") if report else None)
+        given_settings, report = overrides(config.option), config.getoption("losscheck_report")
+        report_dir = output_dir(Path(config.invocation_params.dir, report), "--losscheck-report") if report else None
+        state = _State(cfg, given_settings, report_dir)
     except UsageError as e:
         raise pytest.UsageError(f"losscheck: {printable(e)}") from None
     workerinput = getattr(config, "workerinput", None)
