@@ -7,22 +7,9 @@ import sys
 from importlib import import_module
 
 from losscheck.errors import UsageError
-from losscheck.options import flag
+from losscheck.options import offered_by
 from losscheck.report import FORMATS
 from losscheck.report.escape import printable
-
-# argparse keeps these as strings: losscheck.options checks them, with the same rules as [tool.losscheck]
-OPTION_HELP = {
-    "seed": ("N", "seed of the audit, 0 to 2**64-1 (default 0): the same seed gives the same findings"),
-    "max_examples": ("N", "hypothesis examples per check, 1 to 10000 (default 30)"),
-    "select": ("CODES", "only these codes or prefixes (LC2,LC301)"),
-    "ignore": ("CODES", "drop these codes or prefixes"),
-    "fail_on": ("error|warning", "the lowest severity that fails (default error)"),
-    "timeout": ("SECONDS", "seconds one call of the loss may take, at most 86400 (default 10)"),
-    "ddp": ("N", "also check the loss sharded across N (2 to 64) torch.distributed (gloo, CPU) processes; 0: off"),
-    "memory_limit": ("SIZE", "memory the audited loss may use: 4G, 1536M, 50%% (of physical memory) or none "
-                             "(default 50%%)"),
-}
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,11 +17,12 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _add_options(parser, *names: str, note: str = "") -> None:
-    """The audit options `names` as flags; a flag not given is None (the configuration or the default)."""
-    for name in names:
-        metavar, text = OPTION_HELP[name]
-        parser.add_argument(flag(name), dest=name, metavar=metavar, help=text + note)
+def _add_options(parser, command: str, note: str = "") -> None:
+    """The flags of the audit options `command` offers, as losscheck.options declares them. argparse keeps their
+    values as strings, and a flag not given is None (the configuration or the default): losscheck.options checks
+    them, with the same rules as [tool.losscheck]."""
+    for setting in offered_by(command):
+        parser.add_argument(setting.flag, **setting.argument(setting.name, note))
 
 
 def build_parser() -> Parser:
@@ -52,13 +40,11 @@ def build_parser() -> Parser:
     a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
     a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
     a.add_argument("--output-dir", help="write every --format side by side in this folder")
-    _add_options(a, "seed", "max_examples", "select", "ignore", "fail_on", "timeout", "ddp", "memory_limit")
-    a.add_argument("--no-isolation", dest="isolate", action="store_const", const=False,
-                   help="run the candidate in this process (for debugging)")
+    _add_options(a, "audit")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress line on the terminal")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
-    _add_options(r, "seed", "max_examples", "memory_limit")
+    _add_options(r, "report")
     r.add_argument("--only", default="", help="only targets containing this text")
     ls = sub.add_parser("list", help="every loss id on one line, or one loss in full (parameters, conventions, "
                                      "known mistakes, torch names)")
@@ -74,8 +60,7 @@ def build_parser() -> Parser:
     c.add_argument("--baseline", help="accepted findings (default: baseline, losscheck-baseline.json)")
     c.add_argument("--update-baseline", action="store_true", help="accept every current finding (keeps reasons)")
     c.add_argument("--fail-on-stale", action="store_true", help="fail when a baseline entry matches nothing")
-    _add_options(c, "fail_on", "max_examples", "seed", "memory_limit",
-                 note="; overrides [tool.losscheck] for every loss")
+    _add_options(c, "ci", note="; overrides [tool.losscheck] for every loss")
     c.add_argument("--only", default="", help="only losses whose name contains this text")
     i = sub.add_parser("init", help="print a starter [tool.losscheck] section for the losses a package defines")
     i.add_argument("package", help="an importable package or module (submodules included), e.g. mypkg")
@@ -91,6 +76,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
+        # each command's module loads only when it runs: `losscheck --help` and a refused argument stay instant
         return import_module(f"losscheck.commands.{args.command}").run(args)
     except UsageError as e:
         _say(f"error: {e}")

@@ -1,25 +1,21 @@
-"""AuditOptions: the settings of an audit, their defaults and their validation, in one place.
+"""The settings of an audit and what it audits: each setting declared once, the request typed once.
 
-The command line (`losscheck audit`, `ci`, `report`), `[tool.losscheck]`, the pytest plugin and the gallery
-all build their settings here, so a value is accepted or refused the same way wherever it comes from. A
-refusal is a UsageError of one line naming the option as its source spells it and the bad value:
-`--timeout must be a finite number of seconds, more than 0 and at most 86400, not 'nan'`.
+`_define_setting` declares an audit option with everything every front end needs: its default, its help
+text, its validator, its flag on the command line and its key in `[tool.losscheck]`, and which front ends
+offer it (the commands `audit`, `ci`, `report`, and `pytest`, the plugin's `--losscheck-<flag>`). From those
+declarations come the fields of `AuditOptions`, the argparse arguments and their help (losscheck.cli, the
+plugin's options), the keys `[tool.losscheck]` accepts and how it checks them (losscheck.gate.config), and
+the keywords of `losscheck.audit()`. Adding an option is its declaration here and its use.
 
-| field        | flag           | config key   | accepted                                                       |
-|--------------|----------------|--------------|----------------------------------------------------------------|
-| seed         | --seed         | seed         | an integer 0 .. 2**64-1 (torch.manual_seed's range); default 0 |
-| max_examples | --max-examples | max-examples | an integer 1 .. 10000; default 30                              |
-| timeout      | --timeout      | timeout      | seconds per call, finite, > 0 and <= 86400; default 10         |
-| select       | --select       | select       | codes or prefixes of codes (LC2, LC30, LC301); default all     |
-| ignore       | --ignore       | ignore       | the same; default none                                         |
-| isolate      | --no-isolation | isolation    | true or false; default true                                    |
-| ddp          | --ddp          | ddp          | 0 (off, the default) or 2 .. 64 processes                      |
-| memory_limit | --memory-limit | memory-limit | 4G, 1536M, 1.5GiB, 50% (of physical memory), none or 0 (no     |
-|              |                |              | limit: 0 bytes); at least 1G; default 50% of physical memory   |
-| fail_on      | --fail-on      | fail-on      | "error" (the default) or "warning"                             |
+A value is accepted or refused the same way wherever it comes from. A refusal is a UsageError of one line
+naming the option as its source spells it and the bad value: `--timeout must be a finite number of seconds,
+more than 0 and at most 86400, not 'nan'`.
 
-Every field but fail_on is a keyword argument of losscheck.judge.auditor.audit() (`audit_kwargs()`); fail_on
-decides the exit code. Importing this module is cheap (no torch, no hypothesis).
+`AuditRequest` is what to audit (target, catalogue id, constructor arguments, declared conventions, required
+layouts); `AuditOptions` how. Every front end (`losscheck audit`, `ci` and the gallery through
+losscheck.gate.runner, the pytest plugin, `losscheck.audit()`) builds the two, and the engine
+(losscheck.judge.auditor.audit_request) takes them whole. Importing this module is cheap (no torch, no
+hypothesis).
 """
 from __future__ import annotations
 
@@ -33,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from losscheck.errors import UsageError
+from losscheck.pitfalls import PITFALLS
 
 DEFAULT_SEED = 0
 DEFAULT_MAX_EXAMPLES = 30
@@ -142,8 +139,6 @@ def _fail_on(value, what: str) -> str:
 
 
 def _codes(value, what: str) -> tuple[str, ...]:
-    from losscheck.pitfalls import PITFALLS
-
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or any(not isinstance(v, str) for v in items):
         raise _refuse(what, 'codes or prefixes of codes, e.g. "LC2,LC301" or ["LC2", "LC301"]', value)
@@ -190,66 +185,119 @@ def _memory_limit(value, what: str) -> int:
 
 
 @dataclass(frozen=True)
-class Option:
-    """One audit option: its field, its names on the command line and in [tool.losscheck], its checker."""
+class Setting:
+    """One audit option as it is declared (`_define_setting`): what every front end builds from it."""
 
-    field: str
-    flag: str
-    key: str
-    check: Callable[[Any, str], Any]  # (value, what) -> valid value, or UsageError
+    name: str         # the AuditOptions field, and the keyword of losscheck.audit()
+    default: Any      # the value, or a function of nothing that gives it (memory_limit: a share of this machine)
+    help: str         # the command line's help (the plugin's too): what it does, what it takes, its default
+    validator: Callable[[Any, str], Any]  # (value as its source gives it, its name there) -> valid value | UsageError
+    metavar: str | None  # the value's name in the help; None: a switch, its flag sets the opposite of the default
+    flag: str         # on the command line: `--max-examples`
+    key: str          # in [tool.losscheck]: `max-examples`
+    offered_by: tuple  # the front ends with a flag for it: "audit", "ci", "report" (commands), "pytest" (plugin)
+    decides_exit: bool = False  # True: it decides the exit code from the result and leaves the audit as it is
+
+    @property
+    def pytest_flag(self) -> str:
+        """The plugin's flag: `--losscheck-max-examples`."""
+        return "--losscheck-" + self.flag.removeprefix("--")
+
+    def initial(self):
+        """The default value."""
+        return self.default() if callable(self.default) else self.default
+
+    def argument(self, dest: str, note: str = "") -> dict:
+        """The keywords of argparse's add_argument (and pytest's addoption) for its flag: a flag not given is None
+        (the configuration or the default applies)."""
+        keywords = {"dest": dest, "default": None, "help": (self.help + note).replace("%", "%%")}
+        if self.metavar is None:
+            return {**keywords, "action": "store_const", "const": not self.initial()}
+        return {**keywords, "metavar": self.metavar}
 
 
-OPTIONS = {o.field: o for o in (
-    Option("seed", "--seed", "seed", _bounded(0, MAX_SEED, f"an integer from 0 to {MAX_SEED} (2**64-1)")),
-    Option("max_examples", "--max-examples", "max-examples",
-           _bounded(1, MAX_EXAMPLES, f"an integer from 1 to {MAX_EXAMPLES}")),
-    Option("timeout", "--timeout", "timeout", _timeout),
-    Option("select", "--select", "select", _codes),
-    Option("ignore", "--ignore", "ignore", _codes),
-    Option("isolate", "--no-isolation", "isolation", _flag),
-    Option("ddp", "--ddp", "ddp", _ddp),
-    Option("memory_limit", "--memory-limit", "memory-limit", _memory_limit),
-    Option("fail_on", "--fail-on", "fail-on", _fail_on),
-)}
-BY_KEY = {o.key: o for o in OPTIONS.values()}
-AUDIT_FIELDS = tuple(f for f in OPTIONS if f != "fail_on")  # the keyword arguments of audit() they set
+SETTINGS: dict[str, Setting] = {}  # name -> its declaration, in declaration order (AuditOptions' field order)
+
+
+def _define_setting(name: str, *, default, help: str, validator, metavar: str | None, offered_by: tuple,
+                    flag: str | None = None, key: str | None = None, decides_exit: bool = False) -> None:
+    """Declare the audit option `name`; its flag is `--name-with-dashes` and its key `name-with-dashes` unless
+    given."""
+    dashed = name.replace("_", "-")
+    SETTINGS[name] = Setting(name, default, help, validator, metavar, flag or f"--{dashed}", key or dashed,
+                             tuple(offered_by), decides_exit)
+
+
+_define_setting("seed", default=DEFAULT_SEED, metavar="N", offered_by=("audit", "ci", "report", "pytest"),
+                validator=_bounded(0, MAX_SEED, f"an integer from 0 to {MAX_SEED} (2**64-1)"),
+                help=f"seed of the audit, 0 to 2**64-1 (default {DEFAULT_SEED}): the same seed gives the same "
+                     "findings")
+_define_setting("max_examples", default=DEFAULT_MAX_EXAMPLES, metavar="N",
+                offered_by=("audit", "ci", "report", "pytest"),
+                validator=_bounded(1, MAX_EXAMPLES, f"an integer from 1 to {MAX_EXAMPLES}"),
+                help=f"hypothesis examples per check, 1 to {MAX_EXAMPLES} (default {DEFAULT_MAX_EXAMPLES})")
+_define_setting("timeout", default=DEFAULT_TIMEOUT, metavar="SECONDS", offered_by=("audit",), validator=_timeout,
+                help=f"seconds one call of the loss may take, at most {MAX_TIMEOUT:g} (default {DEFAULT_TIMEOUT:g})")
+_define_setting("select", default=(), metavar="CODES", offered_by=("audit",), validator=_codes,
+                help="only these codes or prefixes (LC2,LC301)")
+_define_setting("ignore", default=(), metavar="CODES", offered_by=("audit",), validator=_codes,
+                help="drop these codes or prefixes")
+_define_setting("isolate", default=True, metavar=None, offered_by=("audit",), validator=_flag,
+                flag="--no-isolation", key="isolation", help="run the candidate in this process (for debugging)")
+_define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=_ddp,
+                help=f"also check the loss sharded across N (2 to {MAX_DDP}) torch.distributed (gloo, CPU) "
+                     "processes; 0: off")
+_define_setting("memory_limit", default=default_memory_limit, metavar="SIZE", offered_by=("audit", "ci", "report"),
+                validator=_memory_limit,
+                help="memory the audited loss may use: 4G, 1536M, 50% (of physical memory) or none "
+                     f"(default {DEFAULT_MEMORY_SHARE}%)")
+_define_setting("fail_on", default="error", metavar="|".join(FAIL_ON), offered_by=("audit", "ci"),
+                validator=_fail_on, decides_exit=True, help="the lowest severity that fails (default error)")
+
+BY_KEY = {s.key: s for s in SETTINGS.values()}
+AUDIT_FIELDS = tuple(n for n, s in SETTINGS.items() if not s.decides_exit)  # the option keywords of audit()
+
+
+def offered_by(front: str) -> list[Setting]:
+    """The settings front end `front` ("audit", "ci", "report", "pytest") has a flag for, in declaration order."""
+    return [s for s in SETTINGS.values() if front in s.offered_by]
 
 
 def check(name: str, value, what: str | None = None):
-    """The valid form of `value` for the option `name` (a field), or a UsageError naming it `what`."""
-    return OPTIONS[name].check(value, what or name)
+    """The valid form of `value` for the setting `name`, or a UsageError naming it `what`."""
+    return SETTINGS[name].validator(value, what or name)
 
 
 def flag(name: str) -> str:
-    """How the command line spells option `name`: `--max-examples`."""
-    return OPTIONS[name].flag
+    """How the command line spells setting `name`: `--max-examples`."""
+    return SETTINGS[name].flag
 
 
 def checked(values: dict, name=flag) -> dict:
-    """`values` (field -> value as its source gives it), each checked; a refusal names the option `name(field)`
+    """`values` (setting -> value as its source gives it), each checked; a refusal names the setting `name(setting)`
     (the command line's flag by default)."""
     return {f: check(f, v, name(f)) for f, v in values.items()}
 
 
-def given(args) -> dict:
-    """The options set on a command line: the fields of an argparse namespace that are not None."""
-    return {f: getattr(args, f) for f in OPTIONS if getattr(args, f, None) is not None}
+def given(args, dest=lambda name: name) -> dict:
+    """The settings set on a command line: those whose argparse destination `dest(name)` is not None."""
+    return {n: getattr(args, dest(n)) for n in SETTINGS if getattr(args, dest(n), None) is not None}
+
+
+def _declared_fields(cls):
+    """Give `cls` one field per declared setting, in declaration order, with its default."""
+    cls.__annotations__ = dict.fromkeys(SETTINGS, "Any")
+    for s in SETTINGS.values():
+        setattr(cls, s.name, field(default_factory=s.default) if callable(s.default) else s.default)
+    return cls
 
 
 @dataclass(frozen=True)
+@_declared_fields
 class AuditOptions:
-    """The validated settings of one audit. Building one checks every field (values may be given as the
-    command line spells them, '30', 'LC2,LC301', '4G'); `update` does the same with source-specific names."""
-
-    seed: int = DEFAULT_SEED
-    max_examples: int = DEFAULT_MAX_EXAMPLES
-    timeout: float = DEFAULT_TIMEOUT
-    select: tuple = ()
-    ignore: tuple = ()
-    isolate: bool = True
-    ddp: int = 0
-    memory_limit: int = field(default_factory=default_memory_limit)  # bytes; 0: no limit
-    fail_on: str = "error"
+    """The validated settings of one audit, one field per declared setting. Building one checks every field
+    (values may be given as the command line spells them, '30', 'LC2,LC301', '4G'); `update` does the same with
+    source-specific names. The engine receives it whole."""
 
     def __post_init__(self):
         for f in fields(self):
@@ -260,5 +308,23 @@ class AuditOptions:
         return replace(self, **checked(values, name))
 
     def audit_kwargs(self) -> dict:
-        """The keyword arguments of losscheck.judge.auditor.audit() these options set."""
+        """These options as the keywords of `losscheck.audit()` (select and ignore as lists): the Python form of
+        an audit configured elsewhere."""
         return {f: list(getattr(self, f)) if f in ("select", "ignore") else getattr(self, f) for f in AUDIT_FIELDS}
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """What to audit, as every front end names it; the engine receives it whole. `init` and `conventions` may be
+    given as None (none), `layouts` as any sequence."""
+
+    target: Any                 # a target string (pkg.mod:Name, path/file.py:Name) or a class, function or instance
+    loss_id: str | None = None  # the catalogue id (--as, `as_`, `as = ...`); None: detected (torch built-ins)
+    init: dict = field(default_factory=dict)         # constructor (or keyword) arguments (--init)
+    conventions: dict = field(default_factory=dict)  # conventions the user declares (--convention)
+    layouts: tuple = ()         # layouts the loss must take, graded as required (--layout)
+
+    def __post_init__(self):
+        object.__setattr__(self, "init", dict(self.init or {}))
+        object.__setattr__(self, "conventions", dict(self.conventions or {}))
+        object.__setattr__(self, "layouts", tuple(self.layouts or ()))

@@ -8,8 +8,9 @@
   returns the AuditResult; `result.assert_ok()` fails with one line per finding and the first reproducer.
 - the `losscheck` marker: `@pytest.mark.losscheck(*targets, as_=..., ignore=[...], ...)` gives the fixture
   its defaults; positional targets parametrize a test argument named `loss_target`.
-- `--losscheck-max-examples N`, `--losscheck-seed N` (override the configuration), `--losscheck-report DIR`
-  (md/html/json/junit per audited loss and a summary.md).
+- `--losscheck-max-examples N`, `--losscheck-seed N` (override the configuration; built from the settings
+  losscheck.options offers to "pytest"), `--losscheck-report DIR` (md/html/json/junit per audited loss and a
+  summary.md).
 - pytest-xdist: the workers share one cache of audits (a file lock per loss), so each loss is audited once
   whichever worker its items land on; items carry `xdist_group` marks for `--dist loadgroup`.
 
@@ -23,17 +24,19 @@ import os
 import pickle
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
 from losscheck.gate.config import Config, Loss, load
+from losscheck.gate.runner import LossOutcome, audit_loss, judged, outcome_of
 from losscheck.errors import UsageError
-from losscheck.options import AUDIT_FIELDS, AuditOptions, check
+from losscheck.options import AUDIT_FIELDS, SETTINGS, AuditOptions, AuditRequest, checked, given, offered_by
 from losscheck.pitfalls import FAMILIES
 from losscheck.report.escape import printable
 from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
+from losscheck.report.run_summary import render_summary
 
 try:
     import fcntl
@@ -41,13 +44,14 @@ except ImportError:  # Windows: each xdist worker audits on its own
     fcntl = None
 
 SHARED_KEY = "losscheck_shared"
+# config keys that are Python names but not the setting's (isolation = ...): the marker and the fixture take both
+KEY_ALIASES = {s.key: s.name for s in SETTINGS.values() if s.key.isidentifier() and s.key != s.name}
 
 
 @dataclass
 class _State:
     config: Config
-    max_examples: int | None = None
-    seed: int | None = None
+    overrides: dict = field(default_factory=dict)  # the settings given on pytest's command line, checked
     report_dir: Path | None = None
     cache: dict = field(default_factory=dict)   # key -> runner.LossOutcome
     shared: str | None = None                   # directory shared by the xdist workers of this run
@@ -56,9 +60,8 @@ class _State:
 
     @property
     def options(self) -> AuditOptions:
-        """The configuration's global options with --losscheck-max-examples and --losscheck-seed applied."""
-        given = {k: v for k, v in (("max_examples", self.max_examples), ("seed", self.seed)) if v is not None}
-        return replace(self.config.options, **given)
+        """The configuration's global options with the command line's (--losscheck-seed N ...) set over them."""
+        return replace(self.config.options, **self.overrides)
 
 
 STATE = pytest.StashKey[_State]()
@@ -67,16 +70,26 @@ STATE = pytest.StashKey[_State]()
 # -- configuration -------------------------------------------------------------------------------------
 def pytest_addoption(parser):
     group = parser.getgroup("losscheck", "losscheck: audit loss functions against float64 references")
-    group.addoption("--losscheck-max-examples", default=None, metavar="N",
-                    help="hypothesis examples per check for every audit, 1 to 10000 (overrides [tool.losscheck])")
-    group.addoption("--losscheck-seed", default=None, metavar="N",
-                    help="seed of every audit, 0 to 2**64-1 (overrides [tool.losscheck]; default 0)")
+    for setting in offered_by("pytest"):
+        group.addoption(setting.pytest_flag,
+                        **setting.argument(_dest(setting.name), "; overrides [tool.losscheck] for every audit"))
     group.addoption("--losscheck-report", default=None, metavar="DIR",
                     help="write md/html/json/junit reports of every audited loss, and summary.md, to DIR")
     group.addoption("--losscheck-no-collect", action="store_true",
                     help="do not collect the losses listed in [[tool.losscheck.loss]]")
     group.addoption("--losscheck-collect", action="store_true",
                     help="collect the configured losses even when pytest is given only files or node ids")
+
+
+def _dest(name: str) -> str:
+    """Where pytest keeps the value of the setting `name`'s flag."""
+    return f"losscheck_{name}"
+
+
+def overrides(namespace) -> dict:
+    """The settings given on pytest's command line (`namespace`: pytest's parsed options), checked; a refusal
+    names the plugin's flag."""
+    return checked(given(namespace, _dest), lambda name: SETTINGS[name].pytest_flag)
 
 
 def _pyproject(config) -> Path:
@@ -92,11 +105,9 @@ def pytest_configure(config):
         "loss_audit fixture; positional targets parametrize a `loss_target` argument")
     try:
         cfg = load(_pyproject(config), required=False)
-        n, seed, report = (config.getoption(f"losscheck_{name}") for name in ("max_examples", "seed", "report"))
-        state = _State(cfg, max_examples=None if n is None else check("max_examples", n, "--losscheck-max-examples"),
-                       seed=None if seed is None else check("seed", seed, "--losscheck-seed"),
-                       report_dir=output_dir(Path(config.invocation_params.dir, report), "--losscheck-report")
-                       if report else None)
+        given_settings, report = overrides(config.option), config.getoption("losscheck_report")
+        report_dir = output_dir(Path(config.invocation_params.dir, report), "--losscheck-report") if report else None
+        state = _State(cfg, given_settings, report_dir)
     except UsageError as e:
         raise pytest.UsageError(f"losscheck: {printable(e)}") from None
     workerinput = getattr(config, "workerinput", None)
@@ -166,11 +177,10 @@ def _obtain(state: _State, key: str, name: str, compute):
 
 def _configured_outcome(config, loss: Loss):
     state = config.stash[STATE]
-    key = json.dumps(["loss", loss.name, state.max_examples, state.seed])
+    key = json.dumps(["loss", loss.name, state.overrides], sort_keys=True)
 
     def compute():
-        from losscheck.gate.runner import audit_loss
-        return audit_loss(state.config.root, loss, max_examples=state.max_examples, seed=state.seed)
+        return audit_loss(state.config.root, loss.overridden(state.overrides))
 
     return _obtain(state, key, loss.name, compute)
 
@@ -264,9 +274,12 @@ def _marker_settings(node) -> tuple[tuple, dict]:
         targets = mark.args or targets
     if "as" in settings:
         settings["as_"] = settings.pop("as")
-    if "isolation" in settings:
-        settings["isolate"] = settings.pop("isolation")
-    return targets, settings
+    return targets, _by_name(settings)
+
+
+def _by_name(settings: dict) -> dict:
+    """`settings` with each setting under its name (`isolation=` as `isolate`)."""
+    return {KEY_ALIASES.get(k, k): v for k, v in settings.items()}
 
 
 def pytest_generate_tests(metafunc):
@@ -294,8 +307,7 @@ def loss_audit(request):
 
     def run(target_or_object=None, as_=None, init=None, conventions=None, **options):
         __tracebackhide__ = True
-        if "isolation" in options:
-            options["isolate"] = options.pop("isolation")
+        options = _by_name(options)
         unknown = sorted(set(options) - set(AUDIT_FIELDS))
         if unknown:
             raise TypeError(f"loss_audit() got unknown option(s) {', '.join(unknown)} "
@@ -311,11 +323,10 @@ def loss_audit(request):
             settings = settings.update(options, lambda name: f"loss_audit({name}=...)")
         except UsageError as e:
             pytest.fail(f"losscheck: error: {printable(e)}", pytrace=False)
-        kwargs = {"as_": as_ if as_ is not None else marked.get("as_"),
-                  "init": init if init is not None else marked.get("init"),
-                  "conventions": conventions if conventions is not None else marked.get("conventions"),
-                  **settings.audit_kwargs()}
-        outcome = _fixture_outcome(state, target_or_object, kwargs)
+        request = AuditRequest(target_or_object, as_ if as_ is not None else marked.get("as_"),
+                               init if init is not None else marked.get("init"),
+                               conventions if conventions is not None else marked.get("conventions"))
+        outcome = _fixture_outcome(state, request, settings)
         if outcome.result is None:
             pytest.fail(printable(f"losscheck: cannot audit {_label(target_or_object)}: {outcome.error}"),
                         pytrace=False)
@@ -328,23 +339,20 @@ def _label(target) -> str:
     return target if isinstance(target, str) else getattr(target, "__qualname__", type(target).__qualname__)
 
 
-def _fixture_outcome(state: _State, target, kwargs: dict):
-    from losscheck.gate.runner import LossOutcome, outcome_of
-
-    name = _label(target)
-    loss = Loss(target=name, name=name, as_=kwargs.get("as_"))
+def _fixture_outcome(state: _State, request: AuditRequest, options: AuditOptions):
+    name = _label(request.target)
+    loss = Loss(target=name, name=name, as_=request.loss_id)
 
     def compute():
-        from losscheck.judge.auditor import audit
         try:
-            return outcome_of(loss, audit(target, **kwargs))
+            return outcome_of(loss, judged(request, options))
         except UsageError as e:
             return LossOutcome(loss, error=str(e))
 
-    if not isinstance(target, str):  # objects cannot be keyed across calls or processes: never reused
+    if not isinstance(request.target, str):  # objects cannot be keyed across calls or processes: never reused
         state.objects += 1
         return _obtain(state, f"object:{os.getpid()}:{state.objects}", name, compute)
-    key = json.dumps(["fixture", target, kwargs], sort_keys=True, default=repr)
+    key = json.dumps(["fixture", asdict(request), asdict(options)], sort_keys=True, default=repr)
     return _obtain(state, key, name, compute)
 
 
@@ -363,7 +371,6 @@ def pytest_sessionfinish(session):
                 continue
     if not outcomes:
         return
-    from losscheck.report.run_summary import render_summary
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
     write_atomic(state.report_dir / "summary.md",
                  render_summary(ordered, report_formats=state.config.report_formats, title="losscheck (pytest)"))

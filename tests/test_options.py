@@ -6,13 +6,18 @@ import argparse
 import inspect
 import math
 import re
+import types
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+from losscheck import pytest_plugin
+from losscheck.cli import build_parser, main
 from losscheck.errors import UsageError
-from losscheck.options import (AUDIT_FIELDS, MAX_SEED, MIN_MEMORY, OPTIONS, AuditOptions, check, checked,
-                               default_memory_limit, format_bytes, given, physical_memory)
+from losscheck.gate.config import Loss, from_table
+from losscheck.options import (AUDIT_FIELDS, MAX_SEED, MIN_MEMORY, SETTINGS, AuditOptions, AuditRequest, check,
+                               checked, default_memory_limit, format_bytes, given, physical_memory)
 
 G = 2**30
 
@@ -36,8 +41,8 @@ def test_accepted(name, value, expected):
 
 
 def test_every_option_has_a_flag_and_a_key():
-    assert set(OPTIONS) == {*AUDIT_FIELDS, "fail_on"} == {f.name for f in fields(AuditOptions)}
-    assert all(o.flag.startswith("--") and o.key and not o.key.startswith("-") for o in OPTIONS.values())
+    assert set(SETTINGS) == {*AUDIT_FIELDS, "fail_on"} == {f.name for f in fields(AuditOptions)}
+    assert all(o.flag.startswith("--") and o.key and not o.key.startswith("-") for o in SETTINGS.values())
 
 
 def test_share_of_physical_memory():
@@ -85,7 +90,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("name, value, message", REFUSED)
 def test_refused_with_one_line_naming_the_flag_and_value(name, value, message):
-    flag = OPTIONS[name].flag
+    flag = SETTINGS[name].flag
     with pytest.raises(UsageError) as e:
         check(name, value, flag)
     assert str(e.value).startswith(f"{flag} must be {message}")
@@ -156,3 +161,132 @@ def test_given_reads_a_namespace_and_checked_names_the_flag():
 def test_format_bytes():
     assert [format_bytes(n) for n in (0, 512, 2**20, 3 * G // 2, 4 * 2**40)] == ["none", "512", "1M", "1.5G",
                                                                                    "4T"]
+
+
+# -- every declared setting reaches every front end -----------------------------------------------------------
+# setting -> (its value on a command line, None for a switch; its value in [tool.losscheck]; the valid value)
+SAMPLES = {
+    "seed": ("7", 7, 7),
+    "max_examples": ("9", 9, 9),
+    "timeout": ("2.5", 2.5, 2.5),
+    "select": ("LC2,LC301", ["LC2", "LC301"], ("LC2", "LC301")),
+    "ignore": ("LC605", ["LC605"], ("LC605",)),
+    "isolate": (None, False, False),
+    "ddp": ("2", 2, 2),
+    "memory_limit": ("1234M", "1234M", 1234 * 2**20),
+    "fail_on": ("warning", "warning", "warning"),
+}
+COMMANDS = ("audit", "ci", "report")
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _section(text: str, heading: str) -> str:
+    """The README's section under `heading`, up to the next heading of any level."""
+    start = text.index(f"\n{heading}\n")
+    end = re.compile(r"^#", re.M).search(text, start + len(heading) + 2)
+    return text[start:end.start() if end else len(text)]
+
+
+def test_every_setting_has_a_sample_and_none_its_default():
+    assert set(SAMPLES) == set(SETTINGS), "add the new option to SAMPLES"
+    defaults = AuditOptions()
+    assert all(getattr(defaults, name) != valid for name, (_, _, valid) in SAMPLES.items())
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_setting_is_in_the_help_of_the_commands_that_offer_it(name, capsys):
+    setting = SETTINGS[name]
+    assert set(setting.offered_by) <= {*COMMANDS, "pytest"} and setting.offered_by
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        shown = " ".join(capsys.readouterr().out.split())
+        if command in setting.offered_by:
+            assert f"{setting.flag} " in shown and " ".join(setting.help.split()) in shown, command
+        else:
+            assert f"{setting.flag} " not in shown, command
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_setting_is_taken_by_the_commands_that_offer_it(name):
+    setting, (text, _, valid) = SETTINGS[name], SAMPLES[name]
+    for command in setting.offered_by:
+        if command == "pytest":
+            continue
+        argv = [command, *(["torch.nn.MSELoss"] if command == "audit" else []), setting.flag,
+                *([] if text is None else [text])]
+        args = build_parser().parse_args(argv)
+        assert given(args) == {name: valid if text is None else text}
+        assert getattr(AuditOptions().update(given(args)), name) == valid
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_setting_is_a_config_key_globally_and_per_loss(name):
+    setting, (_, value, valid) = SETTINGS[name], SAMPLES[name]
+    config = from_table({setting.key: value, "loss": [{"target": "a:b"}, {"target": "a:c", setting.key: value}]})
+    assert getattr(config.options, name) == valid
+    assert [getattr(loss.options, name) for loss in config.losses] == [valid, valid]
+    assert getattr(from_table({"loss": [{"target": "a:b", setting.key: value}]}).losses[0].options, name) == valid
+    with pytest.raises(UsageError, match=f"'{setting.key}'"):
+        from_table({setting.key: object()})
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_setting_is_in_the_readme(name):
+    setting, text = SETTINGS[name], README.read_text(encoding="utf-8")
+    configuration = _section(text, "### The configuration")
+    assert re.search(rf"^{re.escape(setting.key)} = ", configuration, re.M), f"{setting.key} in the config block"
+    usage = _section(text, "## Options and exit codes")
+    assert setting.flag in usage, f"{setting.flag} in the Options section"
+    adding = _section(text, "## Adding an option")
+    assert "losscheck/options.py" in adding and "_define_setting" in adding
+
+
+def test_the_plugin_flags_are_the_settings_offered_to_pytest():
+    parser = argparse.ArgumentParser()
+
+    class Group:
+        def addoption(self, *names, **keywords):
+            parser.add_argument(*names, **keywords)
+
+    pytest_plugin.pytest_addoption(types.SimpleNamespace(getgroup=lambda *a: Group()))
+    offered = [s for s in SETTINGS.values() if "pytest" in s.offered_by]
+    assert offered, "the plugin offers no setting"
+    argv = [arg for s in offered for arg in [s.pytest_flag, *([] if SAMPLES[s.name][0] is None
+                                                               else [SAMPLES[s.name][0]])]]
+    assert pytest_plugin.overrides(parser.parse_args(argv)) == {s.name: SAMPLES[s.name][2] for s in offered}
+    assert pytest_plugin.overrides(parser.parse_args([])) == {}
+    with pytest.raises(UsageError, match=f"^{offered[0].pytest_flag} must be"):
+        pytest_plugin.overrides(parser.parse_args([offered[0].pytest_flag, "nan"]))
+
+
+@pytest.mark.parametrize("name", AUDIT_FIELDS)
+def test_the_fixture_takes_every_audit_setting(name, loss_audit, monkeypatch):
+    seen = []
+    monkeypatch.setattr(pytest_plugin, "_fixture_outcome",
+                        lambda state, request, options: seen.append((request, options)) or types.SimpleNamespace(
+                            result="audited"))
+    key = next(s.key for s in SETTINGS.values() if s.name == name)
+    _, value, valid = SAMPLES[name]
+    assert loss_audit("torch.nn.MSELoss", as_="mse", **{name: value}) == "audited"
+    if key.isidentifier():  # `isolation=` as [tool.losscheck] spells it
+        loss_audit("torch.nn.MSELoss", as_="mse", **{key: value})
+    assert all(getattr(options, name) == valid for _, options in seen)
+    assert all(request == AuditRequest("torch.nn.MSELoss", "mse") for request, _ in seen)
+
+
+@pytest.mark.losscheck(seed=7, isolation=False, init={"reduction": "sum"})
+def test_the_marker_takes_settings_and_the_request(loss_audit, monkeypatch):
+    seen = []
+    monkeypatch.setattr(pytest_plugin, "_fixture_outcome",
+                        lambda state, request, options: seen.append((request, options)) or types.SimpleNamespace(
+                            result="audited"))
+    loss_audit("torch.nn.MSELoss")
+    (request, options), = seen
+    assert (options.seed, options.isolate, request.init) == (7, False, {"reduction": "sum"})
+
+
+def test_the_request_normalises_what_it_is_given():
+    request = AuditRequest("pkg:Loss", "focal", None, None, ["batch"])
+    assert (request.init, request.conventions, request.layouts) == ({}, {}, ("batch",))
+    assert Loss(target="pkg:Loss", name="x", as_="focal", layouts=("batch",)).request == request

@@ -25,16 +25,17 @@ from pathlib import Path
 import losscheck.judge.auditor
 
 LOG = Path(__file__).parent / "audits.log"
-_audit = losscheck.judge.auditor.audit
+_audit = losscheck.judge.auditor.audit_request
 
 
-def _logged(target, **kwargs):
+def _logged(request, options, **kwargs):
+    target = request.target
     with open(LOG, "a") as fh:
         fh.write(f"{os.getpid()} {target if isinstance(target, str) else type(target).__name__}\\n")
-    return _audit(target, **kwargs)
+    return _audit(request, options, **kwargs)
 
 
-losscheck.judge.auditor.audit = _logged
+losscheck.judge.auditor.audit_request = _logged
 
 
 def pytest_collection_finish(session):

@@ -79,8 +79,8 @@ class Context:
     candidate: Candidate
     binding: Binding
     caller: Caller
-    seed: int = 0
-    max_examples: int = 40
+    seed: int           # the audit's (losscheck.options declares the defaults)
+    max_examples: int
     base_spec: LossSpec | None = None   # the spec before conventions were declared
     declared: dict = field(default_factory=dict)   # conventions declared by the user
     detected: dict = field(default_factory=dict)   # conventions the value check found the candidate follows

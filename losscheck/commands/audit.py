@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import sys
 
+from losscheck.diagnosis.conventions import parse
 from losscheck.errors import UsageError
-from losscheck.options import AuditOptions, given
+from losscheck.options import AuditOptions, AuditRequest, given
 from losscheck.report import FORMATS, render
 from losscheck.report.files import output_dir, output_file, report_stem, write_atomic, write_reports
 
@@ -38,22 +39,19 @@ def _report_formats(value: str) -> list[str]:
 
 def run(args) -> int:
     """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
-    from losscheck.diagnosis.conventions import parse
-
     options = AuditOptions().update(given(args))
     report_formats = _report_formats(args.format)
     if len(report_formats) > 1 and not args.output_dir:
         raise UsageError("several --format values need --output-dir DIR")
     if args.output and args.output_dir:
         raise UsageError("use either --output or --output-dir, not both")
-    init, conventions = _init(args.init), parse(args.convention)
+    request = AuditRequest(args.target, args.as_, _init(args.init), parse(args.convention), args.layout)
     output = output_file(args.output, "--output") if args.output else None
     folder = output_dir(args.output_dir, "--output-dir") if args.output_dir else None
-    from losscheck.judge.auditor import audit
+    from losscheck.judge.auditor import audit_request  # heavy (torch): loaded once every argument is valid
 
     show = not args.quiet and sys.stderr.isatty()
-    result = audit(args.target, as_=args.as_, init=init, conventions=conventions, layouts=args.layout,
-                   progress=_progress if show else None, **options.audit_kwargs())
+    result = audit_request(request, options, progress=_progress if show else None)
     if show:
         sys.stderr.write("\r\033[K")
     if output:

@@ -9,7 +9,6 @@ import contextlib
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from losscheck.gate.baseline import TODO_REASON, baseline_text, compare, load_baseline, updated_baseline
@@ -52,8 +51,7 @@ def run(args) -> int:
     if args.update_baseline:
         baseline_path = output_file(baseline_path, "--baseline" if args.baseline else "[tool.losscheck] 'baseline'")
     baseline = load_baseline(baseline_path)
-    losses = [replace(loss, options=replace(loss.options, **overrides)) for loss in config.losses
-              if args.only in loss.name]
+    losses = [loss.overridden(overrides) for loss in config.losses if args.only in loss.name]
     if not losses:
         raise UsageError(f"no configured loss matches --only '{args.only}'")
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 import sys
 
 from losscheck.errors import UsageError
+from losscheck.pitfalls import PITFALLS, explain, table
 
 
 def run(args) -> int:
     """`losscheck explain CODE` or `losscheck explain --table`."""
-    from losscheck.pitfalls import PITFALLS, explain, table
-
     if args.table:
         sys.stdout.write(table())
         return 0

@@ -6,7 +6,9 @@ and a README.md of one row per loss (verdict, counts per family, links).
 """
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from losscheck.options import AuditOptions, given
 from losscheck.pitfalls import FAMILIES
 from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
 from losscheck.gate.runner import audit_one
+from losscheck.specs import TORCH_BUILTINS
 
 FORMATS = ("html", "md", "json")
 TIMINGS = ((re.compile(r'"seconds": [0-9.e+-]+'), '"seconds": 0'), (re.compile(r" in [0-9.]+ s\b"), " in - s"))
@@ -26,9 +29,6 @@ TIMINGS = ((re.compile(r'"seconds": [0-9.e+-]+'), '"seconds": 0'), (re.compile(r
 def shipped_examples() -> list[tuple[str, str, str]]:
     """losscheck.examples.EXAMPLES, read in a child process: the judge does not import the example corpus (its
     ~240 losses; as the judge imports no candidate), and the audits it runs after it cannot depend on it."""
-    import json
-    import subprocess
-
     code = "import json; from losscheck.examples import EXAMPLES; print(json.dumps(EXAMPLES))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return [tuple(e) for e in json.loads(done.stdout)]
@@ -36,8 +36,6 @@ def shipped_examples() -> list[tuple[str, str, str]]:
 
 def entries(only: str = "") -> list[tuple[str, str | None, str]]:
     """(target, id or None for built-ins, description) for every loss in the gallery."""
-    from losscheck.specs import TORCH_BUILTINS
-
     builtins = [(t, None, "torch built-in") for t in sorted(TORCH_BUILTINS) if ".functional." not in t]
     return [e for e in builtins + shipped_examples() if only in e[0]]
 

@@ -27,8 +27,8 @@ select = ["LC1"]           # replaces the global select
 max-examples = 50          # and every other option above: override the global value
 ```
 
-The options (seed, max-examples, timeout, select, ignore, isolation, ddp, memory-limit, fail-on) are
-checked by losscheck.options, the same door as the command line's. Relative paths (`report-dir`, `baseline`,
+The option keys are the settings losscheck.options declares, each checked by its declared validator, the
+same door as the command line's. Relative paths (`report-dir`, `baseline`,
 `path/to/file.py:Name` targets) are relative to the directory of the pyproject.toml. Every problem is a
 `UsageError` with one line that names the file, the table and the key. Importing this module is cheap (no
 torch, no hypothesis).
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from losscheck.errors import UsageError
-from losscheck.options import BY_KEY, AuditOptions
+from losscheck.options import BY_KEY, AuditOptions, AuditRequest
 from losscheck.report import FORMATS
 
 try:
@@ -52,7 +52,7 @@ DEFAULT_REPORT_FORMATS = ("md", "html", "json", "junit")
 DEFAULT_REPORT_DIR = "losscheck-reports"
 DEFAULT_BASELINE = "losscheck-baseline.json"
 
-# key -> kind ("option": checked by losscheck.options under that key)
+# key -> kind ("option": a declared setting, checked by its validator)
 _OPTION_KEYS = dict.fromkeys(BY_KEY, "option")
 GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "report_formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
                "loss": "losses"}
@@ -77,8 +77,18 @@ class Loss:
     def fail_on(self) -> str:
         return self.options.fail_on
 
+    @property
+    def request(self) -> AuditRequest:
+        """What this loss's audit audits."""
+        return AuditRequest(self.target, self.as_, self.init, self.conventions, self.layouts)
+
+    def overridden(self, values: dict) -> Loss:
+        """This loss with the checked settings `values` (a command line's flags) set over its own options."""
+        return replace(self, options=replace(self.options, **values))
+
     def audit_kwargs(self, *, max_examples: int | None = None, seed: int | None = None) -> dict:
-        """Keyword arguments of losscheck.judge.auditor.audit(); max_examples and seed override the configuration."""
+        """The keywords of losscheck.audit() that audit this loss as configured (the Python form of its audit);
+        max_examples and seed override the configuration."""
         overrides = {k: v for k, v in (("max_examples", max_examples), ("seed", seed)) if v is not None}
         kwargs = {"as_": self.as_, "init": dict(self.init), "conventions": dict(self.conventions),
                   **self.options.update(overrides).audit_kwargs()}
@@ -169,7 +179,7 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
 
 def _options_of(table: dict) -> dict:
     """The audit options of a validated table, by field name."""
-    return {BY_KEY[k].field: v for k, v in table.items() if k in BY_KEY}
+    return {BY_KEY[k].name: v for k, v in table.items() if k in BY_KEY}
 
 
 def _validate(table: dict, schema: dict, label: str) -> dict:
@@ -180,7 +190,7 @@ def _validate(table: dict, schema: dict, label: str) -> dict:
             hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(schema)})"
             raise UsageError(f"{label}: unknown key '{key}'{hint}")
         what = f"{label}: '{key}'"
-        out[key] = BY_KEY[key].check(value, what) if schema[key] == "option" else _check(schema[key], value, what)
+        out[key] = BY_KEY[key].validator(value, what) if schema[key] == "option" else _check(schema[key], value, what)
     return out
 
 
@@ -213,7 +223,7 @@ def _check(kind: str, value, what: str):
             raise bad('a table of names to strings, e.g. { alpha_form = "positives" }')
         return dict(value)
     if kind == "layouts":
-        from losscheck.specs.base import LAYOUTS
+        from losscheck.specs.base import LAYOUTS  # heavy (numpy, scipy, hypothesis): the plugin loads this module
 
         if not isinstance(value, list) or any(v not in LAYOUTS for v in value):
             raise bad(f"a list of layouts from {', '.join(LAYOUTS)}")

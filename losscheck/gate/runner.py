@@ -14,11 +14,13 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from losscheck.gate.config import Loss
 from losscheck.errors import UsageError
 from losscheck.findings import SEVERITY_RANK, AuditResult
+from losscheck.options import AuditOptions, AuditRequest
 from losscheck.suspect.lifeline import die_with_parent
 
 
@@ -58,18 +60,23 @@ def working_directory(path: Path):
         os.chdir(previous)
 
 
-def audit_one(root, loss: Loss, max_examples=None, seed=None):
+def audit_one(root, loss: Loss) -> AuditResult:
     """The AuditResult of one configured loss audited from `root`; a UsageError when it cannot be audited."""
-    from losscheck.judge.auditor import audit
-
     with working_directory(Path(root)):
-        return audit(loss.target, **loss.audit_kwargs(max_examples=max_examples, seed=seed))
+        return judged(loss.request, loss.options)
 
 
-def audit_loss(root, loss: Loss, max_examples=None, seed=None) -> LossOutcome:
+def judged(request: AuditRequest, options: AuditOptions) -> AuditResult:
+    """The engine's AuditResult for `request` under `options` (losscheck.judge.auditor.audit_request)."""
+    from losscheck.judge.auditor import audit_request  # heavy (torch, hypothesis): the plugin loads this module
+
+    return audit_request(request, options)
+
+
+def audit_loss(root, loss: Loss) -> LossOutcome:
     """Audit one configured loss from `root`; a UsageError becomes the outcome's error, never an exception."""
     try:
-        result = audit_one(root, loss, max_examples, seed)
+        result = audit_one(root, loss)
     except UsageError as e:
         return LossOutcome(loss, error=str(e), fail_on=loss.fail_on)
     return outcome_of(loss, result)
@@ -82,27 +89,24 @@ def outcome_of(loss: Loss, result) -> LossOutcome:
     return LossOutcome(loss, result=result, fail_on=loss.fail_on)
 
 
-def _audit_in_pool(root, loss, max_examples, seed):
+def _audit_in_pool(root, loss):
     try:
-        return audit_loss(root, loss, max_examples, seed)
+        return audit_loss(root, loss)
     except Exception as e:  # a defect of losscheck: report it for this loss, keep the others
         return LossOutcome(loss, error=f"internal error: {type(e).__name__}: {e}", fail_on=loss.fail_on)
 
 
-def _preload() -> None:
-    """Import the audit engine (torch, hypothesis, the specs and checks) once, before forking the pool, so
-    that N pool processes do not each spend seconds importing it."""
-    import losscheck.judge.auditor
-    import losscheck.judge.binding  # noqa: F401
-    import losscheck.checks
-    import losscheck.suspect.remote  # noqa: F401
-    import losscheck.report.html  # noqa: F401
-    import losscheck.report.junit  # noqa: F401
-    import losscheck.report.markdown  # noqa: F401
-    import losscheck.specs  # noqa: F401
+# the audit engine (torch, hypothesis, the specs and checks) and the report writers a pool process needs
+_PRELOADED = ("losscheck.judge.auditor", "losscheck.judge.binding", "losscheck.checks", "losscheck.suspect.remote",
+              "losscheck.report.html", "losscheck.report.junit", "losscheck.report.markdown", "losscheck.specs")
 
-    losscheck.checks.ordered()
-    losscheck.judge.auditor._warm_fake_tensor_mode()
+
+def _preload() -> None:
+    """Import the audit engine once, before forking the pool, so that N pool processes do not each spend
+    seconds importing it (the plugin, which loads this module, must not import it at all)."""
+    modules = {name: import_module(name) for name in _PRELOADED}
+    modules["losscheck.checks"].ordered()
+    modules["losscheck.judge.auditor"]._warm_fake_tensor_mode()
 
 
 def _pool_process() -> None:
@@ -110,7 +114,7 @@ def _pool_process() -> None:
     die_with_parent(signal.SIGTERM)
 
     def stop(signum, frame):
-        from losscheck.suspect.supervisor import stop_all
+        from losscheck.suspect.supervisor import stop_all  # heavy (torch): the plugin loads this module
 
         stop_all()
         os._exit(128 + signum)
@@ -118,7 +122,7 @@ def _pool_process() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def audit_all(root, losses, jobs: int = 1, max_examples=None, seed=None) -> list[LossOutcome]:
+def audit_all(root, losses, jobs: int = 1) -> list[LossOutcome]:
     """Audit `losses` from `root` (in their order), `jobs` at a time in forked pool processes.
 
     Each audit starts its own worker for the candidate (losscheck.suspect.remote), so no loss's code runs in a pool
@@ -126,11 +130,11 @@ def audit_all(root, losses, jobs: int = 1, max_examples=None, seed=None) -> list
     dies: its audit then kills its worker on the way out.
     """
     if jobs <= 1 or len(losses) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [audit_loss(root, loss, max_examples, seed) for loss in losses]
+        return [audit_loss(root, loss) for loss in losses]
     _preload()
     with ProcessPoolExecutor(max_workers=min(jobs, len(losses)), mp_context=multiprocessing.get_context("fork"),
                              initializer=_pool_process) as ex:
-        futures = [ex.submit(_audit_in_pool, root, loss, max_examples, seed) for loss in losses]
+        futures = [ex.submit(_audit_in_pool, root, loss) for loss in losses]
         outcomes = []
         for loss, future in zip(losses, futures):
             try:

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 from losscheck.errors import UsageError
+from losscheck.findings import AuditResult
+from losscheck.options import AuditOptions, AuditRequest
+from losscheck.suspect.candidate import resolve, wrap
 
 START_TIMEOUT = 60.0  # seconds for importing and constructing the candidate (at least 6 x --timeout)
 
@@ -119,20 +122,29 @@ def _keep(code: str, select, ignore) -> bool:
 
 
 def audit(target, *, as_: str | None = None, init: dict | None = None, conventions: dict | None = None,
-          progress=None, start_timeout: float | None = None, layouts=(), **options):
-    """Audit `target` (a target string, or a class, function or instance) and return an AuditResult.
+          layouts=(), progress=None, start_timeout: float | None = None, **options) -> AuditResult:
+    """Audit `target` (a target string, or a class, function or instance) and return an AuditResult: the
+    keyword form of `audit_request`, for Python callers.
 
-    `options` are the fields of losscheck.options.AuditOptions, checked there as the CLI's are: `seed`,
-    `max_examples`, `timeout` (seconds per call), `select`, `ignore`, `isolate`, `ddp`, `memory_limit` (the
-    worker's address-space limit in bytes, 0 for none; default a share of physical memory). With `ddp` >= 2
-    the device.ddp check (losscheck.checks.ddp) runs last: the candidate under torch.distributed with the
-    batch sharded across that many local gloo processes. `start_timeout` bounds importing and constructing
-    the candidate (default START_TIMEOUT, at least 6 x `timeout`). `layouts` are layouts the user relies on
-    (`--layout`): each one is then graded as required.
+    `as_`, `init`, `conventions` and `layouts` are the AuditRequest's (`layouts`: layouts the user relies on,
+    `--layout`, each one then graded as required). `options` are the fields of losscheck.options.AuditOptions,
+    checked there as the CLI's are: `seed`, `max_examples`, `timeout` (seconds per call), `select`, `ignore`,
+    `isolate`, `ddp`, `memory_limit` (the worker's address-space limit in bytes, 0 for none; default a share of
+    physical memory). With `ddp` >= 2 the device.ddp check (losscheck.checks.ddp) runs last: the candidate
+    under torch.distributed with the batch sharded across that many local gloo processes. `progress` and
+    `start_timeout` are audit_request's.
     """
-    from losscheck.options import AuditOptions
+    return audit_request(AuditRequest(target, as_, init, conventions, layouts), AuditOptions(**options),
+                         progress=progress, start_timeout=start_timeout)
 
-    o = AuditOptions(**options)
+
+def audit_request(request: AuditRequest, options: AuditOptions, *, progress=None,
+                  start_timeout: float | None = None) -> AuditResult:
+    """Audit what `request` names under `options`: the engine every front end calls.
+
+    `progress(check, k, n)` is told each check as it starts; `start_timeout` bounds importing and constructing
+    the candidate (default START_TIMEOUT, at least 6 x `options.timeout`).
+    """
     t0 = time.perf_counter()
     import torch
 
@@ -140,9 +152,7 @@ def audit(target, *, as_: str | None = None, init: dict | None = None, conventio
     torch.set_num_threads(1)  # tiny tensors gain nothing from threads, and OpenMP pools do not survive fork
     try:
         with _hypothesis_home_outside_cwd(), _stopped_by_sigterm():
-            return _audit(target, as_, init, o.seed, o.max_examples, o.timeout, o.select, o.ignore, o.isolate,
-                          conventions or {}, progress, t0, o.ddp, o.memory_limit or None,
-                          start_timeout or max(START_TIMEOUT, 6 * o.timeout), tuple(layouts))
+            return _audit(request, options, progress, t0, start_timeout or max(START_TIMEOUT, 6 * options.timeout))
     finally:
         torch.set_num_threads(threads)
 
@@ -189,26 +199,23 @@ def _hypothesis_home_outside_cwd():
         configuration.set_hypothesis_home_dir(previous)
 
 
-def _audit(target, as_, init, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0,
-           ddp, memory_limit, start_timeout, layouts):
-    from losscheck.suspect.candidate import resolve, wrap
-    from losscheck.suspect.remote import open_candidate
+def _audit(request: AuditRequest, options: AuditOptions, progress, t0: float, start_timeout: float):
+    from losscheck.suspect.remote import open_candidate  # heavy (torch): importing the auditor stays cheap
 
     _warm_fake_tensor_mode()  # once, before the worker forks
-    if isolate:
-        candidate = open_candidate(target, init, timeout=timeout, start_wait=start_timeout,
-                                   memory_limit=memory_limit)
+    if options.isolate:
+        candidate = open_candidate(request.target, request.init, timeout=options.timeout, start_wait=start_timeout,
+                                   memory_limit=options.memory_limit or None)
     else:
+        target, init = request.target, request.init
         candidate = resolve(target, init) if isinstance(target, str) else wrap(target, init)
     try:
-        return _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress,
-                      t0, ddp, layouts)
+        return _judge(candidate, request, options, progress, t0)
     finally:
         candidate.close()
 
 
-def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate, conventions, progress, t0, ddp,
-           layouts):
+def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0: float):
     from losscheck.judge.binding import bind
     from losscheck.suspect.calls import Caller
     from losscheck.checks import ordered
@@ -219,17 +226,17 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
     from losscheck.specs.forms import choose
     from losscheck.judge.tolerances import TOLERANCES
 
-    base_spec = choose(pick_spec(candidate, as_), candidate)  # NT-Xent as (embeddings, labels): its call form
+    base_spec = choose(pick_spec(candidate, request.loss_id), candidate)  # NT-Xent as (embeddings, labels)
     candidate.prepare(len(base_spec.signature))
     by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
-    conventions = {**{conv: option for conv, option in by_params.values()}, **conventions}
+    conventions = {**{conv: option for conv, option in by_params.values()}, **request.conventions}
     spec, chosen = declare(base_spec, conventions)
-    binding = bind(spec, candidate, by_params, layouts)
-    ctx = Context(candidate, binding, Caller(timeout, local=not isolate), seed, max_examples,
-                  base_spec=base_spec, declared=dict(conventions), ddp=ddp)
+    binding = bind(spec, candidate, by_params, request.layouts)
+    ctx = Context(candidate, binding, Caller(options.timeout, local=not options.isolate), options.seed,
+                  options.max_examples, base_spec=base_spec, declared=dict(conventions), ddp=options.ddp)
     ref = spec.reference
-    result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=seed,
-                         max_examples=max_examples, versions=_versions(), tolerances=TOLERANCES,
+    result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=options.seed,
+                         max_examples=options.max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
     checks = [c for c in ordered() if c.only_if is None or c.only_if(ctx)]
     result.checks = run_checks(ctx, checks, progress)
@@ -239,7 +246,7 @@ def _judge(candidate, as_, seed, max_examples, timeout, select, ignore, isolate,
     result.conventions = {**chosen, **ctx.detected, **ctx.declared}
     result.parameters["detected_conventions"] = dict(ctx.detected)
     for c in result.checks:
-        c.findings = [f for f in c.findings if _keep(f.code, select, ignore)]
+        c.findings = [f for f in c.findings if _keep(f.code, options.select, options.ignore)]
         if c.status == "fail" and not c.findings:
             c.status, c.detail = "pass", (c.detail + " (findings ignored)").strip()
     result.seconds = time.perf_counter() - t0

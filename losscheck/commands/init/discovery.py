@@ -20,6 +20,8 @@ from typing import Any
 
 from losscheck.commands.init.guessing import Guess, guess
 from losscheck.errors import UsageError
+from losscheck.specs import SPECS
+from losscheck.suspect.candidate import import_module
 
 # nn.Module subclasses are kept when their lower-cased name ends in one of these.
 # The words that end a loss's name: "loss", and those of the regularisation terms (L2Penalty, l1_regularizer).
@@ -58,8 +60,6 @@ def _import_root(name: str):
     if not _DOTTED.match(name):
         raise UsageError(f"'{name}' is not an importable package or module name; give a dotted name such as "
                          "mypkg or mypkg.losses (run from the folder that contains it)")
-    from losscheck.suspect.candidate import import_module
-
     with contextlib.redirect_stdout(sys.stderr):  # a module that prints at import must not corrupt the TOML
         return import_module(name)
 
@@ -112,8 +112,6 @@ def is_loss_name(name: str, kind: str = "class") -> bool:
     """Whether `name` ends (any case) in one of LOSS_WORDS (FocalLoss, L2Penalty; a function's after an
     underscore: dice_loss, l2_penalty) or, for a class, in a loss's own name without one (a spec's
     `naming.standalone`: InfoNCE, NTXent)."""
-    from losscheck.specs import SPECS
-
     lower = name.lower()
     if kind == "function":
         return lower.endswith(tuple(f"_{w}" for w in LOSS_WORDS))

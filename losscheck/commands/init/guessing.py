@@ -17,6 +17,9 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+from losscheck.specs import SPECS, TORCH_BUILTINS
+from losscheck.tables.libraries import LIBRARY_LOSSES
+
 # Names of losses the catalogue does not have: a name with these words is never guessed as another id
 # (LovaszHingeLoss is not a hinge loss).
 UNCATALOGUED = ("lovasz",)
@@ -31,8 +34,6 @@ def keywords() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     fewer ("smoothl1" before "l1", "bcewithlogits" before "bce"), then catalogue order. A word of up to three
     letters must be a whole word of the name (or a run of them: IoU = "io" + "u"); a longer one may occur
     anywhere in it."""
-    from losscheck.specs import SPECS
-
     rows: dict[tuple[str, ...], list] = {(w,): [] for w in UNCATALOGUED}
     for n, spec in enumerate(SPECS.values()):
         for rank, names in enumerate((spec.naming.words, spec.naming.also)):
@@ -164,9 +165,6 @@ def _evidence(spec, a: Arity | None) -> int:
 
 def _known(obj) -> tuple[str, str] | None:
     """(why, id) when obj is, or subclasses, a torch built-in loss or a loss of losscheck's library table."""
-    from losscheck.tables.libraries import LIBRARY_LOSSES
-    from losscheck.specs import TORCH_BUILTINS
-
     torch_classes = {name.rpartition(".")[2]: (name, loss_id) for name, loss_id in TORCH_BUILTINS.items()
                      if name.startswith("torch.nn.") and not name.startswith("torch.nn.functional.")}
     library = {}
@@ -187,8 +185,6 @@ def _known(obj) -> tuple[str, str] | None:
 
 def guess(name: str, obj, kind: str) -> Guess:
     """The catalogue id a loss probably is (see the module docstring), with the other candidates."""
-    from losscheck.specs import SPECS
-
     a = arity(obj, kind)
     if kind == "class":
         known = _known(obj)

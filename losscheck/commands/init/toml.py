@@ -8,6 +8,7 @@ from pathlib import Path
 from losscheck.commands.init.discovery import Found
 from losscheck.commands.init.guessing import Guess
 from losscheck.errors import UsageError
+from losscheck.gate.config import from_table, tomllib
 from losscheck.report.files import write_atomic
 
 
@@ -54,8 +55,6 @@ def init_section(package: str, found: list[Found]) -> str:
 
 
 def _parse(text: str, path: Path) -> dict:
-    from losscheck.gate.config import tomllib
-
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -84,8 +83,6 @@ def existing(path: Path, package: str) -> str:
 
 def append(path: Path, section: str, package: str) -> None:
     """Append `section` to the pyproject.toml at `path` (created if missing), refusing when it has the table."""
-    from losscheck.gate.config import from_table
-
     text = existing(path, package)
     newline = "\r\n" if "\r\n" in text else "\n"
     if text and not text.endswith("\n"):
