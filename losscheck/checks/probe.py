@@ -37,12 +37,13 @@ def probe(ctx) -> Evidence:
     class indices (N,) against (N, C) when N != C, and a loss written for (N, C) does not take (N, C, H, W) for a
     (N, C) array when H and W are above one and unlike C. A pair is accepted when every call returns, partly
     accepted when some do: its failures there are defects (a Dice that raises on an empty mask), so the checks
-    after it draw from both (`Binding.layouts`, `Binding.target_formats`); target.shapes and target.formats say
-    what a rejection means. A pair that runs is also held to the reference values of the same calls (`_mark_disagreeing`): a target
-    view (an index map standing for a one-hot target) or a layout other than the primary one that runs but gives
-    wrong values where the primary layout and format give right ones is recorded as DISAGREES and not drawn from
-    (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
-    unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
+    after it draw from both (`AuditState.layouts`, `AuditState.target_formats`); target.shapes and target.formats
+    say what a rejection means. A pair that runs is also held to the reference values of the same calls
+    (`_mark_disagreeing`): a target view (an index map standing for a one-hot target) or a layout other than the
+    primary one that runs but gives wrong values where the primary layout and format give right ones is recorded
+    as DISAGREES and not drawn from (target.shapes: "returns wrong values ... instead of raising"). When nothing
+    runs at all the audit is unusable (exit 2); when something runs but every batched layout the spec requires
+    raises, that is an error.
     """
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:

@@ -101,7 +101,7 @@ def labelled(case: Case) -> str:
     return f" ({case.label})" if case.label else ""
 
 
-def describe(case: Case, signature, dtype: str, inputs=None) -> str:
+def example_text(case: Case, signature, dtype: str, inputs=None) -> str:
     """The case as short readable text (the 'example' of a finding): the inputs the candidate received."""
     lines = [f"# {case.label}"] if case.label else []
     for name, a in zip(signature, case.inputs if inputs is None else inputs):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, sett
 
 from losscheck.diagnosis.sweep import sweep
 from losscheck.findings import Finding
-from losscheck.judge.cases import DTYPES, Case, describe, to_tensor
+from losscheck.judge.cases import DTYPES, Case, example_text, to_tensor
 from losscheck.judge.evidence import Violation
 from losscheck.judge.outputs import invalid_output
 from losscheck.judge.reproducer import default_snippet, reproducer_source
@@ -169,6 +169,6 @@ class Context:
         if PITFALLS[v.code].family in SWEPT_FAMILIES and self.caller.hung is None:
             data["sweep"] = sweep(self, v.case, v.dtype)
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=describe(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
+                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
                        reproducer=repro, data=data,
                        severity_override=v.severity)
