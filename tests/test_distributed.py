@@ -25,12 +25,12 @@ import torch.nn.functional as F
 from losscheck import audit
 from losscheck import ddp
 from losscheck.judge.auditor import pick_spec, run_check
-from losscheck.judge.binding import bind
 from losscheck.suspect.calls import Caller
 from losscheck.suspect.candidate import wrap
-from losscheck.checks.base import Context
 from losscheck.checks.ddp import CHECK_NAME, parity
 from losscheck.checks.probe import probe
+from losscheck.judge.context import Context
+from losscheck.judge.state import AuditState
 from losscheck.errors import UsageError
 
 HERE = Path(__file__).resolve()
@@ -142,8 +142,7 @@ def run_ddp(obj, as_, world=2, *, init=None, timeout=10.0, max_examples=10, seed
     candidate = wrap(obj, init)
     spec = pick_spec(candidate, as_)
     candidate.prepare(len(spec.signature))
-    binding = bind(spec, candidate)
-    ctx = Context(candidate, binding, Caller(timeout), seed, max_examples, ddp=world)
+    ctx = Context(candidate, AuditState.begin(spec, candidate), Caller(timeout), seed, max_examples, ddp=world)
     run_check(ctx, probe)  # the layouts and target formats it accepts, as in a full audit
     return run_check(ctx, parity)
 

@@ -99,9 +99,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_the_package():
     graph = import_graph()
-    assert {"losscheck.cli", "losscheck.gate.runner", "losscheck.checks.base", "losscheck.report"} <= set(graph)
+    assert {"losscheck.cli", "losscheck.gate.runner", "losscheck.checks.registry", "losscheck.report"} <= set(graph)
     assert "losscheck.options" in graph["losscheck.cli"]
-    assert "losscheck.checks.base" in graph["losscheck.checks"]
+    assert "losscheck.checks.registry" in graph["losscheck.checks"]
     # sweep imports losscheck.judge.evidence, which runs losscheck/judge/__init__ first
     assert {"losscheck.judge.evidence", "losscheck.judge"} <= graph["losscheck.diagnosis.sweep"]
     # imports inside functions do not count: cli defers each command's module
@@ -119,6 +119,57 @@ def test_cycles_finds_circles(edges, expected):
 def test_no_import_cycles():
     found = cycles(import_graph())
     assert not found, "import circles in losscheck/: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+MAX_DEFERRED_IMPORTS = 15  # imports of losscheck modules inside functions, package-wide
+
+
+def deferred_imports() -> list[tuple[str, int, str]]:
+    """(module path, line, source) of every import of a losscheck module inside a function."""
+    found = []
+    for name, path in _modules().items():
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for fn in ast.walk(ast.parse(source)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = ["losscheck" if node.level else node.module or ""]
+                else:
+                    continue
+                if any(n == "losscheck" or n.startswith("losscheck.") for n in names):
+                    found.append((str(path.relative_to(PACKAGE.parent)), node.lineno, lines[node.lineno - 1]))
+    return sorted(set(found))
+
+
+def _commented(path: str, line: int) -> bool:
+    """Whether the import at `line` says why it is deferred: a comment on it or on the line above."""
+    lines = (PACKAGE.parent / path).read_text(encoding="utf-8").splitlines()
+    return "#" in lines[line - 1] or lines[line - 2].strip().startswith("#")
+
+
+def test_deferred_imports_are_counted_in_functions_only():
+    found = deferred_imports()
+    assert any(path == "losscheck/__init__.py" for path, _, _ in found)  # `import losscheck` defers the engine
+    assert not any(path.endswith(("judge/cases.py", "judge/state.py")) for path, _, _ in found)
+
+
+@pytest.mark.xfail(strict=False, reason="passes once the layout branches merge")
+def test_few_imports_of_losscheck_modules_inside_functions():
+    found = deferred_imports()
+    assert len(found) <= MAX_DEFERRED_IMPORTS, (
+        f"{len(found)} imports of losscheck modules inside functions (at most {MAX_DEFERRED_IMPORTS}; import at "
+        "module level, or give the reason in a comment):\n" + "\n".join(f"{p}:{n}: {s.strip()}" for p, n, s in found))
+
+
+@pytest.mark.xfail(strict=False, reason="passes once the layout branches merge")
+def test_every_import_inside_a_function_says_why():
+    bare = [(p, n, s) for p, n, s in deferred_imports() if not _commented(p, n)]
+    assert not bare, "imports inside functions without a comment giving the reason:\n" + "\n".join(
+        f"{p}:{n}: {s.strip()}" for p, n, s in bare)
 
 
 def test_importing_the_report_writers_does_not_import_torch():

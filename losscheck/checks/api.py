@@ -3,7 +3,8 @@ calls, and returns a 0-d tensor for reduced modes (raises, hangs and non-tensors
 import torch
 
 from losscheck.judge.cases import cases
-from losscheck.checks.base import number, register
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Violation
 
 
@@ -48,7 +49,7 @@ def purity(ctx) -> Evidence:
                             "(hidden state in the loss; a fresh instance gives the first value again)", case,
                             snippet=f"print({calls})\nprint({calls})\nloss_fn({', '.join(names)})\nprint({calls})")
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
                       max_examples=max(ctx.max_examples // 2, 5))
     return Evidence(n, [v] if v else [])
 
@@ -60,6 +61,6 @@ def contract(ctx) -> Evidence:
         if not out.is_floating_point():
             raise Violation("LC707", f"the result has dtype {out.dtype}, not a floating tensor", case)
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
                       max_examples=max(ctx.max_examples // 2, 5))
     return Evidence(n, [v] if v else [])

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from losscheck.judge.cases import DTYPES, cases
-from losscheck.checks.base import number, register
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.suspect.fake_cuda import describe
 from losscheck.judge.tolerances import close
@@ -61,7 +62,7 @@ def fake_cuda(ctx) -> Evidence:
                             "leaves the device (a .item(), NumPy round trip or tensor built on the CPU)", case,
                             setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
                       max_examples=max(ctx.max_examples // 8, 3))
     return Evidence(n, [v] if v else [])
 
@@ -91,7 +92,7 @@ def accelerator_parity(ctx) -> Evidence:
         if not close(got, cpu, "float32"):
             raise Violation("LC602", f"on {device} the loss is {number(got)}, on the CPU {number(cpu)}", case, expected=cpu)
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop)
     return Evidence(n, [v] if v else [], detail=f"ran on {device}")
 
 
@@ -110,7 +111,7 @@ def dtypes(ctx) -> Evidence:
             raise Violation("LC604", f"float32 gives {number(results['float32'])} but float64 {number(results['float64'])} "
                             "on the same (float32-representable) input", case, expected=ctx.reference(case))
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop)
     return Evidence(n, [v] if v else [])
 
 
@@ -127,7 +128,7 @@ def noncontiguous(t: torch.Tensor) -> torch.Tensor:
 
 @register("device.layout", "device")
 def memory_layouts(ctx) -> Evidence:
-    layouts = ["spatial2d"] if "spatial2d" in ctx.binding.layouts else list(ctx.layouts[:1])
+    layouts = ["spatial2d"] if "spatial2d" in ctx.state.layouts else list(ctx.layouts[:1])
 
     def prop(case):
         case = case.rounded("float32")
@@ -152,5 +153,5 @@ def memory_layouts(ctx) -> Evidence:
                 raise Violation("LC605", f"{name} inputs give {number(got)}, contiguous ones {number(base)}", case,
                                 setup=setup, snippet=snippet)
 
-    n, v = ctx.search(cases(ctx.binding, layouts=layouts, target_formats=ctx.target_formats), prop)
+    n, v = ctx.search(cases(ctx.state, layouts=layouts, target_formats=ctx.target_formats), prop)
     return Evidence(n, [v] if v else [])

@@ -7,8 +7,9 @@ change does not shrink with the step the reference jumps (no derivative) and the
 """
 import numpy as np
 
-from losscheck.judge.cases import cases, edge_cases
-from losscheck.checks.base import number, register
+from losscheck.judge.cases import cases, edge_cases, labelled
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Violation
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -103,7 +104,7 @@ def compare_property(ctx, finite_only: bool):
             ref_finite = np.isfinite(central) | (np.isfinite(left) & np.isfinite(right))
             bad = ~np.isfinite(g) & ref_finite
             if np.any(bad):
-                raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {number(g)}, not finite{where(case)}, where the "
+                raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {number(g)}, not finite{labelled(case)}, where the "
                                 f"reference gradient is finite ({number(central)})", case, "float64",
                                 snippet=snippet, grad=True, data={"candidate": g.tolist(), "reference": central.tolist()})
             if finite_only:
@@ -131,25 +132,21 @@ def agrees(g, central, left, right, f0):
         (kink & (g >= lo - atol) & (g <= hi + atol))
 
 
-def where(case) -> str:
-    return f" ({case.label})" if case.label else ""
-
-
 @register("gradient.flow", "gradient")
 def flow(ctx) -> Evidence:
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), flow_property(ctx))
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), flow_property(ctx))
     return Evidence(n, [v] if v else [])
 
 
 @register("gradient.finite", "gradient")
 def finite(ctx) -> Evidence:
-    strategy = cases(ctx.binding, target_formats=ctx.target_formats, scale="extreme", explore=False)
-    n, v = ctx.search(strategy, compare_property(ctx, finite_only=True), examples=edge_cases(ctx.binding),
+    strategy = cases(ctx.state, target_formats=ctx.target_formats, scale="extreme", explore=False)
+    n, v = ctx.search(strategy, compare_property(ctx, finite_only=True), examples=edge_cases(ctx.state),
                       max_examples=max(ctx.max_examples // 2, 5))
     return Evidence(n, [v] if v else [])
 
 
 @register("gradient.reference", "gradient")
 def reference(ctx) -> Evidence:
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), compare_property(ctx, finite_only=False))
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), compare_property(ctx, finite_only=False))
     return Evidence(n, [v] if v else [])

@@ -1,17 +1,18 @@
 """The api.call probe: which input layouts and target formats a candidate accepts, before any other check.
 
-`probe` is registered to run first (and to run when nothing is accepted yet: it is what finds out); `accept`
-records its {layout: {target format: outcome}} on the binding, with the accepted layouts and target formats
-every later check draws from; `unusable` is the one-line reason for exit 2 when the candidate runs on nothing.
+`probe` has the first place in checks.registry.ORDER (and runs when nothing is accepted yet: it is what finds
+out); `accept` records its {layout: {target format: outcome}} in the audit's state, with the accepted layouts and
+target formats every later check draws from; `unusable` is the one-line reason for exit 2 when the candidate runs
+on nothing, recorded there too (AuditState.unusable).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from losscheck.judge.binding import Binding
 from losscheck.judge.cases import cases
-from losscheck.checks.base import register
+from losscheck.checks.registry import register
 from losscheck.judge.evidence import Evidence, Violation
+from losscheck.judge.state import AuditState
 from losscheck.specs.base import LAYOUTS
 from losscheck.judge.tolerances import aligned, close
 
@@ -22,10 +23,10 @@ DISAGREES = "runs, but disagrees with the reference"  # a view or layout that ma
 
 def accept_every_layout(ctx) -> None:
     """After an internal error of the probe: no record, so the checks draw from every layout, not from none."""
-    accept(ctx.binding, {})
+    accept(ctx.state, {})
 
 
-@register("api.call", "api", runs_first=True, needs_inputs=False, on_error=accept_every_layout)
+@register("api.call", "api", needs_inputs=False, on_error=accept_every_layout)
 def probe(ctx) -> Evidence:
     """api.call: find the layouts and target formats the candidate accepts, a few small valid calls per pair.
 
@@ -36,12 +37,13 @@ def probe(ctx) -> Evidence:
     class indices (N,) against (N, C) when N != C, and a loss written for (N, C) does not take (N, C, H, W) for a
     (N, C) array when H and W are above one and unlike C. A pair is accepted when every call returns, partly
     accepted when some do: its failures there are defects (a Dice that raises on an empty mask), so the checks
-    after it draw from both (`Binding.layouts`, `Binding.target_formats`); target.shapes and target.formats say
-    what a rejection means. A pair that runs is also held to the reference values of the same calls (`_judge`): a target
-    view (an index map standing for a one-hot target) or a layout other than the primary one that runs but gives
-    wrong values where the primary layout and format give right ones is recorded as DISAGREES and not drawn from
-    (target.shapes: "returns wrong values ... instead of raising"). When nothing runs at all the audit is
-    unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
+    after it draw from both (`AuditState.layouts`, `AuditState.target_formats`); target.shapes and target.formats
+    say what a rejection means. A pair that runs is also held to the reference values of the same calls
+    (`_mark_disagreeing`): a target view (an index map standing for a one-hot target) or a layout other than the
+    primary one that runs but gives wrong values where the primary layout and format give right ones is recorded
+    as DISAGREES and not drawn from (target.shapes: "returns wrong values ... instead of raising"). When nothing
+    runs at all the audit is unusable (exit 2); when something runs but every batched layout the spec requires
+    raises, that is an error.
     """
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
@@ -69,12 +71,14 @@ def probe(ctx) -> Evidence:
                 break
         if ctx.caller.hung is not None:
             break
-    _judge(spec, probed, agrees)
-    accept(ctx.binding, probed)
-    if not ctx.binding.target_formats:
-        return Evidence(calls, list(failures.values())[:1], detail="the candidate fails on every valid input")
-    detail = (f"accepts layouts: {', '.join(ctx.binding.layouts)}; "
-              f"target formats: {', '.join(ctx.binding.target_formats)}")
+    _mark_disagreeing(spec, probed, agrees)
+    accept(ctx.state, probed)
+    if not ctx.state.target_formats:
+        first = list(failures.values())[:1]
+        ctx.state.unusable = unusable(ctx, first)
+        return Evidence(calls, first, detail="the candidate fails on every valid input")
+    detail = (f"accepts layouts: {', '.join(ctx.state.layouts)}; "
+              f"target formats: {', '.join(ctx.state.target_formats)}")
     if lost:  # a hang or a crash is a finding wherever it happens, the probe included
         return Evidence(calls, lost[:1], detail=detail)
     return Evidence(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
@@ -87,16 +91,16 @@ def _unmet(ctx, failures) -> list:
         if layout in failures:
             return failures[layout].message, failures[layout].case
         return ("it returns wrong values there instead of raising",
-                _probe_cases(ctx, layout, ctx.binding.target_formats[0])[0])
+                _probe_cases(ctx, layout, ctx.state.target_formats[0])[0])
 
-    out, accepted = [], set(ctx.binding.layouts)
+    out, accepted = [], set(ctx.state.layouts)
     required = ctx.spec.required
     if not set(required) & accepted:
         message, case = why(required[0])
         out.append(Violation("LC705", f"raises on every batched input it must take ({_names(required)}): {message}. "
-                             f"It runs only on {_names(ctx.binding.layouts)}, so nothing a training batch would "
+                             f"It runs only on {_names(ctx.state.layouts)}, so nothing a training batch would "
                              f"reach was checked", case))
-    for layout in ctx.binding.declared_layouts:
+    for layout in ctx.state.declared_layouts:
         if layout not in accepted:
             message, case = why(layout)
             out.append(Violation("LC504", f"{LAYOUTS[layout]} is declared (--layout {layout}) but the candidate does "
@@ -111,7 +115,7 @@ def _names(layouts) -> str:
 def _probe_cases(ctx, layout, target_format) -> list:
     """PROBE_EXAMPLES cases of a layout and format, every dimension of its own size above one, rounded to float32."""
     drawn = []
-    strategy = cases(ctx.binding, layouts=[layout], target_formats=[target_format], explore=False, distinct=True)
+    strategy = cases(ctx.state, layouts=[layout], target_formats=[target_format], explore=False, distinct=True)
     ctx.search(strategy, lambda case: drawn.append(case.rounded("float32")), max_examples=PROBE_EXAMPLES)
     return drawn[:PROBE_EXAMPLES]
 
@@ -131,7 +135,7 @@ def _agree(ctx, results) -> bool | None:
     return all(verdicts) if verdicts else None
 
 
-def _judge(spec, probed, agrees) -> None:
+def _mark_disagreeing(spec, probed, agrees) -> None:
     """Mark as DISAGREES the running pairs whose values are wrong where the primary pair's are right: a target view
     that disagrees (broadcast, not understood), and a layout other than the primary one (e.g. (N, C, H, W) fed to
     a loss written for (N, C)). Where the primary pair disagrees too, values say nothing about the contract (the
@@ -146,15 +150,17 @@ def _judge(spec, probed, agrees) -> None:
             probed[layout][target_format] = DISAGREES
 
 
-def unusable(ctx, result) -> str | None:
-    """One line when the candidate raised for every layout and format (exit 2), quoting the first error."""
-    probed = ctx.binding.probed
-    if ctx.binding.target_formats or not probed or ctx.caller.hung is not None:
+def unusable(ctx, failures) -> str | None:
+    """One line when the candidate raised for every layout and format (exit 2), quoting the first error; None when
+    it accepts something, or when it hung, crashed or exited rather than raising (an LC706 finding, not unusable
+    input). `failures` are the violations the probe reports."""
+    probed = ctx.state.probed
+    if ctx.state.target_formats or not probed or ctx.caller.hung is not None:
         return None
     layout = ctx.spec.layouts[0]
     target_format, error = next(iter(probed[layout].items()))
-    if not any(f.code == "LC705" for c in result.checks if c.name == probe.check_name for f in c.findings):
-        return None  # it crashed or exited rather than raising: an LC706 finding, not unusable input
+    if not any(v.code == "LC705" for v in failures):
+        return None
     line = (f"{ctx.candidate.target} accepts none of the inputs of '{ctx.spec.id}': on {LAYOUTS[layout]} "
             f"with {target_format} targets, {error}")
     takes = ctx.candidate.call_arguments()
@@ -164,13 +170,13 @@ def unusable(ctx, result) -> str | None:
     return line
 
 
-def accept(binding: Binding, probed: dict) -> None:
-    """Record the probe's {layout: {target format: outcome}} on the binding, with the accepted layouts and target
-    formats it implies; with no record at all (the probe failed) every layout and the default target format."""
-    spec = binding.spec
-    binding.probed = probed
+def accept(state: AuditState, probed: dict) -> None:
+    """Record the probe's {layout: {target format: outcome}} in the audit's state, with the accepted layouts and
+    target formats it implies; with no record at all (the probe failed) every layout and the default target format."""
+    spec = state.spec
+    state.probed = probed
     if not probed:
-        binding.layouts, binding.target_formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
+        state.layouts, state.target_formats = tuple(spec.layouts), tuple(spec.target_formats[:1])
         return
 
     def formats_of(layout):
@@ -179,13 +185,13 @@ def accept(binding: Binding, probed: dict) -> None:
         return runs or [f for f, outcome in outcomes.items() if outcome == DISAGREES]
 
     def outcome(layout):
-        return probed.get(layout, {}).get(binding.target_formats[0], "")
+        return probed.get(layout, {}).get(state.target_formats[0], "")
 
     def runs(layout):  # a layout that disagrees is drawn from only where the first one disagrees as well
         return outcome(layout) == "accepted" or outcome(layout).startswith(PARTLY) or \
             outcome(layout) == DISAGREES == outcome(first)
 
     first = next((layout for layout in spec.layouts if formats_of(layout)), None)
-    binding.target_formats = tuple(formats_of(first)) if first else ()
-    binding.layouts = tuple(layout for layout in spec.layouts if first and runs(layout))
+    state.target_formats = tuple(formats_of(first)) if first else ()
+    state.layouts = tuple(layout for layout in spec.layouts if first and runs(layout))
 

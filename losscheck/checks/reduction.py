@@ -3,7 +3,8 @@ and 'mean' does not grow with the batch size."""
 import numpy as np
 
 from losscheck.judge.cases import cases, edge_cases
-from losscheck.checks.base import number, register
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.judge.tolerances import aligned, close
 
@@ -43,13 +44,13 @@ def modes(ctx) -> Evidence:
                                 f"{number(want[r])} (sum of 'none' = {number(np.sum(got['none']))})",
                                 case.with_params(reduction=r), expected=want[r])
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop)
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop)
     return Evidence(n, [v] if v else [])
 
 
 @register("reduction.batch", "reduction")
 def batch_invariance(ctx) -> Evidence:
-    if "batch" not in ctx.binding.layouts:
+    if "batch" not in ctx.state.layouts:
         raise Skip("the loss has no batch layout the candidate accepts")
     if ctx.binding.defaults.get("reduction") not in ("mean", "batchmean"):
         raise Skip(f"the candidate's default reduction is {ctx.binding.defaults.get('reduction')!r}, not a mean")
@@ -73,7 +74,7 @@ def batch_invariance(ctx) -> Evidence:
                             f"instead of {number(one)} (x{ratio:.3g}){sums}; check the reduction", case,
                             expected=ctx.reference(case))
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats, explore=False), prop)
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats, explore=False), prop)
     return Evidence(n, [v] if v else [])
 
 
@@ -91,5 +92,5 @@ def default_reduction(ctx) -> Evidence:
                         f"(value {number(ctx.reference(case))}); the KL divergence is reduction='batchmean' "
                         f"({number(ctx.reference(case.with_params(reduction='batchmean')))})", case)
 
-    n, v = ctx.search(cases(ctx.binding, explore=False), prop, examples=edge_cases(ctx.binding)[:1], max_examples=1)
+    n, v = ctx.search(cases(ctx.state, explore=False), prop, examples=edge_cases(ctx.state)[:1], max_examples=1)
     return Evidence(n, [v] if v else [])

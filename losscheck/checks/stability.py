@@ -5,17 +5,14 @@ looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow wher
 """
 import numpy as np
 
-from losscheck.judge.cases import cases, edge_cases
-from losscheck.diagnosis import explain as diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.checks.base import number, register
+from losscheck.judge.cases import cases, edge_cases, labelled
+from losscheck.diagnosis import explain as diagnose
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, aligned, close
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
-
-
-def where(case) -> str:
-    return f" ({case.label})" if case.label else ""
 
 
 @register("stability.extremes", "stability")
@@ -32,7 +29,7 @@ def extremes(ctx) -> Evidence:
         got = aligned(out.detach().double().numpy(), want)
         if not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else "inf"
-            raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{where(case)} where the "
+            raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{labelled(case)} where the "
                             f"reference is {number(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
         if not finite_only and not close(got, want, "float32", EXTREME_FLOAT32):
@@ -42,12 +39,12 @@ def extremes(ctx) -> Evidence:
             else:
                 capped = got.shape == want.shape and np.all(np.abs(got) <= np.abs(want))
                 remark, extra = " (saturation or a clamp caps the loss)" if capped else "", {}
-            raise Violation("LC202", f"{ctx.binding.explored_note(case.params)}at extreme inputs{where(case)} the "
+            raise Violation("LC202", f"{ctx.binding.explored_note(case.params)}at extreme inputs{labelled(case)} the "
                             f"candidate gives {number(got)} but the reference {number(want)}{remark}", case, expected=want,
                             data={"candidate": got.tolist(), "reference": want.tolist(), **extra})
 
-    strategy = cases(ctx.binding, target_formats=ctx.target_formats, scale="extreme")
-    n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.binding))
+    strategy = cases(ctx.state, target_formats=ctx.target_formats, scale="extreme")
+    n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.state))
     if v is not None and v.code in ("LC201", "LC202"):
         v = diagnose.locate_region(ctx, v)
     return Evidence(n, [v] if v else [])
@@ -75,7 +72,7 @@ def half_precision(ctx) -> Evidence:
                                 case, dtype, expected=want)
 
         try:
-            n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+            n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
                               max_examples=max(ctx.max_examples // 2, 5))
         except Skip as s:
             unsupported.append(str(s))

@@ -4,9 +4,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from losscheck.judge.cases import cases
-from losscheck.checks.base import number, register
+from losscheck.judge.compare import compare_with_reference
+from losscheck.checks.registry import register
+from losscheck.judge.numbers import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
-from losscheck.checks.value import compare
 from losscheck.specs.base import LAYOUTS
 from losscheck.judge.tolerances import close
 
@@ -14,11 +15,12 @@ FORMAT_NAMES = {"indices": "class-index", "probabilities": "class-probability", 
                 "soft": "soft (probability)", "onehot": "one-hot", "index_map": "(N, 1, ...) index-map"}
 
 
-def _per_variant(ctx, variants, strategy_for, prop_for) -> Evidence:
+def _search_each(ctx, choices, strategy_for, prop_for) -> Evidence:
+    """One search per choice (a target format, a layout), the audit's examples shared among them (5 at least)."""
     evidence = Evidence()
-    budget = max(ctx.max_examples // max(len(variants), 1), 5)
-    for variant in variants:
-        n, v = ctx.search(strategy_for(variant), prop_for(variant), max_examples=budget)
+    budget = max(ctx.max_examples // max(len(choices), 1), 5)
+    for choice in choices:
+        n, v = ctx.search(strategy_for(choice), prop_for(choice), max_examples=budget)
         evidence.examples += n
         evidence.violations += [v] if v else []
     return evidence
@@ -61,12 +63,12 @@ def formats(ctx) -> Evidence:
 
         def prop(case):
             try:
-                compare(ctx, case.rounded("float32"), code="LC502", what=f"with {label} the ")
+                compare_with_reference(ctx, case.rounded("float32"), code="LC502", what=f"with {label} the ")
             except Violation as e:
                 raise outside_contract(ctx, "LC502", label, e, target_format in ctx.target_formats) from None
         return prop
 
-    return _per_variant(ctx, tried, lambda f: cases(ctx.binding, target_formats=[f], distinct=f not in ctx.target_formats),
+    return _search_each(ctx, tried, lambda f: cases(ctx.state, target_formats=[f], distinct=f not in ctx.target_formats),
                         prop_for)
 
 
@@ -77,7 +79,7 @@ def ignore_index(ctx) -> Evidence:
     if "ignore_index" not in ctx.binding.names:
         raise Skip("the candidate takes no ignore_index argument")
     value = ctx.binding.defaults["ignore_index"]
-    base = cases(ctx.binding, target_formats=["indices"])
+    base = cases(ctx.state, target_formats=["indices"])
 
     @st.composite
     def with_ignored(draw):
@@ -95,8 +97,8 @@ def ignore_index(ctx) -> Evidence:
         return case.with_inputs(inputs)
 
     def prop(case):
-        compare(ctx, case.rounded("float32"), code="LC503",
-                what=f"with some targets set to ignore_index={value} the ")
+        compare_with_reference(ctx, case.rounded("float32"), code="LC503",
+                               what=f"with some targets set to ignore_index={value} the ")
 
     n, v = ctx.search(with_ignored(), prop)
     return Evidence(n, [v] if v else [])
@@ -104,22 +106,22 @@ def ignore_index(ctx) -> Evidence:
 
 @register("target.shapes", "target")
 def shapes(ctx) -> Evidence:
-    declared = set(ctx.binding.declared_layouts)  # one the candidate does not take is api.call's error already
-    layouts = sorted((layout for layout in ctx.layouts[1:] if layout in ctx.binding.layouts or layout not in declared),
+    declared = set(ctx.state.declared_layouts)  # one the candidate does not take is api.call's error already
+    layouts = sorted((layout for layout in ctx.layouts[1:] if layout in ctx.state.layouts or layout not in declared),
                      key=lambda layout: layout != "single")  # a batch of one first: an error
     if not layouts:
         raise Skip("no edge layouts for this loss")
 
-    primary = ctx.spec.layouts[0] in ctx.binding.layouts
+    primary = ctx.spec.layouts[0] in ctx.state.layouts
 
     def prop_for(layout):
         # a batch of one must work wherever the primary layout does: never outside the loss's contract then
         single = layout == "single" and primary
-        held = layout in ctx.binding.layouts or single
+        held = layout in ctx.state.layouts or single
 
         def prop(case):
             try:
-                compare(ctx, case.rounded("float32"), code="LC504", what=f"with {LAYOUTS[layout]} the ")
+                compare_with_reference(ctx, case.rounded("float32"), code="LC504", what=f"with {LAYOUTS[layout]} the ")
             except Violation as e:
                 v = outside_contract(ctx, "LC504", LAYOUTS[layout], e, held)
                 if v.severity is None and not single and layout not in declared:
@@ -128,10 +130,10 @@ def shapes(ctx) -> Evidence:
         return prop
 
     def strategy(layout):
-        return cases(ctx.binding, layouts=[layout], target_formats=ctx.target_formats,
-                     distinct=layout not in ctx.binding.layouts)
+        return cases(ctx.state, layouts=[layout], target_formats=ctx.target_formats,
+                     distinct=layout not in ctx.state.layouts)
 
-    return _per_variant(ctx, layouts, strategy, prop_for)
+    return _search_each(ctx, layouts, strategy, prop_for)
 
 
 @register("target.broadcast", "target")
@@ -149,7 +151,7 @@ def broadcast(ctx) -> Evidence:
                             f"{tuple(np.broadcast_shapes(x.shape, t.shape))}: no error and no warning "
                             f"(result {number(out.value.detach().double().numpy())})", bad)
 
-    n, v = ctx.search(cases(ctx.binding, layouts=["batch"], target_formats=ctx.target_formats, explore=False), prop,
+    n, v = ctx.search(cases(ctx.state, layouts=["batch"], target_formats=ctx.target_formats, explore=False), prop,
                       max_examples=max(ctx.max_examples // 4, 3))
     return Evidence(n, [v] if v else [])
 
@@ -162,7 +164,7 @@ def order(ctx) -> Evidence:
     def prop(case):
         case = case.rounded("float32")
         try:
-            compare(ctx, case)
+            compare_with_reference(ctx, case)
             return
         except Violation as e:
             if e.code != "LC101":
@@ -175,6 +177,6 @@ def order(ctx) -> Evidence:
                             f"reference value {number(want)}; called as loss(input, target) it does not", case,
                             expected=want)
 
-    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats), prop,
+    n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
                       max_examples=max(ctx.max_examples // 4, 5))
     return Evidence(n, [v] if v else [])

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from losscheck.judge.evidence import Violation
+from losscheck.judge.tolerances import close
+
 
 def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
     """How to reduce this loss correctly across ranks, from what the case shows."""
@@ -47,9 +50,6 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
 
 def _sum_decomposes(ctx, case, shards) -> bool:
     """With reduction='sum' (when the candidate takes it) do the per-shard sums add up to the full sum?"""
-    from losscheck.judge.evidence import Violation
-    from losscheck.judge.tolerances import close
-
     if "reduction" not in ctx.binding.explorable or "sum" not in ctx.spec.reductions:
         return False
     summed = case.with_params(reduction="sum")

@@ -15,6 +15,8 @@ import sys
 import time
 
 from losscheck.ddp.step import step
+from losscheck.suspect.calls import Caller
+from losscheck.suspect.candidate import resolve
 from losscheck.suspect.lifeline import die_with_parent, how_it_ended
 
 START_METHOD = None   # "fork" or "spawn"; None: fork where the platform has it (tests may override)
@@ -55,11 +57,8 @@ def _rank_main(rank, world, conn, payload, timeout, pg_timeout):
         import torch
         import torch.distributed as dist
 
-        from losscheck.suspect.calls import Caller
-
         torch.set_num_threads(1)
         if isinstance(payload, tuple):  # spawned: import the candidate again
-            from losscheck.suspect.candidate import resolve
             payload = resolve(payload[1], payload[2])
         candidate, caller = payload, Caller(timeout)
         if "GLOO_SOCKET_IFNAME" not in os.environ and _loopback():

@@ -1,22 +1,21 @@
 """What one rank computes for one drawn case: the candidate on its shard (float64), the loss all-reduced as DDP
 users do (sum / N for 'mean', sum for 'sum'), the backward pass scaled as DDP averages gradients, and the
-input gradients. The output is judged by the single-process validator (checks.base.invalid_output), and the
+input gradients. The output is judged by the single-process validator (losscheck.judge.outputs), and the
 ranks agree that every call returned before any collective, so one rank's failure leaves none waiting.
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.distributed as dist
+
+from losscheck.judge.cases import to_tensor
+from losscheck.judge.outputs import invalid_output
+from losscheck.suspect.calls import CallTimeout
 
 
 def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed):
     """One sharded evaluation on this rank: ("ok", local, reduced, grads) or ("error", why or None)."""
-    import torch
-    import torch.distributed as dist
-
-    from losscheck.suspect.calls import CallTimeout
-    from losscheck.judge.cases import to_tensor
-    from losscheck.checks.base import invalid_output
-
     def agree(ok: bool) -> bool:
         flag = torch.tensor([1.0 if ok else 0.0], dtype=torch.float64)
         dist.all_reduce(flag, op=dist.ReduceOp.MIN)

@@ -14,10 +14,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from losscheck.judge.binding import bind
 from losscheck.judge.cases import cases
 from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, close
+from losscheck.diagnosis.conventions import combinations
 from losscheck.diagnosis.variants import COMMON, Variant
+from losscheck.specs import SPECS
 
 CONFIRMING_EXAMPLES = 12
 
@@ -91,9 +94,9 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     scalars = {k: val for k, val in v.case.params.items() if not isinstance(val, np.ndarray)}
     layouts = [v.case.layout or ctx.layouts[0]]
     formats = [v.case.target_format] if v.case.target_format else ctx.target_formats
-    examples += _outputs(ctx, cases(ctx.binding, layouts=layouts, target_formats=formats), v.dtype, scalars)
+    examples += _outputs(ctx, cases(ctx.state, layouts=layouts, target_formats=formats), v.dtype, scalars)
     # other parameter values
-    wider = _outputs(ctx, cases(ctx.binding, layouts=layouts, target_formats=formats), v.dtype)
+    wider = _outputs(ctx, cases(ctx.state, layouts=layouts, target_formats=formats), v.dtype)
     candidates = list(_variants(ctx, examples + wider))
     var, params = None, {}
     for also, definite in ((wider, True), (wider, False), ((), True), ((), False)):
@@ -104,11 +107,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
         other = _other_id(ctx, examples, v.dtype)
         if other is None:
             return v
-        ctx.binding.diagnosed = _as_variant(other, ctx.candidate)
+        ctx.state.diagnosed = _as_variant(other, ctx.candidate)
         return Violation(v.code, f"{v.message}; its values match {other}: audit with `--as {other}`", v.case, v.dtype,
                          expected=v.expected, snippet=v.snippet, setup=v.setup, data={**v.data, "matches_id": other})
     if var.code == "LC102":
-        ctx.binding.diagnosed = _fitted(var, params)  # stability's remarks are judged against it
+        ctx.state.diagnosed = _fitted(var, params)  # stability's remarks are judged against it
     convention = f" (a documented convention, followed by {var.libraries})" if var.libraries else ""
     fitted = f" with {', '.join(f'{k}={val:.4g}' for k, val in params.items())}" if params else ""
     note = ctx.binding.explored_note(v.case.params)
@@ -121,10 +124,7 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
 
 def _variants(ctx, examples):
     """The variants worth trying, lazily and in order (see explain_mismatch)."""
-    from losscheck.diagnosis.conventions import combinations
-
-    base = ctx.base_spec or ctx.spec
-    fixed = {**ctx.detected, **ctx.declared}
+    base, fixed = ctx.state.base_spec, ctx.state.fixed
     current = [ctx.reference(case) for case, _ in examples]
 
     def unchanged(reference):
@@ -145,9 +145,6 @@ def _variants(ctx, examples):
 
 def _as_variant(loss_id, candidate):
     """Another id's loss at the candidate's settings, as a variant (what the candidate computes instead)."""
-    from losscheck.judge.binding import bind
-    from losscheck.specs import SPECS
-
     other = SPECS[loss_id]
     defaults = _scalars(bind(other, candidate).defaults)
     return Variant(loss_id, f"is {loss_id}", f"audit with --as {loss_id}",
@@ -160,7 +157,7 @@ def _scalars(params: dict) -> dict:
 
 def explains_case(ctx, case, got) -> str | None:
     """The name of the diagnosed variant when it gives the candidate's value `got` on `case` (None otherwise)."""
-    var = ctx.binding.diagnosed
+    var = ctx.state.diagnosed
     if var is None:
         return None
     return var.name if _matches(ctx, var, case, np.asarray(got, dtype=np.float64), "float32") else None
@@ -170,9 +167,6 @@ def _other_id(ctx, examples, dtype, almost_everywhere=0.8):
     """Another catalogue id with the same call signature whose reference (at the candidate's own settings, bound
     as for an audit under that id) gives the candidate's values on every example, when the values differ from
     this id's on almost every example: the loss was audited under the wrong --as."""
-    from losscheck.judge.binding import bind
-    from losscheck.specs import SPECS
-
     differs = [not close(got, ctx.reference(case), dtype) for case, got in examples]
     if sum(differs) < almost_everywhere * len(examples):
         return None

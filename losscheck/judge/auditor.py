@@ -18,28 +18,36 @@ import tempfile
 import time
 from pathlib import Path
 
+import hypothesis
+import numpy
+import scipy
+import torch
+
+from losscheck import __version__
+from losscheck.checks import ordered
+from losscheck.checks.registry import NOTHING_ACCEPTED
 from losscheck.errors import UsageError
-from losscheck.findings import AuditResult
+from losscheck.findings import AuditResult, CheckResult
+from losscheck.judge.context import Context
+from losscheck.judge.evidence import Skip, Violation
+from losscheck.judge.state import AuditState
+from losscheck.judge.tolerances import TOLERANCES
 from losscheck.options import AuditOptions, AuditRequest
+from losscheck.specs import SPECS
+from losscheck.specs.forms import choose
+from losscheck.suspect.calls import Caller
 from losscheck.suspect.candidate import resolve, wrap
+from losscheck.suspect.remote import open_candidate
 
 START_TIMEOUT = 60.0  # seconds for importing and constructing the candidate (at least 6 x --timeout)
 
 
 def _versions() -> dict:
-    import hypothesis
-    import numpy
-    import scipy
-    import torch
-
-    from losscheck import __version__
     return {"losscheck": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "numpy": numpy.__version__, "scipy": scipy.__version__, "hypothesis": hypothesis.__version__}
 
 
 def pick_spec(candidate, loss_id: str | None):
-    from losscheck.specs import SPECS
-
     known = ", ".join(sorted(SPECS))
     if loss_id is None:
         module, loss_id = candidate.origin()
@@ -59,15 +67,11 @@ def pick_spec(candidate, loss_id: str | None):
 
 
 def run_check(ctx, check):
-    from losscheck.judge.evidence import Skip, Violation
-    from losscheck.findings import CheckResult
-
+    """Run one check and turn what it found (Evidence, Violation, Skip, or an internal error) into a CheckResult."""
     name, family = check.check_name, check.family
     t0 = time.perf_counter()
     if ctx.caller.hung is not None:
         return CheckResult(name, family, "skip", detail="skipped: the candidate timed out earlier in the audit")
-    import torch
-
     torch.manual_seed(ctx.seed)  # the judge's own draws (and an in-process candidate's) are the same each audit
     ctx.candidate.begin_check(ctx.seed)
     try:
@@ -85,11 +89,8 @@ def run_check(ctx, check):
 
 
 def run_checks(ctx, checks, progress=None) -> list:
-    """Run checks in order in this process (the judge), as each one's registration declares (checks.base.register);
-    the candidate's code runs in its worker."""
-    from losscheck.checks.base import NOTHING_ACCEPTED
-    from losscheck.findings import CheckResult
-
+    """Run checks in order in this process (the judge), as each one's registration declares
+    (checks.registry.register); the candidate's code runs in its worker."""
     results = []
     for n, check in enumerate(checks, 1):
         if progress:
@@ -200,8 +201,6 @@ def _hypothesis_home_outside_cwd():
 
 
 def _audit(request: AuditRequest, options: AuditOptions, progress, t0: float, start_timeout: float):
-    from losscheck.suspect.remote import open_candidate  # heavy (torch): importing the auditor stays cheap
-
     _warm_fake_tensor_mode()  # once, before the worker forks
     if options.isolate:
         candidate = open_candidate(request.target, request.init, timeout=options.timeout, start_wait=start_timeout,
@@ -216,35 +215,23 @@ def _audit(request: AuditRequest, options: AuditOptions, progress, t0: float, st
 
 
 def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0: float):
-    from losscheck.judge.binding import bind
-    from losscheck.suspect.calls import Caller
-    from losscheck.checks import ordered
-    from losscheck.checks.base import Context
-    from losscheck.checks.probe import unusable
-    from losscheck.diagnosis.conventions import declare, implied
-    from losscheck.findings import AuditResult
-    from losscheck.specs.forms import choose
-    from losscheck.judge.tolerances import TOLERANCES
-
     base_spec = choose(pick_spec(candidate, request.loss_id), candidate)  # NT-Xent as (embeddings, labels)
     candidate.prepare(len(base_spec.signature))
-    by_params = implied(base_spec, candidate)  # MONAI's softmax=True declares activation=softmax
-    conventions = {**{conv: option for conv, option in by_params.values()}, **request.conventions}
-    spec, chosen = declare(base_spec, conventions)
-    binding = bind(spec, candidate, by_params, request.layouts)
-    ctx = Context(candidate, binding, Caller(options.timeout, local=not options.isolate), options.seed,
-                  options.max_examples, base_spec=base_spec, declared=dict(conventions), ddp=options.ddp)
-    ref = spec.reference
+    state = AuditState.begin(base_spec, candidate, request.conventions, request.layouts)
+    ctx = Context(candidate, state, Caller(options.timeout, local=not options.isolate), options.seed,
+                  options.max_examples, ddp=options.ddp)
+    ref = state.spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=options.seed,
                          max_examples=options.max_examples, versions=_versions(), tolerances=TOLERANCES,
-                         parameters={"loss": spec.id, **binding.describe()}, conventions=chosen)
+                         parameters={"loss": state.spec.id, **state.binding.describe()},
+                         conventions=dict(state.conventions))
     checks = [c for c in ordered() if c.only_if is None or c.only_if(ctx)]
     result.checks = run_checks(ctx, checks, progress)
-    result.parameters["target_formats"] = list(ctx.binding.target_formats)
-    result.layouts = {"accepted": list(ctx.binding.layouts), "probed": ctx.binding.probed}
-    result.unusable = unusable(ctx, result)
-    result.conventions = {**chosen, **ctx.detected, **ctx.declared}
-    result.parameters["detected_conventions"] = dict(ctx.detected)
+    result.parameters["target_formats"] = list(state.target_formats)
+    result.layouts = {"accepted": list(state.layouts), "probed": state.probed}
+    result.unusable = state.unusable
+    result.conventions = dict(state.conventions)
+    result.parameters["detected_conventions"] = dict(state.detected)
     for c in result.checks:
         c.findings = [f for f in c.findings if _keep(f.code, options.select, options.ignore)]
         if c.status == "fail" and not c.findings:

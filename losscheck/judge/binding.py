@@ -2,38 +2,31 @@
 
 For every reference parameter the binding knows the candidate's name for it (if the candidate takes it),
 the value in force when the audit does not set it (the candidate's own default, `--init`, an attribute of
-a default instance, else the reference default), and whether the audit may vary it.
+a default instance, else the reference default), and whether the audit may vary it. It is the parameter map
+only, made once and never changed: what the audit learns as it runs is losscheck.judge.state.AuditState.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from losscheck.suspect.candidate import Candidate
 from losscheck.specs.base import LossSpec
 
-if TYPE_CHECKING:
-    from losscheck.diagnosis.variants import Variant
-
 
 @dataclass
 class Binding:
+    """The map from the reference's parameters to the candidate's (`spec` is the spec it was bound to)."""
+
     spec: LossSpec
     candidate: Candidate
     names: dict[str, str] = field(default_factory=dict)      # reference name -> candidate name
     defaults: dict[str, Any] = field(default_factory=dict)   # reference name -> value in force
     explorable: list[str] = field(default_factory=list)      # reference names the audit varies
     unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
-    layouts: tuple = ()   # the layouts the candidate accepts, in the spec's order (set by the api.call probe)
-    target_formats: tuple = ()   # the target formats it accepts in the first of them
-    probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
-    declared_layouts: tuple = ()  # layouts the user relies on (--layout, config `layouts`): each one required
-    diagnosed: Variant | None = None  # what explains the value check's disagreement (a defect, another id's loss)
-
-    def layout_order(self) -> tuple:
-        """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
-        return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))
 
     def candidate_kwargs(self, params: dict, convert) -> dict:
         """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.
@@ -64,7 +57,7 @@ class Binding:
         return f"at {at} (explored; your configuration uses {uses}): "
 
     def describe(self) -> dict:
-        return {"bound": dict(self.names), "defaults": {k: _jsonable(v) for k, v in self.defaults.items()},
+        return {"bound": dict(self.names), "defaults": {k: _json_value(v) for k, v in self.defaults.items()},
                 "explored": list(self.explorable), "unmapped": list(self.unmapped),
                 "conventions_from": dict(self.conventions_from),
                 "fixed_by_init": sorted(self.candidate.init)}
@@ -79,24 +72,17 @@ def _same(a, b) -> bool:
         return False
 
 
-def _jsonable(v):
+def _json_value(v):
     if hasattr(v, "tolist"):
         return v.tolist()
     return v if isinstance(v, (int, float, str, bool, type(None), list, dict)) else repr(v)
 
 
-def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, layouts=()) -> Binding:
+def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) -> Binding:
     """The binding of `cand` to `spec`; `conventions_from` ({parameter: (convention, option)}, see
-    losscheck.diagnosis.conventions.implied) names candidate parameters that declare a convention rather than go unmapped;
-    `layouts` are the layouts the user declares the candidate takes (each is then required)."""
-    from losscheck.errors import UsageError
-
-    unknown = [layout for layout in layouts if layout not in spec.layouts]
-    if unknown:
-        raise UsageError(f"--layout {unknown[0]}: {spec.id} has no such layout (its layouts: {', '.join(spec.layouts)})")
+    losscheck.diagnosis.conventions.implied) names candidate parameters that declare a convention rather than go unmapped."""
     conventions_from = conventions_from or {}
-    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()},
-                declared_layouts=tuple(layouts))
+    b = Binding(spec, cand, conventions_from={p: f"{c}={o}" for p, (c, o) in conventions_from.items()})
     taken = set()
     for p in spec.params:
         name = next((n for n in p.names if n in cand.parameters), None)
@@ -123,6 +109,4 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, 
 
 
 def _array(value):
-    import numpy as np
-
     return np.asarray(value, dtype=np.float64)

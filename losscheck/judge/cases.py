@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from losscheck.judge.binding import Binding
 from losscheck.judge.strategies import distinct_sizes
+
+if TYPE_CHECKING:
+    from losscheck.judge.state import AuditState
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -52,12 +55,13 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
     return torch.tensor(a, dtype=torch.int64, device=device)
 
 
-def cases(binding: Binding, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False):
-    """A strategy of Cases for the binding: explorable parameters drawn (candidate default first); with `distinct`,
-    every dimension of a case has its own size above one (losscheck.judge.strategies.distinct_sizes)."""
-    spec = binding.spec
-    layouts = tuple(layouts or binding.layout_order()[:1])
-    target_formats = tuple(target_formats or (binding.target_formats or spec.target_formats)[:1])
+def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False):
+    """A strategy of Cases of the spec in force: explorable parameters drawn (candidate default first), the audit's
+    default layout and first accepted target format unless given; with `distinct`, every dimension of a case has
+    its own size above one (losscheck.judge.strategies.distinct_sizes)."""
+    spec, binding = state.spec, state.binding
+    layouts = tuple(layouts or state.layout_order()[:1])
+    target_formats = tuple(target_formats or (state.target_formats or spec.target_formats)[:1])
 
     @st.composite
     def draw_case(draw):
@@ -81,18 +85,23 @@ def cases(binding: Binding, *, layouts=None, target_formats=None, scale="normal"
     return draw_case()
 
 
-def edge_cases(binding: Binding) -> list[Case]:
+def edge_cases(state: AuditState) -> list[Case]:
     """The spec's forced edge values, when the candidate accepts their layout and format (default ones)."""
-    spec = binding.spec
-    accepted = (not binding.layouts or spec.layouts[0] in binding.layouts) and \
-        (not binding.target_formats or spec.target_formats[0] in binding.target_formats)
+    spec = state.spec
+    accepted = (not state.layouts or spec.layouts[0] in state.layouts) and \
+        (not state.target_formats or spec.target_formats[0] in state.target_formats)
     if spec.edge_cases is None or not accepted:
         return []
-    return [Case(tuple(np.asarray(a) for a in inputs), dict(binding.defaults), spec.layouts[0],
+    return [Case(tuple(np.asarray(a) for a in inputs), dict(state.binding.defaults), spec.layouts[0],
                  spec.target_formats[0], label) for label, inputs in spec.edge_cases()]
 
 
-def describe(case: Case, signature, dtype: str, inputs=None) -> str:
+def labelled(case: Case) -> str:
+    """" (its label)" for a message about a forced edge case ("empty mask", ...); "" for a drawn one."""
+    return f" ({case.label})" if case.label else ""
+
+
+def example_text(case: Case, signature, dtype: str, inputs=None) -> str:
     """The case as short readable text (the 'example' of a finding): the inputs the candidate received."""
     lines = [f"# {case.label}"] if case.label else []
     for name, a in zip(signature, case.inputs if inputs is None else inputs):

@@ -33,8 +33,9 @@ def default_snippet(signature, expected) -> str:
     return "\n".join(lines)
 
 
-def render(*, code: str, seed: int, candidate, binding, case, dtype: str, snippet: str,
-           grad_args=(), setup: str = "") -> str:
+def reproducer_source(*, code: str, seed: int, candidate, binding, case, dtype: str, snippet: str,
+                      grad_args=(), setup: str = "") -> str:
+    """The standalone script of a finding: imports, the candidate built as audited, the case's inputs, `snippet`."""
     kwargs = binding.candidate_kwargs(case.params, convert=lambda a: tensor_source(np.asarray(a), dtype))
     header = f'"""losscheck {code}: {PITFALLS[code].title} (seed {seed}). Run: python this_file.py"""'
     inputs = "\n".join(f"{name} = {tensor_source(a, dtype, i in grad_args)}"

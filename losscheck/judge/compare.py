@@ -1,0 +1,37 @@
+"""The candidate against the reference on one case: the comparison every family that judges values uses
+(value.reference, target.formats, target.shapes, ...), written once here rather than imported from a sibling
+family. Agreement is judged with losscheck.judge.tolerances (printed in every report)."""
+import numpy as np
+
+from losscheck.judge.evidence import Violation
+from losscheck.judge.numbers import number
+from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error
+
+
+def undefined(want) -> np.ndarray:
+    """The points where values say nothing: the reference under the candidate's conventions is not finite there
+    (0/0 of an unsmoothed Dice on an empty mask and an empty prediction, a cross entropy with every target
+    ignored). Where the catalogue's default is not finite either, no correct loss could clear a verdict; where it
+    is finite, a candidate that is not is stability.extremes' LC201 (it compares with the catalogue there)."""
+    return ~np.isfinite(want)
+
+
+def compare_with_reference(ctx, case, dtype="float32", code="LC101", what="", tol=None):
+    """Run the candidate and the reference on `case`; raise `code` when they disagree (points where the loss is
+    undefined, see `undefined`, are left out)."""
+    out, _ = ctx.run(case, dtype)
+    want = ctx.reference(case)
+    got = aligned(out.detach().double().cpu().numpy(), want)
+    if case.params.get("reduction") == "none" and got.shape != want.shape:
+        raise Violation("LC403", f"reduction='none' returned shape {got.shape}, the reference {want.shape}",
+                        case, dtype, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
+    keep = ~undefined(want) if got.shape == want.shape else np.ones(np.shape(want), bool)
+    if not keep.any():
+        return got, want
+    if not (close(got[keep], want[keep], dtype, tol) if not keep.all() else close(got, want, dtype, tol)):
+        t = tol or TOLERANCES[dtype]
+        raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {number(got)} but reference {number(want)} "
+                        f"(max abs error {max_error(got, want):.3g}; {dtype} rtol={t['rtol']:g} atol={t['atol']:g})",
+                        case, dtype, expected=want,
+                        data={"candidate": got.tolist(), "reference": want.tolist()})
+    return got, want
