@@ -271,7 +271,7 @@ def test_keyword_table_names_catalogue_ids():
 def test_render_escapes_and_stays_valid_toml():
     found = [discovery.Found('pkg.we"ird', "A\\Loss", object, "class", guessing.Guess("mse", why="name")),
              discovery.Found("pkg", "b_loss", object, "function", guessing.Guess(None))]
-    data = tomllib.loads(toml.render("pkg", found))
+    data = tomllib.loads(toml.init_section("pkg", found))
     assert data["tool"]["losscheck"]["loss"] == [{"target": 'pkg.we"ird:A\\Loss', "as": "mse"}]
 
 
