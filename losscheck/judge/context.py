@@ -45,7 +45,7 @@ class Context:
     candidate: Candidate
     state: AuditState
     caller: Caller
-    seed: int
+    seed: int           # the audit's (losscheck.options declares the defaults)
     max_examples: int
     ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
     _settings: dict = field(init=False, repr=False)   # max_examples -> the search settings
