@@ -4,7 +4,7 @@ import torch
 
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Violation
 
 

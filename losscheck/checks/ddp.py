@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable

@@ -12,7 +12,7 @@ import torch
 
 from losscheck.judge.cases import DTYPES, cases
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.suspect.fake_cuda import describe
 from losscheck.judge.tolerances import close

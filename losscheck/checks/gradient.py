@@ -9,7 +9,7 @@ import numpy as np
 
 from losscheck.judge.cases import cases, edge_cases, labelled
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Violation
 
 RTOL, ATOL = 1e-4, 1e-5

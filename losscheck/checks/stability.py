@@ -8,7 +8,7 @@ import numpy as np
 from losscheck.judge.cases import cases, edge_cases, labelled
 from losscheck.diagnosis import explain as diagnose
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, aligned, close
 

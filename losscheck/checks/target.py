@@ -6,7 +6,7 @@ from hypothesis.extra import numpy as hnp
 from losscheck.judge.cases import cases
 from losscheck.judge.compare import compare_with_reference
 from losscheck.checks.registry import register
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.specs.base import LAYOUTS
 from losscheck.judge.tolerances import close

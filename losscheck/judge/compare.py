@@ -4,7 +4,7 @@ family. Agreement is judged with losscheck.judge.tolerances (printed in every re
 import numpy as np
 
 from losscheck.judge.evidence import Violation
-from losscheck.judge.numbers import number
+from losscheck.judge.formatting import number
 from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error
 
 
