@@ -88,6 +88,10 @@ SLOW: dict[str, object] = {
     "test_gate.py": {
         "test_ci_baseline_flow",
     },
+    "test_protocol.py": {
+        "test_a_candidate_op_runs_the_same_in_process_and_in_the_worker",
+        "test_the_worker_serves_the_table",
+    },
     "test_hostile.py": {
         "test_a_child_the_candidate_forks_dies_with_the_audit",
         "test_a_hang_at_import_is_bounded",

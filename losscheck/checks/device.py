@@ -14,7 +14,7 @@ from losscheck.judge.cases import DTYPES, cases
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
-from losscheck.suspect.fake_cuda import describe
+from losscheck.suspect.protocol import EmptyTensor, FakeCuda
 from losscheck.judge.tolerances import close
 
 FAKE_SETUP = """from torch._subclasses.fake_tensor import FakeTensorMode
@@ -30,12 +30,12 @@ def _fake_snippet(signature):
             f"    print(out.device)")
 
 
-def _on_fake_cuda(ctx, case, dtype="float32") -> dict:
+def _on_fake_cuda(ctx, case, dtype="float32"):
     def empty(a):
-        return describe(a.shape, dtype if a.dtype.kind == "f" else "int64")
+        return EmptyTensor(a.shape, dtype if a.dtype.kind == "f" else "int64")
 
-    return ctx.candidate.on_fake_cuda(ctx.caller, ctx.binding.candidate_kwargs(case.params, empty),
-                                      [empty(a) for a in ctx.spec.candidate_inputs(case)])
+    return ctx.candidate.perform(ctx.caller, FakeCuda(ctx.binding.candidate_kwargs(case.params, empty),
+                                                      [empty(a) for a in ctx.spec.candidate_inputs(case)]))
 
 
 @register("device.fake_cuda", "device")
@@ -44,10 +44,10 @@ def fake_cuda(ctx) -> Evidence:
 
     def prop(case):
         out = _on_fake_cuda(ctx, case)
-        text = out["error"]
-        if out["stage"] == "make" and not out["ok"]:
+        text = out.error
+        if out.stage == "make" and not out.ok:
             raise Skip(f"inconclusive: constructing the loss under FakeTensorMode raised {text}")
-        if not out["ok"]:
+        if not out.ok:
             data_dependent = any(w in text for w in ("DataDependent", "DynamicOutputShape", "data-dependent",
                                                      "Unsupported", "item()", "numpy", "data pointer",
                                                      "not linked with support"))
@@ -57,8 +57,8 @@ def fake_cuda(ctx) -> Evidence:
                                 setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
             inconclusive.append(text)
             raise Skip(f"inconclusive under FakeTensorMode: {text}")
-        if out["device"] not in (None, "cuda"):
-            raise Violation("LC601", f"with inputs on a CUDA device the result is on {out['device']}: the loss "
+        if out.device not in (None, "cuda"):
+            raise Violation("LC601", f"with inputs on a CUDA device the result is on {out.device}: the loss "
                             "leaves the device (a .item(), NumPy round trip or tensor built on the CPU)", case,
                             setup=FAKE_SETUP, snippet=_fake_snippet(ctx.spec.signature))
 

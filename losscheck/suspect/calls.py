@@ -15,7 +15,7 @@ from typing import Any
 
 
 class CallTimeout(Exception):
-    pass
+    """A call of the candidate ran past its time limit (here, or in the worker: losscheck.suspect.protocol)."""
 
 
 @dataclass
@@ -37,7 +37,10 @@ class CallResult:
 
 
 class Caller:
-    """Runs candidate calls under a time limit; remembers whether the candidate ever hung."""
+    """Runs candidate calls under a time limit; remembers whether the candidate ever hung.
+
+    `hung` is the audit's one record of a hang (losscheck.suspect.protocol, "The hang flag"): only `call` sets
+    it, and every later call fails at once with the same error."""
 
     def __init__(self, timeout: float, *, local: bool = True):
         """`local`: candidate code runs in this process (SIGALRM bounds a call; SystemExit and KeyboardInterrupt

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from losscheck.errors import UsageError
+from losscheck.suspect.ops import RUNS
 
 # Deprecated torch arguments that shadow `reduction`; never bound.
 IGNORED_PARAMETERS = {"size_average", "reduce", "self"}
@@ -87,11 +88,10 @@ class Candidate:
         module = getattr(self.obj, "__module__", None) or type(self.obj).__module__
         return str(module), builtin_id(self.obj)
 
-    def on_fake_cuda(self, caller, kwargs: dict, inputs: list) -> dict:
-        """One call with every tensor a fake cuda:0 tensor (losscheck.suspect.fake_cuda), in this process."""
-        from losscheck.suspect.fake_cuda import call_on_fake_cuda
-
-        return call_on_fake_cuda(self, caller, kwargs, inputs)
+    def perform(self, caller, request):
+        """Run a candidate op (losscheck.suspect.ops: fake CUDA, ...) on this object, in this process, its calls
+        under `caller`; its reply."""
+        return RUNS[type(request)](self, caller, request)
 
     def for_ranks(self):
         """What a torch.distributed rank needs to build the candidate (forked ranks inherit this object)."""
@@ -264,6 +264,8 @@ def wrap(obj, init: dict | None = None) -> Candidate:
 
 def builtin_id(obj) -> str | None:
     """The catalogue id of a torch built-in loss class, functional or instance, else None."""
+    # losscheck.specs at call time: it loads hypothesis, scipy and every spec (1.4 s), which `losscheck init`
+    # does not need when it imports a package through this module
     from losscheck.specs import TORCH_BUILTINS
 
     probe = obj if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj) else type(obj)

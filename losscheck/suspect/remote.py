@@ -7,8 +7,9 @@ is wrapped in an autograd Function whose backward asks the worker for the input 
 `out.sum().backward()` fills `x.grad` here as it would in-process. Inputs the candidate changed in place
 are changed here too (api.purity sees LC701), and its warnings are raised again here.
 
-What the worker does wrong becomes an exception of the call, never a crash or a hang of the judge
-(losscheck.suspect.supervisor: CallTimeout, WorkerLost, CandidateError). Within a check,
+Every request is one of losscheck.suspect.protocol's. What the worker does wrong becomes an exception of the call,
+never a crash or a hang of the judge (protocol.decode and losscheck.suspect.supervisor: CallTimeout, WorkerLost,
+CandidateError); a hang is recorded only by the audit's Caller (see the protocol's "The hang flag"). Within a check,
 the calls after a lost worker fail at once with the same error (hypothesis shrinks without restarting it);
 the next check gets a fresh worker (import and construction again), at most MAX_RESTARTS times an audit.
 """
@@ -20,11 +21,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from losscheck.suspect import wire
+from losscheck.errors import UsageError
+from losscheck.suspect import protocol, wire
 from losscheck.suspect.calls import CallTimeout
 from losscheck.suspect.candidate import Candidate
-from losscheck.suspect.supervisor import CandidateError, Worker, WorkerLost
-from losscheck.errors import UsageError
+from losscheck.suspect.protocol import CandidateError, WorkerLost, under_its_name
+from losscheck.suspect.supervisor import Worker
 
 MAX_RESTARTS = 30  # fresh workers per audit: one per check is enough for a candidate that crashes on every call
 
@@ -39,11 +41,6 @@ class Foreign:
         return self.text
 
 
-def _foreign(type_name: str, text: str) -> Foreign:
-    name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or "object"
-    return type(name, (Foreign,), {})(text)
-
-
 class _RemoteGraph(torch.autograd.Function):
     """Joins a result computed in the worker to the judge's graph; backward asks the worker for gradients."""
 
@@ -54,7 +51,7 @@ class _RemoteGraph(torch.autograd.Function):
 
     @staticmethod
     def backward(fctx, grad):
-        grads = fctx.loss.owner.request("backward", fctx.call_id, wire.encode_tensor(grad.detach()))
+        grads = fctx.loss.owner.request(protocol.Backward(fctx.call_id, wire.encode_tensor(grad.detach())))
         out = [None if g is None else wire.decode_tensor(g).to(dtype=dt, device=dev)
                for g, (dt, dev) in zip(grads, fctx.shapes)]
         return (None, None, None, *out)
@@ -70,7 +67,7 @@ class RemoteLoss:
 
     def _build(self) -> None:
         handle = next(self.owner.ids)
-        self.owner.request("make", handle, self.kwargs, wait=self.owner.start_wait)
+        self.owner.request(protocol.Make(handle, self.kwargs), wait=self.owner.start_wait)
         self.handle, self.generation = handle, self.owner.generation
 
     def __call__(self, *args):
@@ -79,22 +76,23 @@ class RemoteLoss:
         call_id = next(self.owner.ids)
         sent = [wire.encode_tensor(a.detach()) | {"requires_grad": a.requires_grad} if isinstance(a, torch.Tensor)
                 else a for a in args]
-        reply = self.owner.request("call", self.handle, call_id, sent)
-        for a, after in zip(args, reply.get("inputs_after", [])):
+        reply = self.owner.request(protocol.Call(self.handle, call_id, sent))
+        for a, after in zip(args, reply.inputs_after):
             if after is not None and isinstance(a, torch.Tensor):
                 with torch.no_grad():
                     try:
                         a.copy_(wire.decode_tensor(after, str(a.device)))
                     except (RuntimeError, wire.WireError):
                         a.fill_(float("nan") if a.is_floating_point() else 0)
-        for text in reply.get("warnings", []):
+        for text in reply.warnings:
             warnings.warn(str(text), UserWarning, stacklevel=2)
-        if "other" in reply:
-            return _foreign(*reply["other"])
-        d = reply["tensor"]
+        if reply.other is not None:
+            type_name, text = reply.other
+            return under_its_name(Foreign, type_name, text, fallback="object")
+        d = reply.tensor
         if d.get("data") is None:
-            return _foreign("Tensor", f"a tensor on {d.get('device')} with no values (shape "
-                            f"{tuple(d.get('size', ()))})")
+            return under_its_name(Foreign, "Tensor", f"a tensor on {d.get('device')} with no values (shape "
+                                  f"{tuple(d.get('size', ()))})", fallback="object")
         value = wire.decode_tensor(d)
         needs = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
         if d.get("requires_grad") and needs:
@@ -130,17 +128,18 @@ class RemoteCandidate(Candidate):
         """A new check starts: a worker lost in the previous one is replaced, and torch's RNG is seeded there."""
         self.lost = None
         try:
-            self.request("seed", seed)
+            self.request(protocol.Seed(seed))
         except (WorkerLost, CallTimeout, CandidateError):
             pass  # the check's first call meets the same trouble and reports it
 
-    def request(self, *message, wait: float | None = None):
+    def request(self, request, wait: float | None = None):
+        """The value of the worker's reply to `request` (a fresh worker first if the last one was killed)."""
         if self.lost is not None:
             raise self.lost
         try:
             if self.worker.pid is None:
                 self._restart()
-            return self.worker.request(*message, wait=wait or self.call_wait)
+            return self.worker.request(request, wait=wait or self.call_wait)
         except WorkerLost as e:
             self.worker.kill()
             self.lost = e
@@ -157,22 +156,23 @@ class RemoteCandidate(Candidate):
         self.restarts += 1
         self.worker.kill()
         self.worker.start()
-        self.worker.request("resolve", wait=self.start_wait)
+        self.worker.request(protocol.Resolve(), wait=self.start_wait)
         if self.n_tensors is not None:
-            self.worker.request("prepare", self.n_tensors, wait=self.start_wait)
+            self.worker.request(protocol.Prepare(self.n_tensors), wait=self.start_wait)
         self.generation += 1
 
     def prepare(self, n_tensors: int) -> None:
-        info = _starting(self, "constructing", lambda: self.worker.request("prepare", n_tensors, wait=self.start_wait))
+        info = _starting(self, "constructing",
+                         lambda: self.worker.request(protocol.Prepare(n_tensors), wait=self.start_wait))
         self.n_tensors = n_tensors
-        self.parameters, self.arguments = dict(info["parameters"]), list(info["call_arguments"])
+        self.parameters, self.arguments = dict(info.parameters), list(info.call_arguments)
 
     def make(self, kwargs: dict | None = None):
         return RemoteLoss(self, dict(kwargs or {}))
 
     def attribute(self, name: str):
         try:
-            return self.request("attribute", name)
+            return self.request(protocol.Attribute(name))
         except (CandidateError, CallTimeout, WorkerLost):
             return None
 
@@ -182,14 +182,13 @@ class RemoteCandidate(Candidate):
     def origin(self) -> tuple[str, str | None]:
         return self.module, self.builtin
 
-    def on_fake_cuda(self, caller, kwargs: dict, inputs: list) -> dict:
-        try:
-            return self.request("fake_cuda", kwargs, inputs)
-        except CallTimeout as e:
-            caller.hung = e
-            return {"ok": False, "stage": "call", "error": f"CallTimeout: {e}", "device": None}
-        except (WorkerLost, CandidateError) as e:
-            return {"ok": False, "stage": "call", "error": f"{type(e).__name__}: {e}", "device": None}
+    def perform(self, caller, request):
+        """Run a candidate op (losscheck.suspect.ops) in the worker; through `caller`, so that a hang is recorded
+        where every other one is. A request that fails is the op's `failed` reply."""
+        done = caller.call(self.request, request)
+        if done.ok:
+            return done.value
+        return protocol.OPS[type(request)].reply.failed(f"{type(done.error).__name__}: {done.error}")
 
     def for_ranks(self):
         """What a torch.distributed rank needs to build the candidate itself (it never gets this object)."""
@@ -226,11 +225,11 @@ def open_candidate(target, init: dict | None, *, timeout: float, start_wait: flo
                             worker=worker)
     try:
         worker.start()
-        info = _starting(shell, "importing", lambda: worker.request("resolve", wait=start_wait))
+        info = _starting(shell, "importing", lambda: worker.request(protocol.Resolve(), wait=start_wait))
     except BaseException:
         worker.close()
         raise
-    shell.target, shell.kind, shell.name = info["target"], info["kind"], info["name"]
-    shell.import_lines, shell.module, shell.builtin = info["import_lines"], info["module"], info["builtin_id"]
-    shell.arguments = list(info["call_arguments"])
+    shell.target, shell.kind, shell.name = info.target, info.kind, info.name
+    shell.import_lines, shell.module, shell.builtin = info.import_lines, info.module, info.builtin_id
+    shell.arguments = list(info.call_arguments)
     return shell

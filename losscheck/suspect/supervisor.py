@@ -2,8 +2,9 @@
 candidate code is imported, spoken to over a pipe with a deadline per request, killed with its whole
 process group.
 
-A request returns the worker's payload or raises what went wrong, never hangs the judge: what the candidate
-raised (CandidateError, under the name of its own type), CallTimeout when no answer comes within the wait
+A request (one of losscheck.suspect.protocol's) returns the value of its reply or raises what went wrong, never
+hangs the judge: what the reply stands for (protocol.decode: what the candidate raised as a CandidateError under
+the name of its own type, a time limit, an unusable target), CallTimeout when no answer comes within the wait
 (the worker is killed), WorkerLost when the worker died, exited (with any code, 0 included), closed its pipe
 or broke the protocol, with the tail of the candidate's own output. `stop_all` kills every live worker (the
 judge told to stop).
@@ -15,26 +16,15 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 
-from losscheck.suspect import wire
+from losscheck.suspect import protocol, wire
 from losscheck.suspect.calls import CallTimeout
-from losscheck.errors import UsageError
 from losscheck.suspect.lifeline import how_it_ended
+from losscheck.suspect.protocol import WorkerLost
+from losscheck.suspect.worker import serve_forked
 
 LOG_TAIL = 300  # characters of the candidate's own output quoted when its worker dies
-
-
-class WorkerLost(Exception):
-    """The worker died, exited or broke the protocol during a request."""
-
-
-class CandidateError(Exception):
-    """An exception raised by candidate code in the worker, under the name of its own type."""
-
-
-def _raised(type_name: str, message: str) -> CandidateError:
-    name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or "Exception"
-    return type(name, (CandidateError,), {})(message)
 
 
 class Worker:
@@ -47,47 +37,41 @@ class Worker:
         self.pid = self.conn = None
 
     def start(self) -> None:
-        from losscheck.suspect import worker
-
         here, there = multiprocessing.Pipe(duplex=True)
         workdir = tempfile.mkdtemp(dir=self.dir, prefix="cwd-")
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             here.close()
-            worker.main(there, self.source, self.timeout, workdir, self.log, self.memory_limit)
+            serve_forked(there, self.source, self.timeout, workdir, self.log, self.memory_limit)
         there.close()
         self.pid, self.conn = pid, here
         LIVE.add(self)
 
-    def request(self, *message, wait: float):
-        """The payload of the worker's reply; raises what the candidate raised, CallTimeout or WorkerLost."""
+    def request(self, request, wait: float):
+        """The value of the worker's reply to `request` (a protocol request); raises what the reply stands for
+        (protocol.decode), CallTimeout when none comes within `wait`, WorkerLost when the worker ended or broke
+        the protocol (it is killed then)."""
         if self.pid is None:
             self.start()
         try:
-            self.conn.send_bytes(wire.dumps(message))
+            self.conn.send_bytes(wire.dumps(request))
         except (OSError, ValueError):
             raise WorkerLost(self._death()) from None
         if not self.conn.poll(wait):
             self.kill()
             raise CallTimeout(f"the call did not return within {wait:g} s and the worker had to be killed")
         try:
-            reply = wire.loads(self.conn.recv_bytes())
+            reply = wire.loads(self.conn.recv_bytes(), classes=protocol.REPLY_TYPES)
         except (EOFError, OSError):
             raise WorkerLost(self._death()) from None
         except wire.WireError as e:
             self.kill()
             raise WorkerLost(f"the worker broke the protocol: {e}") from None
-        if not isinstance(reply, tuple) or not reply or reply[0] not in ("ok", "error"):
+        try:
+            return protocol.decode(reply, request)
+        except WorkerLost:
             self.kill()
-            raise WorkerLost("the worker broke the protocol: an unexpected reply")
-        if reply[0] == "ok":
-            return reply[1] if len(reply) > 1 else None
-        kind, type_name, text = (tuple(reply[1:]) + ("", "", ""))[:3]
-        if kind == "timeout":
-            raise CallTimeout(str(text))
-        if kind == "usage":
-            raise UsageError(str(text))
-        raise _raised(type_name, str(text))
+            raise
 
     def _death(self) -> str:
         status = self._reap(wait=2.0)
@@ -106,8 +90,6 @@ class Worker:
         return " ".join(text.split())[-LOG_TAIL:]
 
     def _reap(self, wait: float) -> int | None:
-        import time
-
         deadline = time.monotonic() + wait
         while self.pid is not None:
             try:

@@ -1,8 +1,9 @@
 """The wire between the judge (the audit process) and the suspect (the worker that runs the candidate).
 
-Messages are pickles of plain data only: None, bool, int, float, str, bytes, tuple, list and dict. The
-judge reads them with an unpickler that refuses every global, so nothing the candidate returns or writes
-into the pipe can run code in the judge. Tensors cross as `encode_tensor` dicts: dtype, size, stride,
+Messages are pickles of plain data: None, bool, int, float, str, bytes, tuple, list and dict, and the few inert
+dataclasses the reader names (the protocol's reply types, losscheck.suspect.protocol). The judge reads them
+with an unpickler that refuses every other global, so nothing the candidate returns or writes into the pipe
+can run code in the judge. Tensors cross as `encode_tensor` dicts: dtype, size, stride,
 storage offset and the raw bytes of the storage they view, so non-contiguous and channels-last layouts
 arrive as they were sent.
 """
@@ -23,7 +24,13 @@ class WireError(Exception):
 
 
 class _PlainUnpickler(pickle.Unpickler):
+    def __init__(self, file, classes):
+        super().__init__(file)
+        self.classes = {(c.__module__, c.__qualname__): c for c in classes}
+
     def find_class(self, module, name):
+        if (module, name) in self.classes:
+            return self.classes[(module, name)]
         raise WireError(f"the worker sent an object of {module}.{name}, not plain data")
 
 
@@ -31,11 +38,12 @@ def dumps(message) -> bytes:
     return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def loads(data: bytes):
+def loads(data: bytes, classes=()):
+    """The message in `data`: plain data, and instances of `classes` (inert dataclasses) where named."""
     if len(data) > MAX_MESSAGE:
         raise WireError(f"the worker sent a {len(data)}-byte message")
     try:
-        return _PlainUnpickler(io.BytesIO(data)).load()
+        return _PlainUnpickler(io.BytesIO(data), classes).load()
     except WireError:
         raise
     except Exception as e:  # noqa: BLE001 - a corrupt stream can fail in many ways

@@ -1,0 +1,266 @@
+"""The protocol between the judge and the suspect, declared once: what the judge may ask of the process that
+runs the candidate (losscheck.suspect.worker), what each request gets back, and what a reply means here.
+
+The op table
+    `OPS` maps each request type to its `Op`: its name, its request fields (the dataclass below that the
+    `op` decorator declares), the type of its reply, and its docstring. Nothing else may be sent: the worker
+    serves exactly these ops (worker.HANDLERS; tests/test_protocol.py checks that the two agree). Requests
+    are pickled as they are (the worker trusts the judge); tensors in them are `losscheck.suspect.wire`
+    dicts. The worker serves one request at a time.
+
+Replies
+    `Done(value)`, where `value` is of the op's reply type, or `Failed(kind, type_name, message)` with kind
+    RAISED (the candidate, or the op itself, raised), TIMEOUT (a call ran out of time) or USAGE (the target
+    cannot be used). The judge unpickles replies with wire.loads, which refuses every class but plain data and
+    `REPLY_TYPES`, so nothing the candidate returns can run code in the judge. `decode` is the one place a
+    reply becomes a value or one of the exceptions: CallTimeout, WorkerLost, CandidateError (under the name
+    of the candidate's own type) or UsageError. losscheck.suspect.supervisor adds the failures only the judge
+    sees (no reply in time: CallTimeout; the worker ended or broke the protocol: WorkerLost).
+
+The hang flag
+    One record says the candidate hung: `Caller.hung` of the audit's Caller (losscheck.suspect.calls), and
+    only `Caller.call` sets it, whether the time limit was a SIGALRM in this process (--no-isolation) or a
+    TIMEOUT decoded from the worker: every request a check makes goes through that Caller (calls of the loss
+    directly, the candidate ops below through `Candidate.perform`). After a hang every later call fails at
+    once and the remaining checks are skipped. The worker's own Caller bounds each call there; a worker that
+    timed out is killed, so its flag dies with it. (RemoteCandidate.lost is not a hang: it is a worker lost
+    within the current check, replaced at the next one.)
+
+Adding an op
+    Core ops (resolve to seed below) are the interface of losscheck.suspect.candidate.Candidate spoken over
+    the pipe. A new check that must run the candidate in a special mode (fake CUDA today; torch.compile or
+    autocast next) adds a candidate op, which runs wherever the candidate lives, in the worker or in this
+    process under --no-isolation:
+    1. here: a frozen dataclass for the request under `@op("name", reply=Reply)` with a docstring saying what
+       it does, and the reply dataclass, whose classmethod `failed(error)` is the reply when the request could
+       not be served (the worker hung, died or raised);
+    2. losscheck/suspect/ops/<name>.py: `run(candidate, caller, request) -> Reply`, calling candidate code
+       only through `caller.call` (its time limit, every exception caught);
+    3. losscheck/suspect/ops/__init__.py: map the request type to that `run` in RUNS;
+    4. in the check: `ctx.candidate.perform(ctx.caller, Request(...))`.
+    tests/test_protocol.py then checks that the table, RUNS and the worker agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, is_dataclass
+from typing import Any
+
+from losscheck.errors import UsageError
+from losscheck.suspect.calls import CallTimeout
+
+RAISED, TIMEOUT, USAGE = "raised", "timeout", "usage"  # Failed.kind
+
+
+class WorkerLost(Exception):
+    """The worker died, exited or broke the protocol during a request."""
+
+
+class CandidateError(Exception):
+    """An exception raised by candidate code in the worker, under the name of its own type."""
+
+
+def under_its_name(base: type, type_name: str, *args, fallback: str):
+    """An instance of a fresh subclass of `base` named after one of the candidate's types: how the judge shows
+    a foreign exception or result without holding the object (the name is reduced to an identifier)."""
+    name = "".join(ch for ch in str(type_name) if ch.isalnum() or ch == "_")[:60] or fallback
+    return type(name, (base,), {})(*args)
+
+
+# -- the op table ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Op:
+    """One request the judge may send: its name, request type (whose fields are its arguments) and reply type."""
+
+    name: str
+    request: type
+    reply: type | tuple
+
+    @property
+    def doc(self) -> str:
+        return self.request.__doc__ or ""
+
+
+OPS: dict[type, Op] = {}
+
+
+def op(name: str, *, reply: type | tuple):
+    """Declare the decorated request dataclass as the op `name`, answered by a value of type `reply`."""
+    def declare(request: type) -> type:
+        OPS[request] = Op(name, request, reply)
+        return request
+    return declare
+
+
+# -- reply types -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Done:
+    """The request was served; `value` is of its op's reply type."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The request failed in the worker: `kind` is RAISED, TIMEOUT or USAGE; the error's type name and the
+    first line of its message."""
+
+    kind: str
+    type_name: str
+    message: str
+
+    @classmethod
+    def of(cls, kind: str, error: BaseException) -> "Failed":
+        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return cls(kind, type(error).__name__, text[:500])
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the judge knows of the candidate once the worker imported it (losscheck.suspect.candidate)."""
+
+    target: str
+    kind: str
+    name: str
+    import_lines: str
+    module: str
+    builtin_id: str | None
+    call_arguments: list
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The candidate's own parameters (plain defaults) and the names of the arguments it is called with."""
+
+    parameters: dict
+    call_arguments: list
+
+
+@dataclass(frozen=True)
+class Called:
+    """One call's outcome: the warnings it emitted, each input as it was after the call where the candidate
+    changed it (else None), and the result: `tensor` (a wire dict) or `other` (its type name and text)."""
+
+    warnings: list
+    inputs_after: list
+    tensor: dict | None = None
+    other: tuple | None = None
+
+
+@dataclass(frozen=True)
+class OnFakeCuda:
+    """A call on fake CUDA: whether it ran, the stage that failed ("make" or "call"), that failure's text, and
+    the device type of the result (None when it is not a tensor or there is none)."""
+
+    ok: bool
+    stage: str
+    error: str
+    device: str | None
+
+    @classmethod
+    def failed(cls, error: str) -> "OnFakeCuda":
+        return cls(False, "call", error, None)
+
+
+# -- request types: the ops --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EmptyTensor:
+    """A tensor sent as its shape and dtype only; the suspect makes it itself (empty, on a fake device)."""
+
+    shape: tuple
+    dtype: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+
+
+@op("resolve", reply=Resolved)
+@dataclass(frozen=True)
+class Resolve:
+    """Import the target (or take the object passed directly) and classify it."""
+
+
+@op("prepare", reply=Prepared)
+@dataclass(frozen=True)
+class Prepare:
+    """Read the parameters the candidate takes after its `n_tensors` tensor arguments (a class is built once,
+    with its defaults and --init, to check that it can be)."""
+
+    n_tensors: int
+
+
+@op("make", reply=type(None))
+@dataclass(frozen=True)
+class Make:
+    """Build one configuration of the loss from `kwargs` (wire-encoded) and keep it under `handle`."""
+
+    handle: int
+    kwargs: dict
+
+
+@op("call", reply=Called)
+@dataclass(frozen=True)
+class Call:
+    """Call the configuration kept under `handle` on `args` (wire-encoded; inputs that required grad require it
+    again); the graph of the result is kept under `call_id` for a Backward."""
+
+    handle: int
+    call_id: int
+    args: list
+
+
+@op("backward", reply=list)
+@dataclass(frozen=True)
+class Backward:
+    """The gradients (wire dicts, None where unused) of call `call_id`'s result, weighted by `grad`, for the
+    inputs that required grad."""
+
+    call_id: int
+    grad: dict
+
+
+@op("attribute", reply=object)
+@dataclass(frozen=True)
+class Attribute:
+    """A plain attribute of a default instance (losscheck.suspect.wire.plain of it, else None)."""
+
+    name: str
+
+
+@op("seed", reply=type(None))
+@dataclass(frozen=True)
+class Seed:
+    """Seed torch's RNG in the worker (before each check)."""
+
+    seed: int
+
+
+@op("fake_cuda", reply=OnFakeCuda)
+@dataclass(frozen=True)
+class FakeCuda:
+    """A candidate op: build the loss from `kwargs` and call it on `inputs`, every tensor (EmptyTensor, the
+    module's parameters and buffers) a fake cuda:0 tensor under torch's FakeTensorMode (losscheck.suspect.ops.
+    fake_cuda)."""
+
+    kwargs: dict = field(default_factory=dict)
+    inputs: list = field(default_factory=list)
+
+
+REPLY_TYPES = frozenset({Done, Failed, *(o.reply for o in OPS.values() if is_dataclass(o.reply))})
+
+
+def decode(reply, request):
+    """The value a reply to `request` carries, or the exception it stands for (WorkerLost for a reply that is
+    not one the protocol allows)."""
+    expected = OPS[type(request)].reply
+    if isinstance(reply, Done) and isinstance(reply.value, expected):
+        return reply.value
+    if isinstance(reply, Failed):
+        if reply.kind == TIMEOUT:
+            raise CallTimeout(str(reply.message))
+        if reply.kind == USAGE:
+            raise UsageError(str(reply.message))
+        raise under_its_name(CandidateError, reply.type_name, str(reply.message), fallback="Exception")
+    raise WorkerLost("the worker broke the protocol: an unexpected reply")
