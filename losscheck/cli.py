@@ -70,6 +70,10 @@ def build_parser() -> Parser:
     return parser
 
 
+# commands whose module has another name: `report` builds the gallery (losscheck.report is the report writers)
+COMMAND_MODULES = {"report": "gallery"}
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -77,7 +81,7 @@ def main(argv=None) -> int:
         if args.command is None:
             raise UsageError("missing command: audit, explain, list or report (see losscheck --help)")
         # each command's module loads only when it runs: `losscheck --help` and a refused argument stay instant
-        return import_module(f"losscheck.commands.{args.command}").run(args)
+        return import_module(f"losscheck.commands.{COMMAND_MODULES.get(args.command, args.command)}").run(args)
     except UsageError as e:
         _say(f"error: {e}")
         return 2

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from losscheck.commands.report import without_timing
+from losscheck.commands.gallery import without_timing
 
 
 def _json(tmp_path, name, *extra):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from losscheck.commands.report import build, entries, without_timing
+from losscheck.commands.gallery import build, entries, without_timing
 from losscheck.options import AuditOptions
 
 ROOT = Path(__file__).resolve().parents[1]

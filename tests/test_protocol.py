@@ -15,7 +15,7 @@ from losscheck.suspect.candidate import wrap
 from losscheck.suspect.ops import RUNS
 from losscheck.suspect.protocol import (OPS, Attribute, Backward, Call, Called, CandidateError, Done, EmptyTensor,
                                         Failed, FakeCuda, Make, OnFakeCuda, Prepare, Prepared, Resolve, Resolved,
-                                        Seed, WorkerLost, decode)
+                                        Seed, WorkerLost, decode_reply)
 
 REQUESTS = {  # one example of each op's request
     Resolve: Resolve(),
@@ -68,7 +68,7 @@ def test_a_request_and_its_reply_cross_the_pipe(request_type):
     assert pickle.loads(wire.dumps(request)) == request  # the worker reads requests with pickle
     reply = Done(REPLIES[request_type])
     back = wire.loads(wire.dumps(reply), classes=protocol.REPLY_TYPES)  # the judge, with its plain unpickler
-    assert back == reply and decode(back, request) == REPLIES[request_type]
+    assert back == reply and decode_reply(back, request) == REPLIES[request_type]
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,11 @@ def test_the_judge_refuses_classes_that_are_not_replies():
 
 def test_a_failed_reply_decodes_into_its_exception():
     with pytest.raises(CallTimeout, match="too slow"):
-        decode(Failed(protocol.TIMEOUT, "CallTimeout", "too slow"), Call(1, 2, []))
+        decode_reply(Failed(protocol.TIMEOUT, "CallTimeout", "too slow"), Call(1, 2, []))
     with pytest.raises(UsageError, match="cannot import"):
-        decode(Failed(protocol.USAGE, "UsageError", "cannot import m"), Resolve())
+        decode_reply(Failed(protocol.USAGE, "UsageError", "cannot import m"), Resolve())
     with pytest.raises(CandidateError, match="boom") as raised:
-        decode(Failed(protocol.RAISED, "My Error!", "boom"), Call(1, 2, []))
+        decode_reply(Failed(protocol.RAISED, "My Error!", "boom"), Call(1, 2, []))
     assert type(raised.value).__name__ == "MyError"
 
 
@@ -97,7 +97,7 @@ def test_a_failed_reply_decodes_into_its_exception():
                          ids=["a tuple", "another op's reply", "nothing"])
 def test_a_reply_the_protocol_does_not_allow_is_a_lost_worker(reply):
     with pytest.raises(WorkerLost, match="broke the protocol"):
-        decode(reply, Call(1, 2, []))
+        decode_reply(reply, Call(1, 2, []))
 
 
 def test_a_foreign_name_is_reduced_to_an_identifier():
@@ -120,7 +120,7 @@ def served():
     def ask(request, raw=False):
         here.send_bytes(wire.dumps(request))
         reply = wire.loads(here.recv_bytes(), classes=protocol.REPLY_TYPES)
-        return reply if raw else decode(reply, request)
+        return reply if raw else decode_reply(reply, request)
 
     yield ask
     here.close()

@@ -1,1 +1,9 @@
-"""Diagnosis: naming the mistake or the convention behind a value disagreement."""
+"""Diagnosis: naming the mistake, or the convention, behind a value disagreement.
+
+    variants      known mistakes of a loss (Variant): the loss as the mistake computes it, and its fix
+    conventions   legitimate differences between libraries (Convention and its Options), declared or detected
+    explain       the search: which variant or product of conventions explains the candidate's values
+    sweep         the loss and gradient along a line through a finding's example (the HTML report's plots)
+
+It runs only on a disagreement, so a clean audit pays nothing for it (benchmarks/diagnosis_cost.py).
+"""

@@ -1,1 +1,7 @@
-"""The gate: many configured losses audited at once (ci, the plugin, the gallery), config, baseline, annotations."""
+"""The gate: losscheck in a user's repository and CI.
+
+    config     [tool.losscheck] of pyproject.toml: the losses to audit and their settings
+    runner     audits many configured losses (ci, the pytest plugin, the gallery), each in its own worker
+    baseline   `losscheck ci`'s accepted findings, and which findings are new or stale
+    github     workflow annotations when GITHUB_ACTIONS is set
+"""

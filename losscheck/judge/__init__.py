@@ -1,1 +1,17 @@
-"""The judge: never runs candidate code. It draws inputs, runs the references and compares."""
+"""The judge: the process that decides, and never runs candidate code.
+
+It draws the inputs (strategies, cases), runs the float64 references and compares (compare, tolerances), so the
+candidate cannot reach what judges it. One audit flows through it as:
+
+    auditor.audit(request, options)   resolve the target (losscheck.suspect), pick its spec, begin the state
+      state.AuditState                one audit's run state: spec in force, conventions, probe record, diagnosis
+      binding.Binding                 the parameter map: reference parameter -> the candidate's name for it
+      context.Context                 what a check works through: the candidate, the state, the caller, search
+      losscheck.checks                every registered check, in the declared order (checks/registry.py)
+      evidence                        what a check finds: Evidence, Violation, Skip
+      reproducer                      the standalone script of a finding
+    -> losscheck.findings.AuditResult, written by losscheck.report
+
+The leaves every check imports (evidence, compare, tolerances, formatting, outputs) import nothing else of the
+judge, so imports go one way.
+"""

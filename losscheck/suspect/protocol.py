@@ -12,7 +12,7 @@ Replies
     `Done(value)`, where `value` is of the op's reply type, or `Failed(kind, type_name, message)` with kind
     RAISED (the candidate, or the op itself, raised), TIMEOUT (a call ran out of time) or USAGE (the target
     cannot be used). The judge unpickles replies with wire.loads, which refuses every class but plain data and
-    `REPLY_TYPES`, so nothing the candidate returns can run code in the judge. `decode` is the one place a
+    `REPLY_TYPES`, so nothing the candidate returns can run code in the judge. `decode_reply` is the one place a
     reply becomes a value or one of the exceptions: CallTimeout, WorkerLost, CandidateError (under the name
     of the candidate's own type) or UsageError. losscheck.suspect.supervisor adds the failures only the judge
     sees (no reply in time: CallTimeout; the worker ended or broke the protocol: WorkerLost).
@@ -251,7 +251,7 @@ class FakeCuda:
 REPLY_TYPES = frozenset({Done, Failed, *(o.reply for o in OPS.values() if is_dataclass(o.reply))})
 
 
-def decode(reply, request):
+def decode_reply(reply, request):
     """The value a reply to `request` carries, or the exception it stands for (WorkerLost for a reply that is
     not one the protocol allows)."""
     expected = OPS[type(request)].reply

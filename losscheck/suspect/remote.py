@@ -8,7 +8,7 @@ is wrapped in an autograd Function whose backward asks the worker for the input 
 are changed here too (api.purity sees LC701), and its warnings are raised again here.
 
 Every request is one of losscheck.suspect.protocol's. What the worker does wrong becomes an exception of the call,
-never a crash or a hang of the judge (protocol.decode and losscheck.suspect.supervisor: CallTimeout, WorkerLost,
+never a crash or a hang of the judge (protocol.decode_reply and losscheck.suspect.supervisor: CallTimeout, WorkerLost,
 CandidateError); a hang is recorded only by the audit's Caller (see the protocol's "The hang flag"). Within a check,
 the calls after a lost worker fail at once with the same error (hypothesis shrinks without restarting it);
 the next check gets a fresh worker (import and construction again), at most MAX_RESTARTS times an audit.

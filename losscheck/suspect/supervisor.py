@@ -3,7 +3,7 @@ candidate code is imported, spoken to over a pipe with a deadline per request, k
 process group.
 
 A request (one of losscheck.suspect.protocol's) returns the value of its reply or raises what went wrong, never
-hangs the judge: what the reply stands for (protocol.decode: what the candidate raised as a CandidateError under
+hangs the judge: what the reply stands for (protocol.decode_reply: what the candidate raised as a CandidateError under
 the name of its own type, a time limit, an unusable target), CallTimeout when no answer comes within the wait
 (the worker is killed), WorkerLost when the worker died, exited (with any code, 0 included), closed its pipe
 or broke the protocol, with the tail of the candidate's own output. `stop_all` kills every live worker (the
@@ -49,7 +49,7 @@ class Worker:
 
     def request(self, request, wait: float):
         """The value of the worker's reply to `request` (a protocol request); raises what the reply stands for
-        (protocol.decode), CallTimeout when none comes within `wait`, WorkerLost when the worker ended or broke
+        (protocol.decode_reply), CallTimeout when none comes within `wait`, WorkerLost when the worker ended or broke
         the protocol (it is killed then)."""
         if self.pid is None:
             self.start()
@@ -68,7 +68,7 @@ class Worker:
             self.kill()
             raise WorkerLost(f"the worker broke the protocol: {e}") from None
         try:
-            return protocol.decode(reply, request)
+            return protocol.decode_reply(reply, request)
         except WorkerLost:
             self.kill()
             raise

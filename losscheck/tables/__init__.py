@@ -1,1 +1,6 @@
-"""Generated tables: the README's tables and `losscheck list`, each computed from the specs and registries."""
+"""Generated tables, each computed from its source, never written by hand.
+
+    catalogue   the catalogue as data: `losscheck list` and the README's table of losses
+    libraries   the library losses the tests audit, with their verdicts: the README's library table
+    readme      `python -m losscheck.tables.readme [--check]`: every generated block of the README
+"""
