@@ -196,6 +196,7 @@ class Setting:
     flag: str         # on the command line: `--max-examples`
     key: str          # in [tool.losscheck]: `max-examples`
     offered_by: tuple  # the front ends with a flag for it: "audit", "ci", "report" (commands), "pytest" (plugin)
+    config_types: tuple  # the TOML types [tool.losscheck] accepts for it (a command line gives every value as text)
     decides_exit: bool = False  # True: it decides the exit code from the result and leaves the audit as it is
 
     @property
@@ -215,44 +216,61 @@ class Setting:
             return {**keywords, "action": "store_const", "const": not self.initial()}
         return {**keywords, "metavar": self.metavar}
 
+    def from_config(self, value, what: str):
+        """The valid form of `value` as [tool.losscheck] gives it: its validator's check, then its TOML type (a
+        quoted "3" is not the integer 3 there, as ruff and pytest refuse a wrong type in their tables)."""
+        valid = self.validator(value, what)
+        if isinstance(value, bool) != (bool in self.config_types) or not isinstance(value, self.config_types):
+            types = ("a number",) if set(self.config_types) == {int, float} else \
+                [TOML_TYPE_NAMES[t] for t in self.config_types]
+            seen = TOML_TYPE_NAMES.get(type(value), type(value).__name__)
+            raise UsageError(f"{what} must be {' or '.join(types)}, not {value!r} ({seen})")
+        return valid
+
+
+TOML_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+                   dict: "a table"}
 
 SETTINGS: dict[str, Setting] = {}  # name -> its declaration, in declaration order (AuditOptions' field order)
 
 
 def _define_setting(name: str, *, default, help: str, validator, metavar: str | None, offered_by: tuple,
-                    flag: str | None = None, key: str | None = None, decides_exit: bool = False) -> None:
+                    config_types: tuple, flag: str | None = None, key: str | None = None,
+                    decides_exit: bool = False) -> None:
     """Declare the audit option `name`; its flag is `--name-with-dashes` and its key `name-with-dashes` unless
     given."""
     dashed = name.replace("_", "-")
     SETTINGS[name] = Setting(name, default, help, validator, metavar, flag or f"--{dashed}", key or dashed,
-                             tuple(offered_by), decides_exit)
+                             tuple(offered_by), tuple(config_types), decides_exit)
 
 
 _define_setting("seed", default=DEFAULT_SEED, metavar="N", offered_by=("audit", "ci", "report", "pytest"),
-                validator=_bounded(0, MAX_SEED, f"an integer from 0 to {MAX_SEED} (2**64-1)"),
+                config_types=(int,), validator=_bounded(0, MAX_SEED, f"an integer from 0 to {MAX_SEED} (2**64-1)"),
                 help=f"seed of the audit, 0 to 2**64-1 (default {DEFAULT_SEED}): the same seed gives the same "
                      "findings")
 _define_setting("max_examples", default=DEFAULT_MAX_EXAMPLES, metavar="N",
-                offered_by=("audit", "ci", "report", "pytest"),
+                offered_by=("audit", "ci", "report", "pytest"), config_types=(int,),
                 validator=_bounded(1, MAX_EXAMPLES, f"an integer from 1 to {MAX_EXAMPLES}"),
                 help=f"hypothesis examples per check, 1 to {MAX_EXAMPLES} (default {DEFAULT_MAX_EXAMPLES})")
 _define_setting("timeout", default=DEFAULT_TIMEOUT, metavar="SECONDS", offered_by=("audit",), validator=_timeout,
+                config_types=(int, float),
                 help=f"seconds one call of the loss may take, at most {MAX_TIMEOUT:g} (default {DEFAULT_TIMEOUT:g})")
 _define_setting("select", default=(), metavar="CODES", offered_by=("audit",), validator=_codes,
-                help="only these codes or prefixes (LC2,LC301)")
+                config_types=(str, list), help="only these codes or prefixes (LC2,LC301)")
 _define_setting("ignore", default=(), metavar="CODES", offered_by=("audit",), validator=_codes,
-                help="drop these codes or prefixes")
-_define_setting("isolate", default=True, metavar=None, offered_by=("audit",), validator=_flag,
+                config_types=(str, list), help="drop these codes or prefixes")
+_define_setting("isolate", default=True, metavar=None, offered_by=("audit",), validator=_flag, config_types=(bool,),
                 flag="--no-isolation", key="isolation", help="run the candidate in this process (for debugging)")
-_define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=_ddp,
+_define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=_ddp, config_types=(int,),
                 help=f"also check the loss sharded across N (2 to {MAX_DDP}) torch.distributed (gloo, CPU) "
                      "processes; 0: off")
 _define_setting("memory_limit", default=default_memory_limit, metavar="SIZE", offered_by=("audit", "ci", "report"),
-                validator=_memory_limit,
+                validator=_memory_limit, config_types=(str, int),
                 help="memory the audited loss may use: 4G, 1536M, 50% (of physical memory) or none "
                      f"(default {DEFAULT_MEMORY_SHARE}%)")
 _define_setting("fail_on", default="error", metavar="|".join(FAIL_ON), offered_by=("audit", "ci"),
-                validator=_fail_on, decides_exit=True, help="the lowest severity that fails (default error)")
+                validator=_fail_on, decides_exit=True, config_types=(str,),
+                help="the lowest severity that fails (default error)")
 
 BY_KEY = {s.key: s for s in SETTINGS.values()}
 AUDIT_FIELDS = tuple(n for n, s in SETTINGS.items() if not s.decides_exit)  # the option keywords of audit()

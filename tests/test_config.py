@@ -141,3 +141,30 @@ def test_assert_ok_message():
     with pytest.raises(AssertionError, match="LC603"):
         _result("LC603").assert_ok(fail_on="warning")
     assert repr(_result("LC405")) == "<AuditResult pkg:SumMSE as mse: FAIL LC405>"
+
+
+# Values of the wrong TOML type: the first four are what the command line's text would give (and its validator
+# would read), which a TOML table must not take silently; the others its validator refuses by itself.
+WRONG_TYPE = {"seed": ("3", "an integer"), "max-examples": ("3", "an integer"), "timeout": ("10", "a number"),
+              "ddp": ("2", "an integer"), "select": (3, "codes or prefixes"), "ignore": (3, "codes or prefixes"),
+              "isolation": (1, "true or false"), "memory-limit": (4.5 * 2**30, "a size"),
+              "fail-on": (["error"], '"error" or "warning"')}
+
+
+def test_every_option_has_a_wrong_type_sample():
+    from losscheck.options import SETTINGS
+
+    assert set(WRONG_TYPE) == {s.key for s in SETTINGS.values()}
+
+
+@pytest.mark.parametrize("key", sorted(WRONG_TYPE))
+@pytest.mark.parametrize("where", ["global", "loss"])
+def test_a_value_of_the_wrong_type_names_the_key_and_the_type_wanted(key, where):
+    value, wanted = WRONG_TYPE[key]
+    table = {key: value} if where == "global" else {"loss": [{"target": "a:b", key: value}]}
+    with pytest.raises(UsageError) as e:
+        from_table(table)
+    message = str(e.value)
+    assert f"'{key}' must be {wanted}" in message and "\n" not in message
+    if isinstance(value, str):
+        assert message.endswith(f"not {value!r} (a string)")

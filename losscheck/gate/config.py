@@ -190,7 +190,7 @@ def _validate(table: dict, schema: dict, label: str) -> dict:
             hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(schema)})"
             raise UsageError(f"{label}: unknown key '{key}'{hint}")
         what = f"{label}: '{key}'"
-        out[key] = BY_KEY[key].validator(value, what) if schema[key] == "option" else _check(schema[key], value, what)
+        out[key] = BY_KEY[key].from_config(value, what) if schema[key] == "option" else _check(schema[key], value, what)
     return out
 
 
