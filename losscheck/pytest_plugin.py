@@ -136,8 +136,9 @@ def pytest_report_header(config):
     if state is None or not state.config.losses:
         return None
     options = state.options
-    return (f"losscheck: {len(state.config.losses)} configured loss(es) in {state.config.path.name}, "
-            f"max-examples {options.max_examples}, seed {options.seed}")
+    return [f"losscheck: {len(state.config.losses)} configured loss(es) in {state.config.path.name}, "
+            f"max-examples {options.max_examples}, seed {options.seed}",
+            *(loss.trusted_notice for loss in state.config.losses if loss.trusted_notice)]
 
 
 # -- audits, cached per session and shared between xdist workers ----------------------------------------

@@ -168,3 +168,10 @@ def test_a_value_of_the_wrong_type_names_the_key_and_the_type_wanted(key, where)
     assert f"'{key}' must be {wanted}" in message and "\n" not in message
     if isinstance(value, str):
         assert message.endswith(f"not {value!r} (a string)")
+
+
+def test_only_a_loss_without_isolation_carries_the_trusted_line():
+    cfg = from_table({"loss": [{"target": "a:b"}, {"target": "c:d", "isolation": False}]})
+    isolated, trusted = cfg.losses
+    assert isolated.trusted_notice is None
+    assert trusted.trusted_notice.startswith("losscheck: c:d runs in this process, trusted (isolation = false)")

@@ -269,3 +269,17 @@ def test_a_loss_that_exits_at_import_fails_the_session(repo):
     assert any(k.startswith("losscheck::mypkg.exits:Gone") and s in ("FAILED", "ERROR") for k, s in v.items()), v
     assert all(s == "PASSED" for k, s in v.items() if GOOD in k), v
     assert "exit code 0" in out
+
+
+def test_a_loss_configured_without_isolation_is_named_as_trusted_in_the_header(pytester):
+    make_repo(pytester.path, "isolation = false")
+    result = pytester.runpytest_subprocess("--collect-only")
+    header = result.stdout.str()
+    for target in (GOOD, BUGGY):
+        assert f"losscheck: {target} runs in this process, trusted (isolation = false)" in header
+
+
+def test_isolated_losses_get_no_trusted_line(pytester):
+    make_repo(pytester.path)
+    result = pytester.runpytest_subprocess("--collect-only")
+    assert "runs in this process, trusted" not in result.stdout.str()

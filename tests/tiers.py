@@ -116,8 +116,10 @@ SLOW: dict[str, object] = {
         "test_library_loss_verdict",
     },
     "test_plugin.py": {
+        "test_a_loss_configured_without_isolation_is_named_as_trusted_in_the_header",
         "test_a_loss_that_exits_at_import_fails_the_session",
         "test_bad_configuration_is_a_usage_error",
+        "test_isolated_losses_get_no_trusted_line",
         "test_buggy_loss_fails_by_family_same_under_xdist_and_fixed_passes",
         "test_configured_losses_collected_with_family_ids",
         "test_fixture_and_marker_in_hand_written_tests",

@@ -55,6 +55,9 @@ def run(args) -> int:
     if not losses:
         raise UsageError(f"no configured loss matches --only '{args.only}'")
 
+    for loss in losses:
+        if loss.trusted_notice:
+            _echo(loss.trusted_notice, file=sys.stderr)
     t0 = time.perf_counter()
     outcomes = audit_all(config.root, losses, jobs)
     for o in outcomes:

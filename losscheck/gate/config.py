@@ -82,6 +82,15 @@ class Loss:
         """What this loss's audit audits."""
         return AuditRequest(self.target, self.as_, self.init, self.conventions, self.layouts)
 
+    @property
+    def trusted_notice(self) -> str | None:
+        """The line `ci` and the plugin print for a loss configured with `isolation = false`: it runs in their own
+        process, so what it does there (an exit, a signal, a thread it leaves running) is not contained."""
+        if self.options.isolate:
+            return None
+        return (f"losscheck: {self.name} runs in this process, trusted (isolation = false): an exit, a signal or a "
+                "thread it leaves running ends or holds the whole run")
+
     def overridden(self, values: dict) -> Loss:
         """This loss with the checked settings `values` (a command line's flags) set over its own options."""
         return replace(self, options=replace(self.options, **values))
