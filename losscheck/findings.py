@@ -75,6 +75,7 @@ class AuditResult:
     seconds: float = 0.0
     layouts: dict = field(default_factory=dict)  # {"accepted": [...], "probed": {layout: {format: outcome}}}
     unusable: str | None = None  # why the candidate could not be audited at all (exit 2)
+    fail_on: str = "error"  # the lowest severity that fails this audit (--fail-on): its verdict and exit code
 
     @property
     def findings(self) -> list[Finding]:
@@ -84,15 +85,17 @@ class AuditResult:
         floor = SEVERITY_RANK[fail_on]
         return [f for f in self.findings if SEVERITY_RANK[f.severity] >= floor]
 
-    def exit_code(self, fail_on: str = "error") -> int:
-        """0 clean, 1 findings at or above `fail_on`, 2 when the candidate accepts no valid input at all."""
+    def exit_code(self, fail_on: str | None = None) -> int:
+        """0 clean, 1 findings at or above `fail_on` (default: the audit's own), 2 when the candidate accepts no
+        valid input at all."""
         if self.unusable:
             return 2
-        return 1 if self.failing(fail_on) else 0
+        return 1 if self.failing(fail_on or self.fail_on) else 0
 
     @property
     def ok(self) -> bool:
-        return not self.failing("error")
+        """No finding at or above the audit's fail-on severity: the verdict PASS, and exit code 0."""
+        return not self.failing(self.fail_on)
 
     def failure_text(self, fail_on: str = "error", findings=None) -> str:
         """One line per failing finding ("CODE family title"), then the first one's message and reproducer
@@ -131,7 +134,8 @@ class AuditResult:
             "target": self.target, "reference": self.reference, "seed": self.seed,
             "max_examples": self.max_examples, "versions": self.versions, "tolerances": self.tolerances,
             "parameters": self.parameters, "conventions": self.conventions,
-            "verdict": "unusable" if self.unusable else "pass" if self.ok else "fail", "counts": self.counts(),
+            "verdict": "unusable" if self.unusable else "pass" if self.ok else "fail", "fail_on": self.fail_on,
+            "counts": self.counts(),
             "layouts": self.layouts, "unusable": self.unusable,
             "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks],

@@ -271,6 +271,13 @@ def test_fail_on_warning(runs):
     assert strict.rc == 1, strict
 
 
+def test_the_verdict_line_agrees_with_the_exit_code_and_fail_on(runs):
+    default, strict = runs["warning_only"], runs["warning_only_fail_on_warning"]
+    assert default.stdout.rstrip().splitlines()[-1].startswith("PASS: 0 error(s)"), default
+    last = strict.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("FAIL: 0 error(s)") and last.endswith("(--fail-on warning)"), strict
+
+
 def test_info_findings_never_fail(runs):
     r = runs["console_script"]  # GoodMSE, --fail-on warning
     assert r.rc == 0, r

@@ -44,6 +44,7 @@ SLOW: dict[str, object] = {
         "test_buggy_loss_exits_1_with_error_findings",
         "test_builtin_passes",
         "test_fail_on_warning",
+        "test_the_verdict_line_agrees_with_the_exit_code_and_fail_on",
         "test_hostile_candidate_json_on_stdout_is_valid",
         "test_hostile_candidate_text_in_every_report",
         "test_html_escapes_candidate_text",

@@ -224,7 +224,7 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=options.seed,
                          max_examples=options.max_examples, versions=_versions(), tolerances=TOLERANCES,
                          parameters={"loss": state.spec.id, **state.binding.describe()},
-                         conventions=dict(state.conventions))
+                         conventions=dict(state.conventions), fail_on=options.fail_on)
     checks = [c for c in ordered() if c.only_if is None or c.only_if(ctx)]
     result.checks = run_checks(ctx, checks, progress)
     result.parameters["target_formats"] = list(state.target_formats)

@@ -17,7 +17,9 @@ def family_rows(result) -> list[list]:
 def verdict(result) -> str:
     c = result.counts()
     word = "UNUSABLE" if result.unusable else "PASS" if result.ok else "FAIL"
-    return f"{word}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info in {result.seconds:.1f} s"
+    rule = " (--fail-on warning)" if result.fail_on == "warning" else ""
+    return (f"{word}: {c['error']} error(s), {c['warning']} warning(s), {c['info']} info in {result.seconds:.1f} s"
+            f"{rule}")
 
 
 def inputs_line(result) -> str:
