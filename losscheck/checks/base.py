@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, sett
 from losscheck.judge.binding import Binding
 from losscheck.suspect.calls import Caller, CallResult, CallTimeout
 from losscheck.suspect.candidate import Candidate
+from losscheck.suspect.protocol import LeftRunning, WorkerLost
 from losscheck.judge.cases import DTYPES, Case, describe, to_tensor
 from losscheck.judge.evidence import Violation
 from losscheck.findings import Finding
@@ -141,9 +142,10 @@ class Context:
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 
     def failure(self, result: CallResult, case, dtype, what, **extra):
-        """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
-        from losscheck.suspect.supervisor import WorkerLost
-
+        """The api Violation for a failed call: LC706 when it hung or its worker was lost, LC708 when it left
+        threads or processes running, else LC705."""
+        if isinstance(result.error, LeftRunning):
+            return Violation("LC708", f"after {what}, {result.error}", case, dtype, **extra)
         if isinstance(result.error, CallTimeout):
             return Violation("LC706", f"{what} timed out: {result.describe_error()}", case, dtype, **extra)
         if isinstance(result.error, WorkerLost):
