@@ -6,8 +6,8 @@ log file, takes a memory limit and dies with its parent, then serves the request
 one at a time, each by its handler in HANDLERS (the op table says what each does and gets back). Every
 candidate call runs under losscheck.suspect.calls.Caller (a per-call time limit, warnings recorded). After each
 request the worker looks for threads and processes the candidate started and did not end
-(losscheck.suspect.leftovers); from the first request of a check on (not while importing and constructing the
-candidate, which must succeed for the audit to run), what it finds is the reply instead (protocol.LEFT).
+(losscheck.suspect.leftovers); from the first request of a check on (not while the audit is set up: STARTING),
+what it finds is the reply instead (protocol.LEFT).
 """
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ from losscheck.suspect.ops import RUNS
 from losscheck.suspect.protocol import Done, Failed
 
 KEPT_GRAPHS = 16  # the last calls whose graphs stay alive for a backward request
-STARTING = (protocol.Resolve, protocol.Prepare)  # what they leave running is reported after the next request
+# The requests that set the audit up (import, construction, the binding's reads of attributes) must succeed
+# for it to run: what they leave running is reported with the next request instead.
+STARTING = (protocol.Resolve, protocol.Prepare, protocol.Attribute)
 
 
 def _confine(workdir: str, log: str, memory_limit: int | None) -> None:
