@@ -126,6 +126,10 @@ PITFALLS = {p.code: p for p in [
     _p("LC707", "api", "error", "returns something that is not a tensor",
        "A float or NumPy result cannot be backpropagated.",
        "Return a torch.Tensor computed from the inputs."),
+    _p("LC708", "api", "error", "leaves a thread or process running",
+       "A loss that starts a thread or a process and does not end it leaks one on every training step; one "
+       "started at import outlives the training it serves.",
+       "Join the threads and wait for the processes the loss starts before it returns; start none at import."),
 ]}
 
 
@@ -175,6 +179,7 @@ EXAMPLES = {
     "LC705": "return F.cross_entropy(x, y.view(-1, 1))  # raises on valid targets",
     "LC706": "while not self.done: time.sleep(1)",
     "LC707": "return loss.item()",
+    "LC708": "threading.Thread(target=self.log, args=(loss.item(),)).start()  # never joined",
 }
 
 

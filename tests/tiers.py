@@ -89,6 +89,12 @@ SLOW: dict[str, object] = {
     "test_gate.py": {
         "test_ci_baseline_flow",
     },
+    "test_leftovers.py": {
+        "test_a_thread_left_running_by_forward_is_lc708_naming_it",
+        "test_a_thread_started_at_import_is_lc708",
+        "test_a_child_process_left_running_is_lc708_naming_it",
+        "test_a_daemon_thread_that_ends_within_the_call_is_no_finding",
+    },
     "test_protocol.py": {
         "test_a_candidate_op_runs_the_same_in_process_and_in_the_worker",
         "test_the_worker_serves_the_table",

@@ -23,7 +23,7 @@ from losscheck.pitfalls import PITFALLS
 from losscheck.specs.base import LossSpec
 from losscheck.suspect.calls import Caller, CallResult, CallTimeout
 from losscheck.suspect.candidate import Candidate
-from losscheck.suspect.supervisor import WorkerLost
+from losscheck.suspect.protocol import LeftRunning, WorkerLost
 
 SWEPT_FAMILIES = ("value", "stability", "gradient")  # findings that get a loss/gradient sweep for the plots
 
@@ -106,7 +106,10 @@ class Context:
         return self.call(self.make(case, dtype), ts, case, dtype), ts
 
     def failure(self, result: CallResult, case, dtype, what, **extra):
-        """The api Violation for a failed call: LC706 when it hung or its worker was lost, else LC705."""
+        """The api Violation for a failed call: LC706 when it hung or its worker was lost, LC708 when it left
+        threads or processes running, else LC705."""
+        if isinstance(result.error, LeftRunning):
+            return Violation("LC708", f"after {what}, {result.error}", case, dtype, **extra)
         if isinstance(result.error, CallTimeout):
             return Violation("LC706", f"{what} timed out: {result.describe_error()}", case, dtype, **extra)
         if isinstance(result.error, WorkerLost):

@@ -10,12 +10,14 @@ The op table
 
 Replies
     `Done(value)`, where `value` is of the op's reply type, or `Failed(kind, type_name, message)` with kind
-    RAISED (the candidate, or the op itself, raised), TIMEOUT (a call ran out of time) or USAGE (the target
-    cannot be used). The judge unpickles replies with wire.loads, which refuses every class but plain data and
-    `REPLY_TYPES`, so nothing the candidate returns can run code in the judge. `decode_reply` is the one place a
-    reply becomes a value or one of the exceptions: CallTimeout, WorkerLost, CandidateError (under the name
-    of the candidate's own type) or UsageError. losscheck.suspect.supervisor adds the failures only the judge
-    sees (no reply in time: CallTimeout; the worker ended or broke the protocol: WorkerLost).
+    RAISED (the candidate, or the op itself, raised), TIMEOUT (a call ran out of time), USAGE (the target
+    cannot be used) or LEFT (the candidate left threads or processes running: losscheck.suspect.leftovers;
+    the worker is replaced). The judge unpickles replies with wire.loads, which refuses every class but plain
+    data and `REPLY_TYPES`, so nothing the candidate returns can run code in the judge. `decode_reply` is the
+    one place a reply becomes a value or one of the exceptions: CallTimeout, WorkerLost (LeftRunning among them),
+    CandidateError (under the name of the candidate's own type) or UsageError. losscheck.suspect.supervisor
+    adds the failures only the judge sees (no reply in time: CallTimeout; the worker ended or broke the
+    protocol: WorkerLost).
 
 The hang flag
     One record says the candidate hung: `Caller.hung` of the audit's Caller (losscheck.suspect.calls), and
@@ -48,11 +50,16 @@ from typing import Any
 from losscheck.errors import UsageError
 from losscheck.suspect.calls import CallTimeout
 
-RAISED, TIMEOUT, USAGE = "raised", "timeout", "usage"  # Failed.kind
+RAISED, TIMEOUT, USAGE, LEFT = "raised", "timeout", "usage", "left"  # Failed.kind
 
 
 class WorkerLost(Exception):
     """The worker died, exited or broke the protocol during a request."""
+
+
+class LeftRunning(WorkerLost):
+    """The candidate started threads or processes and did not end them (named in the message); the worker that
+    holds them is replaced."""
 
 
 class CandidateError(Exception):
@@ -103,8 +110,8 @@ class Done:
 
 @dataclass(frozen=True)
 class Failed:
-    """The request failed in the worker: `kind` is RAISED, TIMEOUT or USAGE; the error's type name and the
-    first line of its message."""
+    """The request failed in the worker: `kind` is RAISED, TIMEOUT, USAGE or LEFT; the error's type name and
+    the first line of its message."""
 
     kind: str
     type_name: str
@@ -262,5 +269,7 @@ def decode_reply(reply, request):
             raise CallTimeout(str(reply.message))
         if reply.kind == USAGE:
             raise UsageError(str(reply.message))
+        if reply.kind == LEFT:
+            raise LeftRunning(str(reply.message))
         raise under_its_name(CandidateError, reply.type_name, str(reply.message), fallback="Exception")
     raise WorkerLost("the worker broke the protocol: an unexpected reply")

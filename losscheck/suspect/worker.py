@@ -4,7 +4,10 @@ The judge (losscheck.suspect.remote) forks this worker before it has imported an
 into its own process group and a working directory of its own, sends the candidate's stdout and stderr to a
 log file, takes a memory limit and dies with its parent, then serves the requests of losscheck.suspect.protocol,
 one at a time, each by its handler in HANDLERS (the op table says what each does and gets back). Every
-candidate call runs under losscheck.suspect.calls.Caller (a per-call time limit, warnings recorded).
+candidate call runs under losscheck.suspect.calls.Caller (a per-call time limit, warnings recorded). After each
+request the worker looks for threads and processes the candidate started and did not end
+(losscheck.suspect.leftovers); from the first request of a check on (not while the audit is set up: STARTING),
+what it finds is the reply instead (protocol.LEFT).
 """
 from __future__ import annotations
 
@@ -22,11 +25,15 @@ from losscheck.errors import UsageError
 from losscheck.suspect import protocol, wire
 from losscheck.suspect.calls import Caller, CallTimeout
 from losscheck.suspect.candidate import builtin_id, resolve, split_target, wrap
+from losscheck.suspect.leftovers import Leftovers
 from losscheck.suspect.lifeline import die_with_parent
 from losscheck.suspect.ops import RUNS
 from losscheck.suspect.protocol import Done, Failed
 
 KEPT_GRAPHS = 16  # the last calls whose graphs stay alive for a backward request
+# The requests that set the audit up (import, construction, the binding's reads of attributes) must succeed
+# for it to run: what they leave running is reported with the next request instead.
+STARTING = (protocol.Resolve, protocol.Prepare, protocol.Attribute)
 
 
 def _confine(workdir: str, log: str, memory_limit: int | None) -> None:
@@ -135,7 +142,9 @@ class Suspect:
         return self.candidate.perform(self.caller, request)
 
     def serve(self, conn) -> None:
-        """Answer requests until the judge closes the pipe: a handler's value as Done, its Failed as it is."""
+        """Answer requests until the judge closes the pipe: a handler's value as Done, its Failed as it is, what
+        the candidate left running as a Failed of kind LEFT."""
+        leftovers = Leftovers()
         while True:
             try:
                 request = pickle.loads(conn.recv_bytes())
@@ -149,6 +158,12 @@ class Suspect:
                 reply = value if isinstance(value, Failed) else Done(value)
             except BaseException as e:  # noqa: BLE001 - a defect here is reported, never a hang of the judge
                 reply = Failed.of(protocol.RAISED, e)
+            left = leftovers.after("import" if isinstance(request, protocol.Resolve)
+                                   else getattr(protocol.OPS.get(type(request)), "name", "an unknown request"))
+            timed_out = isinstance(reply, Failed) and reply.kind == protocol.TIMEOUT  # the worker goes anyway
+            if left and not timed_out and type(request) not in STARTING:
+                reply = Failed(protocol.LEFT, "LeftRunning", "the candidate started and did not end: "
+                               + "; ".join(left)[:400])
             try:
                 data = wire.dumps(reply)
             except Exception as e:  # noqa: BLE001 - a reply that does not pickle (a strange attribute)
