@@ -449,3 +449,47 @@ def test_mask_conventions_reject_unknown_values():
         segmentation.tversky(p, p, average="weighted")
     with pytest.raises(ValueError, match="activation"):
         segmentation.generalized_dice(p, p, activation="tanh")
+
+
+def summed(x, dims):
+    """x summed over `dims` (none: x itself; torch sums everything over an empty tuple)."""
+    return x.sum(dims) if dims else x
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("smooth", [0.0, 1e-5, 1.0])
+@SETTINGS
+@given(case=logit_masks())
+@example(case=MASK_EDGES[1])
+@example(case=(np.full((2, 1, 2), -np.inf), np.zeros((2, 1, 2))))  # an empty prediction and an empty target
+def test_dice_tversky_form_is_the_tversky_index_at_one_half(per_sample, smooth, case):
+    """smoothing=tversky: (I + s)/(I + FP/2 + FN/2 + s), written out in torch, is dice(tversky_form=True)."""
+    p, g = torch.sigmoid(tt(case[0])), tt(case[1])
+    dims = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    tp, fp, fn = (summed(p * g, dims), summed(p * (1 - g), dims), summed((1 - p) * g, dims))
+    loss = 1 - (tp + smooth) / (tp + fp / 2 + fn / 2 + smooth)
+    each_reduction("dice", segmentation.dice, (p.numpy(), case[1]),
+                   {"smooth": smooth, "per_sample": per_sample, "tversky_form": True},
+                   lambda r: torch_reduce(loss, r).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@SETTINGS
+@given(case=logit_masks())
+@example(case=MASK_EDGES[1])
+@example(case=(np.full((2, 1, 2), -np.inf), np.zeros((2, 1, 2))))  # an empty prediction and an empty target
+def test_dice_denominator_smoothing_with_the_empty_union_apart(per_sample, case):
+    """smoothing=denominator_empty: (2TP + eps·[union = 0])/(2TP + FP + FN + eps), written out in torch: two empty
+    masks score a Dice of 1 (loss 0), an empty target under a non-empty prediction a loss of 1."""
+    eps = 1e-7
+    p, g = torch.sigmoid(tt(case[0])), tt(case[1])
+    dims = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    tp, fp, fn = (summed(p * g, dims), summed(p * (1 - g), dims), summed((1 - p) * g, dims))
+    union = 2 * tp + fp + fn
+    loss = 1 - (2 * tp + eps * (union == 0).double()) / (union + eps)
+    each_reduction("dice", segmentation.dice, (p.numpy(), case[1]),
+                   {"smooth": eps, "per_sample": per_sample, "smooth_numerator": "empty"},
+                   lambda r: torch_reduce(loss, r).numpy(), rtol=1e-10)
+    assert segmentation.dice(np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), smooth=eps, smooth_numerator="empty") == 0.0
+    with pytest.raises(ValueError, match="smooth_numerator"):
+        segmentation.dice(p.numpy(), case[1], smooth_numerator="sometimes")

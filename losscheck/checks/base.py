@@ -195,6 +195,9 @@ class Context:
 
     # -- findings --------------------------------------------------------------------------------------
     def finding(self, check_name: str, v: Violation) -> Finding:
+        from losscheck.diagnosis.explored import settle  # it imports the checks, which import this module
+
+        v = settle(self, v)  # an error seen only at a parameter value the user did not set
         signature = self.spec.signature
         snippet = v.snippet or default_snippet(signature, v.expected)
         grad_args = self.spec.grad_args if v.grad else ()

@@ -7,6 +7,7 @@ import numpy as np
 
 from losscheck.judge.cases import cases
 from losscheck.diagnosis import explain as diagnose  # used at call time: diagnose itself imports checks.base
+from losscheck.diagnosis import explored  # used at call time: it imports this module
 from losscheck.checks.base import number, register
 from losscheck.judge.evidence import Evidence, Violation
 from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error
@@ -41,16 +42,27 @@ def compare(ctx, case, dtype="float32", code="LC101", what="", tol=None):
     return got, want
 
 
+def _search(ctx, explore=True):
+    """(examples, violation, diagnosed) of one search for a value disagreement."""
+    n, v = ctx.search(cases(ctx.binding, target_formats=ctx.target_formats, explore=explore),
+                      lambda case: compare(ctx, case.rounded("float32")))
+    if v is not None and v.code in ("LC101", "LC403"):  # a variant or convention may explain either
+        v = diagnose.explain_mismatch(ctx, v)
+    return n, v
+
+
 @register("value.reference", "value")
 def reference_values(ctx) -> Evidence:
-    strategy = cases(ctx.binding, target_formats=ctx.target_formats)
     found = []
     while True:
-        n, v = ctx.search(strategy, lambda case: compare(ctx, case.rounded("float32")))
-        if v is not None and v.code in ("LC101", "LC403"):  # a variant or convention may explain either
-            v = diagnose.explain_mismatch(ctx, v)
+        n, v = _search(ctx)
+        v = explored.settle(ctx, v) if v is not None else None
         found += [v] if v else []
         new = {name: value for name, value in v.data.get("conventions", []) if name not in ctx.detected} if v else {}
+        if v is not None and not new and "explored_only" in v.data:
+            # seen only at a value the user did not set: the user's own configuration is searched on its own
+            m, own = _search(ctx, explore=False)
+            return Evidence(n + m, found + ([own] if own else []))
         if not new:
             return Evidence(n, found)
         # The candidate follows undeclared conventions: audit everything after this under them.
