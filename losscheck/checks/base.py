@@ -22,6 +22,7 @@ from losscheck.suspect.calls import Caller, CallResult, CallTimeout
 from losscheck.suspect.candidate import Candidate
 from losscheck.judge.cases import DTYPES, Case, describe, to_tensor
 from losscheck.judge.evidence import Violation
+from losscheck.diagnosis.explored import settle
 from losscheck.findings import Finding
 from losscheck.pitfalls import PITFALLS
 from losscheck.judge.reproducer import default_snippet, render
@@ -155,9 +156,11 @@ class Context:
             return np.asarray(self.spec.reference(*case.inputs, **case.params), dtype=np.float64)
 
     def catalogue_reference(self, case: Case):
-        """The reference under the catalogue's default conventions; None when those are the ones in force (or
-        it cannot take the case)."""
-        if self.base_spec is None or self.base_spec.reference is self.spec.reference:
+        """The reference under the catalogue's default conventions; None when those are the ones in force, when
+        the inputs are drawn in another domain (probabilities where the catalogue takes logits: its values say
+        nothing there), or when it cannot take the case."""
+        if self.base_spec is None or self.base_spec.reference is self.spec.reference or \
+                self.base_spec.draw_inputs is not self.spec.draw_inputs:
             return None
         with np.errstate(all="ignore"):
             try:
@@ -195,8 +198,6 @@ class Context:
 
     # -- findings --------------------------------------------------------------------------------------
     def finding(self, check_name: str, v: Violation) -> Finding:
-        from losscheck.diagnosis.explored import settle  # it imports the checks, which import this module
-
         v = settle(self, v)  # an error seen only at a parameter value the user did not set
         signature = self.spec.signature
         snippet = v.snippet or default_snippet(signature, v.expected)

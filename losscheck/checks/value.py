@@ -7,7 +7,7 @@ import numpy as np
 
 from losscheck.judge.cases import cases
 from losscheck.diagnosis import explain as diagnose  # used at call time: diagnose itself imports checks.base
-from losscheck.diagnosis import explored  # used at call time: it imports this module
+from losscheck.diagnosis import explored
 from losscheck.checks.base import number, register
 from losscheck.judge.evidence import Evidence, Violation
 from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error

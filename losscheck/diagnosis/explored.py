@@ -9,7 +9,6 @@ already says so. A candidate that also disagrees at the user's values keeps its 
 """
 from __future__ import annotations
 
-from losscheck.checks import gradient, value  # used at call time: checks.value imports this module
 from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32
 from losscheck.pitfalls import PITFALLS
@@ -38,6 +37,8 @@ def settle(ctx, v: Violation) -> Violation:
 def agrees(ctx, case, family: str) -> bool:
     """Whether the candidate agrees with the reference on `case`: its value (with the stability tolerance for a
     stability finding), and its gradient for a gradient finding."""
+    from losscheck.checks import gradient, value  # the checks import this module: checks.value settles its own
+
     try:
         value.compare(ctx, case.rounded("float32"), tol=EXTREME_FLOAT32 if family == "stability" else None)
         if family == "gradient":
