@@ -32,6 +32,7 @@ __all__ = [
 _LOG_CLAMP = -100.0  # torch's BCELoss clamps each log at -100
 _NORMALISE = ("elements", "positives")
 _ALPHA_FORMS = ("uniform", "kornia")
+_INPUT_DOMAINS = ("logits", "probabilities", "log_probabilities")
 _MEAN_OVER = ("targets", "classes")
 
 
@@ -303,7 +304,7 @@ def focal(input, target, *, alpha=0.25, gamma=2.0, reduction="mean", normalise="
 
 
 def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean",
-                     alpha_form="uniform", mean_over="targets"):
+                     alpha_form="uniform", mean_over="targets", input_domain="logits"):
     """Softmax (multi-class) focal loss on logits and class-index targets (Lin et al., "Focal
     Loss for Dense Object Detection", ICCV 2017, Eq. 5, in its softmax form).
 
@@ -324,6 +325,10 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     returns 'none' per class, input's shape (N, C, ...), each loss at its target's class and 0
     elsewhere (ignored targets all 0), so 'mean' divides the sum by N·C·d1·...·dk; 'sum' is the same.
 
+    ``input_domain`` says what the input holds: "logits" (the default), "probabilities" (``log p =
+    log(input)``, a loss that asks its caller to apply softmax first; 0 gives log 0 = -inf) or
+    "log_probabilities" (``log p = input``).
+
     Source: no PyTorch built-in; Lin et al. 2017; kornia ``kornia.losses.FocalLoss`` and MONAI
     ``monai.losses.FocalLoss(use_softmax=True)`` (https://kornia.readthedocs.io/en/latest/losses.html,
     https://docs.monai.io/en/stable/losses.html#focalloss).
@@ -332,7 +337,11 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     x = _f64(input)
     axis = class_axis(x)
     n_classes = x.shape[axis]
-    log_p = log_softmax(x, axis=axis)
+    if input_domain not in _INPUT_DOMAINS:
+        raise ValueError(f"focal_multiclass: input_domain must be one of {_INPUT_DOMAINS}; got {input_domain!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = {"logits": lambda: log_softmax(x, axis=axis), "probabilities": lambda: np.log(x),
+                 "log_probabilities": lambda: x}[input_domain]()
     expected = x.shape[:axis] + x.shape[axis + 1 :]
     t, keep = class_indices(target, expected, n_classes, ignore_index)
     safe_t = np.where(keep, t, 0)

@@ -26,7 +26,8 @@ _AVERAGES = ("macro", "micro", "present")
 
 def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
          smooth_denominator=True, squared_denominator=False, clamp_denominator=False,
-         empty_channel="formula", reduction="mean", average="macro", activation="none"):
+         empty_channel="formula", reduction="mean", average="macro", activation="none",
+         tversky_form=False):
     """Soft Dice loss (Milletari et al., "V-Net", 3DV 2016; Sørensen-Dice coefficient).
 
     Per sample and channel, with the sums over the spatial dimensions:
@@ -39,6 +40,14 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
     is what a channel whose target is empty over the summed axes contributes: "formula" (the
     ratio above), "zero" (a loss of 0, still counted in the mean over channels: smp) or "one" (a
     loss of 1, counted).
+
+    Two more smoothing forms. ``smooth_numerator="empty"`` adds ``s`` to the numerator only where
+    the union is empty (Σ p + Σ g = 0): ``(2 Σ p g + s·[union = 0]) / (Σ p + Σ g + s)``, the
+    denominator-only smoothing with the empty case handled apart, so two empty masks score a Dice
+    of 1 (a loss of 0) where plain denominator smoothing scores 0 (a loss of 1); at s = 0 that
+    pair is 0/0 (nan). ``tversky_form`` is Dice written as a Tversky index with α = β = 0.5,
+    ``(Σ p g + s) / (Σ p g + FP/2 + FN/2 + s)``: Dice with smoothing 2s (both places), so the
+    same empty-set rule as the default form (loss 0 for s > 0, nan at s = 0).
 
     ``activation`` is applied to the input first: "none" (input are probabilities, the default),
     "sigmoid", or "softmax" over the channels (dim 1), for a loss that takes logits (MONAI
@@ -72,6 +81,7 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
         denominator = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
     else:
         denominator = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    smooth = 2.0 * float(smooth) if tversky_form else smooth
     values = _ratio_loss(2.0 * intersection, denominator, smooth, smooth_numerator, smooth_denominator,
                          clamp_denominator)
     return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
@@ -79,8 +89,14 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
 
 
 def _ratio_loss(numerator, denominator, smooth, smooth_numerator, smooth_denominator, clamp):
-    """1 - (numerator + s_n) / (denominator + s_d), the denominator clamped at `smooth` with `clamp`."""
-    s_n = float(smooth) if smooth_numerator else 0.0
+    """1 - (numerator + s_n) / (denominator + s_d), the denominator clamped at `smooth` with `clamp`;
+    with smooth_numerator="empty", s_n is `smooth` only where the denominator (the union) is 0."""
+    if smooth_numerator not in (True, False, "empty"):
+        raise ValueError(f"smooth_numerator must be True, False or 'empty', not {smooth_numerator!r}")
+    if isinstance(smooth_numerator, str):
+        s_n = np.where(denominator == 0, float(smooth), 0.0)
+    else:
+        s_n = float(smooth) if smooth_numerator else 0.0
     s_d = float(smooth) if smooth_denominator else 0.0
     denominator = np.maximum(denominator + s_d, float(smooth)) if clamp else denominator + s_d
     with np.errstate(divide="ignore", invalid="ignore"):

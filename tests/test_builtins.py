@@ -20,6 +20,9 @@ UPSTREAM = {
     # poisson_nll_loss(log_input=False) adds eps=1e-8, which is 0 in float16: 0 * log(0) = nan for x = y = 0.
     "torch.nn.PoissonNLLLoss": {"LC203"},
     "torch.nn.functional.poisson_nll_loss": {"LC203"},
+    # kl_div's default reduction='mean' divides by every element, not the batch: torch warns, and so does LC404.
+    "torch.nn.KLDivLoss": {"LC404"},
+    "torch.nn.functional.kl_div": {"LC404"},
 }
 
 

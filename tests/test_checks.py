@@ -33,7 +33,7 @@ CASES = [pytest.param(e.name, e.loss_id, e.code, e.twin, id=f"{e.code}-{e.name}"
 TWINS = [pytest.param(e.name, e.loss_id, id=e.name) for e in FIXTURES if e.clean]
 
 # Codes whose default severity is below error, checked explicitly.
-SEVERITY = {"LC203": "warning", "LC404": "info", "LC501": "info", "LC603": "warning"}
+SEVERITY = {"LC203": "warning", "LC404": "warning", "LC501": "info", "LC603": "warning"}
 
 
 def _finding(result, code):
@@ -88,10 +88,20 @@ def test_known_variant_is_named():
 
 
 def test_info_only_findings_do_not_fail_the_audit():
-    for fixture, loss_id, code in [("naive_mse", "mse", "LC501"), ("kl_div_default_mean", "kl_div", "LC404")]:
+    for fixture, loss_id, code in [("naive_mse", "mse", "LC501")]:
         result = audited(fixture, loss_id)
         assert codes(result) == [code], summary(result)
         assert result.ok and result.exit_code("warning") == 0 and result.counts()["info"] == 1
+
+
+def test_kl_div_default_mean_is_a_warning_with_the_fix():
+    """torch warns about KLDivLoss's default reduction='mean' (it divides by every element, not the batch): so does
+    the audit, with the fix (issue 20 made LC404 a warning; it was info)."""
+    result = audited("kl_div_default_mean", "kl_div")
+    assert codes(result) == ["LC404"], summary(result)
+    f = _finding(result, "LC404")
+    assert f.severity == "warning" and "Fix: pass reduction='batchmean'" in f.message, f.message
+    assert result.ok and result.exit_code("warning") == 1
 
 
 def test_batch_of_one_is_an_error_other_layouts_warnings():

@@ -449,3 +449,92 @@ def test_mask_conventions_reject_unknown_values():
         segmentation.tversky(p, p, average="weighted")
     with pytest.raises(ValueError, match="activation"):
         segmentation.generalized_dice(p, p, activation="tanh")
+
+
+def summed(x, dims):
+    """x summed over `dims` (none: x itself; torch sums everything over an empty tuple)."""
+    return x.sum(dims) if dims else x
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("smooth", [0.0, 1e-5, 1.0])
+@SETTINGS
+@given(case=logit_masks())
+@example(case=MASK_EDGES[1])
+@example(case=(np.full((2, 1, 2), -np.inf), np.zeros((2, 1, 2))))  # an empty prediction and an empty target
+def test_dice_tversky_form_is_the_tversky_index_at_one_half(per_sample, smooth, case):
+    """smoothing=tversky: (I + s)/(I + FP/2 + FN/2 + s), written out in torch, is dice(tversky_form=True)."""
+    p, g = torch.sigmoid(tt(case[0])), tt(case[1])
+    dims = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    tp, fp, fn = (summed(p * g, dims), summed(p * (1 - g), dims), summed((1 - p) * g, dims))
+    loss = 1 - (tp + smooth) / (tp + fp / 2 + fn / 2 + smooth)
+    each_reduction("dice", segmentation.dice, (p.numpy(), case[1]),
+                   {"smooth": smooth, "per_sample": per_sample, "tversky_form": True},
+                   lambda r: torch_reduce(loss, r).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@SETTINGS
+@given(case=logit_masks())
+@example(case=MASK_EDGES[1])
+@example(case=(np.full((2, 1, 2), -np.inf), np.zeros((2, 1, 2))))  # an empty prediction and an empty target
+def test_dice_denominator_smoothing_with_the_empty_union_apart(per_sample, case):
+    """smoothing=denominator_empty: (2TP + eps·[union = 0])/(2TP + FP + FN + eps), written out in torch: two empty
+    masks score a Dice of 1 (loss 0), an empty target under a non-empty prediction a loss of 1."""
+    eps = 1e-7
+    p, g = torch.sigmoid(tt(case[0])), tt(case[1])
+    dims = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    tp, fp, fn = (summed(p * g, dims), summed(p * (1 - g), dims), summed((1 - p) * g, dims))
+    union = 2 * tp + fp + fn
+    loss = 1 - (2 * tp + eps * (union == 0).double()) / (union + eps)
+    each_reduction("dice", segmentation.dice, (p.numpy(), case[1]),
+                   {"smooth": eps, "per_sample": per_sample, "smooth_numerator": "empty"},
+                   lambda r: torch_reduce(loss, r).numpy(), rtol=1e-10)
+    assert segmentation.dice(np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), smooth=eps, smooth_numerator="empty") == 0.0
+    with pytest.raises(ValueError, match="smooth_numerator"):
+        segmentation.dice(p.numpy(), case[1], smooth_numerator="sometimes")
+
+
+@SETTINGS
+@given(case=logit_masks())
+def test_focal_multiclass_input_domains_are_the_same_loss(case):
+    """input_domain: the loss of softmax(x) read as probabilities, and of log_softmax(x) read as log-probabilities,
+    is the loss of the logits x."""
+    x = case[0].reshape(case[0].shape[0], -1)  # (N, C): the class axis, with the spatial values as classes
+    if x.shape[1] < 2:
+        x = np.concatenate([x, -x], axis=1)
+    t = np.argmax(x, axis=1) if x.shape[0] % 2 else np.zeros(x.shape[0], dtype=np.int64)
+    p = torch.softmax(tt(x), dim=1).numpy()
+    each_reduction("focal_multiclass", classification.focal_multiclass, (p, t), {"input_domain": "probabilities"},
+                   lambda r: classification.focal_multiclass(x, t, reduction=r), rtol=1e-9, atol=1e-10)
+    each_reduction("focal_multiclass", classification.focal_multiclass, (np.log(p), t),
+                   {"input_domain": "log_probabilities"},
+                   lambda r: classification.focal_multiclass(x, t, reduction=r), rtol=1e-9, atol=1e-10)
+    with pytest.raises(ValueError, match="input_domain"):
+        classification.focal_multiclass(x, t, input_domain="odds")
+
+
+def test_an_input_domain_maps_the_draws_and_edges_and_is_left_to_the_probe():
+    """A declared input domain draws (and forces edges) in it; the value search never tries it (conventions.domains
+    lists it for the api.call probe instead)."""
+    from hypothesis import strategies as st
+
+    from losscheck.diagnosis.conventions import combinations, declare, domains
+
+    base = SPECS["focal_multiclass"]
+    spec, chosen = declare(base, {"input_domain": "probabilities"})
+    assert chosen["input_domain"] == "probabilities"
+
+    @SETTINGS
+    @given(st.data())
+    def drawn(data):
+        x, _ = data.draw(st.composite(lambda draw: spec.draw_inputs(draw, layout="batch", target_format="indices",
+                                                                    scale="extreme", params={}))())
+        assert np.all((x >= 0) & (x <= 1)) and np.allclose(x.sum(axis=1), 1.0)
+
+    drawn()
+    assert all(np.all((x >= 0) & (x <= 1)) for _, (x, _) in spec.edge_cases())
+    assert domains(base, {}) == [("input_domain", "probabilities"), ("input_domain", "log_probabilities")]
+    assert domains(base, {"input_domain": "logits"}) == []
+    searched = {c for v in combinations(base, {}, lambda ref: False, sizes=(1,)) for c in v.convention}
+    assert searched and not any(name == "input_domain" for name, _ in searched)

@@ -30,6 +30,7 @@ SLOW: dict[str, object] = {
     "test_checks.py": {
         "test_batch_of_one_is_an_error_other_layouts_warnings",
         "test_info_only_findings_do_not_fail_the_audit",
+        "test_kl_div_default_mean_is_a_warning_with_the_fix",
         "test_known_variant_is_named",
         "test_process_exit_is_survived_and_reported",
         "test_accelerator_parity_check",
@@ -82,6 +83,7 @@ SLOW: dict[str, object] = {
         "test_threads_writing_one_path",
         "test_two_processes_writing_one_path",
     },
+    "test_forms.py": ALL,
     "test_gallery.py": {
         "test_committed_gallery_is_current",
         "test_same_seed_same_reports",

@@ -11,6 +11,7 @@ import numpy as np
 
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
+from losscheck.diagnosis.conventions import domains
 from losscheck.judge.evidence import Evidence, Violation
 from losscheck.judge.state import AuditState
 from losscheck.specs.base import LAYOUTS
@@ -41,10 +42,66 @@ def probe(ctx) -> Evidence:
     say what a rejection means. A pair that runs is also held to the reference values of the same calls
     (`_mark_disagreeing`): a target view (an index map standing for a one-hot target) or a layout other than the
     primary one that runs but gives wrong values where the primary layout and format give right ones is recorded
-    as DISAGREES and not drawn from (target.shapes: "returns wrong values ... instead of raising"). When nothing
-    runs at all the audit is unusable (exit 2); when something runs but every batched layout the spec requires
-    raises, that is an error.
+    as DISAGREES and not drawn from (target.shapes: "returns wrong values ... instead of raising"). When every
+    required layout raises (on some call) in the catalogue's input domain, the spec's other domains are tried
+    (`_other_domain`: a loss on probabilities that rejects logits), and one that runs is adopted with an LC103. When nothing runs at all the audit is
+    unusable (exit 2); when something runs but every batched layout the spec requires raises, that is an error.
     """
+    probed, failures, agrees, lost, calls = _try_layouts(ctx)
+    domain = None
+    if not set(ctx.spec.required) & _taken(probed) and not lost and ctx.caller.hung is None:
+        record, domain, tried = _other_domain(ctx, failures)
+        calls += tried
+        if domain is not None:
+            probed, failures, agrees, lost, _ = record
+    _mark_disagreeing(ctx.spec, probed, agrees)
+    accept(ctx.state, probed)
+    if not ctx.state.target_formats:
+        first = list(failures.values())[:1]
+        ctx.state.unusable = unusable(ctx, first)
+        return Evidence(calls, first, detail="the candidate fails on every valid input")
+    detail = (f"accepts layouts: {', '.join(ctx.state.layouts)}; "
+              f"target formats: {', '.join(ctx.state.target_formats)}")
+    if lost:  # a hang or a crash is a finding wherever it happens, the probe included
+        return Evidence(calls, lost[:1], detail=detail)
+    found = [] if ctx.caller.hung is not None else _unmet(ctx, failures)
+    return Evidence(calls, found + ([domain] if domain else []), detail=detail)
+
+
+def _taken(probed) -> set:
+    """The layouts where some target format ran on every probe call."""
+    return {layout for layout, outcomes in probed.items() if "accepted" in outcomes.values()}
+
+
+def _other_domain(ctx, failures):
+    """(the probe's record, its LC103, calls) in the first input domain of the spec (probabilities,
+    log-probabilities: conventions.domains) where the candidate takes a required layout on every call, once it
+    has raised on some call of every one in the catalogue's domain; (None, None, calls) when it takes none there
+    either. A loss that asserts 0 <= x <= 1 says which domain to draw: the domain is adopted (AuditState.adopt)
+    and the rest of the audit runs in it."""
+    before, calls = dict(ctx.state.detected), 0
+    for name, value in domains(ctx.state.base_spec, ctx.state.fixed):
+        ctx.state.adopt([(name, value)])
+        record = _try_layouts(ctx)
+        calls += record[4]
+        if set(ctx.spec.required) & _taken(record[0]) and not record[3]:
+            return record, _domain_finding(ctx, name, value, next(iter(failures.values()))), calls
+        ctx.state.revert(before)
+    return None, None, calls
+
+
+def _domain_finding(ctx, name, value, rejected) -> Violation:
+    """The LC103 naming the input domain the candidate takes, with what it raised in the catalogue's."""
+    option = next(c for c in ctx.spec.conventions if c.name == name).options[value]
+    raised = rejected.message.removeprefix("calling the loss ").removesuffix(" on a valid input")
+    return Violation("LC103", f"{name}={value}: the candidate {option.says}: on the catalogue's inputs it {raised}, "
+                     f"and it runs in this domain, so the audit ran in it. If this is intended, declare it: "
+                     f"--convention {name}={value}", rejected.case,
+                     data={"variant": f"{name}={value}", "conventions": [[name, value]]})
+
+
+def _try_layouts(ctx):
+    """(probed, failures, agrees, lost, calls): a few calls of every layout and target format of the spec in force."""
     spec, probed, failures, agrees, lost, calls = ctx.spec, {}, {}, {}, [], 0
     for layout in spec.layouts:
         probed[layout] = {}
@@ -71,17 +128,7 @@ def probe(ctx) -> Evidence:
                 break
         if ctx.caller.hung is not None:
             break
-    _mark_disagreeing(spec, probed, agrees)
-    accept(ctx.state, probed)
-    if not ctx.state.target_formats:
-        first = list(failures.values())[:1]
-        ctx.state.unusable = unusable(ctx, first)
-        return Evidence(calls, first, detail="the candidate fails on every valid input")
-    detail = (f"accepts layouts: {', '.join(ctx.state.layouts)}; "
-              f"target formats: {', '.join(ctx.state.target_formats)}")
-    if lost:  # a hang or a crash is a finding wherever it happens, the probe included
-        return Evidence(calls, lost[:1], detail=detail)
-    return Evidence(calls, [] if ctx.caller.hung is not None else _unmet(ctx, failures), detail=detail)
+    return probed, failures, agrees, lost, calls
 
 
 def _unmet(ctx, failures) -> list:

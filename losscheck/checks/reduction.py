@@ -88,9 +88,10 @@ def default_reduction(ctx) -> Evidence:
         raise Skip(f"the default reduction {default!r} is sound for {ctx.spec.id}")
 
     def prop(case):
+        batchmean = number(ctx.reference(case.with_params(reduction='batchmean')))
         raise Violation(code, f"the default reduction={default!r} of {ctx.spec.id} divides by every element "
                         f"(value {number(ctx.reference(case))}); the KL divergence is reduction='batchmean' "
-                        f"({number(ctx.reference(case.with_params(reduction='batchmean')))})", case)
+                        f"({batchmean}), as torch's own warning says. Fix: pass reduction='batchmean'", case)
 
     n, v = ctx.search(cases(ctx.state, explore=False), prop, examples=edge_cases(ctx.state)[:1], max_examples=1)
     return Evidence(n, [v] if v else [])

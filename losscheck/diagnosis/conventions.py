@@ -8,11 +8,18 @@ modules hold no loss maths. A declared value (`--convention name=value`) becomes
 is audited against. On a disagreement, diagnosis searches the products of the other values (`combinations`):
 a candidate that follows undeclared conventions, one or several at once, gets one warning (LC103) naming
 them, the libraries that follow them, and the `--convention` flags that declare them.
+
+Conventions are families of forms, not lists of libraries: Dice's smoothing comes in both places, the denominator
+only, the denominator with the empty union apart, the Tversky form and a clamp, each with the empty-set rule it
+implies. An input domain (a loss on probabilities where the catalogue draws logits) is an option with `inputs`:
+under it the spec draws in that domain (`declare`), and it is found by what the candidate accepts (`domains`, tried
+by the api.call probe), never by the value search.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
@@ -25,6 +32,10 @@ class Option:
     says: str
     libraries: str = ""
     kwargs: dict = field(default_factory=dict)   # reference keyword arguments under this option
+    # An input domain (probabilities where the catalogue draws logits): the drawn inputs (and edge cases) mapped
+    # into it, a tuple of arrays to a tuple of arrays. Such an option is found by what the candidate accepts (the
+    # api.call probe, checks/probe.py), not by values: the value search leaves it out.
+    inputs: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,34 @@ def declare(spec, declared: dict):
         if value not in by_name[name].options:
             raise UsageError(f"convention {name} takes {', '.join(by_name[name].options)}, not '{value}'")
     chosen = {c.name: declared.get(c.name, c.default) for c in spec.conventions}
-    return replace(spec, reference=reference_under(spec, chosen)), chosen
+    return replace(spec, reference=reference_under(spec, chosen), **_in_domain(spec, chosen)), chosen
+
+
+def domains(spec, fixed: dict) -> list:
+    """[(convention, value)] of the input domains (options with `inputs`) not fixed: what the probe tries when
+    the candidate rejects the catalogue's own domain."""
+    return [(c.name, value) for c in spec.conventions if c.name not in fixed
+            for value, option in c.options.items() if option.inputs is not None and value != c.default]
+
+
+def _in_domain(spec, chosen: dict) -> dict:
+    """The spec's draw and edge cases mapped into the chosen input domain ({} under the catalogue's own)."""
+    maps = [c.options[chosen[c.name]].inputs for c in spec.conventions if c.options[chosen[c.name]].inputs]
+    if not maps:
+        return {}
+
+    def mapped(inputs):
+        for f in maps:
+            inputs = f(tuple(inputs))
+        return tuple(inputs)
+
+    def draw_inputs(draw, **kw):
+        return mapped(spec.draw_inputs(draw, **kw))
+
+    def edge_cases():
+        return [(label, mapped(inputs)) for label, inputs in spec.edge_cases()]
+
+    return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None}
 
 
 def reference_under(spec, chosen: dict):
@@ -94,8 +132,8 @@ def combinations(spec, fixed: dict, unchanged, sizes):
     free = {}
     for conv in spec.conventions:
         if conv.name not in fixed:
-            values = [v for v in conv.options
-                      if v != chosen[conv.name] and not unchanged(reference_under(spec, {**chosen, conv.name: v}))]
+            values = [v for v, option in conv.options.items() if v != chosen[conv.name] and option.inputs is None
+                      and not unchanged(reference_under(spec, {**chosen, conv.name: v}))]
             free.update({conv.name: values} if values else {})
     by_name = {c.name: c for c in spec.conventions}
     for k in sizes:

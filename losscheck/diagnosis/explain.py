@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from losscheck.judge.binding import bind
-from losscheck.judge.cases import cases
+from losscheck.judge.cases import cases, edge_cases
 from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, close
 from losscheck.diagnosis.conventions import combinations
@@ -83,8 +83,9 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     (with its parameters); `wider` are draws at other explored parameter values. Tried in order: the spec's
     defects, each undeclared convention value alone, the common defects, then products of two or more convention
     values (`conventions.combinations`, pruned to the values that change something on these examples); the first
-    that reproduces every example names the disagreement. A variant that also holds on `wider` is preferred (a
-    smoothing convention shows at smooth=1 and hides at 1e-7), and one defined on every example is preferred to
+    that reproduces every example names the disagreement. A variant that also holds on `wider` and on the spec's
+    edge cases is preferred, then one that holds on `wider` (a smoothing convention shows at smooth=1 and hides at
+    1e-7; an empty-set rule shows on an empty mask only), and one defined on every example is preferred to
     one that leaves some undefined (no smoothing at all and a clamped denominator differ only where the former
     is 0/0). When nothing explains it, another catalogue id whose loss the candidate computes is named instead.
     """
@@ -97,9 +98,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     examples += _outputs(ctx, cases(ctx.state, layouts=layouts, target_formats=formats), v.dtype, scalars)
     # other parameter values
     wider = _outputs(ctx, cases(ctx.state, layouts=layouts, target_formats=formats), v.dtype)
-    candidates = list(_variants(ctx, examples + wider))
+    edges = _edge_outputs(ctx, v.dtype, scalars)
+    candidates = list(_variants(ctx, examples + wider + edges))
     var, params = None, {}
-    for also, definite in ((wider, True), (wider, False), ((), True), ((), False)):
+    for also, definite in ((wider + edges, True), (wider + edges, False), (wider, True), (wider, False), ((), True),
+                           ((), False)):
         var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=also, definite=definite)
         if var is not None:
             break
@@ -197,6 +200,20 @@ def _outputs(ctx, strategy, dtype, scalars=None) -> list:
             pass
 
     ctx.search(strategy, collect, max_examples=CONFIRMING_EXAMPLES)
+    return out
+
+
+def _edge_outputs(ctx, dtype, scalars) -> list:
+    """(case, candidate value) on the spec's edge cases at the failing case's parameters: they tell apart forms
+    that agree on drawn inputs and differ on an empty set (denominator-only smoothing, and the same with the empty
+    union scored 1)."""
+    out = []
+    for case in edge_cases(ctx.state):
+        case = case.with_params(**scalars).rounded(dtype)
+        try:
+            out.append((case, ctx.run(case, dtype)[0].detach().double().numpy()))
+        except Violation:
+            pass
     return out
 
 

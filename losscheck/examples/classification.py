@@ -587,6 +587,26 @@ class OneHotFocal(SoftmaxFocal):
         return (-onehot * (-torch.expm1(log_p)) ** self.gamma * log_p).mean()
 
 
+@example("focal_multiclass", expect="LC103", variant="input_domain=probabilities", suite="variants")
+class ProbabilitiesFocal(SoftmaxFocal):
+    """Softmax focal loss on probabilities: the caller applies softmax; it asserts 0 <= input <= 1."""
+
+    def forward(self, input, target):
+        assert bool(((input >= 0) & (input <= 1)).all()), "apply softmax first: input must be probabilities"
+        p_t = input.gather(class_dim(input), target.unsqueeze(class_dim(input))).squeeze(class_dim(input))
+        return (-(1 - p_t) ** self.gamma * torch.log(p_t)).mean()
+
+
+@example("focal_multiclass", expect="LC103", variant="input_domain=log_probabilities", suite="variants")
+class LogProbabilitiesFocal(SoftmaxFocal):
+    """Softmax focal loss on log-probabilities (log_softmax applied by the caller); it asserts input <= 0."""
+
+    def forward(self, input, target):
+        assert bool((input <= 0).all()), "apply log_softmax first: input must be log-probabilities"
+        log_pt = input.gather(class_dim(input), target.unsqueeze(class_dim(input))).squeeze(class_dim(input))
+        return (-(-torch.expm1(log_pt)) ** self.gamma * log_pt).mean()
+
+
 @example("soft_margin", expect="LC102", variant="sign of y·x flipped", suite="variants")
 def flipped_soft_margin(input, target):
     """log(1 + exp(y·x)): the minus sign of the margin is lost."""
@@ -716,3 +736,36 @@ class InPlaceSigmoidFocal(nn.Module):
         p_t = p * target + (1 - p) * (1 - target)
         alpha_t = self.alpha * target + (1 - self.alpha) * (1 - target)
         return (alpha_t * (1 - p_t) ** self.gamma * ce).mean()
+
+
+# -- correct losses written in a form the catalogue does not list, and broken twins (tests/test_forms.py) ------------
+@example("focal_multiclass", expect="LC103", variant="input_domain=probabilities", suite="forms")
+class ProbabilityFocal(nn.Module):
+    """Correct (on probabilities): a focal loss documented to take probabilities (it asserts 0 <= x <= 1 and asks
+    for softmax first), classes on the last axis, index targets with -100 ignored, mean over the kept targets."""
+
+    def __init__(self, gamma: float = 2.0, ignore_index: int = -100):
+        super().__init__()
+        self.gamma, self.ignore_index = gamma, ignore_index
+
+    def forward(self, input, target):
+        if not bool(((input >= 0) & (input <= 1)).all()):
+            raise ValueError("input must be probabilities in [0, 1]: apply softmax first")
+        probs = input.reshape(-1, input.shape[-1])
+        labels = target.reshape(-1)
+        if probs.shape[0] != labels.shape[0]:
+            raise ValueError(f"{tuple(input.shape)} and {tuple(target.shape)}: classes go on the last axis")
+        keep = labels != self.ignore_index
+        p_t = probs[keep].gather(1, labels[keep].unsqueeze(1)).squeeze(1)
+        return self.reduced(-(1 - p_t) ** self.gamma * torch.log(p_t), keep)
+
+    def reduced(self, loss, keep):
+        return loss.sum() / keep.sum()
+
+
+@example("focal_multiclass", expect="LC503", suite="forms")
+class ProbabilityFocalCountsIgnored(ProbabilityFocal):
+    """LC503 (on probabilities): the mean divides by every target, the ignored ones (-100) included."""
+
+    def reduced(self, loss, keep):
+        return loss.sum() / keep.numel()

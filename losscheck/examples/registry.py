@@ -25,6 +25,8 @@ SUITES = {
     "variants": "tests/test_variants.py: one candidate per variant and convention option of a spec, a twin per id",
     "common": "tests/test_variants.py: one candidate per COMMON variant (losscheck.diagnosis.variants.COMMON)",
     "wild": "tests/test_wild.py: the mistakes seen in the wild (the reports/ gallery's), and correct twins",
+    "forms": "tests/test_forms.py: correct losses written in a form the catalogue does not list (exit 0, one LC103 "
+             "naming the form) and broken twins in the same form (still an error)",
 }
 NEEDS = ("cuda",)
 

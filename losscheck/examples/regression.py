@@ -90,9 +90,10 @@ class HuberMissingHalf(nn.Module):
 @example("huber", expect="LC102", twin="CorrectHuber", suite="pitfalls")
 class HuberAsSmoothL1(nn.Module):
     """LC102 (diagnosed LC101): Huber loss written as SmoothL1 - `0.5·d²/δ` inside and `|d| - δ/2` outside - which is
-    Huber divided by δ; the two agree only at δ = 1."""
+    Huber divided by δ; the two agree only at δ = 1 (so its default is 2: at δ = 1 the defect shows only when the
+    user changes δ, a warning, see HuberAsSmoothL1AtOne)."""
 
-    def __init__(self, delta: float = 1.0, reduction: str = "mean"):
+    def __init__(self, delta: float = 2.0, reduction: str = "mean"):
         super().__init__()
         self.delta, self.reduction = delta, reduction
 
@@ -588,3 +589,13 @@ class StableLogCosh(torch.nn.Module):
     def forward(self, input, target):
         d = (input - target).abs()
         return (d + torch.log1p(torch.exp(-2 * d)) - torch.log(torch.tensor(2.0, dtype=d.dtype))).mean()
+
+
+# -- a defect that shows only at a parameter value the user did not set (tests/test_forms.py) -----------------------
+@example("huber", expect={"LC102": "smoothl1 for huber"}, suite="forms")
+class HuberAsSmoothL1AtOne(HuberAsSmoothL1):
+    """LC102 as a warning (explored values only): Huber written as SmoothL1, at its default δ = 1 where the two
+    agree; the audit's other values of δ show that δ means something else than Huber's δ."""
+
+    def __init__(self, delta: float = 1.0, reduction: str = "mean"):
+        super().__init__(delta, reduction)

@@ -256,6 +256,14 @@ class ClampedDice(Dice):
         return 2 * intersection / denominator.clamp_min(self.smooth)
 
 
+@example("dice", expect="LC103", variant="smoothing=denominator_empty", suite="variants")
+class DenominatorEmptyDice(Dice):
+    """Smooths the denominator only and scores two empty masks apart: (2I + s·[union = 0]) / (union + s)."""
+
+    def ratio(self, intersection, denominator):
+        return (2 * intersection + self.smooth * (denominator == 0)) / (denominator + self.smooth)
+
+
 @example("dice", expect="LC103", variant="empty_channel=zero", suite="variants")
 class EmptyZeroDice(Dice):
     """A channel with an empty target contributes a loss of 0 and still counts in the mean (smp's mask)."""
@@ -545,3 +553,62 @@ class PermutedOneHotDice(nn.Module):
         onehot = F.one_hot(labels, input.shape[1]).permute(0, 3, 1, 2).to(input.dtype)
         inter = (input * onehot).sum((2, 3))
         return (1 - (2 * inter + self.smooth) / (input.sum((2, 3)) + onehot.sum((2, 3)) + self.smooth)).mean()
+
+
+# -- correct losses written in a form the catalogue does not list, and broken twins (tests/test_forms.py) ------------
+@example("dice", expect="LC103", variant="smoothing=tversky", suite="forms")
+@example("dice", expect="LC103", variant="smoothing=tversky", suite="variants")
+class TverskyFormDice(nn.Module):
+    """Correct (in the Tversky form): Dice computed as a Tversky index with alpha = beta = 0.5,
+    (I + s) / (I + FP/2 + FN/2 + s), per sample and channel; that is Dice with smoothing 2s."""
+
+    def __init__(self, smooth: float = 0.0):
+        super().__init__()
+        self.smooth = smooth
+
+    def terms(self, p, g, dims):
+        return (p * g).sum(dims), (p * (1 - g)).sum(dims), ((1 - p) * g).sum(dims)
+
+    def forward(self, input, target):
+        dims = spatial_dims(input)
+        tp, fp, fn = self.terms(input, target, dims)
+        return (1 - (tp + self.smooth) / (tp + 0.5 * fp + 0.5 * fn + self.smooth)).mean()
+
+
+@example("dice", expect="LC101", suite="forms")
+class TverskyFormDiceWrongFP(TverskyFormDice):
+    """LC101 (in the Tversky form): its false positives are Σp rather than Σp(1 - g), so the
+    denominator counts the intersection twice."""
+
+    def terms(self, p, g, dims):
+        tp, _, fn = super().terms(p, g, dims)
+        return tp, p.sum(dims), fn
+
+
+@example("dice", expect="LC103", variant="per_sample=batch and smoothing=denominator_empty", suite="forms")
+class DenominatorEpsDice(nn.Module):
+    """Correct (denominator-only smoothing, empty case apart): per class over the whole batch,
+    (2TP + eps·[union = 0]) / (2TP + FP + FN + eps), so two empty masks score 1; then the mean over
+    classes. Takes probabilities."""
+
+    def __init__(self, eps: float = 1e-7):
+        super().__init__()
+        self.eps = eps
+
+    def overlap(self, p, g, dims):
+        return 2 * (p * g).sum(dims)
+
+    def forward(self, input, target):
+        dims = (0, *spatial_dims(input))
+        union = input.sum(dims) + target.sum(dims)
+        score = (self.overlap(input, target, dims) + self.eps * (union == 0)) / (union + self.eps)
+        return (1 - score).mean()
+
+
+@example("dice", expect="LC101", suite="forms")
+class DenominatorEpsDiceNoTwo(DenominatorEpsDice):
+    """LC101 (denominator-only smoothing): the numerator drops the factor 2 of 2TP, so a perfect
+    prediction scores a Dice of 1/2."""
+
+    def overlap(self, p, g, dims):
+        return (p * g).sum(dims)

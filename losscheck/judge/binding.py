@@ -45,11 +45,16 @@ class Binding:
                     out[twin] = value
         return out
 
+    def explored(self, params: dict) -> list:
+        """[(name, value)] of a case's parameters that are values the audit explored rather than the candidate's own
+        (the reduction, which checks choose on purpose, and tensor parameters are left out)."""
+        return [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
+                and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+
     def explored_note(self, params: dict) -> str:
         """"at smooth=1.0 (explored; your configuration uses 0.0): " when a case's parameters are values the audit
-        explored rather than the candidate's own (the reduction, which checks choose on purpose, is left out)."""
-        changed = [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
-                   and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+        explored rather than the candidate's own (see `explored`)."""
+        changed = self.explored(params)
         if not changed:
             return ""
         at = ", ".join(f"{name}={value!r}" for name, value in changed)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 
+from losscheck.diagnosis.explored import settle
 from losscheck.diagnosis.sweep import sweep
 from losscheck.findings import Finding
 from losscheck.judge.cases import DTYPES, Case, example_text, to_tensor
@@ -121,10 +122,11 @@ class Context:
             return np.asarray(self.spec.reference(*case.inputs, **case.params), dtype=np.float64)
 
     def catalogue_reference(self, case: Case):
-        """The reference under the catalogue's default conventions; None when those are the ones in force (or
-        it cannot take the case)."""
+        """The reference under the catalogue's default conventions; None when those are the ones in force, when
+        the inputs are drawn in another domain (probabilities where the catalogue takes logits: its values say
+        nothing there), or when it cannot take the case."""
         base_spec = self.state.base_spec
-        if base_spec.reference is self.spec.reference:
+        if base_spec.reference is self.spec.reference or base_spec.draw_inputs is not self.spec.draw_inputs:
             return None
         with np.errstate(all="ignore"):
             try:
@@ -163,6 +165,7 @@ class Context:
 
     # -- findings --------------------------------------------------------------------------------------
     def finding(self, check_name: str, v: Violation) -> Finding:
+        v = settle(self, v)  # an error seen only at a parameter value the user did not set
         signature = self.spec.signature
         snippet = v.snippet or default_snippet(signature, v.expected)
         grad_args = self.spec.grad_args if v.grad else ()

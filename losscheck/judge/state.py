@@ -77,6 +77,12 @@ class AuditState:
         self.spec, self.conventions = declare(self.base_spec, self.fixed)
         return True
 
+    def revert(self, detected: dict) -> None:
+        """Back to an earlier record of detected conventions: the probe tries an input domain (adopt) and leaves it
+        when the candidate does not take it there either."""
+        self.detected = dict(detected)
+        self.spec, self.conventions = declare(self.base_spec, self.fixed)
+
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
         return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))

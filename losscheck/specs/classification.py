@@ -264,7 +264,19 @@ FOCAL_MULTICLASS_CONVENTIONS = (
         "targets": Option("averages over the (non-ignored) targets", "MONAI, most implementations"),
         "classes": Option("returns 'none' per class, (N, C, ...), so 'mean' also divides by the number of classes",
                           "kornia >= 0.8", {"mean_over": "classes"})}),
+    Convention("input_domain", "logits", {
+        "logits": Option("takes logits", "MONAI, kornia, most implementations"),
+        "probabilities": Option("takes probabilities (softmax applied by the caller; it rejects logits)",
+                                "focal losses documented to take probabilities", {"input_domain": "probabilities"},
+                                inputs=lambda inputs: (softmax_classes(inputs[0]), *inputs[1:])),
+        "log_probabilities": Option("takes log-probabilities (log_softmax applied by the caller; it rejects logits)",
+                                    "focal losses written on top of nll_loss", {"input_domain": "log_probabilities"},
+                                    inputs=lambda inputs: (log_softmax_classes(inputs[0]), *inputs[1:]))}),
 )
+
+
+def log_softmax_classes(x):
+    return log_softmax(x, axis=0 if x.ndim == 1 else 1)
 
 
 def _focal_on_mean_ce(r, case):

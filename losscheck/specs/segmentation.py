@@ -59,7 +59,15 @@ DICE_CONVENTIONS = (
                               {"smooth_numerator": False}),
         "none": Option("uses no smoothing term at all", "plain soft Dice",
                        {"smooth_numerator": False, "smooth_denominator": False}),
-        "clamp": CLAMPED}),
+        "clamp": CLAMPED,
+        "tversky": Option("is written in the Tversky form (I + s)/(I + FP/2 + FN/2 + s), which is Dice with "
+                          "smoothing 2s (an empty pair scores a loss of 0 for s > 0)",
+                          "libraries that compute Dice through their Tversky function (alpha = beta = 0.5)",
+                          {"tversky_form": True}),
+        "denominator_empty": Option("adds the smoothing term to the denominator only and handles the empty case "
+                                    "apart: (2TP + s·[union = 0])/(2TP + FP + FN + s), so two empty masks score a "
+                                    "loss of 0", "metric-style Dice losses (eps in the denominator)",
+                                    {"smooth_numerator": "empty"})}),
     Convention("squared_denominator", "no", {
         "no": Option("sums p and g in the denominator", "most implementations"),
         "yes": Option("squares the terms of the denominator (the V-Net form)",
