@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from losscheck import audit
-from losscheck.judge.auditor import pick_spec
+from losscheck.judge.engine import pick_spec
 from losscheck.suspect.candidate import resolve
 from losscheck.errors import UsageError
 from losscheck.specs import TORCH_BUILTINS

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from losscheck import audit
 from losscheck import ddp
-from losscheck.judge.auditor import pick_spec, run_check
+from losscheck.judge.engine import pick_spec, run_check
 from losscheck.suspect.calls import Caller
 from losscheck.suspect.candidate import wrap
 from losscheck.checks.ddp import CHECK_NAME, parity

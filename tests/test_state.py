@@ -7,7 +7,7 @@ import pytest
 import losscheck.checks
 from losscheck.checks import registry
 from losscheck.errors import UsageError
-from losscheck.judge.auditor import pick_spec
+from losscheck.judge.engine import pick_spec
 from losscheck.judge.context import Context
 from losscheck.judge.state import AuditState
 from losscheck.specs import SPECS

@@ -9,6 +9,7 @@ already says so. A candidate that also disagrees at the user's values keeps its 
 """
 from __future__ import annotations
 
+from losscheck.judge.compare import compare_with_reference
 from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32
 from losscheck.pitfalls import PITFALLS
@@ -23,7 +24,7 @@ def settle(ctx, v: Violation) -> Violation:
     if not changed:
         return v
     yours = {name: ctx.binding.defaults.get(name) for name, _ in changed}
-    if not agrees(ctx, v.case.with_params(**yours), PITFALLS[v.code].family):
+    if not agrees_on(ctx, v.case.with_params(**yours), PITFALLS[v.code].family):
         return v
     names = ", ".join(f"{name}={value!r} (yours: {yours[name]!r})" for name, value in changed)
     message = (f"{v.message}. This shows only at {names}, a value your configuration does not use; at yours the "
@@ -34,13 +35,13 @@ def settle(ctx, v: Violation) -> Violation:
                      data={**v.data, "explored_only": {name: [value, yours[name]] for name, value in changed}})
 
 
-def agrees(ctx, case, family: str) -> bool:
+def agrees_on(ctx, case, family: str) -> bool:
     """Whether the candidate agrees with the reference on `case`: its value (with the stability tolerance for a
     stability finding), and its gradient for a gradient finding."""
-    from losscheck.checks import gradient, value  # the checks import this module: checks.value settles its own
+    from losscheck.checks import gradient  # an import circle: the checks' Context (judge/context.py) imports this
 
     try:
-        value.compare(ctx, case.rounded("float32"), tol=EXTREME_FLOAT32 if family == "stability" else None)
+        compare_with_reference(ctx, case.rounded("float32"), tol=EXTREME_FLOAT32 if family == "stability" else None)
         if family == "gradient":
             gradient.compare_property(ctx, finite_only=False)(case)
     except Violation:

@@ -3,7 +3,8 @@
 It draws the inputs (strategies, cases), runs the float64 references and compares (compare, tolerances), so the
 candidate cannot reach what judges it. One audit flows through it as:
 
-    auditor.audit(request, options)   resolve the target (losscheck.suspect), pick its spec, begin the state
+    auditor.audit_request(request, options)   the door, cheap to import; the engine loads on the first audit
+    engine.run_audit                  resolve the target (losscheck.suspect), pick its spec, begin the state
       state.AuditState                one audit's run state: spec in force, conventions, probe record, diagnosis
       binding.Binding                 the parameter map: reference parameter -> the candidate's name for it
       context.Context                 what a check works through: the candidate, the state, the caller, search
