@@ -98,6 +98,13 @@ def correct_causal_lm(logits, labels, num_items_in_batch=None, ignore_index=-100
     return loss
 
 
+@example("causal_lm", suite="catalogue")
+def causal_lm_on_shifted_labels(logits, shift_labels, ignore_index=-100):
+    """Correct (causal_lm, labels already shifted: the call form named by `shift_labels`): transformers'
+    ForCausalLMLoss given shift_labels, the data collator having shifted them (the last label is -100)."""
+    return F.cross_entropy(logits.flatten(0, 1), shift_labels.flatten(), ignore_index=ignore_index)
+
+
 @example("causal_lm", expect="LC102", variant="padding counted", twin="correct_causal_lm", suite="catalogue")
 def causal_lm_padding_counted(logits, labels):
     """Defect: the -100 positions masked out of the sum but counted in the mean."""
