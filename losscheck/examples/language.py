@@ -76,15 +76,6 @@ def dpo_reference_added(policy_chosen_logps, policy_rejected_logps, reference_ch
     return -F.logsigmoid(beta * logits).mean()
 
 
-@example("dpo", expect={"LC201": "inf"}, twin="CorrectDPO", suite="catalogue")
-def dpo_log_of_sigmoid(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
-                       reference_rejected_logps, beta=0.1):
-    """Defect: torch.log(torch.sigmoid(x)) where F.logsigmoid(x) belongs: sigmoid underflows to 0 at large
-    margins (β·h below about -100 in float32) and the loss is inf."""
-    logits = (policy_chosen_logps - policy_rejected_logps) - (reference_chosen_logps - reference_rejected_logps)
-    return -torch.log(torch.sigmoid(beta * logits)).mean()
-
-
 @example("causal_lm", suite="catalogue")
 def correct_causal_lm(logits, labels, num_items_in_batch=None, ignore_index=-100):
     """Correct twin (causal_lm): transformers' ForCausalLMLoss (shift, flatten, cross_entropy; reduction 'sum'
@@ -212,6 +203,15 @@ def dpo_beta_twice(policy_chosen_logps, policy_rejected_logps, reference_chosen_
     chosen = beta * (policy_chosen_logps - reference_chosen_logps)
     rejected = beta * (policy_rejected_logps - reference_rejected_logps)
     return -F.logsigmoid(beta * (chosen - rejected)).mean()
+
+
+@example("dpo", expect="LC102", variant="log(sigmoid) instead of logsigmoid", suite="variants")
+def dpo_log_sigmoid(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps,
+                    beta=0.1):
+    """torch.log(torch.sigmoid(x)) where F.logsigmoid(x) belongs: σ underflows to 0 at large margins (β·h below
+    about -100 in float32) and the loss is inf."""
+    h = (policy_chosen_logps - policy_rejected_logps) - (reference_chosen_logps - reference_rejected_logps)
+    return -torch.sigmoid(beta * h).log().mean()
 
 
 @example("dpo", expect="LC103", variant="loss_type=ipo", suite="variants")

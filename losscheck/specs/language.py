@@ -170,6 +170,20 @@ def _dpo_swap(i, j, k=None, m=None):
     return compute
 
 
+def _dpo_log_of_sigmoid(r, case):
+    """-log(sigmoid(β h)) as float32 computes it: sigmoid underflows to 0 below β·h ≈ -103 and the loss is inf
+    there (the defect shows in the dtype people train in; float64 would hide it up to β·h ≈ -745)."""
+    if case.params.get("loss_type", "sigmoid") != "sigmoid" or case.params.get("reference_free"):
+        raise ValueError("defined for the sigmoid loss with a reference")
+    pc, pr, rc, rr = (np.asarray(a, dtype=np.float32) for a in case.inputs)
+    x = np.float32(case.params["beta"]) * ((pc - pr) - (rc - rr))
+    smoothing = case.params["label_smoothing"]
+    with np.errstate(over="ignore", divide="ignore"):
+        values = (-(1 - smoothing) * np.log(np.float32(1) / (1 + np.exp(-x)))
+                  - smoothing * np.log(np.float32(1) / (1 + np.exp(x))))
+    return np.asarray(reduce(values.astype(np.float64), case.params["reduction"]))
+
+
 DPO_VARIANTS = (
     Variant("reference log-ratio with the wrong sign", "adds the reference model's log-ratio instead of "
             "subtracting it: (π_c - π_r) + (ρ_c - ρ_r)", "logits = (pi_chosen - pi_rejected) - (ref_chosen - "
@@ -179,6 +193,9 @@ DPO_VARIANTS = (
             "reference)", _dpo_swap(0, 1, 2, 3)),
     with_params("beta applied twice", "multiplies the log-ratio by β twice (β² h)", "apply beta once",
                 beta=lambda p: p["beta"] ** 2),
+    Variant("log(sigmoid) instead of logsigmoid", "computes log(sigmoid(β h)), which is -inf once sigmoid "
+            "underflows to 0 (β h below about -100 in float32): the loss is inf at large margins",
+            "use F.logsigmoid(beta * h)", _dpo_log_of_sigmoid),
 )
 
 DPO_CONVENTIONS = (
