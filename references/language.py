@@ -142,7 +142,8 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, refe
     return reduce(values, reduction)
 
 
-def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, reduction="mean", shift=True):
+def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, reduction="mean", shift=True,
+              vocab_size=None):
     """Next-token cross-entropy of a causal language model.
 
     logits (B, T, V), labels (B, T) (the input token ids, ``ignore_index`` where a position is padding or
@@ -151,7 +152,8 @@ def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, red
     Per kept token: ``-log_softmax(logits)[label]``; ignored tokens give 0. 'mean' divides the sum by the
     number of kept tokens (nan when none is kept, as torch), or, with ``num_items_in_batch``, by that count:
     the kept tokens of the whole accumulated batch, so that micro-batches add up to the large batch's mean;
-    'sum' adds; 'none' returns the per-token losses (B, T - 1) (zeros where ignored).
+    'sum' adds; 'none' returns the per-token losses (B, T - 1) (zeros where ignored). ``vocab_size`` is
+    transformers' argument: the logits' last dimension (None: read from them; any other value raises).
 
     Source: Hugging Face transformers ``loss_utils.ForCausalLMLoss`` and ``fixed_cross_entropy``
     (``reduction="sum"`` then ``/ num_items_in_batch``; the fix of the gradient-accumulation bug, "Fixing
@@ -163,6 +165,8 @@ def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, red
     y = _labels(labels, "causal_lm: labels")
     if x.ndim != 3 or y.shape != x.shape[:2]:
         raise ValueError(f"causal_lm: logits must be (B, T, V) and labels (B, T); got {x.shape}, {y.shape}")
+    if vocab_size is not None and vocab_size != x.shape[-1]:
+        raise ValueError(f"causal_lm: vocab_size={vocab_size!r} is not the logits' last dimension {x.shape[-1]}")
     if shift:
         x, y = x[:, :-1], y[:, 1:]
     keep = y != ignore_index

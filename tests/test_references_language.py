@@ -246,6 +246,9 @@ def test_causal_lm_rejects_bad_shapes_and_labels():
         language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 2, 1]]))
     with pytest.raises(ValueError, match="reduction"):
         language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 1, 1]]), reduction="batchmean")
+    with pytest.raises(ValueError, match="vocab_size"):
+        language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 1, 1]]), vocab_size=3)
+    assert language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 1, 1]]), vocab_size=2) == pytest.approx(math.log(2))
     assert language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 1, 1]]), reduction="none").shape == (1, 2)
     assert reduce(language.causal_lm(np.zeros((1, 3, 2)), np.array([[5, 1, 1]]), reduction="none"), "mean") \
         == pytest.approx(math.log(2))  # the first label is never a target

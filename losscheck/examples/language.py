@@ -96,6 +96,32 @@ def causal_lm_on_shifted_labels(logits, shift_labels, ignore_index=-100):
     return F.cross_entropy(logits.flatten(0, 1), shift_labels.flatten(), ignore_index=ignore_index)
 
 
+def fixed_cross_entropy(source, target, num_items_in_batch=None, ignore_index=-100, **kwargs):
+    """After transformers' loss_utils.fixed_cross_entropy (4.46 and later): 'sum' / num_items_in_batch."""
+    reduction = "sum" if num_items_in_batch is not None else "mean"
+    loss = F.cross_entropy(source, target, ignore_index=ignore_index, reduction=reduction)
+    if reduction == "sum":
+        if torch.is_tensor(num_items_in_batch):
+            num_items_in_batch = num_items_in_batch.to(loss.device)
+        loss = loss / num_items_in_batch
+    return loss
+
+
+@example("causal_lm", expect={"LC605": "view"}, twin="correct_causal_lm", suite="catalogue")
+def ForCausalLMLoss(logits, labels, vocab_size: int, num_items_in_batch=None, ignore_index: int = -100,
+                    shift_labels=None, **kwargs):
+    """Defect (LC605) of an otherwise correct loss: after transformers' loss_utils.ForCausalLMLoss (labels padded
+    and shifted, logits flattened by .view(-1, vocab_size)), whose view raises on non-contiguous logits (its
+    .float() upcast, left out here because it makes float64 logits float32, copies bf16 logits but returns
+    float32 ones as they are). vocab_size follows the logits: the audit passes it, as a trainer does."""
+    if shift_labels is None:
+        labels = nn.functional.pad(labels, (0, 1), value=ignore_index)
+        shift_labels = labels[..., 1:].contiguous()
+    logits = logits.view(-1, vocab_size)
+    shift_labels = shift_labels.view(-1).to(logits.device)
+    return fixed_cross_entropy(logits, shift_labels, num_items_in_batch, ignore_index, **kwargs)
+
+
 @example("causal_lm", expect="LC102", variant="padding counted", twin="correct_causal_lm", suite="catalogue")
 def causal_lm_padding_counted(logits, labels):
     """Defect: the -100 positions masked out of the sum but counted in the mean."""

@@ -56,7 +56,8 @@ class Binding:
         """"at smooth=1.0 (explored; your configuration uses 0.0): " when a case's parameters are values the audit
         explored rather than the candidate's own (the reduction, which checks choose on purpose, is left out)."""
         changed = [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
-                   and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+                   and not self.spec.param(name).tensor and self.spec.param(name).follows is None
+                   and not _same(params[name], self.defaults.get(name))]
         if not changed:
             return ""
         at = ", ".join(f"{name}={value!r}" for name, value in changed)
@@ -116,7 +117,7 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None, 
         if name is not None:
             b.names[p.name] = name
             taken.add(name)
-            if init_name is None and (p.values or p.tensor):
+            if init_name is None and (p.values or p.tensor or p.follows):
                 b.explorable.append(p.name)
     b.unmapped = sorted(set(cand.parameters) - taken - set(conventions_from))
     return b

@@ -272,6 +272,11 @@ CAUSAL_LM_VARIANTS = (
             "divide by their count", _mean_per_sequence),
 )
 
+def _last_dim(inputs) -> int:
+    """The vocabulary size: the logits' last dimension."""
+    return int(np.shape(inputs[0])[-1])
+
+
 SHIFTED_NAMES = ("shift_labels", "shifted_labels", "labels_shifted", "next_labels", "next_tokens")
 
 
@@ -328,7 +333,7 @@ SPECS = [
         naming=Naming(("causal lm", "causallm", "language model", "next token", "lm loss", "lmloss")),
         signature=("logits", "labels"), reference=ref.causal_lm,
         params=(Param("ignore_index", IGNORE_INDEX), Param("num_items_in_batch", None, ("num_items",), (None, 7)),
-                REDUCTION),
+                REDUCTION, Param("vocab_size", None, ("num_classes", "n_vocab"), follows=_last_dim)),
         draw_inputs=draw_causal_lm, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
         target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),)),
 ]
