@@ -5,14 +5,18 @@ Prints:
 - per built-in (torch.nn modules and functionals): the wall time of `audit()` in-process (torch and
   hypothesis already imported) and the examples it drew;
 - hypothesis examples per second per check family, over all built-ins;
+- with --twins FAMILY (repeatable), the correct twin of each id of a catalogue family that torch has no
+  built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
+  to the median built-in of its family (of every built-in when the family has none; target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
   (targets: within 15 s, and within 8x `import torch`);
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
-    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--gallery]
+    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery]
 """
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +26,8 @@ from collections import defaultdict
 from tabulate import tabulate
 
 from losscheck import audit
-from losscheck.specs import TORCH_BUILTINS
+from losscheck.examples.registry import examples
+from losscheck.specs import SPECS, TORCH_BUILTINS
 
 
 def cold(*args) -> float:
@@ -38,6 +43,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-examples", type=int, default=None)
     ap.add_argument("--only", default="")
+    ap.add_argument("--twins", action="append", default=[], metavar="FAMILY")
     ap.add_argument("--gallery", action="store_true")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
@@ -61,6 +67,9 @@ def main():
     print(tabulate([[f, n, f"{s:.2f}", f"{n / s:.0f}" if s else "-"] for f, (n, s) in per_family.items()],
                    headers=["family", "examples", "check s", "examples/s"]))
 
+    if args.twins:
+        twins(args.twins, rows, options)
+
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "losscheck", "audit", "torch.nn.CrossEntropyLoss"], capture_output=True,
                    check=False)
@@ -72,6 +81,29 @@ def main():
             subprocess.run([sys.executable, "-m", "losscheck", "report", "--output-dir", out], capture_output=True,
                            check=False)
             print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
+
+
+def twins(families, builtin_rows, options):
+    """The correct twins of the ids of `families` (the "variants" table's), each audited as its id, against the
+    median built-in audit time of the id's family (of every built-in measured when the family has none)."""
+    by_family = defaultdict(list)
+    for _, loss_id, seconds, *_ in builtin_rows:
+        by_family[SPECS[loss_id].family].append(float(seconds))
+    everything = [s for times in by_family.values() for s in times]
+    rows = []
+    for e in examples("variants"):
+        if e.clean and e.family in families:
+            t0 = time.perf_counter()
+            result = audit(e.obj, as_=e.loss_id, **options)
+            seconds = time.perf_counter() - t0
+            baseline = by_family.get(e.family) or everything
+            median = statistics.median(baseline) if baseline else float("nan")
+            rows.append([e.name, e.loss_id, f"{seconds:.2f}", sum(c.examples for c in result.checks),
+                         "pass" if result.ok else "FAIL", f"{median:.2f}" + ("" if e.family in by_family else " (all)"),
+                         f"{seconds / median:.2f}x"])
+    print()
+    print(tabulate(rows, headers=["correct twin", "id", "audit s", "examples", "verdict", "median built-in s",
+                                  "ratio"]))
 
 
 if __name__ == "__main__":

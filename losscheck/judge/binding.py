@@ -47,9 +47,11 @@ class Binding:
 
     def explored(self, params: dict) -> list:
         """[(name, value)] of a case's parameters that are values the audit explored rather than the candidate's own
-        (the reduction, which checks choose on purpose, and tensor parameters are left out)."""
+        (the reduction, which checks choose on purpose, tensor parameters and those that follow the input are
+        left out)."""
         return [(name, params[name]) for name in self.explorable if name != "reduction" and name in params
-                and not self.spec.param(name).tensor and not _same(params[name], self.defaults.get(name))]
+                and not self.spec.param(name).tensor and self.spec.param(name).follows is None
+                and not _same(params[name], self.defaults.get(name))]
 
     def explored_note(self, params: dict) -> str:
         """"at smooth=1.0 (explored; your configuration uses 0.0): " when a case's parameters are values the audit
@@ -107,7 +109,7 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) 
         if name is not None:
             b.names[p.name] = name
             taken.add(name)
-            if init_name is None and (p.values or p.tensor):
+            if init_name is None and (p.values or p.tensor or p.follows):
                 b.explorable.append(p.name)
     b.unmapped = sorted(set(cand.parameters) - taken - set(conventions_from))
     return b

@@ -28,6 +28,13 @@ class Case:
     layout: str = ""
     target_format: str = ""
     label: str = ""
+    # (parameter, inputs -> value) for the parameters that follow the input (Param.follows: vocab_size): read
+    # from the inputs at every construction, so no copy of a case (new inputs, other parameters) gets them stale
+    follows: tuple = ()
+
+    def __post_init__(self):
+        if self.follows:
+            object.__setattr__(self, "params", {**self.params, **{name: f(self.inputs) for name, f in self.follows}})
 
     def rounded(self, dtype: str) -> "Case":
         """The case with every float input rounded to `dtype` (values kept as float64 ndarrays)."""
@@ -69,7 +76,7 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
         if explore:
             for name in binding.explorable:
                 p = spec.param(name)
-                if not p.tensor:
+                if not p.tensor and p.follows is None:
                     options = list(dict.fromkeys([binding.defaults[name], *p.values]))
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
@@ -80,9 +87,14 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
             for name in binding.explorable:
                 if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):
                     params[name] = spec.tensor_params[name](draw, inputs)
-        return Case(tuple(inputs), params, layout, target_format)
+        return Case(tuple(inputs), params, layout, target_format, follows=follows(spec))
 
     return draw_case()
+
+
+def follows(spec) -> tuple:
+    """(parameter, inputs -> value) of each parameter of `spec` that follows the input (Param.follows)."""
+    return tuple((p.name, p.follows) for p in spec.params if p.follows is not None)
 
 
 def edge_cases(state: AuditState) -> list[Case]:
@@ -93,7 +105,7 @@ def edge_cases(state: AuditState) -> list[Case]:
     if spec.edge_cases is None or not accepted:
         return []
     return [Case(tuple(np.asarray(a) for a in inputs), dict(state.binding.defaults), spec.layouts[0],
-                 spec.target_formats[0], label) for label, inputs in spec.edge_cases()]
+                 spec.target_formats[0], label, follows=follows(spec)) for label, inputs in spec.edge_cases()]
 
 
 def labelled(case: Case) -> str:

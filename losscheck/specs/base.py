@@ -31,7 +31,9 @@ class Param:
     `values` are the representative values the audit draws (with the candidate's own default first);
     `tensor` marks parameters that are tensors built from the drawn inputs (class weights, pos_weight);
     `linked` names candidate parameters that must receive the same value (MONAI's smooth_nr and smooth_dr);
-    `none_value` is what a candidate default of None means (focal alpha=None: no alpha weighting).
+    `none_value` is what a candidate default of None means (focal alpha=None: no alpha weighting);
+    `follows` reads the value from the drawn inputs (inputs -> value) for a parameter a user never chooses
+    (transformers' `vocab_size` is the logits' last dimension): always passed, never explored.
     """
 
     name: str
@@ -41,6 +43,7 @@ class Param:
     tensor: bool = False
     linked: tuple[str, ...] = ()
     none_value: Any = None
+    follows: Callable | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
