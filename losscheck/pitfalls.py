@@ -5,7 +5,7 @@ added at the end of their family. The families and first codes come from the des
 """
 from dataclasses import dataclass
 
-FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api")
+FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api", "precision")
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -130,6 +130,23 @@ PITFALLS = {p.code: p for p in [
        "A loss that starts a thread or a process and does not end it leaks one on every training step; one "
        "started at import outlives the training it serves.",
        "Join the threads and wait for the processes the loss starts before it returns; start none at import."),
+    _p("LC801", "precision", "error", "non-finite under autocast",
+       "Trained under bf16/fp16 autocast the loss or its gradient is inf or nan although the float64 reference "
+       "and the float32 run are finite: the first step with such a batch turns the weights into nan (or, in "
+       "fp16, makes GradScaler skip every step). LC203 is the same fault with raw half inputs and no autocast.",
+       "Compute the loss in float32 (`input = input.float()` first), use logsigmoid/log_softmax rather than "
+       "log(sigmoid(x))/log(softmax(x)), subtract the max before exp, and take eps from torch.finfo(dtype)."),
+    _p("LC802", "precision", "error", "imprecise under autocast",
+       "Under bf16/fp16 autocast the loss is further from the float64 reference (on the same rounded inputs) "
+       "than the dtype's rounding and the problem's own conditioning explain: a sum or exp in half precision, "
+       "a missing max shift or an eps below the dtype's resolution quantises the loss.",
+       "Upcast to float32 inside the loss (`.float()`) before exp, log, pow and large sums; shift by the max "
+       "before exp; use a dtype-aware eps (torch.finfo(x.dtype).tiny or eps)."),
+    _p("LC803", "precision", "error", "gradient imprecise under autocast",
+       "Under bf16/fp16 autocast the gradient (unscaled from a GradScaler-style loss scale) is further from the "
+       "float64 gradient than rounding and conditioning explain: training follows a quantised or biased gradient.",
+       "Upcast to float32 inside the loss (`.float()`), prefer fused stable built-ins (logsigmoid, "
+       "binary_cross_entropy_with_logits, cross_entropy), and shift by the max before exp."),
 ]}
 
 
@@ -143,6 +160,8 @@ FAMILY_CHECKS = {
     "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts, and "
               "(with --ddp N) sharded across torch.distributed processes",
     "api": "checks the loss as a callable: pure, deterministic, 0-d results, no exceptions, bounded time",
+    "precision": "runs the candidate under bf16 and fp16 CPU autocast (confident logits, large reductions) and "
+                 "grades loss and gradient against float64 in units of rounding and conditioning",
 }
 
 EXAMPLES = {
@@ -180,6 +199,9 @@ EXAMPLES = {
     "LC706": "while not self.done: time.sleep(1)",
     "LC707": "return loss.item()",
     "LC708": "threading.Thread(target=self.log, args=(loss.item(),)).start()  # never joined",
+    "LC801": "loss = -(1 - p) ** g * torch.log(torch.sigmoid(x))  # log(0) = -inf in bf16 at x = -30",
+    "LC802": "p = torch.exp(x) / torch.exp(x).sum(1, keepdim=True)  # no max shift: bf16 CE off by 10%",
+    "LC803": "loss = -torch.log(torch.softmax(x, 1)[range(n), y]).mean()  # softmax in bf16",
 }
 
 

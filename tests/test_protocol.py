@@ -13,9 +13,9 @@ from losscheck.suspect import protocol, wire, worker
 from losscheck.suspect.calls import Caller, CallTimeout
 from losscheck.suspect.candidate import wrap
 from losscheck.suspect.ops import RUNS
-from losscheck.suspect.protocol import (OPS, Attribute, Backward, Call, Called, CandidateError, Done, EmptyTensor,
-                                        Failed, FakeCuda, Make, OnFakeCuda, Prepare, Prepared, Resolve, Resolved,
-                                        Seed, WorkerLost, decode_reply)
+from losscheck.suspect.protocol import (OPS, Attribute, Autocast, Backward, Call, Called, CandidateError, Done,
+                                        EmptyTensor, Failed, FakeCuda, Make, OnFakeCuda, Prepare, Prepared, Resolve,
+                                        Resolved, Seed, UnderAutocast, WorkerLost, decode_reply)
 
 REQUESTS = {  # one example of each op's request
     Resolve: Resolve(),
@@ -26,6 +26,8 @@ REQUESTS = {  # one example of each op's request
     Attribute: Attribute("eps"),
     Seed: Seed(7),
     FakeCuda: FakeCuda({"weight": EmptyTensor((2,), "float32")}, [EmptyTensor((2, 3), "float32"), 1]),
+    Autocast: Autocast(({"kwargs": {}, "inputs": [wire.encode_tensor(torch.ones(2, dtype=torch.bfloat16))],
+                         "autocast": "bfloat16", "scale": 1.0},), (0,)),
 }
 
 REPLIES = {  # one example of each op's reply value
@@ -37,6 +39,8 @@ REPLIES = {  # one example of each op's reply value
     Attribute: 0.5,
     Seed: None,
     FakeCuda: OnFakeCuda(True, "call", "", "cuda"),
+    Autocast: UnderAutocast([{"error": None, "value": wire.encode_tensor(torch.tensor(1.0, dtype=torch.float64)),
+                              "grads": [None], "scale": 1.0, "in_half": ["sum"], "first_non_finite": None}]),
 }
 
 

@@ -20,7 +20,8 @@ AUDIT_ORDER = [
     "api.call", "value.reference", "stability.extremes", "stability.half", "gradient.flow", "gradient.finite",
     "gradient.reference", "reduction.modes", "reduction.batch", "reduction.default", "target.formats",
     "target.ignore_index", "target.shapes", "target.broadcast", "target.order", "device.fake_cuda",
-    "device.accelerator", "device.dtype", "device.layout", "api.purity", "api.contract", "device.ddp",
+    "device.accelerator", "device.dtype", "device.layout", "api.purity", "api.contract", "precision.autocast",
+    "device.ddp",
 ]
 
 

@@ -31,7 +31,8 @@ ORDER = (
     "api.call",    # the probe: every later check draws from the layouts and target formats it finds accepted
     "value",       # before the other families: its diagnosis (a variant, conventions it adopts) is what they
                    # audit under, and stability's remarks are judged against
-    "stability", "gradient", "reduction", "target", "device", "api",  # the rest, in pitfalls.FAMILIES' order
+    "stability", "gradient", "reduction", "target", "device", "api", "precision",  # the rest, in pitfalls.FAMILIES'
+                                                                                   # order
     "device.ddp",  # last: the slowest (a gloo group of ranks), opt-in, and it reads what the others found
 )
 """The order an audit runs its checks in, declared: each place is a check's name (that check alone) or a family

@@ -51,6 +51,8 @@ class CorrectFocal(nn.Module):
 
     def forward(self, input, target):
         same_shape(input, target)
+        if input.dtype in (torch.float16, torch.bfloat16):  # σ(-x) underflows fp16 at x = 17: (0)^γ has no gradient
+            input, target = input.float(), target.float()
         ce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
         one_minus_pt = torch.sigmoid(-input) * target + torch.sigmoid(input) * (1.0 - target)
         alpha_t = self.alpha * target + (1.0 - self.alpha) * (1.0 - target)
@@ -769,3 +771,61 @@ class ProbabilityFocalCountsIgnored(ProbabilityFocal):
 
     def reduced(self, loss, keep):
         return loss.sum() / keep.numel()
+
+
+# -- the low-precision fixtures (issue 24): right in float32, wrong as bf16/fp16 autocast runs them -----------------
+@example("focal", expect="LC801", twin="CorrectFocal", suite="pitfalls")
+class NaiveFocal(nn.Module):
+    """LC801: focal loss through log(sigmoid(x)) and log(1 - sigmoid(x)): sigmoid(7) rounds to 1 in bf16, so
+    (1 - y)·log(1 - p) is 0·(-inf) = nan for a confident right answer; fine in float32 up to |x| ≈ 16."""
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean"):
+        super().__init__()
+        self.alpha, self.gamma, self.reduction = alpha, gamma, reduction
+
+    def forward(self, input, target):
+        same_shape(input, target)
+        p = torch.sigmoid(input)
+        ce = -(target * torch.log(p) + (1.0 - target) * torch.log(1.0 - p))
+        p_t = p * target + (1.0 - p) * (1.0 - target)
+        alpha_t = self.alpha * target + (1.0 - self.alpha) * (1.0 - target)
+        return reduce(alpha_t * (1.0 - p_t) ** self.gamma * ce, self.reduction)
+
+
+@example("bce_with_logits", expect="LC801", twin="CorrectBCEWithLogits", suite="pitfalls")
+class SigmoidClampBCE(nn.Module):
+    """LC801: BCE on sigmoid(x) clamped to [1e-7, 1 - 1e-7]: in bf16 (and fp16) 1 - 1e-7 rounds to 1, the clamp
+    no longer keeps log(1 - p) finite, and a confident right answer gives 0·log(0) = nan."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        same_shape(input, target)
+        p = torch.sigmoid(input).clamp(1e-7, 1 - 1e-7)
+        return reduce(-(target * torch.log(p) + (1.0 - target) * torch.log(1.0 - p)), self.reduction)
+
+
+@example("cross_entropy", expect="LC801", twin="CorrectCrossEntropy", suite="pitfalls")
+class UnshiftedSoftmaxCE(nn.Module):
+    """LC801: cross entropy through exp(x) / Σ exp(x) with no max shift: exp(12) overflows fp16, so under fp16
+    autocast a confident logit gives inf/inf = nan (bf16's range holds it; log_softmax shifts by the max)."""
+
+    def __init__(self, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__()
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, input, target):
+        dim = class_dim(input)
+        e = torch.exp(input)
+        log_p = torch.log(e / e.sum(dim, keepdim=True))
+        if target.shape == input.shape and target.is_floating_point():
+            return reduce(-(target * log_p).sum(dim), self.reduction)
+        keep = target != self.ignore_index
+        safe = torch.where(keep, target, torch.zeros_like(target))
+        picked = log_p.gather(dim, safe.unsqueeze(dim)).squeeze(dim)
+        values = torch.where(keep, -picked, torch.zeros_like(picked))
+        if self.reduction == "mean":
+            return values.sum() / keep.sum()
+        return reduce(values, self.reduction)

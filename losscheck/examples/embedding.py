@@ -629,3 +629,23 @@ class DeviceLabelsNTXent(torch.nn.Module):
                                                         float("-inf"))
         labels = torch.cat([torch.arange(n, 2 * n, device=z.device), torch.arange(0, n, device=z.device)])
         return F.cross_entropy(sim, labels)
+
+
+# -- the low-precision fixtures (issue 24): right in float32, wrong as bf16 autocast runs it -------------------------
+@example("info_nce", expect="LC801", twin="CorrectNTXent", suite="pitfalls")
+class ExpInfoNCE(nn.Module):
+    """LC801: InfoNCE as -log(exp(s⁺/τ) / Σ exp(s/τ)) with no max shift, at τ = 0.1: exp(10) = 22,026 per pair,
+    so under fp16 autocast the row sum passes 65,504 and the loss is inf (logsumexp, or `.float()` first, is
+    exact). NaiveNTXent is the same fault on raw fp16 inputs (LC203)."""
+
+    def __init__(self, temperature: float = 0.1, reduction: str = "mean"):
+        super().__init__()
+        self.temperature, self.reduction = temperature, reduction
+
+    def forward(self, z_i, z_j):
+        n = z_i.shape[0]
+        z = F.normalize(torch.cat([z_i, z_j], dim=0), dim=1)
+        e = torch.exp(z @ z.T / self.temperature)
+        e = e * (1 - torch.eye(2 * n, dtype=e.dtype, device=z.device))
+        positives = torch.roll(e, shifts=-n, dims=1).diagonal()
+        return reduce(-torch.log(positives / e.sum(dim=1)), self.reduction)

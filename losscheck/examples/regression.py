@@ -599,3 +599,22 @@ class HuberAsSmoothL1AtOne(HuberAsSmoothL1):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean"):
         super().__init__(delta, reduction)
+
+
+# -- the low-precision fixtures (issue 24): right in float32, wrong as fp16 autocast runs them -----------------------
+@example("mse", expect="LC801", twin="CorrectMSE", suite="pitfalls")
+class HalfSumSquares(nn.Module):
+    """LC801: mean squared error as a sum of squares in the input's dtype divided by the count: over a large
+    tensor the fp16 sum passes 65,504 and is inf, although the mean is small."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        d = input - target.to(input.dtype)
+        squares = d * d
+        if self.reduction == "none":
+            return squares
+        total = squares.sum()
+        return total / squares.numel() if self.reduction == "mean" else total

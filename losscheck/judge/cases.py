@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from losscheck.judge.strategies import distinct_sizes
+from losscheck.judge.strategies import confident_logits, distinct_sizes
 
 if TYPE_CHECKING:
     from losscheck.judge.state import AuditState
@@ -62,10 +62,12 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
     return torch.tensor(a, dtype=torch.int64, device=device)
 
 
-def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False):
+def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False,
+          confident=False):
     """A strategy of Cases of the spec in force: explorable parameters drawn (candidate default first), the audit's
     default layout and first accepted target format unless given; with `distinct`, every dimension of a case has
-    its own size above one (losscheck.judge.strategies.distinct_sizes)."""
+    its own size above one (losscheck.judge.strategies.distinct_sizes); with `confident`, logits reach ±30
+    (losscheck.judge.strategies.confident_logits)."""
     spec, binding = state.spec, state.binding
     layouts = tuple(layouts or state.layout_order()[:1])
     target_formats = tuple(target_formats or (state.target_formats or spec.target_formats)[:1])
@@ -81,7 +83,8 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
         target_format = draw(st.sampled_from(target_formats), label="target format")
-        with distinct_sizes() if distinct else contextlib.nullcontext():
+        with distinct_sizes() if distinct else contextlib.nullcontext(), \
+                confident_logits() if confident else contextlib.nullcontext():
             inputs = spec.draw_inputs(draw, layout=layout, target_format=target_format, scale=scale, params=params)
         if explore:
             for name in binding.explorable:

@@ -23,8 +23,11 @@ def floats(draw, shape, bound=5.0, label="values", min_value=None):
 
 
 def logits(draw, shape, scale="normal", label="input"):
-    """Logits; at the 'extreme' scale they are multiplied up to ±1e4 so that naive exp() overflows."""
+    """Logits; at the 'extreme' scale they are multiplied up to ±1e4 so that naive exp() overflows; inside
+    `confident_logits()` they reach ±30 at the normal scale."""
     x = floats(draw, shape, 5.0, label=label)
+    if scale == "normal" and _CONFIDENT.get():
+        x = x * draw(st.sampled_from([3.0, 6.0, 1.0]), label="confidence")  # ±15 first: float32 still finite
     if scale == "extreme":
         factor = draw(st.sampled_from([20.0, 100.0, 1e3, 1e4]), label="extreme_factor")
         x = x * factor
@@ -74,6 +77,20 @@ def distinct_sizes():
         yield
     finally:
         _DISTINCT.reset(token)
+
+
+_CONFIDENT: contextvars.ContextVar = contextvars.ContextVar("confident_logits", default=False)
+
+
+@contextlib.contextmanager
+def confident_logits():
+    """Inside, `logits` at the normal scale reach ±30: a trained classifier's logits, where a probability rounds to
+    0 or 1 in bf16/fp16 (the precision family's draws; every other input keeps its normal range)."""
+    token = _CONFIDENT.set(True)
+    try:
+        yield
+    finally:
+        _CONFIDENT.reset(token)
 
 
 def size(draw, name, lo, hi):

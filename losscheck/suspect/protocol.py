@@ -170,6 +170,21 @@ class OnFakeCuda:
         return cls(False, "call", error, None)
 
 
+@dataclass(frozen=True)
+class UnderAutocast:
+    """The outcomes of an Autocast request's runs, in its order: each a dict with `error` (the failure's text, or
+    None), `value` (the result as float64, a wire dict) and `grads` (the gradients of the inputs at grad_args as
+    float64 wire dicts, unscaled; None where unused), `scale` (the loss scale the gradients were taken at), `in_half` (the watched operations that ran in bf16/fp16)
+    and `first_non_finite` (the first operation whose result was inf/nan from finite arguments, or None)."""
+
+    outcomes: list
+    error: str = ""
+
+    @classmethod
+    def failed(cls, error: str) -> "UnderAutocast":
+        return cls([], error)
+
+
 # -- request types: the ops --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -253,6 +268,18 @@ class FakeCuda:
 
     kwargs: dict = field(default_factory=dict)
     inputs: list = field(default_factory=list)
+
+
+@op("autocast", reply=UnderAutocast)
+@dataclass(frozen=True)
+class Autocast:
+    """A candidate op: for each of `runs` (dicts: `kwargs` and `inputs` as wire dicts, `autocast` a dtype name or
+    None, `scale` a loss scale), build the loss, call it on the inputs (the ones at `grad_args` requiring grad)
+    under torch.autocast("cpu", dtype) when `autocast` is set, and take the gradient of its sum as a training
+    step would: scaled by `scale`, halved until finite as GradScaler does (losscheck.suspect.ops.autocast)."""
+
+    runs: tuple = ()
+    grad_args: tuple = ()
 
 
 REPLY_TYPES = frozenset({Done, Failed, *(o.reply for o in OPS.values() if is_dataclass(o.reply))})

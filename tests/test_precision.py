@@ -1,0 +1,73 @@
+"""The precision family (losscheck.checks.precision) and its worker op (losscheck.suspect.ops.autocast): the
+grading, the cases as a mixed-precision step feeds them, the op in process, and an audit that grades a loss
+which loses precision only under autocast. The corpus's low-precision fixtures are audited in test_checks.py."""
+import numpy as np
+import pytest
+import torch
+
+from losscheck import audit
+from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, rounded_as_trained, tiled,
+                                        tileable)
+from losscheck.examples.classification import CorrectFocal, NaiveFocal
+from losscheck.judge.cases import Case
+from losscheck.specs import SPECS
+from losscheck.suspect import wire
+from losscheck.suspect.calls import Caller
+from losscheck.suspect.candidate import wrap
+from losscheck.suspect.protocol import Autocast
+
+
+def test_grade_is_in_units_of_rounding_and_conditioning():
+    u = 2.0 ** -8
+    assert grade(np.array([1.0 + u]), np.array([1.0]), 0.0, u) == pytest.approx(1.0, rel=1e-5)
+    # the problem's own conditioning S forgives what any implementation would lose
+    assert grade(np.array([1.0 + 10 * u]), np.array([1.0]), 9 * u, u) == pytest.approx(1.0, rel=1e-5)
+    assert WARNING_UNITS < ERROR_UNITS
+
+
+def test_inputs_with_a_gradient_are_rounded_the_others_stay_float32():
+    x, y = np.array([0.1234567]), np.array([0.1234567])
+    case = rounded_as_trained(Case((x, y)), "bfloat16", (0,))
+    assert case.inputs[0][0] == float(torch.tensor(0.1234567).bfloat16())
+    assert case.inputs[1][0] == float(np.float32(0.1234567))
+
+
+def test_large_reductions_tile_the_batch_of_elementwise_losses_only():
+    case = Case((np.ones((4, 3)), np.zeros((4, 3))))
+    big = tiled(case, (0,))
+    assert big.inputs[0].size >= LARGE // 2 and big.inputs[0].shape[1:] == (3,)
+    assert tileable(SPECS["mse"]) and not tileable(SPECS["info_nce"])
+
+
+def _runs(obj, dtype):
+    x = torch.tensor([[9.0, -2.0, 0.5]], dtype=getattr(torch, dtype))
+    y = torch.tensor([[1.0, 0.0, 1.0]])
+    run = {"kwargs": {}, "inputs": [wire.encode_tensor(x), wire.encode_tensor(y)], "autocast": dtype, "scale": 2.0 ** 16}
+    return wrap(obj).perform(Caller(10.0), Autocast((run,), (0,))).outcomes[0]
+
+
+def test_the_op_names_the_first_operation_to_give_inf_or_nan():
+    bad = _runs(NaiveFocal, "bfloat16")
+    assert bad["error"] is None and bad["first_non_finite"] == "log"
+    assert not np.isfinite(wire.decode_tensor(bad["value"]).numpy()).all()
+    good = _runs(CorrectFocal, "float16")
+    assert good["first_non_finite"] is None and np.isfinite(wire.decode_tensor(good["value"]).numpy()).all()
+    assert good["scale"] == 2.0 ** 16 and all(np.isfinite(wire.decode_tensor(g).numpy()).all() for g in good["grads"])
+
+
+class QuantisedMSE(torch.nn.Module):
+    """A mean squared error that loses ~5% in bf16 only (a stand-in for a quantised accumulation)."""
+
+    def forward(self, input, target):
+        loss = ((input.float() - target) ** 2).mean()
+        return loss * 1.05 if input.dtype == torch.bfloat16 else loss
+
+
+@pytest.mark.slow
+def test_a_loss_imprecise_under_autocast_is_graded():
+    result = audit(QuantisedMSE, as_="mse", max_examples=8)
+    found = [f for f in result.findings if f.code == "LC802"]
+    assert found and "bfloat16" in found[0].message and "units" in found[0].message
+    assert "torch.autocast('cpu', dtype=torch.bfloat16)" in found[0].reproducer
+    check = next(c for c in result.checks if c.name == "precision.autocast")
+    assert f"error above {ERROR_UNITS:g}" in check.detail
