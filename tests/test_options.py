@@ -135,7 +135,7 @@ def test_audit_kwargs_are_the_keywords_of_audit():
 
     kwargs = AuditOptions(select="LC2", memory_limit="2G").audit_kwargs()
     assert kwargs == {"seed": 0, "max_examples": 30, "timeout": 10.0, "select": ["LC2"], "ignore": [],
-                      "isolate": True, "ddp": 0, "memory_limit": 2 * G}
+                      "isolate": True, "ddp": 0, "precision": False, "memory_limit": 2 * G}
     params = inspect.signature(audit).parameters.values()
     assert any(p.kind == p.VAR_KEYWORD for p in params)  # audit(**options) builds AuditOptions from them
 
@@ -173,6 +173,7 @@ SAMPLES = {
     "ignore": ("LC605", ["LC605"], ("LC605",)),
     "isolate": (None, False, False),
     "ddp": ("2", 2, 2),
+    "precision": (None, True, True),
     "memory_limit": ("1234M", "1234M", 1234 * 2**20),
     "fail_on": ("warning", "warning", "warning"),
 }

@@ -65,7 +65,7 @@ class QuantisedMSE(torch.nn.Module):
 
 @pytest.mark.slow
 def test_a_loss_imprecise_under_autocast_is_graded():
-    result = audit(QuantisedMSE, as_="mse", max_examples=8)
+    result = audit(QuantisedMSE, as_="mse", max_examples=8, precision=True)
     found = [f for f in result.findings if f.code == "LC802"]
     assert found and "bfloat16" in found[0].message and "units" in found[0].message
     assert "torch.autocast('cpu', dtype=torch.bfloat16)" in found[0].reproducer

@@ -91,7 +91,7 @@ def reproduction(signature, dtype: str, reps: int, grad: bool) -> tuple[str, str
     return setup, "\n".join(lines)
 
 
-def _array(d):
+def _wire_array(d):
     return None if d is None else wire.decode_tensor(d).numpy()
 
 
@@ -125,7 +125,7 @@ def grade(got, want, s, u) -> float:
     return err / (u * float(np.max(np.abs(want), initial=0.0)) + s + u * FLOOR)
 
 
-@register("precision.autocast", "precision")
+@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision)
 def under_autocast(ctx) -> Evidence:
     grad_args = tuple(ctx.spec.grad_args)
     evidence, unsupported, worst = Evidence(), [], {}
@@ -159,7 +159,7 @@ def under_autocast(ctx) -> Evidence:
                 raise Skip(f"{dtype}: {low['error']}")
             if f32["error"] or f64["error"] or any(m["error"] for m in moved):
                 return  # the candidate fails in full precision here: the other families say so
-            got, single = _array(low["value"]), _array(f32["value"])
+            got, single = _wire_array(low["value"]), _wire_array(f32["value"])
             if got.shape != want.shape and got.size == want.size:
                 got = got.reshape(want.shape)
             if got.shape != want.shape or not np.all(np.isfinite(single)):
@@ -189,7 +189,7 @@ def under_autocast(ctx) -> Evidence:
                                 f"{number(want)} on the same rounded inputs: {units:.1f} units of (u·|ref| + S) "
                                 f"(u = {u:g}, S = {s:.3g}; warning above {WARNING_UNITS:g}, error above "
                                 f"{ERROR_UNITS:g}): {hint()}", expected=want)
-            g_low, g32, g64 = ([_array(g) for g in o["grads"]] for o in (low, f32, f64))
+            g_low, g32, g64 = ([_wire_array(g) for g in o["grads"]] for o in (low, f32, f64))
             pairs = [(a, b, c) for a, b, c in zip(g_low, g32, g64) if a is not None and b is not None and c is not None]
             if not pairs or not all(np.all(np.isfinite(c)) and np.all(np.isfinite(b)) for _, b, c in pairs):
                 return
@@ -199,7 +199,7 @@ def under_autocast(ctx) -> Evidence:
                 raise violation("LC801", f"{note}under {dtype} autocast the gradient is not finite (loss scale "
                                 f"{low['scale']:g}) where the float64 gradient is: {hint()}",
                                 grad=True, data={"autocast": dtype})
-            g_moved = [[_array(g) for g in m["grads"]] for m in moved]
+            g_moved = [[_wire_array(g) for g in m["grads"]] for m in moved]
             s_grad = max((float(np.max(np.abs(gm - c))) for grads in g_moved
                           for gm, (_, _, c) in zip([g for g in grads if g is not None], pairs)), default=0.0)
             want_g, got_g = np.concatenate([c.ravel() for _, _, c in pairs]), np.concatenate([a.ravel() for a, _, _ in pairs])
