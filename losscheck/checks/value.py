@@ -32,9 +32,10 @@ def reference_values(ctx) -> Evidence:
         new = [(name, value) for name, value in v.data.get("conventions", [])
                if name not in ctx.state.detected] if v else []
         if v is not None and not new and "explored_only" in v.data:
-            # seen only at a value the user did not set: the user's own configuration is searched on its own
+            # seen only at a value the user did not set: the user's own configuration is searched on its own, and
+            # what it finds there replaces the warning (one finding per disagreement, on the user's values first)
             m, own = _search(ctx, explore=False)
-            return Evidence(n + m, found + ([own] if own else []))
+            return Evidence(n + m, found[:-1] + [own] if own else found)
         # The candidate follows undeclared conventions: audit everything after this under them.
         if not (new and ctx.state.adopt(new)):
             return Evidence(n, found)

@@ -97,7 +97,7 @@ def _audit_in_pool(root, loss):
 
 
 # the audit engine (torch, hypothesis, the specs and checks) and the report writers a pool process needs
-_PRELOADED = ("losscheck.judge.auditor", "losscheck.judge.binding", "losscheck.checks", "losscheck.suspect.remote",
+_PRELOADED = ("losscheck.judge.engine", "losscheck.judge.binding", "losscheck.checks", "losscheck.suspect.remote",
               "losscheck.report.html", "losscheck.report.junit", "losscheck.report.markdown", "losscheck.specs")
 
 
@@ -106,7 +106,7 @@ def _preload() -> None:
     seconds importing it (the plugin, which loads this module, must not import it at all)."""
     modules = {name: import_module(name) for name in _PRELOADED}
     modules["losscheck.checks"].ordered()
-    modules["losscheck.judge.auditor"]._warm_fake_tensor_mode()
+    modules["losscheck.judge.engine"]._warm_fake_tensor_mode()
 
 
 def _pool_process() -> None:
