@@ -67,9 +67,12 @@ class CorrectCrossEntropy(nn.Module):
         super().__init__()
         self.ignore_index, self.reduction = ignore_index, reduction
 
+    def log_probs(self, input, dim):
+        return F.log_softmax(input, dim=dim)
+
     def forward(self, input, target):
         dim = class_dim(input)
-        log_p = F.log_softmax(input, dim=dim)
+        log_p = self.log_probs(input, dim)
         if target.shape == input.shape and target.is_floating_point():
             return reduce(-(target * log_p).sum(dim), self.reduction)
         keep = target != self.ignore_index
@@ -808,24 +811,10 @@ class SigmoidClampBCE(nn.Module):
 
 
 @example("cross_entropy", expect="LC801", twin="CorrectCrossEntropy", suite="pitfalls")
-class UnshiftedSoftmaxCE(nn.Module):
+class UnshiftedSoftmaxCE(CorrectCrossEntropy):
     """LC801: cross entropy through exp(x) / Σ exp(x) with no max shift: exp(12) overflows fp16, so under fp16
     autocast a confident logit gives inf/inf = nan (bf16's range holds it; log_softmax shifts by the max)."""
 
-    def __init__(self, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__()
-        self.ignore_index, self.reduction = ignore_index, reduction
-
-    def forward(self, input, target):
-        dim = class_dim(input)
+    def log_probs(self, input, dim):
         e = torch.exp(input)
-        log_p = torch.log(e / e.sum(dim, keepdim=True))
-        if target.shape == input.shape and target.is_floating_point():
-            return reduce(-(target * log_p).sum(dim), self.reduction)
-        keep = target != self.ignore_index
-        safe = torch.where(keep, target, torch.zeros_like(target))
-        picked = log_p.gather(dim, safe.unsqueeze(dim)).squeeze(dim)
-        values = torch.where(keep, -picked, torch.zeros_like(picked))
-        if self.reduction == "mean":
-            return values.sum() / keep.sum()
-        return reduce(values, self.reduction)
+        return torch.log(e / e.sum(dim, keepdim=True))
