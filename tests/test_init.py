@@ -3,13 +3,15 @@ and by losscheck.gate.config), --write (append, create, refuse) and one-line usa
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from losscheck.commands.init import discovery, guessing, toml
+from losscheck.commands.init import discovery, toml
+from losscheck.tables import guessing
 from losscheck.suspect.candidate import resolve
 from losscheck.cli import main
 from losscheck.gate.config import from_table, load, tomllib
@@ -284,3 +286,89 @@ def test_render_escapes_and_stays_valid_toml():
 ])
 def test_what_init_takes_for_a_loss_by_its_name(name, kind, expected):
     assert discovery.is_loss_name(name, kind) is expected
+
+
+UNPLACED = {
+    "__init__.py": """
+        import torch.nn.functional as F
+        from torch import nn
+
+        class LabelSmoothingCrossEntropy(nn.Module):  # a loss whose name does not end in Loss
+            def forward(self, logits, target):
+                return F.cross_entropy(logits, target, label_smoothing=0.1)
+
+        class FocalLossOK(nn.Module):  # "loss" inside the name
+            def forward(self, logits, target):
+                return logits.sum()
+
+        class Backbone(nn.Module):  # neither: not listed
+            def forward(self, x):
+                return x
+
+        def dice_coefficient(a, b):  # a function named for a catalogue loss
+            return (a * b).sum()
+
+        def helper(a):
+            return a
+    """,
+}
+
+
+def test_loss_like_names_not_placed_are_listed_with_the_reason(make_package, capsys):
+    package = make_package(UNPLACED)
+    rc, out, err = _run(capsys, package)
+    assert rc == 2 and out == ""  # nothing placed: a usage error that still names what it saw
+    assert f"seen but not placed: {package}:LabelSmoothingCrossEntropy" in err and len(err.splitlines()) == 1
+    package = make_package({**UNPLACED, "more.py": "from torch import nn\n\nclass DiceLoss(nn.Module):\n"
+                                                     "    def forward(self, input, target):\n        return input\n"})
+    rc, out, err = _run(capsys, package)
+    assert rc == 0, err
+    assert [loss.target for loss in from_table(tomllib.loads(out)["tool"]["losscheck"]).losses] == [
+        f"{package}.more:DiceLoss"]
+    tail = out[out.index("# Seen but not placed (3)"):].splitlines()
+    assert tail[1] == (f"#   {package}:LabelSmoothingCrossEntropy: an nn.Module subclass whose name does not end "
+                       "in Loss, Penalty or Regularizer (the name suggests cross_entropy)")
+    assert tail[2].startswith(f"#   {package}:FocalLossOK: an nn.Module subclass") and "focal" in tail[2]
+    assert tail[3] == (f"#   {package}:dice_coefficient: a function whose name does not end in _loss or _penalty "
+                       "(the name suggests dice)")
+    assert "Backbone" not in out and "helper" not in out
+
+
+GUESSABLE = '''
+import torch.nn.functional as F
+from torch import nn
+
+
+class FocalLoss(nn.Module):
+    def __init__(self, gamma=2.0, alpha=0.25):
+        super().__init__()
+        self.gamma, self.alpha = gamma, alpha
+
+    def forward(self, input, target):
+        ce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
+        p = input.sigmoid()
+        pt = p * target + (1 - p) * (1 - target)
+        a = self.alpha * target + (1 - self.alpha) * (1 - target)
+        return (a * ce * (1 - pt) ** self.gamma).mean()
+
+
+class Mystery(nn.Module):
+    def forward(self, a, b):
+        return (a - b).abs().mean()
+'''
+
+
+def test_audit_without_as_guesses_the_id_as_init_does(tmp_path, capsys):
+    path = tmp_path / "mylosses.py"
+    path.write_text(GUESSABLE, encoding="utf-8")
+    rc = main(["audit", f"{path}:FocalLoss", "--max-examples", "5", "--format", "json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert rc == 0, out
+    assert report["parameters"]["loss"] == "focal"
+    assert report["parameters"]["id_guessed"] == "guessed by its name (no --as given; confirm with --as focal)"
+    rc = main(["audit", f"{path}:FocalLoss", "--max-examples", "5"])
+    assert "inputs: id focal guessed by its name" in capsys.readouterr().out
+    assert main(["audit", f"{path}:Mystery", "--max-examples", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell which loss" in err and "(neither the name 'Mystery' nor its arguments point to" in err

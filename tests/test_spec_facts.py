@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from losscheck.commands.init.guessing import keyword_ids, keywords
+from losscheck.tables.guessing import keyword_ids, keywords
 from losscheck.specs import SPECS
 
 TESTS = Path(__file__).resolve().parent

@@ -48,16 +48,30 @@ def _versions() -> dict:
             "numpy": numpy.__version__, "scipy": scipy.__version__, "hypothesis": hypothesis.__version__}
 
 
-def pick_spec(candidate, loss_id: str | None):
+def identify(candidate, loss_id: str | None) -> tuple[str, str]:
+    """(the catalogue id to audit against, how it was found when --as did not give it): --as, else the torch
+    built-in the candidate is, else the id `losscheck init` would guess from its name or signature
+    (losscheck.tables.guessing, run in the worker). No fitting guess is a UsageError (exit 2)."""
+    if loss_id is not None:
+        return loss_id, ""
+    module, builtin = candidate.origin()
+    if builtin is not None:
+        return builtin, ""
     known = ", ".join(sorted(SPECS))
-    if loss_id is None:
-        module, loss_id = candidate.origin()
-        if loss_id is None and module.startswith("torch.nn"):
-            raise UsageError(f"'{candidate.target}' is a torch loss that has no catalogue id in this release "
-                             f"(known ids: {known})")
-        if loss_id is None:
-            raise UsageError(f"cannot tell which loss '{candidate.target}' implements; name it with --as ID "
-                             f"(known ids: {known})")
+    if module.startswith("torch.nn"):
+        raise UsageError(f"'{candidate.target}' is a torch loss that has no catalogue id in this release "
+                         f"(known ids: {known})")
+    guessed, why = candidate.guessed()
+    if guessed is None:
+        raise UsageError(f"cannot tell which loss '{candidate.target}' implements ({why}); name it with --as ID "
+                         f"(known ids: {known})")
+    return guessed, f"guessed {why} (no --as given; confirm with --as {guessed})"
+
+
+def pick_spec(candidate, loss_id: str | None):
+    """The LossSpec to audit against (see `identify`)."""
+    known = ", ".join(sorted(SPECS))
+    loss_id = identify(candidate, loss_id)[0]
     if loss_id not in SPECS:
         import difflib
 
@@ -180,7 +194,8 @@ def _audit(request: AuditRequest, options: AuditOptions, progress, t0: float, st
 
 
 def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0: float):
-    base_spec = choose(pick_spec(candidate, request.loss_id), candidate)  # NT-Xent as (embeddings, labels)
+    loss_id, guessed = identify(candidate, request.loss_id)
+    base_spec = choose(pick_spec(candidate, loss_id), candidate)  # NT-Xent as (embeddings, labels)
     candidate.prepare(len(base_spec.signature))
     state = AuditState.begin(base_spec, candidate, request.conventions, request.layouts)
     ctx = Context(candidate, state, Caller(options.timeout, local=not options.isolate), options.seed,
@@ -193,6 +208,8 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
     checks = [c for c in ordered() if c.only_if is None or c.only_if(ctx)]
     result.checks = run_checks(ctx, checks, progress)
     result.parameters["target_formats"] = list(state.target_formats)
+    if guessed:
+        result.parameters["id_guessed"] = guessed
     result.layouts = {"accepted": list(state.layouts), "probed": state.probed}
     result.unusable = state.unusable
     result.conventions = dict(state.conventions)

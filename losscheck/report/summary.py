@@ -26,7 +26,8 @@ def verdict(result) -> str:
 
 def inputs_line(result) -> str:
     """What the audit drew (the api.call probe) and the conventions it audited under, on one line."""
-    parts = []
+    parts = [f"id {result.parameters['loss']} {result.parameters['id_guessed']}"] if result.parameters.get(
+        "id_guessed") else []
     if result.layouts.get("accepted"):
         parts.append(f"layouts {', '.join(result.layouts['accepted'])}")
     if result.parameters.get("target_formats"):

@@ -52,7 +52,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Naming:
-    """The words of class and function names that name a loss, for `losscheck init` (commands/init/guessing.py).
+    """The words of class and function names that name a loss, for `losscheck init` (tables/guessing.py).
 
     Each string of `words` holds words that must all occur in the name ("focal multi"); `also` are names that
     more likely mean another id but may mean this one (listed after the ids they name); `standalone` are

@@ -88,6 +88,21 @@ class Candidate:
         module = getattr(self.obj, "__module__", None) or type(self.obj).__module__
         return str(module), builtin_id(self.obj)
 
+    def guessed(self) -> tuple[str | None, str]:
+        """(the catalogue id its name or signature points to, how it was found) as `losscheck init` guesses it,
+        or (None, why no id fits): for an audit without --as."""
+        # at call time: losscheck.tables.guessing loads every spec (1.4 s), which only an audit without --as needs
+        from losscheck.tables.guessing import guess
+
+        obj, kind = (self.obj, self.kind) if self.kind != "instance" else (type(self.obj), "class")
+        name = getattr(obj, "__name__", None) or self.name
+        found = guess(name, obj, kind)
+        if found.loss_id is None:
+            return None, f"neither the name '{name}' nor its arguments point to a catalogue id"
+        if found.warning:
+            return None, f"its name points to '{found.loss_id}', but {found.warning}"
+        return found.loss_id, f"by its {found.why}" if found.why in ("name", "signature") else found.why
+
     def perform(self, caller, request):
         """Run a candidate op (losscheck.suspect.ops: fake CUDA, ...) on this object, in this process, its calls
         under `caller`; its reply."""

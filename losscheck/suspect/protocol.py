@@ -134,6 +134,7 @@ class Resolved:
     module: str
     builtin_id: str | None
     call_arguments: list
+    guessed: tuple = (None, "")  # (the id losscheck.tables.guessing finds, or None; why, or why none fits)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ class RemoteCandidate(Candidate):
     source: tuple = ()
     module: str = ""
     builtin: str | None = None
+    guess: tuple = (None, "")
     arguments: list = field(default_factory=list)
     generation: int = 0
     restarts: int = 0
@@ -182,6 +183,9 @@ class RemoteCandidate(Candidate):
     def origin(self) -> tuple[str, str | None]:
         return self.module, self.builtin
 
+    def guessed(self) -> tuple[str | None, str]:
+        return self.guess
+
     def perform(self, caller, request):
         """Run a candidate op (losscheck.suspect.ops) in the worker; through `caller`, so that a hang is recorded
         where every other one is. A request that fails is the op's `failed` reply."""
@@ -231,5 +235,6 @@ def open_candidate(target, init: dict | None, *, timeout: float, start_wait: flo
         raise
     shell.target, shell.kind, shell.name = info.target, info.kind, info.name
     shell.import_lines, shell.module, shell.builtin = info.import_lines, info.module, info.builtin_id
+    shell.guess = tuple(info.guessed)
     shell.arguments = list(info.call_arguments)
     return shell

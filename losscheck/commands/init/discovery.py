@@ -5,7 +5,9 @@ a one-line note on stderr; `__main__` is never imported), keeps the public `nn.M
 ends in "Loss" (any case), "Penalty" or "Regularizer" (also a loss's own suffix-less name such as InfoNCE or
 NTXent, from the specs, and any subclass of torch's `_Loss`) and the public functions whose snake_case name
 ends so (`dice_loss`, `l2_penalty`), each where it is defined (a re-export is listed once). Only
-imports run: nothing is instantiated.
+imports run: nothing is instantiated. Public nn.Module subclasses and functions that are not placed so but whose
+name says "loss" anywhere or names a catalogue loss (`LabelSmoothingCrossEntropy`, `FocalLossOK`) are kept
+too, as unplaced with the reason, so that `init` can list them rather than drop them silently.
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscheck.commands.init.guessing import Guess, guess
 from losscheck.errors import UsageError
 from losscheck.specs import SPECS
 from losscheck.suspect.candidate import import_module
+from losscheck.tables.guessing import Guess, guess, keyword_ids
 
 # nn.Module subclasses are kept when their lower-cased name ends in one of these.
 # The words that end a loss's name: "loss", and those of the regularisation terms (L2Penalty, l1_regularizer).
@@ -40,6 +42,7 @@ class Found:
     obj: Any = field(repr=False)
     kind: str  # "class" | "function"
     guess: Guess | None = None
+    unplaced: str = ""  # why a loss-like name was not placed as a loss (then it has no guess)
 
     @property
     def target(self) -> str:
@@ -118,28 +121,47 @@ def is_loss_name(name: str, kind: str = "class") -> bool:
     return lower.endswith(LOSS_WORDS + tuple(n for s in SPECS.values() for n in s.naming.standalone))
 
 
+def _unplaced(obj, name: str) -> str:
+    """Why a public nn.Module subclass or function that looks like a loss (its name says "loss" anywhere, or
+    names a catalogue loss) was not placed as one; "" when it does not look like a loss."""
+    module_class = inspect.isclass(obj) and _MODULE in _bases(obj)
+    if not (module_class or inspect.isfunction(obj)):
+        return ""
+    suggests = keyword_ids(name)
+    if not suggests and "loss" not in name.lower():
+        return ""
+    what = ("an nn.Module subclass whose name does not end in Loss, Penalty or Regularizer" if module_class
+            else "a function whose name does not end in _loss or _penalty")
+    return what + (f" (the name suggests {' or '.join(suggests[:2])})" if suggests else "")
+
+
 def losses_in(module) -> list[Found]:
     """The public loss classes and functions (`dice_loss`, `l2_penalty`: snake_case names of a loss) defined
-    in `module` itself, in definition order."""
-    found = []
+    in `module` itself, in definition order, then the loss-like ones not placed (`_unplaced`)."""
+    found, unplaced = [], []
     for name, obj in list(vars(module).items()):
         if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
             continue
-        if obj.__name__ == name and is_loss_class(obj, name):
+        if getattr(obj, "__name__", None) != name:
+            continue
+        if is_loss_class(obj, name):
             found.append(Found(module.__name__, name, obj, "class"))
-        elif inspect.isfunction(obj) and obj.__name__ == name and is_loss_name(name, "function"):
+        elif inspect.isfunction(obj) and is_loss_name(name, "function"):
             found.append(Found(module.__name__, name, obj, "function"))
-    return found
+        elif why := _unplaced(obj, name):
+            unplaced.append(Found(module.__name__, name, obj, "class" if inspect.isclass(obj) else "function",
+                                  unplaced=why))
+    return found + unplaced
 
 
 def discover(package: str, note=_note) -> list[Found]:
-    """Every loss under `package` with its guess; UsageError (one line) when `package` cannot be imported."""
+    """Every loss under `package` with its guess, and the loss-like names not placed; UsageError (one line) when `package` cannot be imported."""
     root = _import_root(package)
     found, seen = [], set()
     for module in iter_modules(root, note):
         for f in losses_in(module):
             if f.target not in seen:
                 seen.add(f.target)
-                f.guess = guess(f.name, f.obj, f.kind)
+                f.guess = None if f.unplaced else guess(f.name, f.obj, f.kind)
                 found.append(f)
     return found

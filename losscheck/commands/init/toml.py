@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from losscheck.commands.init.discovery import Found
-from losscheck.commands.init.guessing import Guess
+from losscheck.tables.guessing import Guess
 from losscheck.errors import UsageError
 from losscheck.gate.config import from_table, tomllib
 from losscheck.report.files import write_atomic
@@ -25,7 +25,10 @@ def _toml_str(value: str) -> str:
 
 
 def init_section(package: str, found: list[Found]) -> str:
-    """The starter `[tool.losscheck]` section (valid TOML; a loss without a guess is commented out)."""
+    """The starter `[tool.losscheck]` section (valid TOML; a loss without a guess is commented out), then the
+    names seen but not placed, as comments with the reason."""
+    unplaced = [f for f in found if f.unplaced]
+    found = [f for f in found if not f.unplaced]
     guessed = sum(f.guess is not None and f.guess.loss_id is not None for f in found)
     lines = [
         f"# Starter configuration from `losscheck init {package}`: {len(found)} losses, {guessed} with a guessed id.",
@@ -51,6 +54,9 @@ def init_section(package: str, found: list[Found]) -> str:
         comment = "# guessed: confirm" + (f" ({'; '.join(notes)})" if notes else "")
         lines += ["[[tool.losscheck.loss]]", f"target = {_toml_str(f.target)}",
                   f"as = {_toml_str(g.loss_id)}  {comment}"]
+    if unplaced:
+        lines += ["", f"# Seen but not placed ({len(unplaced)}): add an entry for any that is a loss."]
+        lines += [f"#   {f.target}: {f.unplaced}" for f in unplaced]
     return "\n".join(lines) + "\n"
 
 

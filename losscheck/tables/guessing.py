@@ -1,4 +1,5 @@
-"""Guessing the catalogue id of a discovered loss, for `losscheck init`:
+"""Guessing the catalogue id of a loss, for `losscheck init` (in the judge: init only imports) and for
+`losscheck audit` without --as (in the worker, which has the object):
 
 1. a subclass of a torch built-in loss (`class MyCE(nn.CrossEntropyLoss)`) gets that built-in's id, and a loss
    of losscheck's library table (losscheck.tables.libraries), or a subclass of one, that table's id;
