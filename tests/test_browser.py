@@ -56,3 +56,53 @@ def test_screenshot(tmp_path):
     subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                     "--window-size=400,900", page.as_uri()], capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 5000
+
+
+# Measures the page inside an iframe of the given width (headless Chromium will not make a window narrower
+# than 500 px) and posts back how wide the page is and what overflows it outside a sideways-scrolling box.
+MEASURE = """<script>addEventListener("load", () => {
+  const width = document.documentElement.clientWidth, over = [];
+  for (const e of document.querySelectorAll("body *")) {
+    if (e.getBoundingClientRect().right > width + 0.5 && !e.closest(".scroll")) over.push(e.tagName);
+  }
+  const boxes = [...document.querySelectorAll(".scroll")].map(b => [b.scrollWidth, b.clientWidth]);
+  parent.postMessage(JSON.stringify({width, page: document.documentElement.scrollWidth, over, boxes}), "*");
+});</script>"""
+
+
+def measure(html: str, width: int, tmp_path) -> dict:
+    import json
+
+    (tmp_path / "page.html").write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    frame = tmp_path / "frame.html"
+    frame.write_text(f'<!doctype html><body style="margin:0"><iframe src="page.html" style="border:0;width:{width}px;'
+                     'height:900px"></iframe><pre id="m"></pre><script>addEventListener("message", e => '
+                     '{document.getElementById("m").textContent = e.data})</script></body>', encoding="utf-8")
+    out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          "--virtual-time-budget=3000", f"--window-size={width + 100},1000", frame.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="m">(.*?)</pre>', out.stdout, re.S)
+    assert found and found.group(1), out.stderr[-500:]
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_report_fits_a_phone_without_sideways_scrolling(tmp_path):
+    result = audit("losscheck.examples.mistakes:ClampedBCE", as_="bce", max_examples=5)
+    assert result.findings
+    m = measure(render(result, "html"), 390, tmp_path)
+    assert m["page"] <= m["width"] and not m["over"], m
+    assert all(scroll <= client for scroll, client in m["boxes"]), m  # the family table too: stacked rows
+
+
+def test_gallery_index_fits_a_laptop_with_the_loss_column_in_view(tmp_path):
+    from losscheck.commands.gallery import FAMILIES, index_html
+
+    long_target = "losscheck.examples.mistakes:SigmoidThenCrossEntropyWithAVeryLongName"
+    rows = [{"target": long_target, "id": "multilabel_soft_margin", "stem": "x", "verdict": "fail",
+             "description": "Applies sigmoid to the logits, then CrossEntropyLoss (which applies log_softmax "
+                            "again), and says so at length. " * 2,
+             "counts": {f: 12 for f in FAMILIES}, "codes": ["LC101", "LC102", "LC202", "LC303", "LC502", "LC504"]}] * 40
+    page = index_html(rows, 0)
+    assert "position: sticky" in page
+    m = measure(page, 1366, tmp_path)
+    assert m["page"] <= m["width"] and all(scroll <= client for scroll, client in m["boxes"]), m

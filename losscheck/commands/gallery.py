@@ -74,10 +74,14 @@ def build(folder: Path, options: AuditOptions | None = None, *, only: str = "", 
               f"{options.seed}. Regenerate with `losscheck report` (same seed, same reports but for timings).\n\n"
               + tabulate(table, headers=["loss", "id", "verdict", *FAMILIES, "codes"], tablefmt="github") + "\n")
     write_atomic(folder / "README.md", readme)
-    env = Environment(loader=PackageLoader("losscheck.report", "templates"), autoescape=select_autoescape(["html"]))
-    write_atomic(folder / "index.html",
-                 env.get_template("index.html").render(rows=rows, families=FAMILIES, seed=options.seed))
+    write_atomic(folder / "index.html", index_html(rows, options.seed))
     return rows
+
+
+def index_html(rows: list[dict], seed: int) -> str:
+    """The gallery's index.html: one row per entry (as `build` makes them), the loss column kept in view."""
+    env = Environment(loader=PackageLoader("losscheck.report", "templates"), autoescape=select_autoescape(["html"]))
+    return env.get_template("index.html").render(rows=rows, families=FAMILIES, seed=seed)
 
 
 def run(args) -> int:

@@ -174,7 +174,9 @@ class Context:
                                   case=v.case, dtype=v.dtype, snippet=snippet, grad_args=grad_args, setup=v.setup)
         data = dict(v.data)
         if PITFALLS[v.code].family in SWEPT_FAMILIES and self.caller.hung is None:
-            data["sweep"] = sweep(self, v.case, v.dtype)
+            line = sweep(self, v.case, v.dtype)
+            if line is not None:
+                data["sweep"] = line
         return Finding(code=v.code, check=check_name, message=v.message,
                        example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
                        reproducer=repro, data=data,

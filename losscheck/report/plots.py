@@ -1,5 +1,6 @@
 """Inline SVG plots (matplotlib) of a finding's sweep: loss and gradient of candidate and reference along
-one line through the failing input, with the point where the candidate parts from the reference marked."""
+one line through the failing input, with the example and the point where the candidate parts from the
+reference marked."""
 from __future__ import annotations
 
 import io
@@ -19,6 +20,8 @@ def sweep_svg(sweep: dict, title: str) -> str:
         for who, style in (("reference", {"color": "#0969da", "lw": 2}), ("candidate", {"color": "#cf222e", "ls": "--"})):
             ys = [y if y is not None else float("nan") for y in sweep[who + key]]
             ax.plot(t, ys, label=who, **style)
+        if sweep.get("example_at") is not None:
+            ax.axvline(sweep["example_at"], color="#59636e", lw=1, ls="-.", label="the example")
         if sweep.get("parts_at") is not None:
             ax.axvline(sweep["parts_at"], color="#9a6700", lw=1, ls=":", label="parts here")
         ax.set_xlabel("t")
