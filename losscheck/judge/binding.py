@@ -16,6 +16,12 @@ from losscheck.suspect.candidate import Candidate
 from losscheck.specs.base import LossSpec
 
 
+# A candidate parameter of one of these names that the reference lacks fixes the class count C the candidate
+# was built for (a forum `LabelSmoothingLoss(classes=3)`): the inputs are drawn with that C.
+CLASS_COUNTS = ("classes", "num_classes", "n_classes", "nclasses", "nclass", "num_class", "n_class", "class_num",
+                "classes_num", "n_cls", "num_cls")
+
+
 @dataclass
 class Binding:
     """The map from the reference's parameters to the candidate's (`spec` is the spec it was bound to)."""
@@ -27,6 +33,8 @@ class Binding:
     explorable: list[str] = field(default_factory=list)      # reference names the audit varies
     unmapped: list[str] = field(default_factory=list)        # candidate parameters the reference lacks
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
+    sizes: dict = field(default_factory=dict)  # dimension -> the size the candidate was built for ({"C": 3})
+    sizes_from: dict = field(default_factory=dict)  # dimension -> the candidate parameter that fixes it
 
     def candidate_kwargs(self, params: dict, convert) -> dict:
         """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.
@@ -67,7 +75,8 @@ class Binding:
         return {"bound": dict(self.names), "defaults": {k: _json_value(v) for k, v in self.defaults.items()},
                 "explored": list(self.explorable), "unmapped": list(self.unmapped),
                 "conventions_from": dict(self.conventions_from),
-                "fixed_by_init": sorted(self.candidate.init)}
+                "fixed_by_init": sorted(self.candidate.init),
+                "sizes": {dim: f"{self.sizes_from[dim]}={n}" for dim, n in self.sizes.items()}}
 
 
 def _same(a, b) -> bool:
@@ -112,6 +121,12 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) 
             if init_name is None and (p.values or p.tensor or p.follows):
                 b.explorable.append(p.name)
     b.unmapped = sorted(set(cand.parameters) - taken - set(conventions_from))
+    for name in b.unmapped:
+        value = cand.init[name] if name in cand.init else cand.attribute(name) if cand.kind == "instance" else None
+        value = value if isinstance(value, int) else cand.parameters.get(name)
+        if name.lower() in CLASS_COUNTS and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            b.sizes["C"], b.sizes_from["C"] = value, name
+            break
     return b
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from losscheck.judge.strategies import confident_logits, distinct_sizes
+from losscheck.judge.strategies import confident_logits, distinct_sizes, fixed_sizes
 
 if TYPE_CHECKING:
     from losscheck.judge.state import AuditState
@@ -83,7 +83,7 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
         target_format = draw(st.sampled_from(target_formats), label="target format")
-        with distinct_sizes() if distinct else contextlib.nullcontext(), \
+        with distinct_sizes() if distinct else contextlib.nullcontext(), fixed_sizes(binding.sizes), \
                 confident_logits() if confident else contextlib.nullcontext():
             inputs = spec.draw_inputs(draw, layout=layout, target_format=target_format, scale=scale, params=params)
         if explore:
@@ -105,7 +105,7 @@ def edge_cases(state: AuditState) -> list[Case]:
     spec = state.spec
     accepted = (not state.layouts or spec.layouts[0] in state.layouts) and \
         (not state.target_formats or spec.target_formats[0] in state.target_formats)
-    if spec.edge_cases is None or not accepted:
+    if spec.edge_cases is None or not accepted or state.binding.sizes:  # drawn for other sizes than it was built for
         return []
     return [Case(tuple(np.asarray(a) for a in inputs), dict(state.binding.defaults), spec.layouts[0],
                  spec.target_formats[0], label, follows=follows(spec)) for label, inputs in spec.edge_cases()]

@@ -93,8 +93,27 @@ def confident_logits():
         _CONFIDENT.reset(token)
 
 
+_FIXED: contextvars.ContextVar = contextvars.ContextVar("fixed_sizes", default={})
+
+
+@contextlib.contextmanager
+def fixed_sizes(sizes: dict):
+    """Inside, `size` gives each named dimension in `sizes` that size whatever its range: the class count a
+    candidate was built for (`LabelSmoothingLoss(classes=3)` can only take C = 3)."""
+    token = _FIXED.set(dict(sizes))
+    try:
+        yield
+    finally:
+        _FIXED.reset(token)
+
+
 def size(draw, name, lo, hi):
     used = _DISTINCT.get()
+    fixed = _FIXED.get().get(name)
+    if fixed is not None:
+        if used is not None:
+            used.append(fixed)
+        return fixed
     if used is None:
         return draw(st.integers(lo, hi), label=name)
     value = lo if lo == hi else next(v for v in range(max(lo, 2), max(lo, 2) + len(used) + 1) if v not in used)

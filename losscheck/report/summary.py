@@ -30,6 +30,9 @@ def inputs_line(result) -> str:
         "id_guessed") else []
     if result.layouts.get("accepted"):
         parts.append(f"layouts {', '.join(result.layouts['accepted'])}")
+    for dim, given in result.parameters.get("sizes", {}).items():
+        parts.append(f"{dim} fixed at {given.partition('=')[2]} by its {given.partition('=')[0]} argument (forced edge "
+                     "values of other sizes skipped)")
     if result.parameters.get("target_formats"):
         parts.append(f"target formats {', '.join(result.parameters['target_formats'])}")
     declared_by = {v: k for k, v in result.parameters.get("conventions_from", {}).items()}
