@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from losscheck.findings import AuditResult, CheckResult, Finding
-from losscheck.judge.source import Source, locate, suppress, suppressions
+from losscheck.judge.source import Definition, locate, suppress, suppressions
 
 LOSSES = '''\
 import functools
@@ -101,7 +101,7 @@ def test_an_object_passed_directly_is_located_by_its_file(repo, monkeypatch):
     monkeypatch.delitem(sys.modules, "source_objs", raising=False)
     module = importlib.import_module("source_objs")  # the caller's own import, as in a test using the fixture
     for obj in (module.MSE, module.MSE()):
-        assert locate(obj) == Source("source_objs.py", 1, {"LC405": "known"})
+        assert locate(obj) == Definition("source_objs.py", 1, {"LC405": "known"})
 
 
 def test_suppress_moves_findings_out_with_their_reason():
@@ -112,10 +112,10 @@ def test_suppress_moves_findings_out_with_their_reason():
                                                                          findings=findings[:1]),
                                                              CheckResult("reduction.batch", "reduction", "fail",
                                                                          findings=findings[1:])])
-    suppress(result, Source("a.py", 3, {"LC5": "known"}))
+    suppress(result, Definition("a.py", 3, {"LC5": "known"}))
     assert [f.code for f in result.findings] == ["LC405"] and result.exit_code() == 1
     assert [(f.code, f.suppressed) for f in result.suppressed] == [("LC504", "known")]
     assert result.checks[0].status == "pass" and "suppressed in the source" in result.checks[0].detail
-    suppress(result, Source("a.py", 3, {"LC405": ""}))
+    suppress(result, Definition("a.py", 3, {"LC405": ""}))
     assert result.findings == [] and result.exit_code() == 0
     assert result.to_dict()["suppressed"][1]["suppressed"] == ""

@@ -41,7 +41,7 @@ CODE = re.compile(r"^LC[0-9]{1,3}$")
 
 
 @dataclass(frozen=True)
-class Source:
+class Definition:
     """The loss's definition: its file (relative to the root, '/'-separated), its line, and the suppressions
     written on it ({code or prefix: reason})."""
 
@@ -58,8 +58,8 @@ def workspace_root() -> Path:
     return Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
 
 
-def locate(target, name: str = "") -> Source | None:
-    """The Source of `target` (a target string, or the object passed directly); `name` is the attribute path
+def locate(target, name: str = "") -> Definition | None:
+    """The Definition of `target` (a target string, or the object passed directly); `name` is the attribute path
     the candidate resolved to (the single loss of a `path/file.py` target). None when it cannot be found
     without running the loss's code, or lies outside the root."""
     if isinstance(target, str):
@@ -87,7 +87,7 @@ def locate(target, name: str = "") -> Source | None:
     if "site-packages" in relative.parts:  # an installed package, even in a virtual environment under the root
         return None
     first, line = lines
-    return Source(relative.as_posix(), line, suppressions(text, range(first - 1, line + 1)))
+    return Definition(relative.as_posix(), line, suppressions(text, range(first - 1, line + 1)))
 
 
 def _module_file(where: str) -> Path | None:
@@ -122,7 +122,7 @@ def _definition(tree: ast.Module, path: list[str]) -> tuple[int, int] | None:
     line is the first decorator's, where there is one."""
     body, found = tree.body, None
     for part in path:
-        found = next((node for node in reversed(body) if part in _names(node)), None)
+        found = next((node for node in reversed(body) if part in _bound_names(node)), None)
         if found is None:
             return None
         body = getattr(found, "body", [])
@@ -130,7 +130,7 @@ def _definition(tree: ast.Module, path: list[str]) -> tuple[int, int] | None:
     return first, found.lineno
 
 
-def _names(node) -> set:
+def _bound_names(node) -> set:
     """The names a module- or class-level statement binds."""
     if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
         return {node.name}
@@ -159,7 +159,7 @@ def suppressions(text: str, lines) -> dict:
     return out
 
 
-def suppress(result, source: Source | None) -> None:
+def suppress(result, source: Definition | None) -> None:
     """Move the findings `source`'s suppressions name out of `result`'s checks into result.suppressed, each with
     its reason; a failing check left without findings passes."""
     if source is None or not source.suppressions:
