@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from losscheck.findings import AuditResult, CheckResult, Finding
+from losscheck.report import render
 from losscheck.judge.source import Definition, locate, suppress, suppressions
 
 LOSSES = '''\
@@ -112,10 +113,14 @@ def test_suppress_moves_findings_out_with_their_reason():
                                                                          findings=findings[:1]),
                                                              CheckResult("reduction.batch", "reduction", "fail",
                                                                          findings=findings[1:])])
+    result.source = {"file": "a.py", "line": 3}
     suppress(result, Definition("a.py", 3, {"LC5": "known"}))
     assert [f.code for f in result.findings] == ["LC405"] and result.exit_code() == 1
     assert [(f.code, f.suppressed) for f in result.suppressed] == [("LC504", "known")]
     assert result.checks[0].status == "pass" and "suppressed in the source" in result.checks[0].detail
+    for report_format in ("text", "md", "html"):
+        assert "LC504 error [target.shapes, single]" in render(result, report_format)
+        assert "suppressed at a.py:3 (known)" in render(result, report_format)
     suppress(result, Definition("a.py", 3, {"LC405": ""}))
     assert result.findings == [] and result.exit_code() == 0
     assert result.to_dict()["suppressed"][1]["suppressed"] == ""
