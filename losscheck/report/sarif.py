@@ -8,11 +8,14 @@ default level: error, warning, note); its results are the findings, each located
 location, and carrying the check and layout that raised it. A finding an inline `# losscheck: ignore[CODE]`
 suppressed is a result with an in-source suppression and its reason as justification, as SARIF records them.
 An unusable audit is an unsuccessful invocation with the reason. tests/test_sarif.py validates it against the
-official schema (tests/data/sarif-schema-2.1.0.json). Written as ASCII JSON, as the JSON report is.
+official schema (tests/data/sarif-schema-2.1.0.json). A candidate's text (target, messages, examples,
+reproducers, what made it unusable) goes through escape.printable, as in the text report, so a viewer shows
+its control characters escaped; the file is ASCII JSON, as the JSON report is.
 """
 import json
 
 from losscheck.pitfalls import PITFALLS
+from losscheck.report.escape import printable
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -27,24 +30,24 @@ def _rule(p) -> dict:
 
 
 def _result(f, result) -> dict:
-    location = {"logicalLocations": [{"fullyQualifiedName": result.target}]}
+    location = {"logicalLocations": [{"fullyQualifiedName": printable(result.target)}]}
     if result.source:
         location["physicalLocation"] = {"artifactLocation": {"uri": result.source["file"], "uriBaseId": "%SRCROOT%"},
                                         "region": {"startLine": result.source["line"]}}
     out = {"ruleId": f.code, "ruleIndex": RULES.index(f.code), "level": LEVELS[f.severity],
-           "message": {"text": f"{f.title}: {f.message}"}, "locations": [location],
-           "partialFingerprints": {"losscheck/v1": "/".join([result.target, f.code, f.check, f.layout])},
-           "properties": {"check": f.check, "layout": f.layout, "family": f.family, "example": f.example,
-                          "reproducer": f.reproducer}}
+           "message": {"text": printable(f"{f.title}: {f.message}")}, "locations": [location],
+           "partialFingerprints": {"losscheck/v1": printable("/".join([result.target, f.code, f.check, f.layout]))},
+           "properties": {"check": f.check, "layout": f.layout, "family": f.family, "example": printable(f.example),
+                          "reproducer": printable(f.reproducer)}}
     if f.suppressed is not None:
-        out["suppressions"] = [{"kind": "inSource", "justification": f.suppressed or "no reason given"}]
+        out["suppressions"] = [{"kind": "inSource", "justification": printable(f.suppressed or "no reason given")}]
     return out
 
 
 def render(result) -> str:
     invocation = {"executionSuccessful": not result.unusable}
     if result.unusable:
-        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": result.unusable}}]
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": printable(result.unusable)}}]
     run = {"tool": {"driver": {"name": "losscheck", "version": result.versions.get("losscheck", ""),
                                "rules": [_rule(PITFALLS[code]) for code in RULES]}},
            "invocations": [invocation],
