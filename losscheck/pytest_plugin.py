@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from losscheck.gate.baseline import Accepted, legacy_note, load_baseline
+from losscheck.gate.baseline import Accepted, compare, legacy_note, load_baseline
 from losscheck.gate.config import Config, Loss, load
 from losscheck.gate.runner import LossOutcome, audit_loss, judged, outcome_of
 from losscheck.errors import UsageError
@@ -383,8 +383,10 @@ def pytest_sessionfinish(session):
     if not outcomes:
         return
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
+    cmp = compare(ordered, state.baseline, {loss.name for loss in state.config.losses}) if state.baseline else None
     write_atomic(state.report_dir / "summary.md",
-                 render_summary(ordered, report_formats=state.config.report_formats, title="losscheck (pytest)"))
+                 render_summary(ordered, cmp, report_formats=state.config.report_formats,
+                                baseline_name=Path(state.config.baseline).name, title="losscheck (pytest)"))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -86,6 +86,8 @@ def test_suppression_and_baseline_agree_in_audit_ci_and_plugin(pytester):
     assert update.returncode == 0, update.stdout + update.stderr
     entries = json.loads((root / "losscheck-baseline.json").read_text())["accepted"]
     assert {(e["code"], e["check"], e["layout"]) for e in entries} >= {("LC405", "reduction.batch", "batch")}
-    plugin = pytester.runpytest_subprocess()
+    plugin = pytester.runpytest_subprocess("--losscheck-report", "plugin-reports")
     assert plugin.ret == 0, plugin.stdout.str()[-3000:]
     assert "accepted in losscheck-baseline.json" in plugin.stdout.str()
+    summary = (root / "plugin-reports" / "summary.md").read_text()
+    assert summary.startswith("# losscheck (pytest): PASS") and "## Accepted in `losscheck-baseline.json`" in summary
