@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from external_repo import BUGGY, GOOD, make_repo
+from losscheck.cli import main
+from losscheck.commands import ci as ci_command
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult, Finding
 from losscheck.gate.baseline import (TODO_REASON, Accepted, baseline_text, compare, entry_lines, legacy_note,
@@ -112,3 +115,31 @@ def test_a_second_entry_of_the_same_target_has_its_own_line():
     table = {"loss": [{"target": "m:FocalLossX"}, {"target": "m:FocalLoss", "name": "one"},
                       {"target": "m:FocalLoss", "name": "two"}]}
     assert [loss.line for loss in from_table(table, text=text).losses] == [4, 7, 11]
+
+
+def test_ci_notes_a_first_format_baseline_and_annotates_the_definition(tmp_path, monkeypatch, capsys):
+    """`losscheck ci` (its audits replaced by synthetic outcomes) under GitHub Actions: one line about the old
+    baseline format, the accepted finding passes, the new one is annotated on the loss's definition."""
+    root = make_repo(tmp_path)
+    (root / "losscheck-baseline.json").write_text(json.dumps({"accepted": [
+        {"target": BUGGY, "code": "LC504", "reason": "old format"}]}))
+    source = {"file": "mypkg/losses.py", "line": 21}
+
+    def fake_audit_all(config_root, losses, jobs=1):
+        return [outcome(GOOD, source=source), outcome(BUGGY, LC504, ("LC405", "reduction.batch", "batch"),
+                                                       source=source)]
+
+    monkeypatch.setattr(ci_command, "audit_all", fake_audit_all)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    capsys.readouterr()
+    assert main(["ci"]) == 1
+    out, err = capsys.readouterr()
+    assert [line for line in err.splitlines() if "--update-baseline" in line] == [
+        "losscheck: losscheck-baseline.json: 1 entry keyed by target and code only accept that code from any check "
+        "and layout; run `losscheck ci --update-baseline` to key them by check and layout too (their reasons are "
+        "kept)"]
+    assert "::error file=mypkg/losses.py,line=21,title=losscheck LC405 reduction" in out
+    assert "LC504" not in "".join(line for line in out.splitlines() if line.startswith("::error"))
