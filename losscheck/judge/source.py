@@ -25,6 +25,7 @@ verdict or the exit code.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import io
 import os
@@ -76,7 +77,7 @@ def locate(target, name: str = "") -> Definition | None:
     try:
         text = path.read_text(encoding="utf-8")
         lines = _definition(ast.parse(text), attr.split("."))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+    except (OSError, SyntaxError, ValueError):  # unreadable, not Python, not UTF-8
         return None
     if lines is None:
         return None
@@ -106,8 +107,10 @@ def _module_file(where: str) -> Path | None:
 
 def _object_file(obj) -> tuple[Path | None, str]:
     """(file, qualified name) of an object the caller passed directly: a class or function, or an instance
-    (its class) or a functools.partial (its function)."""
-    obj = getattr(obj, "func", obj)
+    (its class) or a functools.partial (its function). Only type checks and the attributes of a class or
+    function are read: no attribute lookup of the candidate's own can run."""
+    if isinstance(obj, functools.partial):
+        obj = obj.func
     if not (inspect.isclass(obj) or inspect.isfunction(obj)):
         obj = type(obj)
     try:
