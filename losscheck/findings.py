@@ -20,6 +20,8 @@ class Finding:
     reproducer: str = ""
     data: dict = field(default_factory=dict)
     severity_override: str | None = None  # a check may grade a finding below its code's default
+    layout: str = ""  # the input layout of the case that shows it ("" when no layout is involved)
+    suppressed: str | None = None  # the reason of the `# losscheck: ignore[CODE]` comment that suppressed it
 
     @property
     def family(self) -> str:
@@ -36,7 +38,8 @@ class Finding:
     def to_dict(self) -> dict:
         return {"code": self.code, "family": self.family, "severity": self.severity, "title": self.title,
                 "check": self.check, "message": self.message, "example": self.example,
-                "reproducer": self.reproducer, "data": self.data}
+                "reproducer": self.reproducer, "data": self.data, "layout": self.layout,
+                **({"suppressed": self.suppressed} if self.suppressed is not None else {})}
 
 
 @dataclass
@@ -76,6 +79,8 @@ class AuditResult:
     layouts: dict = field(default_factory=dict)  # {"accepted": [...], "probed": {layout: {format: outcome}}}
     unusable: str | None = None  # why the candidate could not be audited at all (exit 2)
     fail_on: str = "error"  # the lowest severity that fails this audit (--fail-on): its verdict and exit code
+    source: dict | None = None  # the loss's definition {"file", "line"} (losscheck.judge.source), None: unknown
+    suppressed: list[Finding] = field(default_factory=list)  # findings its source suppresses, with their reason
 
     @property
     def findings(self) -> list[Finding]:
@@ -140,4 +145,5 @@ class AuditResult:
             "seconds": round(self.seconds, 3),
             "checks": [c.to_dict() for c in self.checks],
             "findings": [f.to_dict() for f in self.findings],
+            "source": self.source, "suppressed": [f.to_dict() for f in self.suppressed],
         }

@@ -2,7 +2,8 @@
 
 - `[[tool.losscheck.loss]]` in the rootdir's pyproject.toml: one test item per loss and family, with node
   ids like `losscheck::mypkg.losses:FocalLoss::gradient`; each loss is audited once per session and each
-  family item fails with that family's findings. Collected when pytest runs a directory (or no arguments);
+  family item fails with that family's findings, less those the baseline accepts (`baseline` in
+  [tool.losscheck], as `losscheck ci` reads it). Collected when pytest runs a directory (or no arguments);
   `--losscheck-no-collect` leaves them out, `--losscheck-collect` forces them in.
 - the `loss_audit` fixture: `loss_audit(target_or_object, as_=None, init=None, conventions=None, **options)`
   returns the AuditResult; `result.assert_ok()` fails with one line per finding and the first reproducer.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from losscheck.gate.baseline import Accepted, compare, legacy_note, load_baseline
 from losscheck.gate.config import Config, Loss, load
 from losscheck.gate.runner import LossOutcome, audit_loss, judged, outcome_of
 from losscheck.errors import UsageError
@@ -57,6 +59,7 @@ class _State:
     shared: str | None = None                   # directory shared by the xdist workers of this run
     owns_shared: bool = False
     objects: int = 0                            # audits of objects (not target strings) so far
+    baseline: list = field(default_factory=list)  # the accepted findings of the configured losses
 
     @property
     def options(self) -> AuditOptions:
@@ -107,7 +110,8 @@ def pytest_configure(config):
         cfg = load(_pyproject(config), required=False)
         given_settings, report = overrides(config.option), config.getoption("losscheck_report")
         report_dir = output_dir(Path(config.invocation_params.dir, report), "--losscheck-report") if report else None
-        state = _State(cfg, given_settings, report_dir)
+        state = _State(cfg, given_settings, report_dir,
+                       baseline=load_baseline(cfg.resolve(cfg.baseline)) if cfg.present else [])
     except UsageError as e:
         raise pytest.UsageError(f"losscheck: {printable(e)}") from None
     workerinput = getattr(config, "workerinput", None)
@@ -137,8 +141,10 @@ def pytest_report_header(config):
         return None
     options = state.options
     return [f"losscheck: {len(state.config.losses)} configured loss(es) in {state.config.path.name}, "
-            f"max-examples {options.max_examples}, seed {options.seed}",
-            *(loss.trusted_notice for loss in state.config.losses if loss.trusted_notice)]
+            f"max-examples {options.max_examples}, seed {options.seed}, {len(state.baseline)} accepted in "
+            f"{state.config.baseline}",
+            *(loss.trusted_notice for loss in state.config.losses if loss.trusted_notice),
+            *filter(None, [legacy_note(state.baseline, state.config.baseline)])]
 
 
 # -- audits, cached per session and shared between xdist workers ----------------------------------------
@@ -209,13 +215,17 @@ class LossFamilyItem(pytest.Item):
         loss, outcome = self.parent.loss, self.parent.outcome()
         if outcome.result is None:
             raise LosscheckFailure(f"losscheck: {loss.name} cannot be audited: {outcome.error}")
-        result = outcome.result
-        failing = [f for f in result.failing(loss.fail_on) if f.family == self.family]
+        result, accepted = outcome.result, Accepted(self.config.stash[STATE].baseline)
+        failing = [f for f in result.failing(loss.fail_on)
+                   if f.family == self.family and accepted.reason(loss.name, f) is None]
         if failing:
             raise LosscheckFailure(result.failure_text(loss.fail_on, failing))
-        for f in result.findings:
+        for f in result.findings + result.suppressed:
             if f.family == self.family:
-                self.user_properties.append(("losscheck", f"{f.code} {f.severity} {f.title}"))
+                reason = accepted.reason(loss.name, f)
+                why = (f" (suppressed in the source: {f.suppressed})" if f.suppressed is not None
+                       else f" (accepted in the baseline: {reason})" if reason is not None else "")
+                self.user_properties.append(("losscheck", f"{f.code} {f.severity} {f.title}{why}"))
         checks = [c for c in result.checks if c.family == self.family]
         if checks and all(c.status == "skip" for c in checks):
             pytest.skip("; ".join(dict.fromkeys(c.detail for c in checks)) or "every check skipped")
@@ -373,8 +383,10 @@ def pytest_sessionfinish(session):
     if not outcomes:
         return
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
+    cmp = compare(ordered, state.baseline, {loss.name for loss in state.config.losses}) if state.baseline else None
     write_atomic(state.report_dir / "summary.md",
-                 render_summary(ordered, report_formats=state.config.report_formats, title="losscheck (pytest)"))
+                 render_summary(ordered, cmp, report_formats=state.config.report_formats,
+                                baseline_name=Path(state.config.baseline).name, title="losscheck (pytest)"))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from losscheck.gate.baseline import TODO_REASON, baseline_text, compare, load_baseline, updated_baseline
+from losscheck.gate.baseline import (TODO_REASON, baseline_text, compare, entry_lines, legacy_note, load_baseline,
+                                     updated_baseline)
 from losscheck.gate.config import load
 from losscheck.errors import UsageError
 from losscheck.gate.github import github_annotations, on_github
@@ -55,6 +56,9 @@ def run(args) -> int:
     if not losses:
         raise UsageError(f"no configured loss matches --only '{args.only}'")
 
+    note = None if args.update_baseline else legacy_note(baseline, baseline_path)
+    if note:
+        _echo(note, file=sys.stderr)
     for loss in losses:
         if loss.trusted_notice:
             _echo(loss.trusted_notice, file=sys.stderr)
@@ -80,7 +84,9 @@ def run(args) -> int:
         detail = o.error if o.result is None else "; ".join(filter(None, [
             "new: " + ", ".join(cmp.new[o.name]) if o.name in cmp.new else "",
             "accepted: " + ", ".join(cmp.accepted[o.name]) if o.name in cmp.accepted else "",
-            "below fail-on: " + ", ".join(dict.fromkeys(f.code for f in o.below())) if o.below() else ""]))
+            "below fail-on: " + ", ".join(dict.fromkeys(f.code for f in o.below())) if o.below() else "",
+            "suppressed in the source: " + ", ".join(dict.fromkeys(f.code for f in o.result.suppressed))
+            if o.result.suppressed else ""]))
         _echo(f"{v.upper():>12}  {o.name}" + (f"  ({detail})" if detail else ""))
     for e, why in cmp.stale:
         _echo(f"{'STALE':>12}  {e['target']} {e['code']} in {baseline_path.name}: {why}")
@@ -89,7 +95,8 @@ def run(args) -> int:
         _echo(f"losscheck ci: {len(todo)} accepted finding(s) in {baseline_path.name} still need a reason "
               f"(replace '{TODO_REASON}')")
     if on_github():
-        for line in github_annotations(outcomes, cmp, _relative(config.path), _relative(baseline_path)):
+        for line in github_annotations(outcomes, cmp, _relative(config.path), _relative(baseline_path),
+                                       entry_lines(baseline_path)):
             _echo(line)
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:

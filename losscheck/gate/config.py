@@ -36,6 +36,7 @@ torch, no hypothesis).
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +53,7 @@ DEFAULT_REPORT_FORMATS = ("md", "html", "json", "junit")
 DEFAULT_REPORT_DIR = "losscheck-reports"
 DEFAULT_BASELINE = "losscheck-baseline.json"
 
+_TARGET_LINE = re.compile(r"""\s*target\s*=\s*(["'])(.*?)\1""")
 # key -> kind ("option": a declared setting, checked by its validator)
 _OPTION_KEYS = dict.fromkeys(BY_KEY, "option")
 GLOBAL_KEYS = {**_OPTION_KEYS, "formats": "report_formats", "report-dir": "str", "baseline": "str", "jobs": "int>=1",
@@ -179,7 +181,8 @@ def from_table(table, *, path: Path | None = None, text: str = "") -> Config:
             own["ignore"] = tuple(dict.fromkeys([*options.ignore, *own["ignore"]]))
         losses.append(Loss(target=e["target"], name=name, as_=e.get("as"), init=e.get("init", {}),
                            conventions=e.get("conventions", {}), options=replace(options, **own),
-                           layouts=tuple(e.get("layouts", ())), line=_line_of(text, e["target"])))
+                           layouts=tuple(e.get("layouts", ())),
+                           line=_line_of(text, e["target"], sum(loss.target == e["target"] for loss in losses))))
     return Config(path=path, present=True, options=options,
                   report_formats=tuple(g.get("formats", DEFAULT_REPORT_FORMATS)),
                   report_dir=g.get("report-dir", DEFAULT_REPORT_DIR), baseline=g.get("baseline", DEFAULT_BASELINE),
@@ -244,9 +247,12 @@ def _check(kind: str, value, what: str):
     raise AssertionError(kind)
 
 
-def _line_of(text: str, target: str) -> int | None:
+def _line_of(text: str, target: str, before: int = 0) -> int | None:
+    """The line of the `target = "..."` key of a loss entry: the one after `before` entries of the same target."""
     for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("target") and target in stripped:
-            return n
+        m = _TARGET_LINE.match(line)
+        if m and m.group(2) == target:
+            if not before:
+                return n
+            before -= 1
     return None

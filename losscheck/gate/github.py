@@ -1,9 +1,15 @@
-"""GitHub Actions output of `losscheck ci`: workflow-command annotations (`::error file=F,line=N,title=T::...`)."""
+"""GitHub Actions output of `losscheck ci`: workflow-command annotations (`::error file=F,line=N,title=T::...`).
+
+A new finding sits on the loss's own definition (AuditResult.source: its file relative to the repository's root
+and its line, losscheck.judge.source), so on a pull request it shows on the changed code; where the source is
+unknown (a built-in, an installed package) it sits on the loss's entry in the configuration. A stale baseline
+entry sits on its own line of the baseline.
+"""
 from __future__ import annotations
 
 import os
 
-from losscheck.gate.baseline import Comparison
+from losscheck.gate.baseline import Comparison, entry_key
 
 
 def _escape_data(text: str) -> str:
@@ -27,25 +33,30 @@ def annotation(level: str, title: str, message: str, file: str | None = None, li
     return f"::{level} {','.join(props)}::{_escape_data(message)}"
 
 
-def github_annotations(outcomes, cmp: Comparison, config_file: str, baseline_file: str) -> list[str]:
-    """The annotations of a `losscheck ci` run: unusable losses and new findings (errors, on the loss's line
-    of the configuration) and stale baseline entries (warnings)."""
+def github_annotations(outcomes, cmp: Comparison, config_file: str, baseline_file: str,
+                       baseline_lines: dict | None = None) -> list[str]:
+    """The annotations of a `losscheck ci` run: unusable losses (errors on the loss's line of the configuration),
+    new findings (errors on the loss's definition) and stale baseline entries (warnings on their line of the
+    baseline, `baseline_lines`: losscheck.gate.baseline.entry_lines)."""
     out = []
     for o in outcomes:
         if o.result is None:
             out.append(annotation("error", f"losscheck: {o.name} cannot be audited", o.error, config_file,
                                   o.loss.line))
     for name, by_code in cmp.new.items():
-        loss = next(o.loss for o in outcomes if o.name == name)
+        o = next(o for o in outcomes if o.name == name)
+        file, line = (o.result.source["file"], o.result.source["line"]) if o.result.source else (config_file,
+                                                                                                   o.loss.line)
         for code, findings in by_code.items():
             f = findings[0]
             out.append(annotation("error", f"losscheck {code} {f.family}: {f.title}",
-                                  f"{name}: {f.message} (accept it in {baseline_file} with a reason, or fix the "
-                                  "loss)", config_file, loss.line))
+                                  f"{name}: {f.message} (accept it in {baseline_file} with a reason, suppress it "
+                                  f"with `# losscheck: ignore[{code}] reason` on this line, or fix the loss)",
+                                  file, line))
     for e, why in cmp.stale:
         out.append(annotation("warning", f"losscheck: stale baseline entry {e['code']}",
                               f"{e['target']} {e['code']}: {why}; remove it or run losscheck ci --update-baseline",
-                              baseline_file))
+                              baseline_file, (baseline_lines or {}).get(entry_key(e))))
     return out
 
 

@@ -11,6 +11,8 @@ candidate cannot reach what judges it. One audit flows through it as:
       losscheck.checks                every registered check, in the declared order (checks/registry.py)
       evidence                        what a check finds: Evidence, Violation, Skip
       reproducer                      the standalone script of a finding
+      source                          the loss's file and definition line and its inline suppressions, read
+                                      with ast and tokenize (never imported); suppressed findings set aside
     -> losscheck.findings.AuditResult, written by losscheck.report
 
 The leaves every check imports (evidence, compare, tolerances, formatting, outputs) import nothing else of the

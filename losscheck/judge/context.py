@@ -180,4 +180,4 @@ class Context:
         return Finding(code=v.code, check=check_name, message=v.message,
                        example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
                        reproducer=repro, data=data,
-                       severity_override=v.severity)
+                       severity_override=v.severity, layout=v.case.layout)

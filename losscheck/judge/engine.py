@@ -31,6 +31,7 @@ from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult
 from losscheck.judge.context import Context
 from losscheck.judge.evidence import Skip, Violation
+from losscheck.judge.source import locate, suppress
 from losscheck.judge.state import AuditState
 from losscheck.judge.tolerances import TOLERANCES
 from losscheck.options import AuditOptions, AuditRequest
@@ -218,6 +219,9 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
         c.findings = [f for f in c.findings if _keep(f.code, options.select, options.ignore)]
         if c.status == "fail" and not c.findings:
             c.status, c.detail = "pass", (c.detail + " (findings ignored)").strip()
+    source = locate(request.target, candidate.name)
+    result.source = source.to_dict() if source else None
+    suppress(result, source)
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -5,7 +5,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from losscheck.report.plots import sweep_svg
-from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
+from losscheck.report.summary import HEADERS, family_rows, inputs_line, suppressed_lines, tolerance_line, verdict
 
 _env = Environment(loader=PackageLoader("losscheck.report", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -16,4 +16,4 @@ def render(result) -> str:
     return _env.get_template("report.html").render(result=result, verdict=verdict(result), headers=HEADERS,
                                                    rows=family_rows(result), tolerances=tolerance_line(result),
                                                    inputs=inputs_line(result) or "-",
-                                                   plots=plots)
+                                                   suppressed=suppressed_lines(result), plots=plots)

@@ -6,7 +6,7 @@ raised) appears only inside code spans and fences (losscheck.report.escape), so 
 from tabulate import tabulate
 
 from losscheck.report.escape import code_span, fenced
-from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
+from losscheck.report.summary import HEADERS, family_rows, inputs_line, suppressed_lines, tolerance_line, verdict
 
 
 def render(result) -> str:
@@ -16,6 +16,8 @@ def render(result) -> str:
         out += [f"## {f.code} ({f.severity}, {f.family}): {f.title}", "", *fenced(f.message, "text"), "",
                 "Example:", "", *fenced(f.example, "python"), "", "Reproducer:", "", *fenced(f.reproducer, "python"),
                 ""]
+    if result.suppressed:
+        out += ["## Suppressed in the source", "", *(f"- {code_span(line)}" for line in suppressed_lines(result)), ""]
     skipped = [c for c in result.checks if c.status in ("skip", "error")]
     if skipped:
         out += ["## Checks not run", ""] + [f"- {code_span(c.name)} ({c.status}): {code_span(c.detail)}"

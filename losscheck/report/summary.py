@@ -45,3 +45,11 @@ def inputs_line(result) -> str:
 
 def tolerance_line(result) -> str:
     return "; ".join(f"{k} rtol={v['rtol']:g} atol={v['atol']:g}" for k, v in result.tolerances.items())
+
+
+def suppressed_lines(result) -> list[str]:
+    """One line per finding an inline `# losscheck: ignore[CODE] reason` suppressed: its code, check, layout and
+    reason (they do not count for the verdict)."""
+    where = f" at {result.source['file']}:{result.source['line']}" if result.source else ""
+    return [f"{f.code} {f.severity} [{f.check}{', ' + f.layout if f.layout else ''}] {f.title}: suppressed{where}"
+            f" ({f.suppressed or 'no reason given'})" for f in result.suppressed]

@@ -4,7 +4,7 @@ import textwrap
 
 from tabulate import tabulate
 
-from losscheck.report.summary import HEADERS, family_rows, inputs_line, tolerance_line, verdict
+from losscheck.report.summary import HEADERS, family_rows, inputs_line, suppressed_lines, tolerance_line, verdict
 
 
 def _indent(text: str, prefix="    ") -> str:
@@ -27,5 +27,7 @@ def render(result) -> str:
     for f in result.findings:
         out += [f"{f.code} {f.severity} [{f.family}] {f.title}  ({f.check})", _indent(f.message), "  example:",
                 _indent(f.example), "  reproducer:", _indent(f.reproducer), ""]
+    if result.suppressed:
+        out += ["suppressed in the source:", *(f"  {line}" for line in suppressed_lines(result)), ""]
     out.append(verdict(result))
     return "\n".join(out) + "\n"
