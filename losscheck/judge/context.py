@@ -176,6 +176,7 @@ class Context:
         if PITFALLS[v.code].family in SWEPT_FAMILIES and self.caller.hung is None:
             data["sweep"] = sweep(self, v.case, v.dtype)
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
+                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case),
+                                            self.binding.taken(v.case.params)),
                        reproducer=repro, data=data,
                        severity_override=v.severity)

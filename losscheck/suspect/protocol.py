@@ -134,6 +134,7 @@ class Resolved:
     module: str
     builtin_id: str | None
     call_arguments: list
+    built: str | None = None  # Candidate.built: how the reproducer builds an object passed directly
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ class Suspect:
         c = self.candidate
         module = getattr(c.obj, "__module__", None) or type(c.obj).__module__
         return protocol.Resolved(target=c.target, kind=c.kind, name=c.name, import_lines=c.import_lines,
-                                 module=str(module), builtin_id=builtin_id(c.obj), call_arguments=c.call_arguments())
+                                 module=str(module), builtin_id=builtin_id(c.obj), call_arguments=c.call_arguments(),
+                                 built=c.built)
 
     def prepare(self, request: protocol.Prepare):
         try:
