@@ -18,7 +18,8 @@ from typing import Any
 
 from losscheck.errors import UsageError
 from losscheck.suspect.ops import RUNS
-from losscheck.suspect.recipe import constructor_call, file_import_lines, import_lines_of, module_import_lines
+from losscheck.suspect.recipe import (constructor_call, file_import_lines, import_lines_of, imported_roots,
+                                      module_import_lines)
 
 # Deprecated torch arguments that shadow `reduction`; never bound.
 IGNORED_PARAMETERS = {"size_average", "reduce", "self"}
@@ -216,6 +217,7 @@ def split_target(target: str):
 def resolve(target: str, init: dict | None = None) -> Candidate:
     """Import the target and classify it; raise UsageError with one line when it cannot be used."""
     where, attr = split_target(target)
+    before = set(sys.modules)
     if where.endswith(".py") or os.sep in where:
         path = Path(where)
         module = _load_file(path)
@@ -225,7 +227,7 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
                 raise UsageError(f"'{where}' defines {len(names)} candidates ({', '.join(names) or 'none'}); "
                                  f"name one as {where}:Name")
             attr = names[0]
-        import_lines = file_import_lines(path, attr.split(".")[0])
+        import_lines = file_import_lines(path, attr.split(".")[0], imported_roots(set(sys.modules) - before))
     else:
         try:
             module = import_module(where)
@@ -235,7 +237,7 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
             if not parent or ":" in target or _module_exists(where):
                 raise
             module, attr = import_module(parent), f"{last}.{attr}"
-        import_lines = module_import_lines(module, attr.split(".")[0])
+        import_lines = module_import_lines(module, attr.split(".")[0], imported_roots(set(sys.modules) - before))
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):

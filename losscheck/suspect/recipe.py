@@ -46,17 +46,29 @@ def import_root(module) -> str | None:
     return str(path.parents[depth])
 
 
-def module_import_lines(module, name: str) -> str:
-    """`from module import name`, after the sys.path line that makes it work from any directory when needed."""
-    root = import_root(module)
-    path = f"import sys\nsys.path.insert(0, {root!r})\n" if root else ""
-    return f"{path}from {module.__name__} import {name}"
+def imported_roots(names) -> list[str]:
+    """The import roots of the top-level modules among `names` (those an import just added to sys.modules) that
+    are not installed: the folders a target's own imports were found in."""
+    modules = [sys.modules.get(n) for n in sorted(names) if "." not in n]
+    return [root for root in (import_root(m) for m in modules if m is not None) if root]
 
 
-def file_import_lines(path: Path, name: str) -> str:
-    """Lines that load `name` from the file at `path` (its folder first on sys.path, for its own imports)."""
-    return (f"import importlib.util\nimport sys\n"
-            f"sys.path.insert(0, {str(path.parent.resolve())!r})\n"
+def path_line(folders) -> str:
+    """`import sys` and the line that puts `folders` first on sys.path, in order; "" when there are none."""
+    folders = list(dict.fromkeys(f for f in folders if f))
+    return f"import sys\nsys.path[:0] = {folders!r}\n" if folders else ""
+
+
+def module_import_lines(module, name: str, also=()) -> str:
+    """`from module import name`, after the sys.path line that makes it work from any directory when needed (the
+    module's import root, then the folders `also` names)."""
+    return f"{path_line([import_root(module), *also])}from {module.__name__} import {name}"
+
+
+def file_import_lines(path: Path, name: str, also=()) -> str:
+    """Lines that load `name` from the file at `path`, its folder (and the folders `also` names) first on sys.path
+    for its own imports."""
+    return (f"import importlib.util\n{path_line([str(path.parent.resolve()), *also])}"
             f"_spec = importlib.util.spec_from_file_location('candidate', {str(path.resolve())!r})\n"
             f"_mod = importlib.util.module_from_spec(_spec)\n_spec.loader.exec_module(_mod)\n"
             f"{name} = _mod.{name}")
