@@ -90,22 +90,22 @@ def test_instance_whose_twin_differs_has_no_recipe(losses, build):
 
 
 def test_import_root_of_a_module_that_is_not_installed(losses, tmp_path):
-    lines = recipe.module_import_lines(losses, "Focal")
-    assert lines == (f"import sys\nsys.path[:0] = {[str((tmp_path / 'project').resolve())]!r}\n"
-                     f"from {losses.__name__} import Focal")
+    assert recipe.search_path(losses) == [str((tmp_path / "project").resolve())]
+    assert recipe.import_lines_of(losses.Focal) == (f"from {losses.__name__} import Focal",
+                                                    recipe.search_path(losses))
 
 
 @pytest.mark.parametrize("module", ["torch.nn.functional", "losscheck.examples.mistakes", "json"])
-def test_installed_modules_need_no_sys_path_line(module):
+def test_installed_modules_need_no_search_path(module):
     """Site-packages, an editable install (losscheck here) and the standard library import anywhere."""
-    lines = recipe.module_import_lines(importlib.import_module(module), "x")
-    assert lines == f"from {module} import x"
+    assert recipe.search_path(importlib.import_module(module)) == []
 
 
 def test_wrapped_instance_builds_loss_fn(losses):
     candidate = wrap(losses.Focal(gamma=0.5))
     assert candidate.kind == "instance"
-    assert candidate.import_lines.endswith(f"from {losses.__name__} import Focal")
+    assert candidate.import_lines == f"from {losses.__name__} import Focal"
+    assert candidate.search_path == recipe.search_path(losses)
     assert candidate.construction({}) == "loss_fn = Focal(gamma=0.5)"
 
 
@@ -133,8 +133,20 @@ def test_literal_of_non_finite_and_nested_values():
     assert recipe.literal(object()) is None
 
 
-def test_module_import_lines_are_used_by_module_targets(losses):
-    """resolve() of a `pkg.mod:Name` target writes the same lines (a fresh interpreter in any folder)."""
+def test_module_targets_carry_their_search_path(losses):
+    """resolve() of a `pkg.mod:Name` target: the reproducer imports it by name, its root first on sys.path."""
     candidate = resolve(f"{losses.__name__}:Focal")
-    assert candidate.import_lines == recipe.module_import_lines(losses, "Focal")
+    assert candidate.search_path == recipe.search_path(losses)
     assert candidate.construction({}) == "loss_fn = Focal()"
+
+
+def test_file_targets_carry_the_roots_of_their_own_imports(losses, tmp_path):
+    """A file that imports a package of its project: its folder and that package's root go on sys.path."""
+    package = losses.__name__.partition(".")[0]
+    for name in (losses.__name__, package):  # imported afresh by the file, as in a new audit
+        del sys.modules[name]
+    script = tmp_path / "scripts" / "train_loss.py"
+    script.parent.mkdir()
+    script.write_text(f"from {losses.__name__} import Focal\n")
+    candidate = resolve(f"{script}:Focal")
+    assert candidate.search_path == [str(script.parent.resolve()), str((tmp_path / "project").resolve())]

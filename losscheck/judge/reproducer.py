@@ -30,6 +30,11 @@ def tensor_source(a: np.ndarray, dtype: str, requires_grad: bool = False) -> Sou
     return Source(f"torch.tensor({a.tolist()!r}{extra})")
 
 
+def path_line(folders) -> str:
+    """`import sys` and the line that puts `folders` first on sys.path (the candidate's import roots), or ""."""
+    return f"import sys\nsys.path[:0] = {list(folders)!r}\n" if folders else ""
+
+
 def values_source(a) -> str:
     """Python source for the values of an array (nested lists), non-finite numbers as float('nan') and such."""
     def item(x):
@@ -67,6 +72,7 @@ def reproducer_source(*, code: str, seed: int, candidate, binding, case, dtype: 
     header = f'"""losscheck {code}: {PITFALLS[code].title} (seed {seed}). Run: python this_file.py"""'
     inputs = "\n".join(f"{name} = {tensor_source(a, dtype, i in grad_args)}"
                        for i, (name, a) in enumerate(zip(binding.spec.signature, binding.spec.candidate_inputs(case))))
-    parts = [header, "import torch", candidate.import_lines, "torch.set_printoptions(precision=8)",
+    parts = [header, "import torch", path_line(candidate.search_path) + candidate.import_lines,
+             "torch.set_printoptions(precision=8)",
              candidate.construction(kwargs), inputs, setup, snippet]
     return "\n\n".join(p for p in parts if p) + "\n"

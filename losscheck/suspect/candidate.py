@@ -18,8 +18,7 @@ from typing import Any
 
 from losscheck.errors import UsageError
 from losscheck.suspect.ops import RUNS
-from losscheck.suspect.recipe import (constructor_call, file_import_lines, import_lines_of, imported_roots,
-                                      module_import_lines)
+from losscheck.suspect.recipe import constructor_call, file_import_lines, import_lines_of, search_path
 
 # Deprecated torch arguments that shadow `reduction`; never bound.
 IGNORED_PARAMETERS = {"size_average", "reduce", "self"}
@@ -37,6 +36,7 @@ class Candidate:
     # passed directly: an instance's source that builds it again (`FocalLoss(gamma=0.5)`); "" when it cannot be
     # imported by its name or its constructor arguments cannot be read back (losscheck.suspect.recipe); None else
     built: str | None = None
+    search_path: list = field(default_factory=list)  # folders the reproducer puts first on sys.path to import it
 
     def prepare(self, n_tensors: int) -> None:
         """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits."""
@@ -227,7 +227,8 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
                 raise UsageError(f"'{where}' defines {len(names)} candidates ({', '.join(names) or 'none'}); "
                                  f"name one as {where}:Name")
             attr = names[0]
-        import_lines = file_import_lines(path, attr.split(".")[0], imported_roots(set(sys.modules) - before))
+        import_lines = file_import_lines(path, attr.split(".")[0])
+        folders = [str(path.parent.resolve()), *search_path(None, set(sys.modules) - before)]
     else:
         try:
             module = import_module(where)
@@ -237,14 +238,15 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
             if not parent or ":" in target or _module_exists(where):
                 raise
             module, attr = import_module(parent), f"{last}.{attr}"
-        import_lines = module_import_lines(module, attr.split(".")[0], imported_roots(set(sys.modules) - before))
+        import_lines = f"from {module.__name__} import {attr.split('.')[0]}"
+        folders = search_path(module, set(sys.modules) - before)
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise UsageError(f"'{module.__name__}' has no attribute '{attr}'")
         obj = getattr(obj, part)
     return Candidate(target=target, obj=obj, kind=_kind(obj, target), import_lines=import_lines, name=attr,
-                     init=dict(init or {}))
+                     init=dict(init or {}), search_path=list(dict.fromkeys(folders)))
 
 
 def _kind(obj, target) -> str:
@@ -264,12 +266,13 @@ def wrap(obj, init: dict | None = None) -> Candidate:
     module = getattr(obj, "__module__", None) or type(obj).__module__
     target = f"{module}:{name}"
     kind = _kind(obj, target)
-    imports = import_lines_of(type(obj) if kind == "instance" else obj)
-    built = None if imports else ""
-    if kind == "instance" and imports:
+    found = import_lines_of(type(obj) if kind == "instance" else obj)
+    imports, folders = found or (f"# {target}: cannot be imported by its name (passed directly)", [])
+    built = None if found else ""
+    if kind == "instance" and found:
         built = constructor_call(obj) or ""
     return Candidate(target=target, obj=obj, kind=kind, name=name, init=dict(init or {}), built=built,
-                     import_lines=imports or f"# {target}: cannot be imported by its name (passed directly)")
+                     import_lines=imports, search_path=folders)
 
 
 def builtin_id(obj) -> str | None:

@@ -135,6 +135,7 @@ class Resolved:
     builtin_id: str | None
     call_arguments: list
     built: str | None = None  # Candidate.built: how the reproducer builds an object passed directly
+    search_path: tuple = ()   # Candidate.search_path: the folders the reproducer puts on sys.path
 
 
 @dataclass(frozen=True)

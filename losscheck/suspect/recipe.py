@@ -46,37 +46,26 @@ def import_root(module) -> str | None:
     return str(path.parents[depth])
 
 
-def imported_roots(names) -> list[str]:
-    """The import roots of the top-level modules among `names` (those an import just added to sys.modules) that
-    are not installed: the folders a target's own imports were found in."""
-    modules = [sys.modules.get(n) for n in sorted(names) if "." not in n]
-    return [root for root in (import_root(m) for m in modules if m is not None) if root]
+def search_path(module, imported=()) -> list[str]:
+    """The folders a reproducer puts first on sys.path so that `module` (None for a file loaded by its path) imports
+    by its name from any directory: its import root, then those of the top-level modules among `imported` (the
+    names its import added to sys.modules: the target's own imports), each only when it is not installed."""
+    modules = [module, *(sys.modules.get(n) for n in sorted(imported) if "." not in n)]
+    return list(dict.fromkeys(root for root in (import_root(m) for m in modules if m is not None) if root))
 
 
-def path_line(folders) -> str:
-    """`import sys` and the line that puts `folders` first on sys.path, in order; "" when there are none."""
-    folders = list(dict.fromkeys(f for f in folders if f))
-    return f"import sys\nsys.path[:0] = {folders!r}\n" if folders else ""
-
-
-def module_import_lines(module, name: str, also=()) -> str:
-    """`from module import name`, after the sys.path line that makes it work from any directory when needed (the
-    module's import root, then the folders `also` names)."""
-    return f"{path_line([import_root(module), *also])}from {module.__name__} import {name}"
-
-
-def file_import_lines(path: Path, name: str, also=()) -> str:
-    """Lines that load `name` from the file at `path`, its folder (and the folders `also` names) first on sys.path
-    for its own imports."""
-    return (f"import importlib.util\n{path_line([str(path.parent.resolve()), *also])}"
+def file_import_lines(path: Path, name: str) -> str:
+    """Lines that load `name` from the file at `path` (the reproducer puts its folder on sys.path first)."""
+    return (f"import importlib.util\n"
             f"_spec = importlib.util.spec_from_file_location('candidate', {str(path.resolve())!r})\n"
             f"_mod = importlib.util.module_from_spec(_spec)\n_spec.loader.exec_module(_mod)\n"
             f"{name} = _mod.{name}")
 
 
-def import_lines_of(obj) -> str | None:
-    """The import lines that bind `obj` (a class or function) to its own name in a fresh interpreter; None when
-    it cannot be imported by name (defined in a function, or not found where its module says)."""
+def import_lines_of(obj) -> tuple[str, list[str]] | None:
+    """(the import lines that bind `obj`, a class or function, to its own name in a fresh interpreter, the folders
+    they need on sys.path); None when it cannot be imported by name (defined in a function, or not found where
+    its module says)."""
     qualname, module_name = getattr(obj, "__qualname__", ""), getattr(obj, "__module__", None)
     module = sys.modules.get(module_name or "")
     if not qualname or "<locals>" in qualname or module is None:
@@ -89,8 +78,8 @@ def import_lines_of(obj) -> str | None:
     head = qualname.split(".")[0]
     if module_name == "__main__":
         file = getattr(module, "__file__", None)
-        return file_import_lines(Path(file), head) if file else None
-    return module_import_lines(module, head)
+        return (file_import_lines(Path(file), head), [str(Path(file).resolve().parent)]) if file else None
+    return f"from {module_name} import {head}", search_path(module)
 
 
 def constructor_call(obj) -> str | None:
