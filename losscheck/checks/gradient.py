@@ -55,7 +55,7 @@ def _jumps(f, x, i, h, f0, fp, fm) -> bool:
     return False
 
 
-def snippet(ctx, case, known=None) -> str:
+def backward_snippet(ctx, case, known=None) -> str:
     """The reproducer's lines: the candidate's gradient of each differentiable input beside the reference's
     (`known`: input index -> the reference gradient the check already has)."""
     refs = {i: (known or {}).get(i) for i in ctx.spec.grad_args}
@@ -69,10 +69,10 @@ def candidate_gradients(ctx, case):
     if not out.requires_grad:
         raise Violation("LC301", "no gradient reaches the inputs: the result does not require grad "
                         "(the graph is cut by detach, .item() or a NumPy round trip)", case, "float64",
-                        snippet=snippet(ctx, case), grad=True)
+                        snippet=backward_snippet(ctx, case), grad=True)
     done = ctx.caller.call(lambda: out.sum().backward())
     if not done.ok:
-        raise ctx.failure(done, case, "float64", "backward", snippet=snippet(ctx, case), grad=True)
+        raise ctx.failure(done, case, "float64", "backward", snippet=backward_snippet(ctx, case), grad=True)
     return {i: (None if ts[i].grad is None else ts[i].grad.double().numpy()) for i in ctx.spec.grad_args}
 
 
@@ -84,13 +84,13 @@ def flow_property(ctx):
             if g is None:
                 raise Violation("LC301", f"no gradient reaches `{name}`: its .grad is None after backward "
                                 f"(the input is detached, or the loss is rebuilt from numbers)", case, "float64",
-                                snippet=snippet(ctx, case), grad=True)
+                                snippet=backward_snippet(ctx, case), grad=True)
         if all(np.all(g == 0) for g in grads.values()):
             refs = {i: reference_gradient(ctx, case, i)[0] for i in grads}
             if max(float(np.max(np.abs(r))) for r in refs.values()) > 1e-3:
                 raise Violation("LC301", "the gradient is exactly zero for every input although the reference "
                                 f"gradient is not (max |grad| {max(float(np.max(np.abs(r))) for r in refs.values()):.3g})",
-                                case, "float64", snippet=snippet(ctx, case, refs), grad=True)
+                                case, "float64", snippet=backward_snippet(ctx, case, refs), grad=True)
     return prop
 
 
@@ -113,7 +113,7 @@ def compare_property(ctx, finite_only: bool):
             if np.any(bad):
                 raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {number(g)}, not finite{labelled(case)}, where the "
                                 f"reference gradient is finite ({number(central)})", case, "float64",
-                                snippet=snippet(ctx, case, {i: full}), grad=True,
+                                snippet=backward_snippet(ctx, case, {i: full}), grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
             if finite_only:
                 continue
@@ -125,7 +125,7 @@ def compare_property(ctx, finite_only: bool):
                 code = "LC304" if zeroed else "LC303"
                 what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
                 raise Violation(code, f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` {what}: candidate {number(g)}, reference {number(central)}",
-                                case, "float64", snippet=snippet(ctx, case, {i: full}), grad=True,
+                                case, "float64", snippet=backward_snippet(ctx, case, {i: full}), grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
     return prop
 

@@ -99,7 +99,7 @@ def constructor_call(obj) -> str | None:
             if p.default is p.empty:
                 return None
             continue  # left at its default: the twin's comparison below says whether it was
-        if p.default is p.empty or not _same(value, p.default):
+        if p.default is p.empty or not _alike(value, p.default):
             kwargs[p.name] = value
     sources = {k: literal(v) for k, v in kwargs.items()}
     if None in sources.values() or not _twin_equal(obj, cls, kwargs):
@@ -153,10 +153,10 @@ def _twin_equal(obj, cls, kwargs: dict) -> bool:
             twin = cls(**kwargs)
     except BaseException:
         return False
-    return _same(obj, twin)
+    return _alike(obj, twin)
 
 
-def _same(a, b, depth: int = 0) -> bool:
+def _alike(a, b, depth: int = 0) -> bool:
     """Equal values: tensors by value (nan equal to nan), containers item by item, objects by their
     attributes, to MAX_DEPTH."""
     import torch  # only once a candidate is loaded: `losscheck init` imports this module without torch
@@ -169,11 +169,11 @@ def _same(a, b, depth: int = 0) -> bool:
         return a.shape == b.shape and a.dtype == b.dtype and bool(torch.equal(a, b) or (
             a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)))
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_alike(x, y, depth + 1) for x, y in zip(a, b))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
+        return a.keys() == b.keys() and all(_alike(a[k], b[k], depth + 1) for k in a)
     if hasattr(a, "__dict__") and type(a).__eq__ is object.__eq__:
-        return _same(vars(a), vars(b), depth + 1)
+        return _alike(vars(a), vars(b), depth + 1)
     try:
         return bool(a == b)
     except Exception:  # an __eq__ that cannot answer
