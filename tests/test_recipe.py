@@ -95,7 +95,7 @@ def test_import_root_of_a_module_that_is_not_installed(losses, tmp_path):
                                                     recipe.search_path(losses))
 
 
-@pytest.mark.parametrize("module", ["torch.nn.functional", "losscheck.examples.mistakes", "json"])
+@pytest.mark.parametrize("module", ["torch.nn.functional", "losscheck.findings", "json"])
 def test_installed_modules_need_no_search_path(module):
     """Site-packages, an editable install (losscheck here) and the standard library import anywhere."""
     assert recipe.search_path(importlib.import_module(module)) == []

@@ -1,9 +1,10 @@
 """Reproducers: short standalone scripts that import the candidate, rebuild the input and show the problem.
 
-A reproducer runs from any directory (losscheck.suspect.recipe puts the target's import root on sys.path), imports
-only what it uses, prints tensors with 8 digits (so the numbers it prints are the ones the report records), and
-never computes another object's loss: an instance passed directly that cannot be rebuilt makes it exit non-zero
-with one line saying how to build it (Candidate.construction).
+A reproducer runs from any directory (the candidate's `search_path`, its import roots found by
+losscheck.suspect.recipe, goes first on sys.path), imports only what it uses, prints tensors with 8 digits (so the
+numbers it prints are the ones the report records), and never computes another object's loss: an instance passed
+directly that cannot be rebuilt makes it exit non-zero with one line saying how to build it
+(Candidate.construction).
 """
 from __future__ import annotations
 
