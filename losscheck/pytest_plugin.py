@@ -37,7 +37,7 @@ from losscheck.errors import UsageError
 from losscheck.options import AUDIT_FIELDS, SETTINGS, AuditOptions, AuditRequest, checked, given, offered_by
 from losscheck.pitfalls import FAMILIES
 from losscheck.report.escape import printable
-from losscheck.report.files import output_dir, report_stem, write_atomic, write_reports
+from losscheck.report.files import output_dir, report_stems, write_atomic, write_reports
 from losscheck.report.run_summary import render_summary
 
 try:
@@ -148,18 +148,11 @@ def pytest_report_header(config):
 
 
 # -- audits, cached per session and shared between xdist workers ----------------------------------------
-def _obtain(state: _State, key: str, name: str, compute):
+def _obtain(state: _State, key: str, compute):
     """The LossOutcome for `key`: from this process's cache, from the xdist workers' shared cache, or computed
-    (and its reports written) here."""
+    here (its reports are written at the end of the session, under names that tell its audits apart)."""
     if key in state.cache:
         return state.cache[key]
-
-    def fresh():
-        outcome = compute()
-        if state.report_dir is not None and outcome.result is not None:
-            write_reports(outcome.result, state.report_dir, report_stem(name), state.config.report_formats)
-        return outcome
-
     if state.shared and fcntl is not None and os.path.isdir(state.shared):
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         data, lock = Path(state.shared, f"{digest}.pickle"), Path(state.shared, f"{digest}.lock")
@@ -169,7 +162,7 @@ def _obtain(state: _State, key: str, name: str, compute):
                 if data.is_file():
                     outcome = pickle.loads(data.read_bytes())
                 else:
-                    outcome = fresh()
+                    outcome = compute()
                     try:
                         write_atomic(data, pickle.dumps(outcome))
                     except Exception:  # an unpicklable result: the other workers audit it themselves
@@ -177,7 +170,7 @@ def _obtain(state: _State, key: str, name: str, compute):
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
     else:
-        outcome = fresh()
+        outcome = compute()
     state.cache[key] = outcome
     return outcome
 
@@ -189,7 +182,7 @@ def _configured_outcome(config, loss: Loss):
     def compute():
         return audit_loss(state.config.root, loss.overridden(state.overrides))
 
-    return _obtain(state, key, loss.name, compute)
+    return _obtain(state, key, compute)
 
 
 # -- collection of the configured losses ----------------------------------------------------------------
@@ -362,9 +355,9 @@ def _fixture_outcome(state: _State, request: AuditRequest, options: AuditOptions
 
     if not isinstance(request.target, str):  # objects cannot be keyed across calls or processes: never reused
         state.objects += 1
-        return _obtain(state, f"object:{os.getpid()}:{state.objects}", name, compute)
+        return _obtain(state, f"object:{os.getpid()}:{state.objects}", compute)
     key = json.dumps(["fixture", asdict(request), asdict(options)], sort_keys=True, default=repr)
-    return _obtain(state, key, name, compute)
+    return _obtain(state, key, compute)
 
 
 # -- the summary ---------------------------------------------------------------------------------------
@@ -383,6 +376,9 @@ def pytest_sessionfinish(session):
     if not outcomes:
         return
     ordered = sorted(outcomes.values(), key=lambda o: o.name)
+    for o, stem in zip(ordered, report_stems(ordered)):  # one name per distinct audit, as summary.md links them
+        if o.result is not None:
+            write_reports(o.result, state.report_dir, stem, state.config.report_formats)
     cmp = compare(ordered, state.baseline, {loss.name for loss in state.config.losses}) if state.baseline else None
     write_atomic(state.report_dir / "summary.md",
                  render_summary(ordered, cmp, report_formats=state.config.report_formats,

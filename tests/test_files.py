@@ -1,5 +1,6 @@
 """losscheck.report.files: the one atomic writer (unique temporary names, concurrent writers of one path,
-permissions, clean failures), report names, and the output paths checked at the door."""
+permissions, clean failures), report names (one per distinct audit of a run), and the output paths checked at the
+door."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from losscheck.errors import UsageError
-from losscheck.report.files import output_dir, output_file, report_stem, write_atomic
+from losscheck.findings import AuditResult
+from losscheck.gate.config import Loss
+from losscheck.gate.runner import LossOutcome
+from losscheck.report.files import output_dir, output_file, report_stem, report_stems, settings_key, write_atomic
 
 ROUNDS = 150
 
@@ -203,3 +207,34 @@ def test_output_dir(tmp_path, monkeypatch):
     if locked is not None:
         with pytest.raises(UsageError, match=r"^--output-dir .*reports: cannot create a file in "):
             output_dir(locked / "reports", "--output-dir")
+
+
+# -- report names of a run over many audits ----------------------------------------------------------------
+def _outcome(name: str, seed: int = 0, unusable: bool = False) -> LossOutcome:
+    loss = Loss(target=name, name=name, as_="focal")
+    if unusable:
+        return LossOutcome(loss, error="cannot import")
+    return LossOutcome(loss, result=AuditResult(target=name, reference="ref", seed=seed, max_examples=5, versions={},
+                                                tolerances={}, parameters={"loss": "focal", "defaults": {"gamma": 2}}))
+
+
+def test_report_stems_one_name_per_distinct_audit():
+    """Names audited once keep report_stem's name; one name audited with other settings (the plugin's fixture on
+    two instances) gets a settings hash each; the same settings twice, a counter."""
+    outcomes = [_outcome("mypkg.losses:Focal"), _outcome("Focal", seed=0), _outcome("Focal", seed=1),
+                _outcome("Focal", seed=1), _outcome("Broken", unusable=True)]
+    stems = report_stems(outcomes)
+    assert stems[0] == "mypkg.losses_Focal" and stems[4] == "Broken"
+    assert len(set(stems)) == len(stems)
+    first, second, third = stems[1:4]
+    assert first.startswith("Focal-") and len(first) == len("Focal-") + 8 and second.startswith("Focal-")
+    assert third == f"{second}-2"
+    assert report_stems(outcomes[1:4]) == [first, second, third]  # the hash is of the settings, not the run
+
+
+def test_settings_key_ignores_timings_and_findings():
+    a, b = _outcome("Focal").result, _outcome("Focal").result
+    b.seconds = 12.5
+    assert settings_key(a) == settings_key(b)
+    b.parameters["defaults"]["gamma"] = 0.5
+    assert settings_key(a) != settings_key(b)

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -263,3 +264,29 @@ def test_baseline_that_is_not_a_regular_file(tmp_path):
         os.mkfifo(tmp_path / "fifo")
         with pytest.raises(UsageError, match=r"is not a regular file"):
             load_baseline(tmp_path / "fifo")
+
+
+def test_ci_counts_and_seconds_agree_between_stdout_and_summary(tmp_path, monkeypatch, capsys):
+    """One clock and one line of counts, each saying what it counts, in `ci`'s last line and in summary.md; a code
+    that fails on one layout and is a warning on another is listed as new only."""
+    from losscheck.cli import main
+
+    root = make_repo(tmp_path)
+
+    def fake_audit_all(config, losses, jobs=1):
+        time.sleep(0.25)
+        good, buggy = (outcome(loss.name) for loss in losses)
+        buggy = outcome(buggy.name, "LC101", "LC504", "LC504", "LC501")
+        buggy.result.checks[0].findings[2].severity_override = "warning"  # LC504 on another layout
+        return [good, buggy]
+
+    monkeypatch.setattr(ci_command, "audit_all", fake_audit_all)
+    monkeypatch.chdir(root)
+    assert main(["ci"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert f"NEW FINDINGS  {BUGGY}  (new: LC101, LC504; below fail-on: LC501)" in lines
+    last = lines[-1]
+    assert last.startswith("losscheck ci: FAIL: 2 loss(es) (1 passing, 1 with new findings); 2 new finding(s) of "
+                           "2 code(s), 0 accepted finding(s), 0 stale baseline entries; in 0."), last
+    summary = (root / "losscheck-reports" / "summary.md").read_text().splitlines()[2]
+    assert summary == last.removeprefix("losscheck ci: FAIL: ").partition("; reports in")[0] + "."

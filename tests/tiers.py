@@ -90,6 +90,7 @@ SLOW: dict[str, object] = {
     },
     "test_gate.py": {
         "test_ci_baseline_flow",
+        "test_ci_counts_and_seconds_agree_between_stdout_and_summary",
     },
     "test_leftovers.py": {
         "test_a_thread_left_running_by_forward_is_lc708_naming_it",

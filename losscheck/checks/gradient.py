@@ -11,6 +11,7 @@ from losscheck.judge.cases import cases, edge_cases, labelled
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Violation
+from losscheck.judge.reproducer import gradient_snippet
 
 RTOL, ATOL = 1e-4, 1e-5
 FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inputs need a tiny step
@@ -54,37 +55,42 @@ def _jumps(f, x, i, h, f0, fp, fm) -> bool:
     return False
 
 
+def backward_snippet(ctx, case, known=None) -> str:
+    """The reproducer's lines: the candidate's gradient of each differentiable input beside the reference's
+    (`known`: input index -> the reference gradient the check already has)."""
+    refs = {i: (known or {}).get(i) for i in ctx.spec.grad_args}
+    refs = {i: reference_gradient(ctx, case, i)[0] if r is None else r for i, r in refs.items()}
+    return gradient_snippet(ctx.spec.signature, ctx.spec.grad_args, refs)
+
+
 def candidate_gradients(ctx, case):
     """Autograd gradients of sum(candidate) for each differentiable input (None where none arrived)."""
     out, ts = ctx.run(case, "float64", requires_grad=True)
-    snippet = "out = loss_fn({})\nout.sum().backward()\n{}".format(
-        ", ".join(ctx.spec.signature),
-        "\n".join(f'print("grad {ctx.spec.signature[i]}:", {ctx.spec.signature[i]}.grad)' for i in ctx.spec.grad_args))
     if not out.requires_grad:
         raise Violation("LC301", "no gradient reaches the inputs: the result does not require grad "
                         "(the graph is cut by detach, .item() or a NumPy round trip)", case, "float64",
-                        snippet=snippet, grad=True)
+                        snippet=backward_snippet(ctx, case), grad=True)
     done = ctx.caller.call(lambda: out.sum().backward())
     if not done.ok:
-        raise ctx.failure(done, case, "float64", "backward", snippet=snippet, grad=True)
-    return {i: (None if ts[i].grad is None else ts[i].grad.double().numpy()) for i in ctx.spec.grad_args}, snippet
+        raise ctx.failure(done, case, "float64", "backward", snippet=backward_snippet(ctx, case), grad=True)
+    return {i: (None if ts[i].grad is None else ts[i].grad.double().numpy()) for i in ctx.spec.grad_args}
 
 
 def flow_property(ctx):
     def prop(case):
-        grads, snippet = candidate_gradients(ctx, case)
+        grads = candidate_gradients(ctx, case)
         for i, g in grads.items():
             name = ctx.spec.signature[i]
             if g is None:
                 raise Violation("LC301", f"no gradient reaches `{name}`: its .grad is None after backward "
                                 f"(the input is detached, or the loss is rebuilt from numbers)", case, "float64",
-                                snippet=snippet, grad=True)
+                                snippet=backward_snippet(ctx, case), grad=True)
         if all(np.all(g == 0) for g in grads.values()):
-            refs = [reference_gradient(ctx, case, i)[0] for i in grads]
-            if max(float(np.max(np.abs(r))) for r in refs) > 1e-3:
+            refs = {i: reference_gradient(ctx, case, i)[0] for i in grads}
+            if max(float(np.max(np.abs(r))) for r in refs.values()) > 1e-3:
                 raise Violation("LC301", "the gradient is exactly zero for every input although the reference "
-                                f"gradient is not (max |grad| {max(float(np.max(np.abs(r))) for r in refs):.3g})",
-                                case, "float64", snippet=snippet, grad=True)
+                                f"gradient is not (max |grad| {max(float(np.max(np.abs(r))) for r in refs.values()):.3g})",
+                                case, "float64", snippet=backward_snippet(ctx, case, refs), grad=True)
     return prop
 
 
@@ -92,12 +98,13 @@ def compare_property(ctx, finite_only: bool):
     def prop(case):
         if not np.all(np.isfinite(ctx.reference(case))):
             return
-        grads, snippet = candidate_gradients(ctx, case)
+        grads = candidate_gradients(ctx, case)
         for i, g in grads.items():
             if g is None:
                 continue  # gradient.flow reports it
             name = ctx.spec.signature[i]
             central, left, right, f0 = reference_gradient(ctx, case, i)
+            full = central
             project = ctx.spec.grad_projection.get(i)
             if project is not None:  # inputs on a manifold: compare the components along it
                 g, central, left, right = (project(a, case) for a in (g, central, left, right))
@@ -106,7 +113,8 @@ def compare_property(ctx, finite_only: bool):
             if np.any(bad):
                 raise Violation("LC302", f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` is {number(g)}, not finite{labelled(case)}, where the "
                                 f"reference gradient is finite ({number(central)})", case, "float64",
-                                snippet=snippet, grad=True, data={"candidate": g.tolist(), "reference": central.tolist()})
+                                snippet=backward_snippet(ctx, case, {i: full}), grad=True,
+                                data={"candidate": g.tolist(), "reference": central.tolist()})
             if finite_only:
                 continue
             ok = agrees(g, central, left, right, f0)
@@ -117,7 +125,7 @@ def compare_property(ctx, finite_only: bool):
                 code = "LC304" if zeroed else "LC303"
                 what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
                 raise Violation(code, f"{ctx.binding.explored_note(case.params)}the gradient of `{name}` {what}: candidate {number(g)}, reference {number(central)}",
-                                case, "float64", snippet=snippet, grad=True,
+                                case, "float64", snippet=backward_snippet(ctx, case, {i: full}), grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
     return prop
 

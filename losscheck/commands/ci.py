@@ -18,8 +18,8 @@ from losscheck.errors import UsageError
 from losscheck.gate.github import github_annotations, on_github
 from losscheck.options import checked, given
 from losscheck.report.escape import printable
-from losscheck.report.files import output_dir, output_file, report_stem, write_atomic, write_reports
-from losscheck.report.run_summary import loss_verdict, render_summary
+from losscheck.report.files import output_dir, output_file, report_stems, write_atomic, write_reports
+from losscheck.report.run_summary import loss_verdict, render_summary, run_counts
 from losscheck.gate.runner import audit_all
 
 
@@ -64,9 +64,10 @@ def run(args) -> int:
             _echo(loss.trusted_notice, file=sys.stderr)
     t0 = time.perf_counter()
     outcomes = audit_all(config.root, losses, jobs)
-    for o in outcomes:
+    seconds = time.perf_counter() - t0  # the one clock: printed below and in summary.md
+    for o, stem in zip(outcomes, report_stems(outcomes)):
         if o.result is not None:
-            write_reports(o.result, out_dir, report_stem(o.name), config.report_formats)
+            write_reports(o.result, out_dir, stem, config.report_formats)
 
     if args.update_baseline:
         entries, added, removed = updated_baseline(outcomes, baseline, {loss.name for loss in config.losses})
@@ -76,7 +77,7 @@ def run(args) -> int:
         baseline = entries
     cmp = compare(outcomes, baseline, {loss.name for loss in config.losses})
     summary = render_summary(outcomes, cmp, report_formats=config.report_formats, baseline_name=baseline_path.name,
-                             title="losscheck ci")
+                             title="losscheck ci", seconds=seconds)
     write_atomic(out_dir / "summary.md", summary)
 
     for o in outcomes:
@@ -104,12 +105,9 @@ def run(args) -> int:
                 fh.write(summary + "\n")
 
     unusable = [o for o in outcomes if o.result is None]
-    new = sum(len(v) for v in cmp.new.values())
+    new = bool(cmp.new)
     verdict = "unusable" if unusable else "FAIL" if new or (cmp.stale and args.fail_on_stale) else "PASS"
-    _echo(f"losscheck ci: {verdict}: {len(outcomes)} loss(es), {new} new finding code(s), "
-          f"{sum(len(v) for v in cmp.accepted.values())} accepted, {len(cmp.stale)} stale baseline entr"
-          f"{'y' if len(cmp.stale) == 1 else 'ies'}, {len(unusable)} unusable in {time.perf_counter() - t0:.1f} s; "
-          f"reports in {_relative(out_dir)}/")
+    _echo(f"losscheck ci: {verdict}: {run_counts(outcomes, cmp)}; in {seconds:.1f} s; reports in {_relative(out_dir)}/")
     for o in unusable:
         _echo(f"losscheck: error: {o.name}: {o.error}", file=sys.stderr)
     if unusable:

@@ -41,9 +41,12 @@ class LossOutcome:
         return self.result.failing(self.fail_on) if self.result is not None else []
 
     def below(self) -> list:
-        """Findings reported but below fail-on (warnings, info)."""
+        """Findings reported but below fail-on (warnings, info), of codes that do not also fail (a code that is an
+        error on one layout and a warning on others is listed once, as failing)."""
         floor = SEVERITY_RANK[self.fail_on]
-        return [f for f in self.result.findings if SEVERITY_RANK[f.severity] < floor] if self.result else []
+        failing = {f.code for f in self.failing()}
+        return [f for f in self.result.findings
+                if SEVERITY_RANK[f.severity] < floor and f.code not in failing] if self.result else []
 
 
 @contextlib.contextmanager

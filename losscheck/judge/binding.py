@@ -53,6 +53,10 @@ class Binding:
                     out[twin] = value
         return out
 
+    def taken(self, params: dict) -> dict:
+        """Those of a case's parameters the candidate takes, in its own names (what a finding's example lists)."""
+        return {cand_name: params[ref_name] for ref_name, cand_name in self.names.items() if ref_name in params}
+
     def explored(self, params: dict) -> list:
         """[(name, value)] of a case's parameters that are values the audit explored rather than the candidate's own
         (the reduction, which checks choose on purpose, tensor parameters and those that follow the input are

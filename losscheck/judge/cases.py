@@ -116,13 +116,15 @@ def labelled(case: Case) -> str:
     return f" ({case.label})" if case.label else ""
 
 
-def example_text(case: Case, signature, dtype: str, inputs=None) -> str:
-    """The case as short readable text (the 'example' of a finding): the inputs the candidate received."""
+def example_text(case: Case, signature, dtype: str, inputs=None, params=None) -> str:
+    """The case as short readable text (the 'example' of a finding): the inputs the candidate received and
+    `params` (default: the case's parameters; a finding lists those the candidate takes, Binding.taken)."""
     lines = [f"# {case.label}"] if case.label else []
     for name, a in zip(signature, case.inputs if inputs is None else inputs):
         kind = dtype if a.dtype.kind == "f" else "int64"
         lines.append(f"{name} = {np.array2string(a, precision=6, separator=', ', max_line_width=100)}  "
                      f"# {kind}, shape {tuple(a.shape)}")
-    shown = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in case.params.items()}
+    shown = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+             for k, v in (case.params if params is None else params).items()}
     lines.append(f"params = {shown}")
     return "\n".join(lines)

@@ -178,6 +178,7 @@ class Context:
             if line is not None:
                 data["sweep"] = line
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case)),
+                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case),
+                                            self.binding.taken(v.case.params)),
                        reproducer=repro, data=data,
                        severity_override=v.severity, layout=v.case.layout)

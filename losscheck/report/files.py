@@ -4,11 +4,15 @@ Every file losscheck writes (reports, summary.md, the baseline, `losscheck init 
 cache) goes through `write_atomic`: a temporary file with a unique name in the target's own folder, then
 `os.replace`, so a reader sees the old file or the new one, never half of one, and two processes writing one
 path (two audits with the same `-o`, pytest-xdist workers) never share a temporary file.
-`write_reports` writes one audit in several formats. `output_file` and `output_dir` answer at the door, before an audit runs, whether a path can be written.
+`write_reports` writes one audit in several formats; `report_stems` names the reports of a run over many audits,
+one name per distinct audit. `output_file` and `output_dir` answer at the door, before an audit runs, whether a
+path can be written.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -25,6 +29,38 @@ _STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 def report_stem(name: str) -> str:
     """The file name (without extension) of a loss's reports: `mypkg.losses:Focal` -> `mypkg.losses_Focal`."""
     return _STEM.sub("_", name).strip("_.") or "audit"
+
+
+def settings_key(result) -> str:
+    """What makes an audit the audit it is, as canonical text: the target, the seed and example budget, fail-on,
+    the parameter map in force (the values --init or an instance's attributes give), the conventions and the
+    checks that ran (select, ignore, --precision, --ddp). Timings and findings are not part of it."""
+    return json.dumps({"target": result.target, "seed": result.seed, "max_examples": result.max_examples,
+                       "fail_on": result.fail_on, "parameters": result.parameters, "conventions": result.conventions,
+                       "checks": [c.name for c in result.checks]}, sort_keys=True, default=repr)
+
+
+def report_stems(outcomes) -> list[str]:
+    """The report name (without extension) of each audit of a run (`outcomes`: objects with `name` and `result`,
+    such as losscheck.gate.runner.LossOutcome): the loss's `report_stem`; where the run audits one name with
+    different settings (the pytest plugin: a configured loss, and the fixture on instances with other
+    arguments), each with an 8-character hash of its `settings_key`; where even those agree, a counter (-2, -3)."""
+    keys = [settings_key(o.result) if o.result is not None else "" for o in outcomes]
+    settings_of = {}
+    for o, key in zip(outcomes, keys):
+        settings_of.setdefault(o.name, set()).add(key)
+    stems, taken = [], set()
+    for o, key in zip(outcomes, keys):
+        stem = report_stem(o.name)
+        if len(settings_of[o.name]) > 1:
+            stem = f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+        unique, n = stem, 1
+        while unique in taken:
+            n += 1
+            unique = f"{stem}-{n}"
+        taken.add(unique)
+        stems.append(unique)
+    return stems
 
 
 def write_reports(result, folder, stem: str, report_formats) -> list[Path]:

@@ -1,12 +1,13 @@
 """The markdown summary of a run over many losses (`summary.md`): of `losscheck ci` (against the baseline)
 and of the pytest plugin (without one): one row per loss, then the unusable losses, the new findings with a
-reproducer, the accepted ones and the stale baseline entries."""
+reproducer, the accepted ones and the stale baseline entries. `run_counts` is the run's one line of counts, which
+`losscheck ci` prints too, so stdout and summary.md say the same."""
 from __future__ import annotations
 
 from losscheck.gate.baseline import Comparison
 from losscheck.report import EXTENSIONS
 from losscheck.report.escape import code_span, fenced, printable
-from losscheck.report.files import report_stem
+from losscheck.report.files import report_stems
 from losscheck.gate.runner import LossOutcome
 
 
@@ -21,30 +22,56 @@ def loss_verdict(o: LossOutcome, cmp: Comparison | None) -> str:
     return "accepted" if cmp.accepted.get(o.name) else "pass"
 
 
+# how each verdict of loss_verdict reads in a count of losses
+COUNTED = {"pass": "passing", "fail": "failing", "new findings": "with new findings",
+           "accepted": "with accepted findings only", "unusable": "unusable"}
+
+
+def run_counts(outcomes: list[LossOutcome], cmp: Comparison | None = None) -> str:
+    """The counts of a run in one line, each saying what it counts: the losses by verdict, then the failing
+    findings (against a baseline: the new and the accepted ones) with the number of pitfall codes among them,
+    and the stale baseline entries."""
+    verdicts = [loss_verdict(o, cmp) for o in outcomes]
+    losses = ", ".join(f"{verdicts.count(v)} {COUNTED[v]}" for v in dict.fromkeys(verdicts))
+    if cmp is None:
+        parts = [_findings("failing", [f for o in outcomes for f in o.failing()])]
+    else:
+        parts = [_findings("new", [f for by_code in cmp.new.values() for fs in by_code.values() for f in fs]),
+                 _findings("accepted", [f for by_code in cmp.accepted.values() for _, fs in by_code.values()
+                                        for f in fs]),
+                 f"{len(cmp.stale)} stale baseline entr{'y' if len(cmp.stale) == 1 else 'ies'}"]
+    return f"{len(outcomes)} loss(es) ({losses}); " + ", ".join(parts)
+
+
+def _findings(what: str, findings: list) -> str:
+    codes = len({f.code for f in findings})
+    return f"{len(findings)} {what} finding(s)" + (f" of {codes} code(s)" if findings else "")
+
+
 def render_summary(outcomes: list[LossOutcome], cmp: Comparison | None = None, *, report_formats=(), baseline_name="",
-                   title="losscheck") -> str:
+                   title="losscheck", seconds: float | None = None) -> str:
     """The markdown summary of a run (for a pull request or a job summary). Text from the losses, the
-    configuration or the baseline appears only inside code spans and fences (losscheck.report.escape)."""
+    configuration or the baseline appears only inside code spans and fences (losscheck.report.escape).
+
+    `seconds`: the run's time as its command measured and printed it (default: the audits' own times, summed);
+    the reports are linked under the names losscheck.report.files.report_stems gives `outcomes`."""
     def cell(text) -> str:
         return code_span(text, in_table=True) or "-"
 
     verdicts = [loss_verdict(o, cmp) for o in outcomes]
     failed = any(v in ("unusable", "new findings", "fail") for v in verdicts)
-    seconds = sum(o.result.seconds for o in outcomes if o.result is not None)
-    counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
-    line = ", ".join(f"{n} {v}" for v, n in counts.items())
+    if seconds is None:
+        seconds = sum(o.result.seconds for o in outcomes if o.result is not None)
     out = [f"# {title}: {'FAIL' if failed else 'PASS'}", "",
-           f"{len(outcomes)} loss(es) audited in {seconds:.1f} s: {line}."
-           + (f" {len(cmp.stale)} stale baseline entr{'y' if len(cmp.stale) == 1 else 'ies'}." if cmp and cmp.stale
-              else ""), "",
+           f"{run_counts(outcomes, cmp)}; in {seconds:.1f} s.", "",
            "| loss | as | verdict | failing | accepted | below fail-on | reports |",
            "|---|---|---|---|---|---|---|"]
-    for o, v in zip(outcomes, verdicts):
+    for o, v, stem in zip(outcomes, verdicts, report_stems(outcomes)):
         loss_id = o.result.parameters.get("loss", "") if o.result else (o.loss.as_ or "")
         new = (cmp.new.get(o.name, {}) if cmp else {f.code: 1 for f in o.failing()})
         accepted = cmp.accepted.get(o.name, {}) if cmp else {}
         below = dict.fromkeys(f.code for f in o.below())
-        links = " ".join(f"[{f}]({report_stem(o.name)}.{EXTENSIONS[f]})" for f in report_formats) if o.result else ""
+        links = " ".join(f"[{f}]({stem}.{EXTENSIONS[f]})" for f in report_formats) if o.result else ""
         out.append(f"| {cell(o.name)} | {cell(loss_id)} | **{v}** | {', '.join(new) or '-'} | "
                    f"{', '.join(accepted) or '-'} | {', '.join(below) or '-'} | {links} |")
     out.append("")

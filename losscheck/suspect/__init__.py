@@ -9,6 +9,7 @@
     worker                  inside the worker process: serves the protocol's ops, one at a time
     wire                    the plain data tensors and values travel as (nothing the candidate returns runs code)
     lifeline                processes that die with the audit
+    recipe                  how a reproducer gets the candidate: its import roots, an instance passed directly rebuilt
 
 The judge imports remote and calls, never candidate code; under --no-isolation the same Candidate runs in the
 judge's process (for a debugger), trusted.

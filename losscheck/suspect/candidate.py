@@ -18,6 +18,7 @@ from typing import Any
 
 from losscheck.errors import UsageError
 from losscheck.suspect.ops import RUNS
+from losscheck.suspect.recipe import constructor_call, file_import_lines, import_lines_of, search_path
 
 # Deprecated torch arguments that shadow `reduction`; never bound.
 IGNORED_PARAMETERS = {"size_average", "reduce", "self"}
@@ -32,6 +33,10 @@ class Candidate:
     name: str
     init: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)  # the candidate's own parameter names -> defaults
+    # passed directly: an instance's source that builds it again (`FocalLoss(gamma=0.5)`); "" when it cannot be
+    # imported by its name or its constructor arguments cannot be read back (losscheck.suspect.recipe); None else
+    built: str | None = None
+    search_path: list = field(default_factory=list)  # folders the reproducer puts first on sys.path to import it
 
     def prepare(self, n_tensors: int) -> None:
         """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits."""
@@ -122,14 +127,20 @@ class Candidate:
         """Nothing to release: the object lives in this process."""
 
     def construction(self, kwargs: dict) -> str:
-        """Python source that builds `loss_fn` for the reproducer."""
+        """Python source that builds `loss_fn` for the reproducer; for an instance passed directly that cannot be
+        rebuilt, a line that says how to build it and exits non-zero (no script computes another object's loss)."""
+        if self.built == "":
+            return (f"raise SystemExit(\"losscheck cannot rebuild the {self.name} it audited here (passed directly, it "
+                    f"cannot be imported by its name or its constructor arguments cannot be read back): replace this "
+                    f"line with `loss_fn = ...` built as your code builds it\")")
         merged = {**self.init, **kwargs}
         args = ", ".join(f"{k}={v!r}" for k, v in merged.items())
         if self.kind == "class":
             return f"loss_fn = {self.name}({args})"
         if self.kind == "function":
-            return f"loss_fn = functools.partial({self.name}, {args})" if merged else f"loss_fn = {self.name}"
-        return f"loss_fn = {self.name}"
+            return (f"def loss_fn(*args):\n    return {self.name}(*args, {args})" if merged else
+                    f"loss_fn = {self.name}")
+        return f"loss_fn = {self.built or self.name}"
 
 
 def _scripted(obj) -> bool:
@@ -198,14 +209,6 @@ def _load_file(path: Path):
     return module
 
 
-def _file_import_lines(path: Path, name: str) -> str:
-    return (f"import importlib.util, sys\n"
-            f"sys.path.insert(0, {str(path.parent.resolve())!r})\n"
-            f"_spec = importlib.util.spec_from_file_location('candidate', {str(path.resolve())!r})\n"
-            f"_mod = importlib.util.module_from_spec(_spec)\n_spec.loader.exec_module(_mod)\n"
-            f"{name} = _mod.{name}")
-
-
 def _loss_like(module) -> list[str]:
     return sorted(n for n, v in vars(module).items()
                   if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__ and callable(v))
@@ -229,6 +232,7 @@ def split_target(target: str):
 def resolve(target: str, init: dict | None = None) -> Candidate:
     """Import the target and classify it; raise UsageError with one line when it cannot be used."""
     where, attr = split_target(target)
+    before = set(sys.modules)
     if where.endswith(".py") or os.sep in where:
         path = Path(where)
         module = _load_file(path)
@@ -238,7 +242,8 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
                 raise UsageError(f"'{where}' defines {len(names)} candidates ({', '.join(names) or 'none'}); "
                                  f"name one as {where}:Name")
             attr = names[0]
-        import_lines = _file_import_lines(path, attr.split(".")[0])
+        import_lines = file_import_lines(path, attr.split(".")[0])
+        folders = [str(path.parent.resolve()), *search_path(None, set(sys.modules) - before)]
     else:
         try:
             module = import_module(where)
@@ -249,13 +254,14 @@ def resolve(target: str, init: dict | None = None) -> Candidate:
                 raise
             module, attr = import_module(parent), f"{last}.{attr}"
         import_lines = f"from {module.__name__} import {attr.split('.')[0]}"
+        folders = search_path(module, set(sys.modules) - before)
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise UsageError(f"'{module.__name__}' has no attribute '{attr}'")
         obj = getattr(obj, part)
     return Candidate(target=target, obj=obj, kind=_kind(obj, target), import_lines=import_lines, name=attr,
-                     init=dict(init or {}))
+                     init=dict(init or {}), search_path=list(dict.fromkeys(folders)))
 
 
 def _kind(obj, target) -> str:
@@ -269,12 +275,19 @@ def _kind(obj, target) -> str:
 
 
 def wrap(obj, init: dict | None = None) -> Candidate:
-    """A Candidate for an object passed directly (from Python or the pytest plugin)."""
+    """A Candidate for an object passed directly (from Python or the pytest plugin): a class or function is
+    imported by its name in the reproducer, an instance rebuilt from its class (losscheck.suspect.recipe)."""
     name = getattr(obj, "__name__", None) or type(obj).__name__
     module = getattr(obj, "__module__", None) or type(obj).__module__
     target = f"{module}:{name}"
-    return Candidate(target=target, obj=obj, kind=_kind(obj, target), name=name, init=dict(init or {}),
-                     import_lines=f"from {module} import {name}  # the object audited was passed directly")
+    kind = _kind(obj, target)
+    found = import_lines_of(type(obj) if kind == "instance" else obj)
+    imports, folders = found or (f"# {target}: cannot be imported by its name (passed directly)", [])
+    built = None if found else ""
+    if kind == "instance" and found:
+        built = constructor_call(obj) or ""
+    return Candidate(target=target, obj=obj, kind=kind, name=name, init=dict(init or {}), built=built,
+                     import_lines=imports, search_path=folders)
 
 
 def builtin_id(obj) -> str | None:

@@ -135,6 +135,8 @@ class Resolved:
     builtin_id: str | None
     call_arguments: list
     guessed: tuple = (None, "")  # (the id losscheck.tables.guessing finds, or None; why, or why none fits)
+    built: str | None = None  # Candidate.built: how the reproducer builds an object passed directly
+    search_path: tuple = ()   # Candidate.search_path: the folders the reproducer puts on sys.path
 
 
 @dataclass(frozen=True)

@@ -236,5 +236,6 @@ def open_candidate(target, init: dict | None, *, timeout: float, start_wait: flo
     shell.target, shell.kind, shell.name = info.target, info.kind, info.name
     shell.import_lines, shell.module, shell.builtin = info.import_lines, info.module, info.builtin_id
     shell.guess = tuple(info.guessed)
+    shell.built, shell.search_path = info.built, list(info.search_path)
     shell.arguments = list(info.call_arguments)
     return shell

@@ -85,7 +85,7 @@ class Suspect:
         module = getattr(c.obj, "__module__", None) or type(c.obj).__module__
         return protocol.Resolved(target=c.target, kind=c.kind, name=c.name, import_lines=c.import_lines,
                                  module=str(module), builtin_id=builtin_id(c.obj), call_arguments=c.call_arguments(),
-                                 guessed=c.guessed())
+                                 guessed=c.guessed(), built=c.built, search_path=tuple(c.search_path))
 
     def prepare(self, request: protocol.Prepare):
         try:
