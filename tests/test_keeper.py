@@ -26,6 +26,7 @@ CANDIDATE = """
 import os, signal
 import torch
 
+_calls = [0]
 {at_import}
 
 class MSE(torch.nn.Module):
@@ -59,9 +60,11 @@ def _write(folder, name="cand", at_import="", in_forward="pass"):
 
 
 def _once(tmp_path, action: str) -> str:
-    """`action` the first time only (a marker file), so that the fresh workers after it serve the later checks."""
+    """`action` on the third call (after the probe), once (a marker file), so that the fresh workers after it
+    serve the later checks."""
     mark = str(tmp_path / "done-once")
-    return f"if not os.path.exists({mark!r}):\n    open({mark!r}, 'w').close()\n    {action}"
+    return (f"_calls[0] += 1\nif _calls[0] == 3 and not os.path.exists({mark!r}):\n"
+            f"    open({mark!r}, 'w').close()\n    {action}")
 
 
 def _run(args, cwd, tag, timeout=300):
@@ -116,12 +119,17 @@ def test_a_signal_from_forward_ends_only_the_worker_and_is_lc706(tmp_path, whom,
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 @pytest.mark.parametrize("whom", ["parent", "its group"])
 def test_a_signal_at_import_makes_the_target_unusable(tmp_path, whom, sig):
+    """Exit 2 with one line; or, when the worker answers before its keeper's death reaches it (a SIGKILL to the
+    keeper takes effect once the kernel has torn the keeper down), LC706 at the first request after."""
     action, words = ACTIONS[whom]
     path = _write(tmp_path, at_import=action.format(sig=sig))
     tag = uuid.uuid4().hex
     p = _run(["audit", f"{path}:MSE", "--as", "mse", "--max-examples", "3"], tmp_path, tag)
-    assert p.returncode == 2, (p.returncode, p.stderr)
-    assert len(p.stderr.strip().splitlines()) == 1 and words[sig] in p.stderr, p.stderr
+    assert p.returncode in (1, 2), (p.returncode, p.stderr)
+    if p.returncode == 2:
+        assert len(p.stderr.strip().splitlines()) == 1 and words[sig] in p.stderr, p.stderr
+    else:
+        assert "LC706" in p.stdout and words[sig] in " ".join(p.stdout.split()), p.stdout
     _nothing_left(tag)
 
 

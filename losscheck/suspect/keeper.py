@@ -168,6 +168,10 @@ class News:
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.decode("utf-8", "replace").split(" ", 2)
 
+    def pending(self) -> bool:
+        """Whether the keeper has said something more, or ended, by now (it never does while the worker serves)."""
+        return b"\n" in self.buffer or (self.fd is not None and bool(select.select([self.fd], [], [], 0)[0]))
+
     def close(self) -> None:
         if self.fd is not None:
             with contextlib.suppress(OSError):

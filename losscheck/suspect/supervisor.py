@@ -81,6 +81,8 @@ class Worker:
         except wire.WireError as e:
             self.kill()
             raise WorkerLost(f"the worker broke the protocol: {e}") from None
+        if self.news.pending():  # the keeper was signalled while the worker answered: its side is over
+            raise WorkerLost(self._death())
         try:
             return protocol.decode_reply(reply, request)
         except WorkerLost:
