@@ -69,8 +69,8 @@ def keep(news: int, conn, serve) -> None:
             os.close(news)
             serve(me)  # never returns
         conn.close()
-        _say(news, f"worker {worker}")
-        _say(news, _watch(worker, judge))
+        _tell(news, f"worker {worker}")
+        _tell(news, _wait_for_end(worker, judge))
         _sweep(worker)
     except BaseException:  # noqa: BLE001 - the keeper never runs the judge's code after the fork
         code = 70
@@ -78,7 +78,7 @@ def keep(news: int, conn, serve) -> None:
         os._exit(code)
 
 
-def _watch(worker: int, judge: int) -> str:
+def _wait_for_end(worker: int, judge: int) -> str:
     """Wait for the worker's end or a signal; the news line that says which. Orphans of the candidate that
     came here and ended are reaped on the way."""
     while True:
@@ -143,7 +143,7 @@ def _children() -> list[int]:
     return out
 
 
-def _say(news: int, line: str) -> None:
+def _tell(news: int, line: str) -> None:
     with contextlib.suppress(OSError):
         os.write(news, (line + "\n").encode())
 
