@@ -70,7 +70,7 @@ def _once(tmp_path, action: str) -> str:
 def _run(args, cwd, tag, timeout=300):
     env = dict(os.environ, LOSSCHECK_TEST_TAG=tag)
     return subprocess.run([sys.executable, "-m", "losscheck", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, start_new_session=True)  # a signal to its group spares pytest
 
 
 def _tagged(tag: str) -> list[int]:
