@@ -175,9 +175,11 @@ def test_ci_over_hostile_candidates_passes_none_and_leaves_nothing(tmp_path):
     tag = uuid.uuid4().hex
     p = _run(["ci", "-j", "2"], root, tag, timeout=600)
     assert p.returncode != 0, p.stdout + p.stderr
-    for name in HOSTILE:  # a row on stdout, or the unusable line on stderr
-        rows = [line for line in (p.stdout + p.stderr).splitlines() if f"hostile.{name}:MSE" in line]
+    assert "BrokenProcessPool" not in p.stdout + p.stderr  # no candidate took its pool process down
+    for name in HOSTILE:  # its own finding, or unusable at import
+        rows = [line for line in p.stdout.splitlines() if f"hostile.{name}:MSE" in line]
         assert rows and not any(row.lstrip().startswith("PASS") for row in rows), (name, p.stdout, p.stderr)
+        assert any("LC70" in row or "failed: " in row for row in rows), (name, rows)
     _nothing_left(tag)
 
 
