@@ -133,6 +133,26 @@ def test_a_signal_at_import_makes_the_target_unusable(tmp_path, whom, sig):
     _nothing_left(tag)
 
 
+def test_a_judge_killed_outright_leaves_nothing_running(tmp_path):
+    """SIGKILL to the judge: the keeper is told (its parent-death signal) and kills the worker and the child the
+    candidate forked into the worker's group, which nothing else would end."""
+    asleep = tmp_path / "asleep"
+    fork = (f"if os.fork() == 0:\n    import time; time.sleep(600); os._exit(0)\n"
+            f"open({str(asleep)!r}, 'w').close()\nimport time; time.sleep(600)")
+    path = _write(tmp_path, in_forward=fork)
+    tag = uuid.uuid4().hex
+    judge = subprocess.Popen([sys.executable, "-m", "losscheck", "audit", f"{path}:MSE", "--as", "mse",
+                              "--timeout", "300"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, LOSSCHECK_TEST_TAG=tag), start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not asleep.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert asleep.exists() and len(_tagged(tag)) >= 4  # the judge, the keeper, the worker, the child
+    judge.kill()
+    judge.wait(timeout=15)
+    _nothing_left(tag)
+
+
 # -- the issue's "Done means": `audit` and `ci -j 2` over a directory of hostile candidates --------------------
 HOSTILE = {  # module name -> (at import, in forward)
     "term_parent": ("", "os.kill(os.getppid(), signal.SIGTERM)"),
