@@ -221,7 +221,19 @@ def test_the_worker_is_the_keepers_child_and_neither_is_in_the_judges_group():
     finally:
         pids = (worker.pid, worker.keeper)
         worker.close()
-    assert not [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+    deadline = time.monotonic() + 10
+    while [pid for pid in pids if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (a keeper that swept is reaped once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("line, status, words", [

@@ -33,7 +33,8 @@ The judge speaks to the worker directly, over the pipe made before the keeper wa
 watches, so a request costs nothing more and starting a worker costs one more fork.
 
 The keeper's news, one line each on its pipe to the judge: `worker PID` once the worker is forked, then one of
-`ended STATUS` (an os.waitpid status) or `signal NUMBER SENDER` (SENDER in words).
+`ended STATUS` (an os.waitpid status) or `signal NUMBER SENDER` (SENDER in words), then `swept` once nothing
+is left under it (the judge need not wait for the keeper's own exit, which costs as much as a fork).
 """
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def keep(news: int, conn, serve) -> None:
         _tell(news, f"worker {worker}")
         _tell(news, _wait_for_end(worker, judge))
         _sweep(worker)
+        _tell(news, "swept")
     except BaseException:  # noqa: BLE001 - the keeper never runs the judge's code after the fork
         code = 70
     finally:
@@ -111,6 +113,8 @@ def _sweep(worker: int) -> None:
     """Kill the worker's group, then every process left under the keeper, until none is left to reap."""
     with contextlib.suppress(OSError):
         os.killpg(worker, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(worker, 0)  # killed, it ends now (unless _wait_for_end reaped it already)
     deadline = time.monotonic() + SWEEP_SECONDS
     while time.monotonic() < deadline:
         _reap_any()

@@ -91,7 +91,7 @@ class Worker:
 
     def _death(self) -> str:
         said = self.news.next(wait=2.0)
-        status = self._reap_keeper(wait=2.0)
+        status = self._reap_keeper(wait=2.0) if said is None else None  # killed: its own status says how
         self.kill()
         output = self._log_tail()
         return what_ended(said, status) + (f"; its last output: {output}" if output else "")
@@ -124,18 +124,25 @@ class Worker:
 
     def kill(self) -> None:
         """Kill the worker, its threads and every process in its group; the keeper then kills what is left under
-        it and ends (or is killed when it does not within a few seconds); forget them."""
+        it and says so (it is killed when it does not within a few seconds); forget them. A keeper that said so
+        is reaped once it has exited, later if need be (its exit costs as much as a fork)."""
         if self.pid is not None:
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
         if self.keeper is not None:
             with contextlib.suppress(OSError):
                 os.kill(self.keeper, signal.SIGTERM)
-            if self._reap_keeper(wait=SWEEP_WAIT) is None and self.keeper is not None:
+            deadline = time.monotonic() + SWEEP_WAIT
+            while (said := self.news.next(wait=max(0.0, deadline - time.monotonic()))) not in (None, ["swept"]):
+                pass
+            if said is None:  # it did not sweep in time (or was killed): end it
                 with contextlib.suppress(OSError):
                     os.kill(self.keeper, signal.SIGKILL)
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(self.keeper, 0)
+            else:
+                EXITING.add(self.keeper)
+        _reap_exiting()
         for end in (self.conn, self.news):
             if end is not None:
                 with contextlib.suppress(OSError):
@@ -149,6 +156,17 @@ class Worker:
 
 
 LIVE: set = set()  # workers to kill if the judge is told to stop (see stop_all)
+EXITING: set = set()  # keepers that have swept and are exiting, to reap
+
+
+def _reap_exiting() -> None:
+    for pid in list(EXITING):
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0]
+        except ChildProcessError:
+            done = True
+        if done:
+            EXITING.discard(pid)
 
 
 def stop_all() -> None:
