@@ -16,9 +16,9 @@ group signal the candidate sends never reaches the judge, and a signal to the ju
 SIGTERM, Ctrl-C) is the judge's to obey: whatever SIGTERM reaches the judge's group comes from the judge's
 side, which is why the judge needs no sender check of its own (Python's handlers are given no siginfo, and
 sigwaitinfo would need SIGTERM blocked in every thread of the judge, torch's included, which a library called
-in the user's process must not impose). The one way left to the judge is to look its pid up (the keeper's
-parent, in /proc) and signal it on purpose; only a PID namespace would hide it, and unprivileged namespaces
-are off in many containers and CI runners.
+in the user's process must not impose). The one way left to reach the judge is to look its pid up (the
+keeper's parent, in /proc) and signal it on purpose; only a PID namespace would hide it, and unprivileged
+namespaces are off in many containers and CI runners.
 
 What the keeper does. It blocks every signal it can and takes them one at a time with sigwaitinfo, which
 names the sender. SIGCHLD from the worker: the worker ended, and only its parent can read how (its wait
@@ -61,6 +61,7 @@ def keep(news: int, conn, serve) -> None:
         gc.disable()  # a collection would write to (and so copy) the judge's whole heap, shared since the fork
         judge = os.getppid()
         signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # ignored, it would reap the worker before the keeper can
         os.setsid()
         die_with_parent(signal.SIGTERM, parent=judge)
         become_subreaper()
