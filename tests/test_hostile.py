@@ -281,14 +281,19 @@ def test_sigterm_to_ci_leaves_no_process(tmp_path):
     pkg = tmp_path / "slow"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    body = "import time\n\ndef mse(input, target):\n    time.sleep(600)\n"
+    asleep = tmp_path / "asleep"  # each worker leaves a file here once its candidate sleeps in a call
+    asleep.mkdir()
+    body = (f"import os, time\n\ndef mse(input, target):\n"
+            f"    open(os.path.join({str(asleep)!r}, str(os.getpid())), 'w').close()\n    time.sleep(600)\n")
     module(pkg, body=body, name="losses")
     (tmp_path / "pyproject.toml").write_text(
         "[tool.losscheck]\ntimeout = 300\n" + "".join(f'\n[[tool.losscheck.loss]]\ntarget = "slow.losses:mse"\n'
                                                       f'as = "mse"\nname = "slow{i}"\n' for i in range(2)))
     proc = subprocess.Popen([sys.executable, "-m", "losscheck", "ci", "-j", "2"], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(12)  # the pool and both workers are up, each candidate asleep in its first call
+    deadline = time.monotonic() + 120  # until the pool and both workers are up, each candidate asleep in a call
+    while len(os.listdir(asleep)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     group = _group(proc.pid)
     assert len(group) >= 3, group
     proc.send_signal(signal.SIGTERM)

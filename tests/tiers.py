@@ -119,6 +119,14 @@ SLOW: dict[str, object] = {
     },
     "test_isolation.py": ALL,
     "test_suppression.py": ALL,
+    "test_keeper.py": {
+        "test_a_signal_from_forward_ends_only_the_worker_and_is_lc706",
+        "test_a_signal_at_import_makes_the_target_unusable",
+        "test_a_judge_killed_outright_leaves_nothing_running",
+        "test_every_hostile_candidate_is_a_finding_or_exit_2_under_audit",
+        "test_ci_over_hostile_candidates_passes_none_and_leaves_nothing",
+        "test_the_worker_is_the_keepers_child_and_neither_is_in_the_judges_group",
+    },
     "test_layouts.py": {
         "test_cli_exits_2_with_one_line_and_still_writes_json",
         "test_probe_recognises_the_layout",

@@ -5,6 +5,7 @@
     protocol                the judge-suspect protocol, declared once: the op table, requests, replies, hang flag
     ops/                    candidate ops that run it in a special mode (fake CUDA): one module per op
     supervisor.Worker       the judge's handle on the worker process: fork, deadlines, how it died, kill
+    keeper                  the worker's parent, between it and the judge: what the candidate signals is the suspect's
     remote.RemoteCandidate  the candidate as the judge sees it: a Candidate whose code lives in the worker
     worker                  inside the worker process: serves the protocol's ops, one at a time
     wire                    the plain data tensors and values travel as (nothing the candidate returns runs code)

@@ -227,8 +227,7 @@ def open_candidate(target, init: dict | None, *, timeout: float, start_wait: flo
     shell = RemoteCandidate(target=str(target), obj=None, kind="", import_lines="", name="", init=dict(init or {}),
                             timeout=timeout, start_wait=start_wait, memory_limit=memory_limit, source=source,
                             worker=worker)
-    try:
-        worker.start()
+    try:  # the request starts the worker
         info = _starting(shell, "importing", lambda: worker.request(protocol.Resolve(), wait=start_wait))
     except BaseException:
         worker.close()

@@ -1,8 +1,9 @@
 """The suspect's process: the only place where candidate code is imported, constructed and called.
 
-The judge (losscheck.suspect.remote) forks this worker before it has imported any candidate code. The worker moves
-into its own process group and a working directory of its own, sends the candidate's stdout and stderr to a
-log file, takes a memory limit and dies with its parent, then serves the requests of losscheck.suspect.protocol,
+The judge (losscheck.suspect.supervisor) starts this worker, through its keeper (losscheck.suspect.keeper: the
+worker's parent is never the judge), before it has imported any candidate code. The worker moves into its own
+session and process group and a working directory of its own, sends the candidate's stdout and stderr to a
+log file, takes a memory limit and dies with the keeper, then serves the requests of losscheck.suspect.protocol,
 one at a time, each by its handler in HANDLERS (the op table says what each does and gets back). Every
 candidate call runs under losscheck.suspect.calls.Caller (a per-call time limit, warnings recorded). After each
 request the worker looks for threads and processes the candidate started and did not end
@@ -25,6 +26,7 @@ from losscheck.errors import UsageError
 from losscheck.suspect import protocol, wire
 from losscheck.suspect.calls import Caller, CallTimeout
 from losscheck.suspect.candidate import builtin_id, resolve, split_target, wrap
+from losscheck.suspect.keeper import WATCHED
 from losscheck.suspect.leftovers import Leftovers
 from losscheck.suspect.lifeline import die_with_parent
 from losscheck.suspect.ops import RUNS
@@ -36,13 +38,15 @@ KEPT_GRAPHS = 16  # the last calls whose graphs stay alive for a backward reques
 STARTING = (protocol.Resolve, protocol.Prepare, protocol.Attribute)
 
 
-def _confine(workdir: str, log: str, memory_limit: int | None) -> None:
-    """Own process group, death with the parent, stdio to `log`, cwd `workdir` (the user's stays importable)."""
-    os.setpgid(0, 0)
-    die_with_parent()
+def _confine(keeper: int, workdir: str, log: str, memory_limit: int | None) -> None:
+    """Own session and process group, death with the `keeper`, default signal handling (the keeper blocked them
+    all), stdio to `log`, cwd `workdir` (the user's stays importable)."""
+    os.setsid()
+    die_with_parent(parent=keeper)
     faulthandler.disable()  # a native crash is the judge's LC706 to report, not a dump on the user's terminal
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, WATCHED)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -197,12 +201,13 @@ def absolute(target: str, origin: str) -> str:
     return os.path.join(origin, where) + (f":{attr}" if attr else "")
 
 
-def serve_forked(conn, source, timeout: float, workdir: str, log: str, memory_limit: int | None) -> None:
-    """The worker's body after fork: confine, serve, and leave without waiting for the candidate's threads."""
+def serve_forked(conn, source, timeout: float, workdir: str, log: str, memory_limit: int | None, keeper: int) -> None:
+    """The worker's body after the `keeper` forked it: confine, serve, and leave without waiting for the
+    candidate's threads."""
     code = 0
     try:
         origin = os.getcwd()
-        _confine(workdir, log, memory_limit)
+        _confine(keeper, workdir, log, memory_limit)
         Suspect(source, timeout, origin).serve(conn)
     except BaseException:  # noqa: BLE001
         code = 70
