@@ -37,7 +37,8 @@ whose bf16 similarities (z @ z.T / τ ≈ 10) round at ten times the loss's scal
 the corpus are inf/nan or 10-800 units. Above WARNING_UNITS a warning, above ERROR_UNITS an error."""
 FLOOR = 1e-6        # an absolute error below u·1e-6 is noise for any loss (a loss of exactly 0, say)
 LARGE = 2 ** 16     # elements a large-reduction case reaches: an fp16 sum of squares overflows past 65,504/mean²
-PERTURBATIONS = 2   # random-sign relative-u perturbations that measure S
+PERTURBATIONS = 3   # antithetic pairs of random-sign relative-u perturbations that measure S (a kink between two
+                    # inputs is crossed unless every pair moves both the same way: 1 in 2**3)
 
 
 def rounded_as_trained(case: Case, dtype: str, grad_args) -> Case:
@@ -64,11 +65,14 @@ def tiled(case: Case, grad_args) -> Case:
     return case.with_inputs(np.concatenate([a] * reps, axis=0) for a in case.inputs)
 
 
-def perturbed(case: Case, grad_args, u: float, rng) -> Case:
-    """The case with the inputs at `grad_args` moved by u·max(|x|, 1), with random signs: a relative u, and an
-    absolute one below 1, where the loss's intermediates (a softmax of logits near 0) round at their own scale."""
-    return case.with_inputs(a + u * np.maximum(np.abs(a), 1.0) * rng.choice([-1.0, 1.0], size=a.shape)
-                            if i in grad_args else a for i, a in enumerate(case.inputs))
+def perturbed(case: Case, grad_args, u: float, rng) -> list[Case]:
+    """The case with the inputs at `grad_args` moved by ±u·max(|x|, 1), one random sign per element, both ways (an
+    antithetic pair): a relative u, and an absolute one below 1, where the loss's intermediates (a softmax of logits
+    near 0) round at their own scale. Both ways, so an input within rounding of a kink (a margin just reached, a
+    hardest negative tied, a distance of 0) is seen on either side of it."""
+    signs = {i: rng.choice([-1.0, 1.0], size=case.inputs[i].shape) for i in grad_args}
+    return [case.with_inputs(a + way * u * np.maximum(np.abs(a), 1.0) * signs[i] if i in grad_args else a
+                             for i, a in enumerate(case.inputs)) for way in (1.0, -1.0)]
 
 
 def _wire_run(ctx, case: Case, input_dtype: str, autocast: str | None, scale: float, grad_args) -> dict:
@@ -79,13 +83,13 @@ def _wire_run(ctx, case: Case, input_dtype: str, autocast: str | None, scale: fl
             "autocast": autocast, "scale": scale}
 
 
-def reproduction(signature, dtype: str, reps: int, grad: bool) -> tuple[str, str]:
+def reproduction(signature, dtype: str, reps: int, grad: bool, raw: bool = False) -> tuple[str, str]:
     """(setup, snippet) of a finding's reproducer: the case repeated `reps` times along its first axis, the
-    loss called under autocast (and its gradient taken, for a gradient finding)."""
+    loss called under autocast (on the raw half inputs, with `raw`), and its gradient taken for a gradient finding."""
     args = ", ".join(signature)
     setup = "\n".join(f"{name} = torch.cat([{name}] * {reps})" for name in signature) if reps > 1 else ""
-    lines = [f"with torch.autocast('cpu', dtype=torch.{dtype}):", f"    out = loss_fn({args})",
-             'print("under autocast:", out)']
+    lines = [f"out = loss_fn({args})", 'print("on raw half inputs:", out)'] if raw else \
+        [f"with torch.autocast('cpu', dtype=torch.{dtype}):", f"    out = loss_fn({args})", 'print("under autocast:", out)']
     if grad:
         lines += ["out.sum().backward()", f"print(\"gradient:\", [t.grad for t in ({args},) if t.grad is not None])"]
     return setup, "\n".join(lines)
@@ -119,50 +123,73 @@ def fault_hint(ctx_note: str, first: str | None, in_half: list, large: bool, dty
     return f"{where}upcast inside the loss (`.float()`) before exp, log, pow and large sums"
 
 
-def grade(got, want, s, u) -> float:
-    """The error of `got` in units of (u·|want| + S), normwise."""
-    err = float(np.max(np.abs(got - want))) if got.size else 0.0
-    return err / (u * float(np.max(np.abs(want), initial=0.0)) + s + u * FLOOR)
+def grade(got, want, s, u, float32_error: float = 0.0) -> float:
+    """The error of `got` in units of (u·|want| + S + E32), normwise: E32 is the candidate's own float32 run's
+    error on the same inputs, what float32 arithmetic of the same code loses (a gradient of 0 that float32 computes
+    as 1e-7 through cancelling terms) and so no fault of the low precision (CPU autocast runs the built-in losses in
+    float32, where they lose exactly that)."""
+    return error(got, want) / (u * float(np.max(np.abs(want), initial=0.0)) + s + float32_error + u * FLOOR)
+
+
+def error(got, want) -> float:
+    """The largest absolute difference (0 for empty arrays)."""
+    return float(np.max(np.abs(got - want))) if got.size else 0.0
 
 
 @register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision)
 def under_autocast(ctx) -> Evidence:
+    """The loss under bf16 and fp16 CPU autocast (half inputs, softmax and log_softmax upcast as CUDA does)."""
+    return mixed_precision(ctx, raw=False)
+
+
+@register("precision.raw", "precision", only_if=lambda ctx: ctx.precision)
+def on_raw_half(ctx) -> Evidence:
+    """The loss on raw bf16 and fp16 inputs without autocast, as FSDP's mixed precision (param_dtype) feeds it:
+    every operation runs in the inputs' dtype unless the loss upcasts."""
+    return mixed_precision(ctx, raw=True)
+
+
+def mixed_precision(ctx, raw: bool) -> Evidence:
+    """Draw cases per dtype, run the candidate as `raw` says, grade loss and gradient (LC801-LC803)."""
     grad_args = tuple(ctx.spec.grad_args)
+    mode = "on raw half inputs" if raw else "under autocast"
     evidence, unsupported, worst = Evidence(), [], {}
     rng = np.random.default_rng(ctx.seed)
     for dtype in DTYPES:
         u = UNIT_ROUNDOFF[dtype]
 
-        def prop(drawn, dtype=dtype, u=u):
+        where_run = f"on raw {dtype} inputs (no autocast)" if raw else f"under {dtype} autocast"
+
+        def prop(drawn, dtype=dtype, u=u, where_run=where_run):
             small, large = drawn
             case = rounded_as_trained(tiled(small, grad_args) if large else small, dtype, grad_args)
             reps = case.inputs[0].shape[0] // max(small.inputs[0].shape[0], 1) if large and small.inputs[0].ndim else 1
             shown = rounded_as_trained(small, dtype, grad_args)  # the reproducer repeats it `reps` times
 
             def violation(code, message, grad=False, **extra):
-                setup, snippet = reproduction(ctx.spec.signature, dtype, reps, grad)
+                setup, snippet = reproduction(ctx.spec.signature, dtype, reps, grad, raw)
                 return Violation(code, message, shown, dtype, setup=setup, snippet=snippet, grad=grad, **extra)
 
             want = ctx.reference(case)
             if not np.all(np.isfinite(want)) or np.any(np.abs(want) > HALF_MAX[dtype] / 4):
                 return
-            shaken = [perturbed(case, grad_args, u, rng) for _ in range(PERTURBATIONS)]
-            runs = [_wire_run(ctx, case, dtype, dtype, LOSS_SCALE[dtype], grad_args),
+            shaken = [c for _ in range(PERTURBATIONS) for c in perturbed(case, grad_args, u, rng)]
+            runs = [_wire_run(ctx, case, dtype, None if raw else dtype, LOSS_SCALE[dtype], grad_args),
                     _wire_run(ctx, case, "float32", None, 1.0, grad_args),
                     _wire_run(ctx, case, "float64", None, 1.0, grad_args),
                     *[_wire_run(ctx, c, "float64", None, 1.0, grad_args) for c in shaken]]
             reply = ctx.candidate.perform(ctx.caller, Autocast(tuple(runs), grad_args))
             if reply.error or len(reply.outcomes) != len(runs):
-                raise Skip(f"{dtype}: the autocast run failed: {reply.error}")
+                raise Skip(f"{dtype}: the {mode} run failed: {reply.error}")
             low, f32, f64, *moved = reply.outcomes
             if low["error"]:
                 raise Skip(f"{dtype}: {low['error']}")
             if f32["error"] or f64["error"] or any(m["error"] for m in moved):
                 return  # the candidate fails in full precision here: the other families say so
             got, single = _wire_array(low["value"]), _wire_array(f32["value"])
-            if got.shape != want.shape and got.size == want.size:
-                got = got.reshape(want.shape)
-            if got.shape != want.shape or not np.all(np.isfinite(single)):
+            got, single = (a.reshape(want.shape) if a.shape != want.shape and a.size == want.size else a
+                           for a in (got, single))
+            if got.shape != want.shape or single.shape != want.shape or not np.all(np.isfinite(single)):
                 return
             where = "a reduction over {:,} elements".format(sum(case.inputs[i].size for i in grad_args)) if large else ""
             note = ctx.binding.explored_note(case.params)
@@ -174,20 +201,21 @@ def under_autocast(ctx) -> Evidence:
                 """Keep the worst graded case of this dtype; it is reported after the search (an inf/nan, LC801,
                 is never hidden behind it)."""
                 if units > worst.get((dtype, kind), (0.0, None))[0]:
-                    v = violation(code, message, data={"units": units, "autocast": dtype},
+                    v = violation(code, message, data={"units": units, "autocast": dtype, "raw": raw},
                                   severity=None if units > ERROR_UNITS else "warning", **extra)
                     worst[dtype, kind] = (units, v if units > WARNING_UNITS else None)
 
             if not np.all(np.isfinite(got)):
-                raise violation("LC801", f"{note}under {dtype} autocast the loss is {number(got)} where the float64 "
+                raise violation("LC801", f"{note}{where_run} the loss is {number(got)} where the float64 "
                                 f"reference is {number(want)} and float32 gives {number(single)}"
                                 f": {hint()}",
-                                expected=want, data={"autocast": dtype})
+                                expected=want, data={"autocast": dtype, "raw": raw})
             s = max(float(np.max(np.abs(ctx.reference(c) - want))) for c in shaken)
-            units = grade(got, want, s, u)
-            graded(units, "loss", "LC802", f"{note}under {dtype} autocast the loss is {number(got)}, the float64 reference "
-                                f"{number(want)} on the same rounded inputs: {units:.1f} units of (u·|ref| + S) "
-                                f"(u = {u:g}, S = {s:.3g}; warning above {WARNING_UNITS:g}, error above "
+            units = grade(got, want, s, u, error(single, want))
+            graded(units, "loss", "LC802", f"{note}{where_run} the loss is {number(got)}, the float64 reference "
+                                f"{number(want)} on the same rounded inputs: {units:.1f} units of (u·|ref| + S + E32) "
+                                f"(u = {u:g}, S = {s:.3g}, float32's own error E32 = {error(single, want):.3g}; "
+                                f"warning above {WARNING_UNITS:g}, error above "
                                 f"{ERROR_UNITS:g}): {hint()}", expected=want)
             g_low, g32, g64 = ([_wire_array(g) for g in o["grads"]] for o in (low, f32, f64))
             pairs = [(a, b, c) for a, b, c in zip(g_low, g32, g64) if a is not None and b is not None and c is not None]
@@ -196,17 +224,20 @@ def under_autocast(ctx) -> Evidence:
             if any(np.any(np.abs(c) > HALF_MAX[dtype] / 4) for _, _, c in pairs):
                 return  # the true gradient does not fit the dtype (BCE's -y/p at p = 1e-6 in fp16): no loss could
             if not all(np.all(np.isfinite(a)) for a, _, _ in pairs):
-                raise violation("LC801", f"{note}under {dtype} autocast the gradient is not finite (loss scale "
+                raise violation("LC801", f"{note}{where_run} the gradient is not finite (loss scale "
                                 f"{low['scale']:g}) where the float64 gradient is: {hint()}",
-                                grad=True, data={"autocast": dtype})
+                                grad=True, data={"autocast": dtype, "raw": raw})
             g_moved = [[_wire_array(g) for g in m["grads"]] for m in moved]
             s_grad = max((float(np.max(np.abs(gm - c))) for grads in g_moved
                           for gm, (_, _, c) in zip([g for g in grads if g is not None], pairs)), default=0.0)
-            want_g, got_g = np.concatenate([c.ravel() for _, _, c in pairs]), np.concatenate([a.ravel() for a, _, _ in pairs])
-            g_units = grade(got_g, want_g, s_grad, u)
-            graded(g_units, "gradient", "LC803", f"{note}under {dtype} autocast the gradient is {g_units:.1f} units of "
-                                f"(u·|grad| + S) from the float64 gradient (max abs error "
-                                f"{float(np.max(np.abs(got_g - want_g))):.3g}, u = {u:g}, S = {s_grad:.3g}, loss "
+            want_g, got_g, g_single = (np.concatenate([t[k].ravel() for t in pairs]) for k in (2, 0, 1))
+            if max(float(np.max(np.abs(want_g), initial=0.0)), s_grad) < u * FLOOR:
+                return  # 0 here and all around (cosine of 1-D vectors): no scale to grade a rounding error against
+            g_units = grade(got_g, want_g, s_grad, u, error(g_single, want_g))
+            graded(g_units, "gradient", "LC803", f"{note}{where_run} the gradient is {g_units:.1f} units of "
+                                f"(u·|grad| + S + E32) from the float64 gradient (max abs error "
+                                f"{error(got_g, want_g):.3g}, u = {u:g}, S = {s_grad:.3g}, float32's own error E32 = "
+                                f"{error(g_single, want_g):.3g}, loss "
                                 f"scale {low['scale']:g}; warning above {WARNING_UNITS:g}, error above {ERROR_UNITS:g})"
                                 f": {hint()}", grad=True)
 
@@ -222,8 +253,8 @@ def under_autocast(ctx) -> Evidence:
         imprecise = [worst[key][1] for key in ((dtype, "loss"), (dtype, "gradient")) if key in worst and worst[key][1]]
         evidence.violations += [v] if v else imprecise[:1]
     if len(unsupported) == len(DTYPES):
-        raise Skip("the candidate does not run under autocast: " + "; ".join(unsupported))
+        raise Skip(f"the candidate does not run {mode}: " + "; ".join(unsupported))
     seen = ", ".join(f"{d} {what} {w[0]:.1f}" for (d, what), w in sorted(worst.items()))
-    evidence.detail = "; ".join([f"worst units of (u·|ref| + S): {seen or 'none graded'} (warning above "
+    evidence.detail = "; ".join([f"worst units of (u·|ref| + S + E32): {seen or 'none graded'} (warning above "
                                  f"{WARNING_UNITS:g}, error above {ERROR_UNITS:g})", *unsupported])
     return evidence

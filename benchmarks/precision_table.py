@@ -1,0 +1,111 @@
+"""The precision family's figures: the worst error, in units of (u·|ref| + S), of every correct loss and every
+known low-precision bug at bf16 and fp16, and the verdict (what the README's precision table and the thresholds
+in losscheck.checks.precision are chosen on).
+
+Rows (each audited with --precision, seed 0; only the probe, value (it adopts the conventions the precision
+family grades under) and precision run, the other families measure nothing here):
+- every torch.nn module built-in (the functionals run the same kernels);
+- the corpus's correct losses (every clean example: the twin of each catalogue id and more);
+- the installed library losses of losscheck.tables.libraries;
+- the corpus's low-precision bugs (its LC8 fixtures: naive focal, BCE with clamp(1e-7), softmax CE without the
+  max shift, an fp16 sum of squares over 65k+ elements, InfoNCE's exp without the max shift).
+Each loss has a row per mode: autocast (CPU autocast) and raw (half inputs, no autocast, as FSDP feeds them).
+Columns: bf16 and fp16 worst units for the loss and for the gradient ("nan" where the run gave inf/nan, LC801),
+the precision findings' codes and the verdict (clean / warning / error), and the seconds the check took.
+
+    python benchmarks/precision_table.py [--only SUBSTRING] [--group builtins|twins|libraries|bugs] [--markdown]
+"""
+import argparse
+import importlib.util
+import re
+import sys
+import time
+
+from tabulate import tabulate
+
+import losscheck.judge.engine as engine
+from losscheck import audit
+from losscheck.checks.registry import ordered
+from losscheck.examples.registry import examples
+from losscheck.specs import TORCH_BUILTINS
+from losscheck.tables.libraries import LIBRARY_LOSSES
+
+MEASURED = ("api.call", "value", "precision")
+
+
+def _measured_checks():
+    return [c for c in ordered() if c.check_name in MEASURED or c.family in MEASURED]
+
+
+def rows(group: str, only: str):
+    """(group, label, target, id, init) of every row of `group`."""
+    if group == "builtins":
+        for target, loss_id in sorted(TORCH_BUILTINS.items()):
+            if ".functional." not in target and only in target:
+                yield group, target.rpartition(".")[2], target, loss_id, None
+    elif group in ("twins", "bugs"):
+        seen = set()
+        for e in examples():
+            bug = any(code.startswith("LC8") for code in e.expect)
+            if e.name in seen or (e.clean, bug) != (group == "twins", group == "bugs") or only not in e.name:
+                continue
+            seen.add(e.name)
+            yield group, e.name, e.target, e.loss_id, None
+    else:
+        for entry in LIBRARY_LOSSES:
+            if only in entry.target and importlib.util.find_spec(entry.target.split(".")[0].split(":")[0]):
+                yield group, entry.target.rpartition(":")[2] + (f" {entry.init}" if entry.init else ""), \
+                    entry.target, entry.loss_id, entry.init
+
+
+WORST = re.compile(r"(bfloat16|float16) (loss|gradient) ([0-9.]+|inf|nan)")
+
+
+def measure(target, loss_id, init) -> dict:
+    """Per precision check (mode): its worst units per (dtype, loss|gradient), codes, severity and seconds."""
+    result = audit(target, as_=loss_id, init=init, precision=True, seed=0)
+    return {c.name.partition(".")[2]: _figures(c) for c in result.checks if c.family == "precision"}
+
+
+def _figures(check) -> dict:
+    if check.status in ("skip", "error"):
+        return {"status": check.status, "detail": check.detail}
+    worst = {(d, k): float(v) for d, k, v in WORST.findall(check.detail)}
+    for f in check.findings:
+        if f.code == "LC801":
+            worst[f.data.get("autocast", "?"), "gradient" if "gradient" in f.message else "loss"] = float("nan")
+    severity = "error" if any(f.severity == "error" for f in check.findings) else \
+        "warning" if check.findings else "clean"
+    return {"status": check.status, "worst": worst, "codes": sorted({f.code for f in check.findings}),
+            "verdict": severity, "seconds": check.seconds, "detail": check.detail}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="")
+    ap.add_argument("--group", action="append", choices=("builtins", "twins", "libraries", "bugs"))
+    ap.add_argument("--markdown", action="store_true", help="a GitHub table (the README's)")
+    args = ap.parse_args()
+    engine.ordered = _measured_checks  # the other families change nothing the precision family measures
+    table = []
+    t0 = time.perf_counter()
+    for group, label, target, loss_id, init in (r for g in args.group or ("builtins", "twins", "libraries", "bugs")
+                                                 for r in rows(g, args.only)):
+        for mode, m in measure(target, loss_id, init).items():
+            if "worst" not in m:
+                table.append([group, label, loss_id, mode, "-", "-", "-", "-", m["status"], m["detail"][:60], "-"])
+            else:
+                cell = [("nan" if v != v else f"{v:.1f}") if (v := m["worst"].get(key)) is not None else "-"
+                        for key in (("bfloat16", "loss"), ("bfloat16", "gradient"), ("float16", "loss"),
+                                    ("float16", "gradient"))]
+                table.append([group, label, loss_id, mode, *cell, m["verdict"], ", ".join(m["codes"]) or "-",
+                              f"{m['seconds']:.1f}"])
+            print(" ".join(map(str, table[-1])), file=sys.stderr, flush=True)
+    headers = ["group", "loss", "id", "mode", "bf16 loss", "bf16 grad", "fp16 loss", "fp16 grad", "verdict", "codes",
+               "s"]
+    print(tabulate(table, headers=headers, tablefmt="github" if args.markdown else "simple"))
+    print(f"\n{len(table)} rows in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
