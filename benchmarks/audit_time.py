@@ -9,7 +9,9 @@ Prints:
   built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
   to the median built-in of its family (of every built-in when the family has none; target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
-  (targets: within 15 s, and within 8x `import torch`);
+  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` (best of 2 each, run
+  alternately): what the opt-in precision family adds to a cold default audit of a built-in (the budget for a
+  family on by default: 20%);
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
@@ -70,17 +72,29 @@ def main():
     if args.twins:
         twins(args.twins, rows, options)
 
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "losscheck", "audit", "torch.nn.CrossEntropyLoss"], capture_output=True,
-                   check=False)
-    t_cli = time.perf_counter() - t0
+    t_cli, t_precision = cold_audits("torch.nn.CrossEntropyLoss")
     print(f"\ncold CLI audit of torch.nn.CrossEntropyLoss: {t_cli:.2f} s = {t_cli / t_torch:.1f}x import torch")
+    print(f"the same with --precision: {t_precision:.2f} s (+{100 * (t_precision / t_cli - 1):.0f}%; a family on by "
+          f"default may add 20%)")
     if args.gallery:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "losscheck", "report", "--output-dir", out], capture_output=True,
                            check=False)
             print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
+
+
+def cold_audits(target: str, rounds: int = 2) -> tuple[float, float]:
+    """The best of `rounds` cold CLI audits of `target` without and with --precision, run alternately (so a busy
+    machine slows both alike)."""
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(rounds):
+        for precision in (False, True):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "losscheck", "audit", target, *(["--precision"] if precision else [])],
+                           capture_output=True, check=False)
+            best[precision] = min(best[precision], time.perf_counter() - t0)
+    return best[False], best[True]
 
 
 def twins(families, builtin_rows, options):

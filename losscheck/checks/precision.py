@@ -1,18 +1,22 @@
-"""precision: the loss as mixed-precision training runs it: bf16 and fp16 under CPU autocast.
+"""precision: the loss as mixed-precision training runs it: bf16 and fp16, under CPU autocast and on raw half inputs.
 
-The inputs that get a gradient (the model's outputs) are rounded to the low dtype, the others (targets, weights)
-stay float32, as a training step feeds them; the candidate runs under `torch.autocast("cpu", dtype)` in the worker
-(losscheck.suspect.ops.autocast) beside its float32 and float64 runs on the same rounded values. The float64
-reference on those values is the truth, so the rounding of the inputs is never blamed on the loss.
+Two checks, both with --precision: precision.autocast rounds the inputs that get a gradient (the model's outputs) to
+the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and runs the candidate
+under `torch.autocast("cpu", dtype)`; precision.raw rounds every float input and runs it without autocast, as FSDP's
+mixed precision feeds a loss. Both run in the worker (losscheck.suspect.ops.autocast, which runs softmax and
+log_softmax in float32 as CUDA does) beside the candidate's float32 and float64 runs on the same rounded values. The
+float64 reference on those values is the truth, so the rounding of the inputs is never blamed on the loss.
 
 Verdicts:
-  LC801  the loss or its gradient is inf/nan under autocast where the reference and the float32 run are finite;
+  LC801  the loss or its gradient is inf/nan where the reference and the float32 run are finite;
   LC802  the loss is further from the reference than `units` allows; LC803 the same for the gradient (unscaled
          from a GradScaler-style loss scale, against the candidate's float64 gradient).
-An error is graded in units of (u·|ref| + S): u is the dtype's unit roundoff and S how far the float64 value
-itself moves when the low-precision inputs move by a relative u (the problem's own conditioning), so a loss
-near zero or ill-conditioned by nature is not blamed for what any implementation would lose. LC203
-(stability.half) is the same fault with raw half inputs and no autocast, as FSDP's mixed precision feeds them.
+An error is graded in units of (u·|ref| + S + E32): u is the dtype's unit roundoff; S how far the float64 value
+itself moves when the low-precision inputs move by ±u (relative, absolute below 1: the problem's own conditioning,
+and a kink within rounding of the input); E32 the candidate's own float32 error on the same inputs (what float32
+arithmetic loses is no fault of the low precision). So a loss near zero, at a kink or ill-conditioned by nature is
+not blamed for what any implementation would lose. LC203 (stability.half) is the same fault as LC801 on every input
+in half precision, judged against the float32 run rather than graded.
 """
 from __future__ import annotations
 
@@ -41,11 +45,12 @@ PERTURBATIONS = 3   # antithetic pairs of random-sign relative-u perturbations t
                     # inputs is crossed unless every pair moves both the same way: 1 in 2**3)
 
 
-def rounded_as_trained(case: Case, dtype: str, grad_args) -> Case:
+def rounded_as_trained(case: Case, dtype: str, grad_args, raw: bool = False) -> Case:
     """The case as a mixed-precision step feeds it: the inputs at `grad_args` rounded to `dtype`, the rest of the
-    float inputs and tensor parameters to float32 (values kept as float64 ndarrays)."""
+    float inputs and tensor parameters to float32; with `raw`, every float input and tensor parameter (a class
+    weight) rounded to `dtype`, as FSDP casts a module's buffers. Values are kept as float64 ndarrays."""
     low, f32 = case.rounded(dtype), case.rounded("float32")
-    return f32.with_inputs(low.inputs[i] if i in grad_args else a for i, a in enumerate(f32.inputs))
+    return low if raw else f32.with_inputs(low.inputs[i] if i in grad_args else a for i, a in enumerate(f32.inputs))
 
 
 def tileable(spec) -> bool:
@@ -75,10 +80,13 @@ def perturbed(case: Case, grad_args, u: float, rng) -> list[Case]:
                              for i, a in enumerate(case.inputs)) for way in (1.0, -1.0)]
 
 
-def _wire_run(ctx, case: Case, input_dtype: str, autocast: str | None, scale: float, grad_args) -> dict:
-    inputs = [to_tensor(a, input_dtype if i in grad_args or input_dtype == "float64" else "float32")
+def _wire_run(ctx, case: Case, input_dtype: str, autocast: str | None, scale: float, grad_args,
+              every_input: bool = False) -> dict:
+    """One run of an Autocast request: the inputs at `grad_args` (every float input and tensor parameter, with
+    `every_input` or in float64) in `input_dtype`, the others float32."""
+    inputs = [to_tensor(a, input_dtype if every_input or i in grad_args or input_dtype == "float64" else "float32")
               for i, a in enumerate(ctx.spec.candidate_inputs(case))]
-    kwargs_dtype = "float64" if input_dtype == "float64" else "float32"
+    kwargs_dtype = input_dtype if every_input or input_dtype == "float64" else "float32"
     return {"kwargs": wire.encode(ctx.kwargs(case, kwargs_dtype)), "inputs": [wire.encode_tensor(t) for t in inputs],
             "autocast": autocast, "scale": scale}
 
@@ -131,6 +139,13 @@ def grade(got, want, s, u, float32_error: float = 0.0) -> float:
     return error(got, want) / (u * float(np.max(np.abs(want), initial=0.0)) + s + float32_error + u * FLOOR)
 
 
+def constant_zero(want, s: float, u: float) -> bool:
+    """Whether the float64 value is 0 here and at every perturbed input (below u·FLOOR): 1 - cos of parallel 1-D
+    vectors and its gradient. Nothing sets the scale of a rounding error there (u·|ref| and S are 0, while the
+    terms that cancel are of order 1), so the value is not graded; a non-finite one still is (LC801)."""
+    return max(float(np.max(np.abs(want), initial=0.0)), s) < u * FLOOR
+
+
 def error(got, want) -> float:
     """The largest absolute difference (0 for empty arrays)."""
     return float(np.max(np.abs(got - want))) if got.size else 0.0
@@ -144,8 +159,8 @@ def under_autocast(ctx) -> Evidence:
 
 @register("precision.raw", "precision", only_if=lambda ctx: ctx.precision)
 def on_raw_half(ctx) -> Evidence:
-    """The loss on raw bf16 and fp16 inputs without autocast, as FSDP's mixed precision (param_dtype) feeds it:
-    every operation runs in the inputs' dtype unless the loss upcasts."""
+    """The loss on raw bf16 and fp16 inputs (targets too) without autocast, as FSDP's mixed precision (param_dtype)
+    feeds it: every operation runs in the inputs' dtype unless the loss upcasts."""
     return mixed_precision(ctx, raw=True)
 
 
@@ -162,9 +177,9 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
 
         def prop(drawn, dtype=dtype, u=u, where_run=where_run):
             small, large = drawn
-            case = rounded_as_trained(tiled(small, grad_args) if large else small, dtype, grad_args)
+            case = rounded_as_trained(tiled(small, grad_args) if large else small, dtype, grad_args, raw)
             reps = case.inputs[0].shape[0] // max(small.inputs[0].shape[0], 1) if large and small.inputs[0].ndim else 1
-            shown = rounded_as_trained(small, dtype, grad_args)  # the reproducer repeats it `reps` times
+            shown = rounded_as_trained(small, dtype, grad_args, raw)  # the reproducer repeats it `reps` times
 
             def violation(code, message, grad=False, **extra):
                 setup, snippet = reproduction(ctx.spec.signature, dtype, reps, grad, raw)
@@ -174,7 +189,7 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
             if not np.all(np.isfinite(want)) or np.any(np.abs(want) > HALF_MAX[dtype] / 4):
                 return
             shaken = [c for _ in range(PERTURBATIONS) for c in perturbed(case, grad_args, u, rng)]
-            runs = [_wire_run(ctx, case, dtype, None if raw else dtype, LOSS_SCALE[dtype], grad_args),
+            runs = [_wire_run(ctx, case, dtype, None if raw else dtype, LOSS_SCALE[dtype], grad_args, raw),
                     _wire_run(ctx, case, "float32", None, 1.0, grad_args),
                     _wire_run(ctx, case, "float64", None, 1.0, grad_args),
                     *[_wire_run(ctx, c, "float64", None, 1.0, grad_args) for c in shaken]]
@@ -211,7 +226,7 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
                                 f": {hint()}",
                                 expected=want, data={"autocast": dtype, "raw": raw})
             s = max(float(np.max(np.abs(ctx.reference(c) - want))) for c in shaken)
-            units = grade(got, want, s, u, error(single, want))
+            units = 0.0 if constant_zero(want, s, u) else grade(got, want, s, u, error(single, want))
             graded(units, "loss", "LC802", f"{note}{where_run} the loss is {number(got)}, the float64 reference "
                                 f"{number(want)} on the same rounded inputs: {units:.1f} units of (u·|ref| + S + E32) "
                                 f"(u = {u:g}, S = {s:.3g}, float32's own error E32 = {error(single, want):.3g}; "
@@ -231,8 +246,8 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
             s_grad = max((float(np.max(np.abs(gm - c))) for grads in g_moved
                           for gm, (_, _, c) in zip([g for g in grads if g is not None], pairs)), default=0.0)
             want_g, got_g, g_single = (np.concatenate([t[k].ravel() for t in pairs]) for k in (2, 0, 1))
-            if max(float(np.max(np.abs(want_g), initial=0.0)), s_grad) < u * FLOOR:
-                return  # 0 here and all around (cosine of 1-D vectors): no scale to grade a rounding error against
+            if constant_zero(want_g, s_grad, u):
+                return
             g_units = grade(got_g, want_g, s_grad, u, error(g_single, want_g))
             graded(g_units, "gradient", "LC803", f"{note}{where_run} the gradient is {g_units:.1f} units of "
                                 f"(u·|grad| + S + E32) from the float64 gradient (max abs error "
