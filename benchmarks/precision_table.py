@@ -10,10 +10,14 @@ family grades under) and precision run, the other families measure nothing here)
 - the corpus's low-precision bugs (its LC8 fixtures: naive focal, BCE with clamp(1e-7), softmax CE without the
   max shift, an fp16 sum of squares over 65k+ elements, InfoNCE's exp without the max shift).
 Each loss has a row per mode: autocast (CPU autocast) and raw (half inputs, no autocast, as FSDP feeds them).
+Then the two exceptions the issue measured among torch's built-ins, outside the audit (--exceptions): F.cross_entropy
+on raw fp16 logits over a long vocabulary (its gradient at a GradScaler loss scale), and F.kl_div after a bf16
+log_softmax (the pipeline of knowledge distillation), each graded the same way against its float64 pipeline.
 Columns: bf16 and fp16 worst units for the loss and for the gradient ("nan" where the run gave inf/nan, LC801),
 the precision findings' codes and the verdict (clean / warning / error), and the seconds the check took.
 
     python benchmarks/precision_table.py [--only SUBSTRING] [--group builtins|twins|libraries|bugs] [--markdown]
+                                         [--exceptions]
 """
 import argparse
 import importlib.util
@@ -21,11 +25,16 @@ import re
 import sys
 import time
 
+import numpy as np
+import torch
+import torch.nn.functional as F
 from tabulate import tabulate
 
 import losscheck.judge.engine as engine
 from losscheck import audit
+from losscheck.checks.precision import LOSS_SCALE, PERTURBATIONS, UNIT_ROUNDOFF, error, grade, perturbed
 from losscheck.checks.registry import ordered
+from losscheck.judge.cases import Case
 from losscheck.examples.registry import examples
 from losscheck.specs import TORCH_BUILTINS
 from losscheck.tables.libraries import LIBRARY_LOSSES
@@ -80,12 +89,61 @@ def _figures(check) -> dict:
             "verdict": severity, "seconds": check.seconds, "detail": check.detail}
 
 
+def _pipeline_units(fn, x: np.ndarray, dtype: str, rng) -> tuple[float, float]:
+    """(loss units, gradient units) of `fn` run on `x` rounded to `dtype` (no autocast; the gradient at the dtype's
+    loss scale), against `fn` in float64 on the same rounded values, S from ±u perturbations, E32 from float32."""
+    u, scale = UNIT_ROUNDOFF[dtype], LOSS_SCALE[dtype]
+    x = torch.tensor(x).to(getattr(torch, dtype)).double().numpy()
+
+    def run(a, dt, loss_scale=1.0):
+        t = torch.tensor(a, dtype=getattr(torch, dt), requires_grad=True)
+        out = fn(t)
+        while True:  # halved while the gradient is not finite, as GradScaler (and the worker) does
+            (g,) = torch.autograd.grad(out.float().sum() * loss_scale if dt != "float64" else out.sum(), t,
+                                       retain_graph=True)
+            if bool(torch.isfinite(g).all()) or loss_scale <= 1.0:
+                return out.detach().double().numpy(), g.double().numpy() / loss_scale
+            loss_scale /= 2.0
+
+    (lo, glo), (l32, g32), (l64, g64) = run(x, dtype, scale), run(x, "float32"), run(x, "float64")
+    moved = [run(c.inputs[0], "float64") for _ in range(PERTURBATIONS)
+             for c in perturbed(Case((x,)), (0,), u, rng)]
+    s, s_grad = (max(error(m[k], ref) for m in moved) for k, ref in ((0, l64), (1, g64)))
+    return grade(lo, l64, s, u, error(l32, l64)), grade(glo, g64, s_grad, u, error(g32, g64))
+
+
+def exceptions():
+    """The two exceptions of the issue, measured: worst units over confident and ordinary logits."""
+    rng = np.random.default_rng(0)
+    labels = torch.tensor(rng.integers(0, 32000, size=8))
+    rows = []
+    for name, dtype, fn in [
+        ("F.cross_entropy, raw fp16 logits (8 x 32,000)", "float16", lambda x: F.cross_entropy(x, labels)),
+        ("F.kl_div after a bf16 log_softmax (8 x 1,000, T = 2)", "bfloat16",
+         lambda x: F.kl_div(F.log_softmax(x[0] / 2, -1), F.softmax(x[1].double() / 2, -1).to(x.dtype),
+                            reduction="batchmean") * 4),
+    ]:
+        worst = [0.0, 0.0]
+        for spread in (1.0, 5.0, 30.0):
+            shape = (8, 32000) if "cross" in name else (2, 8, 1000)
+            x = rng.normal(size=shape) * spread
+            if "kl_div" in name:
+                x[1] = x[0] + rng.normal(size=x[0].shape) * 0.01 * spread  # a student near its teacher
+            worst = [max(w, v) for w, v in zip(worst, _pipeline_units(fn, x, dtype, rng))]
+        rows.append([name, f"{worst[0]:.1f}", f"{worst[1]:.1f}"])
+    print(tabulate(rows, headers=["exception", "loss units", "gradient units"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="")
     ap.add_argument("--group", action="append", choices=("builtins", "twins", "libraries", "bugs"))
     ap.add_argument("--markdown", action="store_true", help="a GitHub table (the README's)")
+    ap.add_argument("--exceptions", action="store_true", help="only the two exceptions among torch's built-ins")
     args = ap.parse_args()
+    if args.exceptions:
+        exceptions()
+        return
     engine.ordered = _measured_checks  # the other families change nothing the precision family measures
     table = []
     t0 = time.perf_counter()

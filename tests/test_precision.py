@@ -119,3 +119,31 @@ def test_correct_losses_that_the_first_grading_flagged_are_clean_under_autocast(
     result = audit(target, as_=as_, max_examples=8, precision=True)
     check = next(c for c in result.checks if c.name == "precision.autocast")
     assert check.status == "pass" and not check.findings, [f.message for f in check.findings]
+
+
+class SumOverCount(torch.nn.Module):
+    """Mean squared error as Σd² / n in the inputs' dtype: right under autocast (a float32 target promotes d to
+    float32), inf on raw fp16 inputs once Σd² passes 65,504 over a large reduction (FSDP's mixed precision)."""
+
+    def forward(self, input, target):
+        squares = (input - target) ** 2
+        return squares.sum() / squares.numel()
+
+
+class UpcastSumOverCount(SumOverCount):
+    """The twin: the same sum in float32 (`.float()` first)."""
+
+    def forward(self, input, target):
+        return super().forward(input.float(), target.float())
+
+
+@pytest.mark.slow
+def test_raw_half_inputs_catch_a_sum_that_only_autocast_keeps_in_float32():
+    result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
+    raw = next(c for c in result.checks if c.name == "precision.raw")
+    autocast = next(c for c in result.checks if c.name == "precision.autocast")
+    assert [f.code for f in raw.findings] == ["LC801"] and "on raw float16 inputs" in raw.findings[0].message
+    assert "torch.autocast" not in raw.findings[0].reproducer
+    assert autocast.status == "pass"
+    twin = audit(UpcastSumOverCount, as_="mse", max_examples=8, precision=True)
+    assert [c.status for c in twin.checks if c.family == "precision"] == ["pass", "pass"]
