@@ -63,8 +63,13 @@ def rows(group: str, only: str):
     else:
         for entry in LIBRARY_LOSSES:
             if only in entry.target and importlib.util.find_spec(entry.target.split(".")[0].split(":")[0]):
-                yield group, entry.target.rpartition(":")[2] + (f" {entry.init}" if entry.init else ""), \
-                    entry.target, entry.loss_id, entry.init
+                yield group, library_label(entry), entry.target, entry.loss_id, entry.init
+
+
+def library_label(entry) -> str:
+    """`monai DiceLoss {'softmax': True}`: the library, the loss and its --init."""
+    return f"{entry.target.split('.')[0].split(':')[0]} {entry.target.rpartition(':')[2]}" + \
+        (f" {entry.init}" if entry.init else "")
 
 
 WORST = re.compile(r"(bfloat16|float16) (loss|gradient) ([0-9.]+|inf|nan)")
@@ -161,9 +166,40 @@ def main():
             print(" ".join(map(str, table[-1])), file=sys.stderr, flush=True)
     headers = ["group", "loss", "id", "mode", "bf16 loss", "bf16 grad", "fp16 loss", "fp16 grad", "verdict", "codes",
                "s"]
-    print(tabulate(table, headers=headers, tablefmt="github" if args.markdown else "simple"))
-    print(f"\n{len(table)} rows in {time.perf_counter() - t0:.0f} s")
+    print(tabulate(table, headers=headers))
+    print(f"\n{len(table)} rows in {time.perf_counter() - t0:.0f} s\n")
+    print(tabulate(condensed(table), headers=["loss", "id", "autocast bf16", "autocast fp16", "raw bf16", "raw fp16",
+                                              "verdict"], tablefmt="github" if args.markdown else "simple"))
 
+
+def condensed(table) -> list:
+    """The README's table: a row per loss (cells "loss/gradient" worst units per mode and dtype, "skip" where the
+    loss does not run so, its verdict with codes), the correct corpus losses that are clean folded into one row of
+    their worst figures."""
+    by_loss = {}
+    for group, label, loss_id, mode, bl, bg, fl, fg, verdict, codes, _ in table:
+        row = by_loss.setdefault((group, label, loss_id), {"verdicts": {}})
+        row[mode, "bf16"], row[mode, "fp16"] = (f"{bl}/{bg}", f"{fl}/{fg}") if verdict != "skip" else ("skip", "skip")
+        if verdict not in ("clean", "skip"):
+            row["verdicts"][mode] = f"{mode}: {verdict} ({codes})"
+    out, folded = [], []
+    for (group, label, loss_id), row in by_loss.items():
+        cells = [row.get((m, d), "-") for m in ("autocast", "raw") for d in ("bf16", "fp16")]
+        verdict = "; ".join(row["verdicts"].values()) or "clean"
+        if group == "twins" and verdict == "clean":
+            folded.append(cells)
+            continue
+        out.append([f"{label}" if group != "builtins" else f"torch.nn.{label}", loss_id, *cells, verdict])
+    if folded:
+        worst = [_worst(column) for column in zip(*folded)]
+        out.append([f"{len(folded)} other correct losses of the corpus (worst of each)", "-", *worst, "clean"])
+    return out
+
+
+def _worst(cells) -> str:
+    """The worst loss and the worst gradient units of "loss/gradient" cells."""
+    parts = [c.split("/") for c in cells if "/" in c]
+    return "/".join(max((p[k] for p in parts if p[k] != "-"), key=float, default="-") for k in (0, 1))
 
 if __name__ == "__main__":
     main()
