@@ -91,8 +91,9 @@ def cold_audits(target: str, rounds: int = 2) -> tuple[float, float]:
     for _ in range(rounds):
         for precision in (False, True):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "losscheck", "audit", target, *(["--precision"] if precision else [])],
-                           capture_output=True, check=False)
+            flags = ["--precision"] if precision else []
+            subprocess.run([sys.executable, "-m", "losscheck", "audit", target, *flags], capture_output=True,
+                           check=False)
             best[precision] = min(best[precision], time.perf_counter() - t0)
     return best[False], best[True]
 

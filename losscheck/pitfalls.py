@@ -137,14 +137,15 @@ PITFALLS = {p.code: p for p in [
        "Compute the loss in float32 (`input = input.float()` first), use logsigmoid/log_softmax rather than "
        "log(sigmoid(x))/log(softmax(x)), subtract the max before exp, and take eps from torch.finfo(dtype)."),
     _p("LC802", "precision", "error", "imprecise in mixed precision",
-       "In bf16/fp16 (under autocast or on raw half inputs) the loss is further from the float64 reference (on the same rounded inputs) "
-       "than the dtype's rounding and the problem's own conditioning explain: a sum or exp in half precision, "
-       "a missing max shift or an eps below the dtype's resolution quantises the loss.",
+       "In bf16/fp16 (under autocast or on raw half inputs) the loss is further from the float64 reference (on "
+       "the same rounded inputs) than the dtype's rounding and the problem's own conditioning explain: a sum "
+       "or exp in half precision, a missing max shift or an eps below the dtype's resolution quantises the loss.",
        "Upcast to float32 inside the loss (`.float()`) before exp, log, pow and large sums; shift by the max "
        "before exp; use a dtype-aware eps (torch.finfo(x.dtype).tiny or eps)."),
     _p("LC803", "precision", "error", "gradient imprecise in mixed precision",
-       "In bf16/fp16 (under autocast or on raw half inputs) the gradient (unscaled from a GradScaler-style loss scale) is further from the "
-       "float64 gradient than rounding and conditioning explain: training follows a quantised or biased gradient.",
+       "In bf16/fp16 (under autocast or on raw half inputs) the gradient (unscaled from a GradScaler-style loss "
+       "scale) is further from the float64 gradient than rounding and conditioning explain: training follows a "
+       "quantised or biased gradient.",
        "Upcast to float32 inside the loss (`.float()`), prefer fused stable built-ins (logsigmoid, "
        "binary_cross_entropy_with_logits, cross_entropy), and shift by the max before exp."),
 ]}
