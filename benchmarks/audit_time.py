@@ -4,7 +4,8 @@ Prints:
 - `python -c "import torch"` and `python -c "import losscheck"` (best of 3, cold processes);
 - per built-in (torch.nn modules and functionals): the wall time of `audit()` in-process (torch and
   hypothesis already imported) and the examples it drew;
-- hypothesis examples per second per check family, over all built-ins;
+- hypothesis examples per second per check family, over all built-ins (with --precision, the built-ins are audited
+  with the opt-in precision family too, and its check seconds stand beside the default families' of the same run);
 - with --twins FAMILY (repeatable), the correct twin of each id of a catalogue family that torch has no
   built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
   to the median built-in of its family (of every built-in when the family has none; target: within 2x);
@@ -15,7 +16,7 @@ Prints:
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
-    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery]
+    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery] [--precision]
 """
 import argparse
 import statistics
@@ -47,8 +48,11 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--twins", action="append", default=[], metavar="FAMILY")
     ap.add_argument("--gallery", action="store_true")
+    ap.add_argument("--precision", action="store_true", help="audit the built-ins with the precision family too")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
+    if args.precision:
+        options["precision"] = True
     t_torch = cold("-c", "import torch")
     t_losscheck = cold("-c", "import losscheck")
     print(f"import torch: {t_torch:.2f} s; import losscheck: {t_losscheck:.2f} s (cold processes, best of 3)\n")

@@ -175,7 +175,6 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
     rng = np.random.default_rng(ctx.seed)
     for dtype in DTYPES:
         u = UNIT_ROUNDOFF[dtype]
-
         where_run = f"on raw {dtype} inputs (no autocast)" if raw else f"under {dtype} autocast"
 
         def prop(drawn, dtype=dtype, u=u, where_run=where_run):
