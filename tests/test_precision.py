@@ -1,6 +1,9 @@
 """The precision family (losscheck.checks.precision) and its worker op (losscheck.suspect.ops.autocast): the
-grading, the cases as a mixed-precision step feeds them, the op in process, and an audit that grades a loss
-which loses precision only under autocast. The corpus's low-precision fixtures are audited in test_checks.py."""
+grading (S from antithetic perturbations, the float32 run's own error, values 0 all around), the cases as a
+mixed-precision step feeds them, the op in process (softmax and log_softmax in float32 as on CUDA), an audit that
+grades a loss which loses precision only under autocast, one that fails only on raw half inputs (precision.raw) and
+its twin, and the correct losses the first grading flagged, now clean. The corpus's low-precision fixtures are
+audited in test_checks.py; benchmarks/precision_table.py measures every built-in, correct loss and library loss."""
 import numpy as np
 import pytest
 import torch
