@@ -36,8 +36,8 @@ LOSS_SCALE = {"bfloat16": 1.0, "float16": 2.0 ** 16}  # fp16 trains under GradSc
 HALF_MAX = {"bfloat16": 3.0e38, "float16": 65504.0}
 WARNING_UNITS, ERROR_UNITS = 8.0, 16.0
 """The grading, in units of (u·|ref| + S + E32), chosen on benchmarks/precision_table.py (torch 2.13 CPU, both modes,
-bf16 and fp16): every torch built-in stays at or below 1.6 units (but SoftMarginLoss's own CPU kernel on raw fp16:
-inf, and its gradient 35 units), every correct loss of the corpus at or below 5.6
+bf16 and fp16): every torch built-in stays at or below 1.6 units (but SoftMarginLoss on raw fp16, inf and its gradient
+35 units: ATen computes log1p(exp(-y·x)) in the input's dtype), every correct loss of the corpus at or below 5.6
 (BinaryFocal's bf16 gradient), the installed library losses at or below 1.5 but pytorch-metric-learning's NT-Xent,
 540 units off in fp16 at τ = 0.05; the corpus's low-precision bugs are inf/nan (LC801) or 1,418 units. Above
 WARNING_UNITS a warning, above ERROR_UNITS an error."""
