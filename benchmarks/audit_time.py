@@ -4,16 +4,19 @@ Prints:
 - `python -c "import torch"` and `python -c "import losscheck"` (best of 3, cold processes);
 - per built-in (torch.nn modules and functionals): the wall time of `audit()` in-process (torch and
   hypothesis already imported) and the examples it drew;
-- hypothesis examples per second per check family, over all built-ins;
+- hypothesis examples per second per check family, over all built-ins (with --precision, the built-ins are audited
+  with the opt-in precision family too, and its check seconds stand beside the default families' of the same run);
 - with --twins FAMILY (repeatable), the correct twin of each id of a catalogue family that torch has no
   built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
   to the median built-in of its family (of every built-in when the family has none; target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
-  (targets: within 15 s, and within 8x `import torch`);
+  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` (best of 2 each, run
+  alternately): what the opt-in precision family adds to a cold default audit of a built-in (the budget for a
+  family on by default: 20%);
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
-    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery]
+    python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery] [--precision]
 """
 import argparse
 import statistics
@@ -45,8 +48,11 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--twins", action="append", default=[], metavar="FAMILY")
     ap.add_argument("--gallery", action="store_true")
+    ap.add_argument("--precision", action="store_true", help="audit the built-ins with the precision family too")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
+    if args.precision:
+        options["precision"] = True
     t_torch = cold("-c", "import torch")
     t_losscheck = cold("-c", "import losscheck")
     print(f"import torch: {t_torch:.2f} s; import losscheck: {t_losscheck:.2f} s (cold processes, best of 3)\n")
@@ -70,17 +76,30 @@ def main():
     if args.twins:
         twins(args.twins, rows, options)
 
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "losscheck", "audit", "torch.nn.CrossEntropyLoss"], capture_output=True,
-                   check=False)
-    t_cli = time.perf_counter() - t0
+    t_cli, t_precision = cold_audits("torch.nn.CrossEntropyLoss")
     print(f"\ncold CLI audit of torch.nn.CrossEntropyLoss: {t_cli:.2f} s = {t_cli / t_torch:.1f}x import torch")
+    print(f"the same with --precision: {t_precision:.2f} s (+{100 * (t_precision / t_cli - 1):.0f}%; a family on by "
+          f"default may add 20%)")
     if args.gallery:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "losscheck", "report", "--output-dir", out], capture_output=True,
                            check=False)
             print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
+
+
+def cold_audits(target: str, rounds: int = 2) -> tuple[float, float]:
+    """The best of `rounds` cold CLI audits of `target` without and with --precision, run alternately (so a busy
+    machine slows both alike)."""
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(rounds):
+        for precision in (False, True):
+            t0 = time.perf_counter()
+            flags = ["--precision"] if precision else []
+            subprocess.run([sys.executable, "-m", "losscheck", "audit", target, *flags], capture_output=True,
+                           check=False)
+            best[precision] = min(best[precision], time.perf_counter() - t0)
+    return best[False], best[True]
 
 
 def twins(families, builtin_rows, options):

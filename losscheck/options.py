@@ -266,7 +266,8 @@ _define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=
                      "processes; 0: off")
 _define_setting("precision", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
                 validator=_flag, config_types=(bool,),
-                help="also run the precision family (experimental): the loss under bf16 and fp16 CPU autocast")
+                help="also run the precision family: the loss in bf16 and fp16, under CPU autocast and on raw half "
+                     "inputs")
 _define_setting("memory_limit", default=default_memory_limit, metavar="SIZE", offered_by=("audit", "ci", "report"),
                 validator=_memory_limit, config_types=(str, int),
                 help="memory the audited loss may use: 4G, 1536M, 50% (of physical memory) or none "

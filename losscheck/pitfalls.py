@@ -130,21 +130,22 @@ PITFALLS = {p.code: p for p in [
        "A loss that starts a thread or a process and does not end it leaks one on every training step; one "
        "started at import outlives the training it serves.",
        "Join the threads and wait for the processes the loss starts before it returns; start none at import."),
-    _p("LC801", "precision", "error", "non-finite under autocast",
-       "Trained under bf16/fp16 autocast the loss or its gradient is inf or nan although the float64 reference "
-       "and the float32 run are finite: the first step with such a batch turns the weights into nan (or, in "
-       "fp16, makes GradScaler skip every step). LC203 is the same fault with raw half inputs and no autocast.",
+    _p("LC801", "precision", "error", "non-finite in mixed precision",
+       "Trained in bf16/fp16 (under autocast, or on raw half inputs as FSDP's mixed precision feeds them) the loss "
+       "or its gradient is inf or nan although the float64 reference and the float32 run are finite: the first "
+       "step with such a batch turns the weights into nan (or, in fp16, makes GradScaler skip every step).",
        "Compute the loss in float32 (`input = input.float()` first), use logsigmoid/log_softmax rather than "
        "log(sigmoid(x))/log(softmax(x)), subtract the max before exp, and take eps from torch.finfo(dtype)."),
-    _p("LC802", "precision", "error", "imprecise under autocast",
-       "Under bf16/fp16 autocast the loss is further from the float64 reference (on the same rounded inputs) "
-       "than the dtype's rounding and the problem's own conditioning explain: a sum or exp in half precision, "
-       "a missing max shift or an eps below the dtype's resolution quantises the loss.",
+    _p("LC802", "precision", "error", "imprecise in mixed precision",
+       "In bf16/fp16 (under autocast or on raw half inputs) the loss is further from the float64 reference (on "
+       "the same rounded inputs) than the dtype's rounding and the problem's own conditioning explain: a sum "
+       "or exp in half precision, a missing max shift or an eps below the dtype's resolution quantises the loss.",
        "Upcast to float32 inside the loss (`.float()`) before exp, log, pow and large sums; shift by the max "
        "before exp; use a dtype-aware eps (torch.finfo(x.dtype).tiny or eps)."),
-    _p("LC803", "precision", "error", "gradient imprecise under autocast",
-       "Under bf16/fp16 autocast the gradient (unscaled from a GradScaler-style loss scale) is further from the "
-       "float64 gradient than rounding and conditioning explain: training follows a quantised or biased gradient.",
+    _p("LC803", "precision", "error", "gradient imprecise in mixed precision",
+       "In bf16/fp16 (under autocast or on raw half inputs) the gradient (unscaled from a GradScaler-style loss "
+       "scale) is further from the float64 gradient than rounding and conditioning explain: training follows a "
+       "quantised or biased gradient.",
        "Upcast to float32 inside the loss (`.float()`), prefer fused stable built-ins (logsigmoid, "
        "binary_cross_entropy_with_logits, cross_entropy), and shift by the max before exp."),
 ]}
@@ -160,7 +161,8 @@ FAMILY_CHECKS = {
     "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts, and "
               "(with --ddp N) sharded across torch.distributed processes",
     "api": "checks the loss as a callable: pure, deterministic, 0-d results, no exceptions, bounded time",
-    "precision": "runs the candidate under bf16 and fp16 CPU autocast (confident logits, large reductions) and "
+    "precision": "runs the candidate in bf16 and fp16, under CPU autocast and on raw half inputs (confident logits, "
+                 "large reductions), and "
                  "grades loss and gradient against float64 in units of rounding and conditioning",
 }
 

@@ -1,13 +1,16 @@
 """The precision family (losscheck.checks.precision) and its worker op (losscheck.suspect.ops.autocast): the
-grading, the cases as a mixed-precision step feeds them, the op in process, and an audit that grades a loss
-which loses precision only under autocast. The corpus's low-precision fixtures are audited in test_checks.py."""
+grading (S from antithetic perturbations, the float32 run's own error, values 0 all around), the cases as a
+mixed-precision step feeds them, the op in process (softmax and log_softmax in float32 as on CUDA), an audit that
+grades a loss which loses precision only under autocast, one that fails only on raw half inputs (precision.raw) and
+its twin, and the correct losses the first grading flagged, now clean. The corpus's low-precision fixtures are
+audited in test_checks.py; benchmarks/precision_table.py measures every built-in, correct loss and library loss."""
 import numpy as np
 import pytest
 import torch
 
 from losscheck import audit
-from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, rounded_as_trained, tiled,
-                                        tileable)
+from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, perturbed, rounded_as_trained,
+                                        tiled, tileable)
 from losscheck.examples.classification import CorrectFocal, NaiveFocal
 from losscheck.judge.cases import Case
 from losscheck.specs import SPECS
@@ -39,10 +42,11 @@ def test_large_reductions_tile_the_batch_of_elementwise_losses_only():
     assert tileable(SPECS["mse"]) and not tileable(SPECS["info_nce"])
 
 
-def _runs(obj, dtype):
-    x = torch.tensor([[9.0, -2.0, 0.5]], dtype=getattr(torch, dtype))
+def _runs(obj, dtype, x=((9.0, -2.0, 0.5),), raw=False):
+    x = torch.tensor(x, dtype=getattr(torch, dtype))
     y = torch.tensor([[1.0, 0.0, 1.0]])
-    run = {"kwargs": {}, "inputs": [wire.encode_tensor(x), wire.encode_tensor(y)], "autocast": dtype, "scale": 2.0 ** 16}
+    run = {"kwargs": {}, "inputs": [wire.encode_tensor(x), wire.encode_tensor(y)], "autocast": None if raw else dtype,
+           "scale": 2.0 ** 16}
     return wrap(obj).perform(Caller(10.0), Autocast((run,), (0,))).outcomes[0]
 
 
@@ -71,3 +75,78 @@ def test_a_loss_imprecise_under_autocast_is_graded():
     assert "torch.autocast('cpu', dtype=torch.bfloat16)" in found[0].reproducer
     check = next(c for c in result.checks if c.name == "precision.autocast")
     assert f"error above {ERROR_UNITS:g}" in check.detail
+
+
+def test_the_float32_run_s_own_error_is_not_blamed_on_the_low_precision():
+    u = 2.0 ** -8
+    # a gradient of 0 that float32 computes as 1.2e-7 through cancelling terms (CosineEmbeddingLoss, 1-D vectors)
+    assert grade(np.array([1.2e-7]), np.array([0.0]), 0.0, u) > ERROR_UNITS
+    assert grade(np.array([1.2e-7]), np.array([0.0]), 0.0, u, float32_error=1.2e-7) < 1.0
+
+
+def test_perturbations_come_in_antithetic_pairs_so_a_kink_is_seen_from_both_sides():
+    case = Case((np.array([0.5, -3.0]), np.array([1.0, 1.0])))
+    up, down = perturbed(case, (0,), 2.0 ** -8, np.random.default_rng(0))
+    assert np.allclose(up.inputs[0] - case.inputs[0], case.inputs[0] - down.inputs[0])
+    assert np.allclose(np.abs(up.inputs[0] - case.inputs[0]), 2.0 ** -8 * np.array([1.0, 3.0]))
+    assert (up.inputs[1] == case.inputs[1]).all()  # a target is not moved
+
+
+class LogSoftmaxOf(torch.nn.Module):
+    """The log-probability of class 0 (a stand-in for any loss built on log_softmax)."""
+
+    def forward(self, input, target):
+        return -torch.log_softmax(input, dim=1)[:, 0].sum()
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["autocast", "raw half"])
+def test_log_softmax_runs_in_float32_as_cuda_runs_it(raw):
+    """CPU bf16 log_softmax returns 0 for a class at -1.4e-4 (torch's CPU kernel); CUDA's autocast runs it in
+    float32, and CUDA's half kernel accumulates in float32: the worker does the same, so no loss is blamed for it."""
+    x = ((10.0, 1.0, 1.0),)
+    cpu = float(-torch.log_softmax(torch.tensor(x, dtype=torch.bfloat16), dim=1)[0, 0])
+    got = float(wire.decode_tensor(_runs(LogSoftmaxOf, "bfloat16", x, raw)["value"]))
+    want = float(-torch.log_softmax(torch.tensor(x, dtype=torch.float64), dim=1)[0, 0])
+    assert cpu == 0.0 and want == pytest.approx(2.47e-4, rel=0.01)
+    assert got == pytest.approx(want, rel=2.0 ** -8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, as_", [
+    ("torch.nn.CosineEmbeddingLoss", "cosine_embedding"),  # gradients of 0 computed as 1e-7 (1-D vectors)
+    ("losscheck.examples.embedding:correct_cosine_embedding", "cosine_embedding"),
+    ("losscheck.examples.language:correct_kd", "kd"),  # a KL of 0 (equal logits) through a bf16 log_softmax
+    ("losscheck.examples.embedding:CorrectBatchHard", "triplet_batch_hard"),  # hardest negatives tied within u
+])
+def test_correct_losses_that_the_first_grading_flagged_are_clean_under_autocast(target, as_):
+    result = audit(target, as_=as_, max_examples=8, precision=True)
+    check = next(c for c in result.checks if c.name == "precision.autocast")
+    assert check.status == "pass" and not check.findings, [f.message for f in check.findings]
+
+
+class SumOverCount(torch.nn.Module):
+    """Mean squared error as Σd² / n in the inputs' dtype: right under autocast (a float32 target promotes d to
+    float32), inf on raw fp16 inputs once Σd² passes 65,504 over a large reduction (FSDP's mixed precision)."""
+
+    def forward(self, input, target):
+        squares = (input - target) ** 2
+        return squares.sum() / squares.numel()
+
+
+class UpcastSumOverCount(SumOverCount):
+    """The twin: the same sum in float32 (`.float()` first)."""
+
+    def forward(self, input, target):
+        return super().forward(input.float(), target.float())
+
+
+@pytest.mark.slow
+def test_raw_half_inputs_catch_a_sum_that_only_autocast_keeps_in_float32():
+    result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
+    raw = next(c for c in result.checks if c.name == "precision.raw")
+    autocast = next(c for c in result.checks if c.name == "precision.autocast")
+    assert [f.code for f in raw.findings] == ["LC801"] and "on raw float16 inputs" in raw.findings[0].message
+    assert "torch.autocast" not in raw.findings[0].reproducer
+    assert autocast.status == "pass"
+    twin = audit(UpcastSumOverCount, as_="mse", max_examples=8, precision=True)
+    assert [c.status for c in twin.checks if c.family == "precision"] == ["pass", "pass"]

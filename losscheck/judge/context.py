@@ -49,7 +49,7 @@ class Context:
     seed: int           # the audit's (losscheck.options declares the defaults)
     max_examples: int
     ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
-    precision: bool = False   # --precision: the precision family runs (opt-in while it is experimental)
+    precision: bool = False   # --precision: the precision family runs (opt-in: it costs more than a default family may)
     _settings: dict = field(init=False, repr=False)   # max_examples -> the search settings
 
     def __post_init__(self):

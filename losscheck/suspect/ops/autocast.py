@@ -4,6 +4,12 @@ Each run builds the loss, calls it on its inputs under `torch.autocast("cpu", dt
 linear and the built-in loss functions as CUDA's does, but keeps exp, log, pow, softmax, sum and mean in the
 input's dtype) and takes the gradient of the result's sum at a loss scale: the fp16 gradient a training loop sees
 is the one GradScaler unscales, so the scale starts high and is halved while a gradient is not finite.
+
+softmax and log_softmax of a half tensor (UPCAST) run in float32 as on CUDA: under autocast their result is float32
+(they are in CUDA's autocast float32 list, not in CPU's), and on raw half inputs (no autocast, as FSDP's mixed
+precision feeds a loss) it is rounded back to the input's dtype (CUDA's kernels accumulate in float32; torch's CPU
+bf16/fp16 log_softmax returns exactly 0 for a class at -1.4e-4). A loss is not blamed for the CPU policy or kernel:
+knowledge distillation's CPU-autocast bf16 log_softmax of two equal distributions gives a KL of -0.007 where it is 0.
 """
 from __future__ import annotations
 
@@ -13,11 +19,13 @@ from losscheck.suspect.protocol import Autocast, UnderAutocast
 MAX_HALVINGS = 16  # GradScaler's 2**16 down to 1
 WATCHED = ("exp", "log", "pow", "sigmoid", "softmax", "log_softmax", "sum", "mean", "clamp", "div", "logsumexp",
            "matmul", "bmm", "mm", "einsum")  # the operation classes a low-precision fault is named by
+UPCAST = ("softmax", "log_softmax")  # in CUDA's autocast float32 list, not in CPU's
 
 
-def _watch():
+def _watch(autocast: bool):
     """A torch function mode that records which watched operations ran in half precision, and the first
-    operation whose result is inf/nan while its tensor arguments are finite (the operation at fault)."""
+    operation whose result is inf/nan while its tensor arguments are finite (the operation at fault); it runs the
+    UPCAST operations of a half tensor in float32 (their result float32 under `autocast`, else rounded back)."""
     import torch
     from torch.overrides import TorchFunctionMode
 
@@ -27,8 +35,12 @@ def _watch():
             self.low, self.first = [], None
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
             name = getattr(func, "__name__", str(func)).strip("_")
+            low = args[0].dtype if args and isinstance(args[0], torch.Tensor) else None
+            if name in UPCAST and low in (torch.float16, torch.bfloat16):
+                out = func(args[0].float(), *args[1:], **(kwargs or {}))
+                return out if autocast or not isinstance(out, torch.Tensor) else out.to(low)
+            out = func(*args, **(kwargs or {}))
             if isinstance(out, torch.Tensor) and out.dtype in (torch.float16, torch.bfloat16):
                 if name in WATCHED and name not in self.low:
                     self.low.append(name)
@@ -55,7 +67,7 @@ def _one(candidate, caller, spec: dict, grad_args: tuple) -> dict:
     for i in grad_args:
         inputs[i].requires_grad_(True)
     dtype = spec.get("autocast")
-    watch = _watch()
+    watch = _watch(autocast=dtype is not None)
     with torch.autocast("cpu", dtype=getattr(torch, dtype or "bfloat16"), enabled=dtype is not None), watch:
         out = caller.call(made.value, *inputs)
     if not out.ok:
