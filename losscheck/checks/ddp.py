@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -22,7 +21,8 @@ from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
-from losscheck.ddp.sharding import batch_layout, shard
+from losscheck.ddp.sharding import shard
+from losscheck.judge.batches import batch_layout, joined, loss_and_gradients, tolerance_dtype
 from losscheck.judge.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
@@ -46,10 +46,6 @@ def _num(x):
     if x.ndim:
         return [_num(v) for v in x]
     return float(x) if np.isfinite(x) else str(float(x))
-
-
-def _tol_dtype(dtype: str) -> str:
-    return "float64" if dtype == "torch.float64" else "float32"
 
 
 @dataclass
@@ -154,17 +150,11 @@ def _how(kinds) -> str:
 def _single(ctx, case):
     """(value, grads, dtype) of the candidate on the full batch in this process, float64; None if it fails."""
     try:
-        out, ts = ctx.run(case, "float64", requires_grad=True)
+        value, grads, dtype = loss_and_gradients(ctx, case)
     except Violation:
         if ctx.caller.hung is not None:
             raise _Abort(Skip("skipped: the candidate timed out on the full batch")) from None
         return None
-    value = out.detach().double().numpy()
-    if out.requires_grad:
-        back = ctx.caller.call(out.backward, torch.ones_like(out))
-        if not back.ok:
-            return None
-    grads = [None if ts[i].grad is None else ts[i].grad.detach().double().numpy() for i in ctx.spec.grad_args]
     try:
         again = ctx.run(case, "float64")[0].detach().double().numpy()
     except Violation:
@@ -172,7 +162,7 @@ def _single(ctx, case):
     if again.shape != value.shape or not np.allclose(again, value, rtol=0, atol=0, equal_nan=True):
         raise _Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
                           "sharded parity cannot be judged"))
-    return value, grads, str(out.dtype)
+    return value, grads, dtype
 
 
 @dataclass(frozen=True)
@@ -259,7 +249,7 @@ def _step(ctx, search: _Search, batch: _Batch) -> list:
 def _judge_values(ctx, world: int, batch: _Batch, replies) -> None:
     """LC606 when the per-rank outputs concatenated ('none'), or the per-rank losses all-reduced, differ from the
     full-batch loss in one process."""
-    value, kind, tol = batch.value, batch.kind, _tol_dtype(batch.dtype)
+    value, kind, tol = batch.value, batch.kind, tolerance_dtype(batch.dtype)
     if kind == "none":
         parts = [rep[1] for rep in replies]
         try:
@@ -302,8 +292,8 @@ def _judge_gradients(ctx, search: _Search, batch: _Batch, replies) -> None:
             got_text = "no gradient" if want is not None else "a gradient"
             raise batch.violation("LC606", f"{batch.where}, the ranks give {got_text} for {ctx.spec.signature[i]} "
                                   "where the full batch in one process gives the opposite")
-        got = sum(per) if batch.axes[i] is None else np.concatenate(per, axis=batch.axes[i])
-        if got.shape != want.shape or not close(got, want, _tol_dtype(batch.dtype)):
+        got = joined(per, batch.axes[i])
+        if got.shape != want.shape or not close(got, want, tolerance_dtype(batch.dtype)):
             if not search.gradients:
                 search.gradient_mismatch = True
                 return

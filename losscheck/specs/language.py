@@ -272,6 +272,12 @@ CAUSAL_LM_VARIANTS = (
             "divide by their count", _mean_per_sequence),
 )
 
+def kept_tokens(inputs, params):
+    """`mean_items` of causal_lm: 1 per predicted token whose label (labels[:, 1:]) is kept, 0 where it is
+    ignore_index; their sum is the count transformers passes as num_items_in_batch."""
+    return (np.asarray(inputs[1])[:, 1:] != params.get("ignore_index", IGNORE_INDEX)).astype(np.float64)
+
+
 def _last_dim(inputs) -> int:
     """The vocabulary size: the logits' last dimension."""
     return int(np.shape(inputs[0])[-1])
@@ -335,5 +341,6 @@ SPECS = [
         params=(Param("ignore_index", IGNORE_INDEX), Param("num_items_in_batch", None, ("num_items",), (None, 7)),
                 REDUCTION, Param("vocab_size", None, ("num_classes", "n_vocab"), follows=_last_dim)),
         draw_inputs=draw_causal_lm, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
-        target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),)),
+        target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),),
+        mean_items=kept_tokens),
 ]
