@@ -29,6 +29,7 @@ from losscheck.judge.context import Context
 from losscheck.judge.engine import pick_spec, run_check
 from losscheck.judge.state import AuditState
 from losscheck.specs import SPECS
+from losscheck.specs.forms import choose
 from losscheck.suspect.calls import Caller
 from losscheck.suspect.candidate import wrap
 
@@ -64,7 +65,7 @@ def cross_entropy_without_ignore_index(input, target):
 def run_accumulation(obj, as_=None, *, max_examples=10, seed=0):
     """Only reduction.accumulation (after the probe, as in a full audit), in this process."""
     candidate = wrap(obj)
-    spec = pick_spec(candidate, as_)
+    spec = choose(pick_spec(candidate, as_), candidate)  # a call form, as the engine picks it
     candidate.prepare(len(spec.signature))
     ctx = Context(candidate, AuditState.begin(spec, candidate), Caller(10.0), seed, max_examples)
     run_check(ctx, probe)
@@ -115,7 +116,7 @@ def test_a_plain_mean_over_kept_items_gets_the_advice_as_info(obj, as_):
     finding = only(run_accumulation(obj, as_))
     assert finding.code == "LC407" and finding.severity == "info"
     assert "reduction='sum'" in finding.message and "global count" in finding.message
-    assert "ignore_index=-100" in finding.message  # the padding concentrated in one micro-batch
+    assert "but one set to ignore_index=-100" in finding.message  # the padding concentrated in one micro-batch
 
 
 @pytest.mark.parametrize("obj, as_, status", [(torch.nn.MSELoss, None, "skip"), (torch.nn.BCEWithLogitsLoss, None, "skip"),

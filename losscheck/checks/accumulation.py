@@ -134,7 +134,7 @@ def _padded(ctx, case, axes, size: int, keep: int):
     first.flat[positions[keep % positions.size]] = False
     inputs = list(case.inputs)
     inputs[t] = np.where(first, ignore, target)
-    return case.with_inputs(inputs), f", every {spec.signature[t]} of the first but one set to ignore_index={ignore}"
+    return case.with_inputs(inputs), f", every target of the first ({spec.signature[t]}) but one set to ignore_index={ignore}"
 
 
 def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> None:
