@@ -95,7 +95,8 @@ def test_the_reproducer_shows_the_accumulated_loss_apart_from_the_full_batch(tmp
     assert run.returncode == 0, run.stderr
     line = next(x for x in run.stdout.splitlines() if x.startswith("full batch:"))
     full, accumulated = float(line.split()[2]), float(line.split()[-1])
-    assert full == pytest.approx(finding.data["full_batch"]) and accumulated == pytest.approx(finding.data["accumulated"])
+    assert full == pytest.approx(finding.data["full_batch"])
+    assert accumulated == pytest.approx(finding.data["accumulated"])
 
 
 @pytest.mark.parametrize("obj", [correct_causal_lm, lm_loss_with_count], ids=["labels", "shift_labels"])
@@ -119,7 +120,8 @@ def test_a_plain_mean_over_kept_items_gets_the_advice_as_info(obj, as_):
     assert "but one set to ignore_index=-100" in finding.message  # the padding concentrated in one micro-batch
 
 
-@pytest.mark.parametrize("obj, as_, status", [(torch.nn.MSELoss, None, "skip"), (torch.nn.BCEWithLogitsLoss, None, "skip"),
+@pytest.mark.parametrize("obj, as_, status", [(torch.nn.MSELoss, None, "skip"),
+                                              (torch.nn.BCEWithLogitsLoss, None, "skip"),
                                               (cross_entropy_without_ignore_index, "cross_entropy", "pass")],
                          ids=["MSELoss", "BCEWithLogitsLoss", "cross_entropy masking nothing"])
 def test_silent_where_the_per_micro_batch_mean_is_exact(obj, as_, status):

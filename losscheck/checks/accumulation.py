@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from losscheck.checks.registry import register
 from losscheck.judge.batches import batch_axes, batch_layout, joined, loss_and_gradients, split, tiled, tolerance_dtype
 from losscheck.judge.cases import cases
-from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.judge.evidence import Abort, Evidence, Skip, Violation
 from losscheck.judge.formatting import number
 from losscheck.judge.reproducer import tensor_source
 from losscheck.judge.tolerances import close, max_error
@@ -106,7 +106,11 @@ def accumulation(ctx) -> Evidence:
                 draw(st.sampled_from(splits), label="micro-batches"),
                 draw(st.integers(0, 2 ** 16), label="the target kept in the padded micro-batch"))
 
-    n, v = ctx.search(drawn(), lambda d: _compare(ctx, seen, takes_count, *d), max_examples=min(ctx.max_examples, 10))
+    try:
+        n, v = ctx.search(drawn(), lambda d: _compare(ctx, seen, takes_count, *d),
+                          max_examples=min(ctx.max_examples, 10))
+    except Abort as a:  # LC407, an info: the first batch that shows it is enough (no shrinking)
+        n, v = seen.compared, a.outcome
     if v is None and seen.compared == 0:
         reasons = "; ".join(dict.fromkeys(seen.reasons)) or "no case could be compared"
         raise Skip(f"no drawn batch could be cut into micro-batches: {reasons}")
@@ -134,7 +138,8 @@ def _padded(ctx, case, axes, size: int, keep: int):
     first.flat[positions[keep % positions.size]] = False
     inputs = list(case.inputs)
     inputs[t] = np.where(first, ignore, target)
-    return case.with_inputs(inputs), f", every target of the first ({spec.signature[t]}) but one set to ignore_index={ignore}"
+    said = f", every target of the first ({spec.signature[t]}) but one set to ignore_index={ignore}"
+    return case.with_inputs(inputs), said
 
 
 def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> None:
@@ -154,7 +159,7 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
         return
     total = float(np.sum(spec.mean_items(case.inputs, case.params)))
     try:
-        value, grads, dtype = loss_and_gradients(ctx, case)
+        value, grads, dtype = _evaluate(ctx, case, takes_count)
     except Violation:
         seen.reasons.append("the candidate fails on the full batch (see the other checks)")
         return
@@ -163,7 +168,7 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
     results = []
     for part in parts:
         try:
-            results.append(loss_and_gradients(ctx, case.with_inputs(part).with_params(**count), scale))
+            results.append(_evaluate(ctx, case.with_inputs(part).with_params(**count), takes_count, scale))
         except Violation:
             seen.reasons.append("a micro-batch does not run on its own (see the other checks)")
             return
@@ -179,6 +184,15 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
         _judge_gradients(ctx, batch, [r[1] for r in results])
 
 
+def _evaluate(ctx, case, gradients: bool, scale: float = 1.0):
+    """(value, input gradients or None, result dtype) of the candidate on `case` in float64; the gradients (its
+    result back-propagated with `scale`) only where they are judged: for a loss that takes the global count."""
+    if gradients:
+        return loss_and_gradients(ctx, case, scale)
+    out = ctx.run(case, "float64")[0]
+    return out.detach().double().numpy(), None, str(out.dtype)
+
+
 def _judge_value(ctx, batch: _Accumulated) -> None:
     """LC406 (the loss takes the global count) or LC407 (a plain mean) when the accumulated loss is not the full
     batch's."""
@@ -186,17 +200,16 @@ def _judge_value(ctx, batch: _Accumulated) -> None:
         return
     steps, acc, full = number(batch.steps), number(batch.accumulated), number(batch.value)
     if not batch.takes_count:
-        raise _violation(ctx, batch, "LC407", f"{batch.where}, the per-micro-batch means {steps} accumulated as "
+        raise Abort(_violation(ctx, batch, "LC407", f"{batch.where}, the per-micro-batch means {steps} accumulated as "
                          f"trainers do (their sum / {STEPS}, the accumulation steps) give {acc}, the full batch "
                          f"{full}: each micro-batch is averaged over its own kept items. The loss is correct on its "
                          "own batch; to accumulate exactly, compute each micro-batch with reduction='sum' and divide "
                          f"by the global count (the {batch.total:g} items kept in the whole accumulated batch), as "
-                         f"transformers' {GLOBAL_COUNT} does")
-    means = [float(ctx.reference(batch.case.with_inputs(p))) for p in batch.parts]
+                         f"transformers' {GLOBAL_COUNT} does"))
+    means = float(np.sum([ctx.reference(batch.case.with_inputs(p)) for p in batch.parts]))
     cause = ("it divides each micro-batch by its own kept items and ignores the count it is given: a per-micro-batch "
-             f"mean (the micro-batch means add up to {number(np.sum(means))})" if close(np.sum(means), batch.accumulated,
-                                                                                   "float32") else
-             "it does not divide each micro-batch's sum by the count it is given")
+             f"mean (the micro-batch means add up to {number(means)})" if close(means, batch.accumulated, "float32")
+             else "it does not divide each micro-batch's sum by the count it is given")
     raise _violation(ctx, batch, "LC406", f"{batch.where}, each micro-batch given {GLOBAL_COUNT}={batch.total:g} (the "
                      f"items kept in the whole batch), the micro-batch losses {steps} add up to {acc} but the full "
                      f"batch gives {full}: {cause}. Sum the micro-batch's per-item losses and divide by "
@@ -224,8 +237,9 @@ def _judge_gradients(ctx, batch: _Accumulated, step_grads) -> None:
 
 
 def _violation(ctx, batch: _Accumulated, code: str, message: str) -> Violation:
-    data = {"micro_batches": batch.sizes, "kept_items": batch.counts, "global_count": batch.total, "micro_batch_losses": batch.steps,
-        "accumulated": batch.accumulated, "full_batch": float(batch.value)}
+    """The finding on `batch`: its numbers as data, and a reproducer that accumulates its micro-batches."""
+    data = {"micro_batches": batch.sizes, "kept_items": batch.counts, "global_count": batch.total,
+            "micro_batch_losses": batch.steps, "accumulated": batch.accumulated, "full_batch": float(batch.value)}
     return Violation(code, message, batch.case, "float64", snippet=_snippet(ctx, batch), grad=True, data=data)
 
 
@@ -249,7 +263,8 @@ def _snippet(ctx, batch: _Accumulated) -> str:
         call, scale = "step_fn(*part)", ""
     else:
         call, scale = "loss_fn(*part)", f" / {STEPS}  # a trainer's loss / gradient_accumulation_steps"
-    lines += ["accumulated, grads = 0.0, []", f"for k in range({len(batch.sizes)}):", f"    part = [{', '.join(parts)}]",
+    lines += ["accumulated, grads = 0.0, []", f"for k in range({len(batch.sizes)}):",
+              f"    part = [{', '.join(parts)}]",
               f"    loss = {call}{scale}", "    loss.backward()", "    accumulated += loss.item()",
               f"    grads.append([part[i].grad for i in {grad_args}])",
               'print("full batch:", full.item(), " accumulated:", accumulated)']

@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
-from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.judge.evidence import Abort, Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
@@ -26,14 +26,6 @@ from losscheck.judge.batches import batch_layout, joined, loss_and_gradients, to
 from losscheck.judge.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
-
-
-class _Abort(BaseException):
-    """Ends the hypothesis search at once (no shrinking): carries a Violation (LC706) or a Skip."""
-
-    def __init__(self, outcome):
-        super().__init__(str(outcome))
-        self.outcome = outcome
 
 
 def _kwargs(ctx, case) -> dict:
@@ -93,7 +85,7 @@ def parity(ctx) -> Evidence:
                 search.gradients = True
                 m, v = ctx.search(strategy, prop, max_examples=min(ctx.max_examples, 10))
                 n += m
-        except _Abort as a:
+        except Abort as a:
             if isinstance(a.outcome, Skip):
                 raise a.outcome from None
             n, v = max(n, search.compared) + 1, a.outcome
@@ -153,14 +145,14 @@ def _single(ctx, case):
         value, grads, dtype = loss_and_gradients(ctx, case)
     except Violation:
         if ctx.caller.hung is not None:
-            raise _Abort(Skip("skipped: the candidate timed out on the full batch")) from None
+            raise Abort(Skip("skipped: the candidate timed out on the full batch")) from None
         return None
     try:
         again = ctx.run(case, "float64")[0].detach().double().numpy()
     except Violation:
         return None
     if again.shape != value.shape or not np.allclose(again, value, rtol=0, atol=0, equal_nan=True):
-        raise _Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
+        raise Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
                           "sharded parity cannot be judged"))
     return value, grads, dtype
 
@@ -227,19 +219,19 @@ def _step(ctx, search: _Search, batch: _Batch) -> list:
         try:
             search.ranks = Ranks(ctx.candidate, world, ctx.caller.timeout)
         except RankFailure as e:
-            raise _Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
+            raise Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
     try:
         replies = search.ranks.step(batch.shards, batch.grad_args, _kwargs(ctx, batch.case), batch.kind, ctx.seed)
     except RankFailure as e:
         search.ranks.close(grace=0.0)
-        raise _Abort(batch.violation("LC706", f"{batch.where}, {e}")) from None
+        raise Abort(batch.violation("LC706", f"{batch.where}, {e}")) from None
     search.compared += 1
     errors = [(r, rep[1]) for r, rep in enumerate(replies) if rep[0] == "error" and rep[1] is not None]
     if errors:
         rank, (how, text) = errors[0]
         if how == "timeout":
             search.ranks.close(grace=0.0)
-            raise _Abort(batch.violation("LC706", f"{batch.where}, on rank {rank} {text}"))
+            raise Abort(batch.violation("LC706", f"{batch.where}, on rank {rank} {text}"))
         raise batch.violation("LC606", f"{batch.where}, on rank {rank} {text} on its shard, although the same shard "
                               "works in one process: the failure is specific to torch.distributed, and training with "
                               "DDP would stop there.")
@@ -313,6 +305,6 @@ def _works(ctx, case) -> bool:
         ctx.run(case, "float64")
     except Violation:
         if ctx.caller.hung is not None:
-            raise _Abort(Skip("skipped: the candidate timed out on a shard in one process")) from None
+            raise Abort(Skip("skipped: the candidate timed out on a shard in one process")) from None
         return False
     return True
