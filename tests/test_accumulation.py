@@ -4,11 +4,12 @@ micro-batch losses accumulated as its reduction implies, compared with the full 
 The fixtures are the losses the check is about: a causal LM loss that takes num_items_in_batch and ignores it (the
 2024 trainer bug: an error, named), the same loss dividing by it (clean, also in the labels-already-shifted form),
 one whose value follows the count but whose gradient does not (an error), and the plain per-batch means of torch
-(cross_entropy and nll with ignore_index: an info finding saying how to accumulate exactly, exit 0). Where the
-per-micro-batch mean is exact (MSE; a cross-entropy that masks nothing) the check says nothing.
+(cross_entropy and nll trained with ignore_index: an info finding saying how to accumulate exactly, exit 0). Where
+the per-micro-batch mean is exact (MSE; a cross-entropy that masks nothing) the check says nothing.
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 
@@ -62,14 +63,20 @@ def cross_entropy_without_ignore_index(input, target):
 
 # -- helpers -------------------------------------------------------------------------------------------------------
 
-def run_accumulation(obj, as_=None, *, max_examples=10, seed=0):
+def run_accumulation(obj, as_=None, *, init=None, max_examples=10, seed=0):
     """Only reduction.accumulation (after the probe, as in a full audit), in this process."""
-    candidate = wrap(obj)
+    candidate = wrap(obj, init)
     spec = choose(pick_spec(candidate, as_), candidate)  # a call form, as the engine picks it
     candidate.prepare(len(spec.signature))
     ctx = Context(candidate, AuditState.begin(spec, candidate), Caller(10.0), seed, max_examples)
     run_check(ctx, probe)
     return run_check(ctx, accumulation)
+
+
+@functools.cache
+def micro_batch_mean():
+    """The check on MicroBatchMeanLMLoss, run once for the tests that read it (the audit seed makes it the same)."""
+    return run_accumulation(MicroBatchMeanLMLoss, "causal_lm")
 
 
 def only(result):
@@ -80,7 +87,7 @@ def only(result):
 # -- the check -----------------------------------------------------------------------------------------------------
 
 def test_a_count_taken_and_ignored_is_an_error_named_per_micro_batch_mean():
-    result = run_accumulation(MicroBatchMeanLMLoss, "causal_lm")
+    result = micro_batch_mean()
     finding = only(result)
     assert result.status == "fail" and finding.code == "LC406" and finding.severity == "error"
     assert "per-micro-batch mean" in finding.message and f"{GLOBAL_COUNT}=" in finding.message
@@ -88,7 +95,7 @@ def test_a_count_taken_and_ignored_is_an_error_named_per_micro_batch_mean():
 
 
 def test_the_reproducer_shows_the_accumulated_loss_apart_from_the_full_batch(tmp_path):
-    finding = only(run_accumulation(MicroBatchMeanLMLoss, "causal_lm"))
+    finding = only(micro_batch_mean())
     script = tmp_path / "repro.py"
     script.write_text(finding.reproducer)
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
@@ -111,10 +118,15 @@ def test_a_gradient_that_ignores_the_count_is_an_error():
     assert finding.code == "LC406" and "gradient of logits" in finding.message
 
 
-@pytest.mark.parametrize("obj, as_", [(lm_loss, "causal_lm"), (torch.nn.CrossEntropyLoss, None),
-                                      (torch.nn.NLLLoss, None)], ids=["lm_loss", "CrossEntropyLoss", "NLLLoss"])
-def test_a_plain_mean_over_kept_items_gets_the_advice_as_info(obj, as_):
-    finding = only(run_accumulation(obj, as_))
+TRAINS_WITH_IGNORE_INDEX = {"ignore_index": -100}  # --init: a cross-entropy used with padding, as device.ddp asks
+
+
+@pytest.mark.parametrize("obj, as_, init", [(lm_loss, "causal_lm", None),
+                                            (torch.nn.CrossEntropyLoss, None, TRAINS_WITH_IGNORE_INDEX),
+                                            (torch.nn.NLLLoss, None, TRAINS_WITH_IGNORE_INDEX)],
+                         ids=["lm_loss", "CrossEntropyLoss", "NLLLoss"])
+def test_a_plain_mean_over_kept_items_gets_the_advice_as_info(obj, as_, init):
+    finding = only(run_accumulation(obj, as_, init=init))
     assert finding.code == "LC407" and finding.severity == "info"
     assert "reduction='sum'" in finding.message and "global count" in finding.message
     assert "but one set to ignore_index=-100" in finding.message  # the padding concentrated in one micro-batch
@@ -122,8 +134,10 @@ def test_a_plain_mean_over_kept_items_gets_the_advice_as_info(obj, as_):
 
 @pytest.mark.parametrize("obj, as_, status", [(torch.nn.MSELoss, None, "skip"),
                                               (torch.nn.BCEWithLogitsLoss, None, "skip"),
+                                              (torch.nn.CrossEntropyLoss, None, "pass"),
                                               (cross_entropy_without_ignore_index, "cross_entropy", "pass")],
-                         ids=["MSELoss", "BCEWithLogitsLoss", "cross_entropy masking nothing"])
+                         ids=["MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss without ignore_index set",
+                              "cross_entropy masking nothing"])
 def test_silent_where_the_per_micro_batch_mean_is_exact(obj, as_, status):
     result = run_accumulation(obj, as_)
     assert result.status == status and result.findings == []
@@ -131,8 +145,8 @@ def test_silent_where_the_per_micro_batch_mean_is_exact(obj, as_, status):
         assert "fixed number of elements per sample" in result.detail
 
 
-def test_a_correct_builtin_exits_0_with_the_info_alone():
-    result = audit("torch.nn.CrossEntropyLoss", max_examples=10)
+def test_a_correct_builtin_trained_with_ignore_index_exits_0_with_the_info_alone():
+    result = audit("torch.nn.CrossEntropyLoss", init=TRAINS_WITH_IGNORE_INDEX, max_examples=10)
     assert result.ok
     assert [f.code for f in result.findings if f.check == CHECK_NAME] == ["LC407"]
     assert [f.code for f in result.findings if f.severity != "info"] == []

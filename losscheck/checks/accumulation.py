@@ -21,10 +21,11 @@ nll, focal_multiclass, causal_lm), on the candidate's own configuration with red
 mean is exact under equal splits, and the check skips it with that reason. Drawn cases (hypothesis, seeded with
 the audit seed) of the 'batch' layout are cut into micro-batches along the batch axis (losscheck.judge.batches,
 as device.ddp cuts shards): STEPS equal ones (the batch tiled to a multiple, as device.ddp tiles it) and, for a
-loss that takes the global count, unequal ones too (the last sample alone). Where the loss masks targets (the
-candidate takes ignore_index, or the drawn targets already hold it) every target of the first micro-batch but one
-is set to ignore_index: the padding concentrated in one micro-batch. The candidate runs on each micro-batch in
-float64, a loss that takes the global count given it (the spec parameter GLOBAL_COUNT, the sum of the batch's
+loss that takes the global count, unequal ones too (the last sample alone). Where the loss is used with ignored
+targets (the user set ignore_index with --init, as device.ddp asks, or the spec's own draws hold it: causal_lm's
+padding) every target of the first micro-batch but one is set to ignore_index: the padding concentrated in one
+micro-batch. (A cross-entropy audited without ignore_index set masks nothing, and its mean is exact.) The candidate
+runs on each micro-batch in float64, a loss that takes the global count given it (the spec parameter GLOBAL_COUNT, the sum of the batch's
 `mean_items`) and its results added, a plain mean's added and divided by STEPS; each backward pass is scaled the
 same way and the input gradients are put back together. Loss and gradients are compared with the full batch's
 (float64 tolerance; float32 when the candidate computes in float32).
@@ -42,7 +43,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from losscheck.checks.registry import register
-from losscheck.judge.batches import batch_axes, batch_layout, joined, loss_and_gradients, split, tiled, tolerance_dtype
+from losscheck.judge.batches import (batch_axes, batch_layout, ignore_index_set, joined, loss_and_gradients, split,
+                                     tiled, tolerance_dtype)
 from losscheck.judge.cases import cases
 from losscheck.judge.evidence import Abort, Evidence, Skip, Violation
 from losscheck.judge.formatting import number
@@ -59,6 +61,7 @@ class _Seen:
     """What the search has seen: the batches compared, and why the others could not be."""
 
     compared: int = 0
+    padded: bool = False    # ignored targets were concentrated in a micro-batch
     reasons: list = field(default_factory=list)
 
 
@@ -116,21 +119,23 @@ def accumulation(ctx) -> Evidence:
         raise Skip(f"no drawn batch could be cut into micro-batches: {reasons}")
     how = (f"each given {GLOBAL_COUNT} (the whole batch's kept items) and added" if takes_count else
            f"each a mean over its own items, added and divided by {STEPS} as trainers do")
+    targets = ("; ignored targets concentrated in the first micro-batch" if seen.padded else
+               "; no target set to ignore_index (name it in --init to train with one)" if spec.param("ignore_index")
+               else "")
     return Evidence(n, [v] if v else [], detail=f"batches of the {layout} layout cut into {STEPS} micro-batches "
-                    f"({' and '.join(splits)} sizes), ignored targets concentrated in one where the loss masks "
-                    f"targets; micro-batch losses {how}")
+                    f"({' and '.join(splits)} sizes); micro-batch losses {how}{targets}")
 
 
 def _padded(ctx, case, axes, size: int, keep: int):
     """(the case with every target of its first `size` samples set to ignore_index but one (`keep`-th of them),
-    what was done) when the loss masks targets (the candidate takes ignore_index, or the drawn targets already hold
-    it); (the case, "") otherwise."""
+    what was done) when the loss is used with ignored targets (the user set ignore_index, or the spec's own draws
+    hold it: causal_lm's padding); (the case, "") otherwise."""
     spec, t = ctx.spec, ctx.spec.target_arg
     ignore = case.params.get("ignore_index")
     if t is None or ignore is None or spec.param("ignore_index") is None or case.inputs[t].dtype.kind not in "iu":
         return case, ""
     target = case.inputs[t]
-    if "ignore_index" not in ctx.binding.names and not np.any(target == ignore):
+    if ignore_index_set(ctx) is None and not np.any(target == ignore):
         return case, ""
     first = np.zeros(target.shape, dtype=bool)
     first[(slice(None),) * axes[t] + (slice(0, size),)] = True
@@ -152,6 +157,7 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
         return
     case, sizes = tiled(case, axes, n, STEPS) if how == "equal" else (case, [n - 1, 1])
     case, padding = _padded(ctx, case, axes, sizes[0], keep)
+    seen.padded = seen.padded or bool(padding)
     parts = split(case.inputs, axes, sizes)
     counts = [float(np.sum(spec.mean_items(p, case.params))) for p in parts]
     if min(counts) <= 0:

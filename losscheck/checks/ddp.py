@@ -22,7 +22,7 @@ from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
 from losscheck.ddp.sharding import shard
-from losscheck.judge.batches import batch_layout, joined, loss_and_gradients, tolerance_dtype
+from losscheck.judge.batches import batch_layout, ignore_index_set, joined, loss_and_gradients, tolerance_dtype
 from losscheck.judge.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
@@ -73,7 +73,7 @@ def parity(ctx) -> Evidence:
         _compare_sharded(ctx, search, case)
 
     strategy = cases(ctx.state, layouts=[layout], target_formats=ctx.target_formats or None, explore=False)
-    ignored = _ignored_value(ctx)
+    ignored = ignore_index_set(ctx)
     if ignored is not None:
         strategy = _with_ignored(strategy, ctx.spec.target_arg, ignored)
     n = 0
@@ -102,18 +102,6 @@ def parity(ctx) -> Evidence:
                else "")
     return Evidence(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
                    f"sharded along the batch axis; reduction {kinds}: {_how(search.kinds)}{targets}")
-
-
-def _ignored_value(ctx):
-    """The ignore_index to draw into the targets: only when the user set it (--init), i.e. trains with it.
-
-    Without that, a cross-entropy is audited as used without ignored targets (where its mean decomposes).
-    """
-    if ctx.spec.param("ignore_index") is None or ctx.spec.target_arg is None:
-        return None
-    if not any(name in ctx.candidate.init for name in ctx.spec.param("ignore_index").names):
-        return None
-    return ctx.binding.defaults.get("ignore_index")
 
 
 def _with_ignored(strategy, target_arg, value):

@@ -132,6 +132,7 @@ def causal_lm_padding_counted(logits, labels):
 
 # -- seen in the wild (tests/test_wild.py, the reports/ gallery) ----------------------------------------------------
 @example("causal_lm", expect={"LC406": "per-micro-batch mean"}, twin="correct_causal_lm", gallery=18, suite="wild")
+@example("causal_lm", expect="LC102", variant="per-micro-batch mean", suite="variants")
 def MicroBatchMeanLMLoss(logits, labels, num_items_in_batch=None, ignore_index=-100):
     """Defect (LC406): takes num_items_in_batch, as transformers' Trainer passes it under gradient accumulation,
     and never reads it: each micro-batch is averaged over its own kept tokens, so with padding spread unevenly

@@ -41,6 +41,17 @@ def tiled(case, axes, n: int, parts: int):
             [total // parts] * parts)
 
 
+def ignore_index_set(ctx):
+    """The ignore_index the user trains with, to put into the targets of a split batch: only when the user set it
+    (--init). Without that, a cross-entropy is audited as used without ignored targets (where its mean
+    decomposes over equal parts)."""
+    if ctx.spec.param("ignore_index") is None or ctx.spec.target_arg is None:
+        return None
+    if not any(name in ctx.candidate.init for name in ctx.spec.param("ignore_index").names):
+        return None
+    return ctx.binding.defaults.get("ignore_index")
+
+
 def split(inputs, axes, sizes) -> list[list]:
     """The inputs cut into consecutive parts of `sizes` samples along their batch axes (an input without one is
     given whole to every part)."""
