@@ -24,7 +24,7 @@ from losscheck import audit
 from losscheck.checks.accumulation import CHECK_NAME, GLOBAL_COUNT, accumulation
 from losscheck.checks.probe import probe
 from losscheck.examples.language import MicroBatchMeanLMLoss, correct_causal_lm, lm_loss
-from losscheck.judge.batches import batch_axes, joined, split, tiled
+from losscheck.judge.batches import batch_axes, joined, split, tiled_batch
 from losscheck.judge.cases import Case
 from losscheck.judge.context import Context
 from losscheck.judge.engine import pick_spec, run_check
@@ -190,7 +190,7 @@ def test_micro_batches_cut_and_join_along_each_inputs_batch_axis():
     case = Case((x, y, w), {})
     axes, n = batch_axes(type("S", (), {"batch_axes": (0, 0, None)})(), case)
     assert axes == (0, 0, None) and n == 5
-    full, sizes = tiled(case, axes, n, 2)
+    full, sizes = tiled_batch(case, axes, n, 2)
     assert sizes == [3, 3] and full.inputs[1].tolist() == [0, 1, 2, 3, 4, 0]
     parts = split(case.inputs, axes, [4, 1])
     assert [p[1].tolist() for p in parts] == [[0, 1, 2, 3], [4]] and all(p[2] is w for p in parts)

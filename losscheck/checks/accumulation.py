@@ -20,14 +20,15 @@ What runs. The check runs for the specs that declare their mean's items (`LossSp
 nll, focal_multiclass, causal_lm), on the candidate's own configuration with reduction 'mean'; every other spec's
 mean is exact under equal splits, and the check skips it with that reason. Drawn cases (hypothesis, seeded with
 the audit seed) of the 'batch' layout are cut into micro-batches along the batch axis (losscheck.judge.batches,
-as device.ddp cuts shards): STEPS equal ones (the batch tiled to a multiple, as device.ddp tiles it) and, for a
+as device.ddp cuts shards): STEPS equal ones (the batch tiled_batch to a multiple, as device.ddp tiles it) and, for a
 loss that takes the global count, unequal ones too (the last sample alone). Where the loss is used with ignored
 targets (the user set ignore_index with --init, as device.ddp asks, or the spec's own draws hold it: causal_lm's
 padding) every target of the first micro-batch but one is set to ignore_index: the padding concentrated in one
 micro-batch. (A cross-entropy audited without ignore_index set masks nothing, and its mean is exact.) The candidate
-runs on each micro-batch in float64, a loss that takes the global count given it (the spec parameter GLOBAL_COUNT, the sum of the batch's
-`mean_items`) and its results added, a plain mean's added and divided by STEPS; each backward pass is scaled the
-same way and the input gradients are put back together. Loss and gradients are compared with the full batch's
+runs on each micro-batch in float64, a loss that takes the global count given it (the spec parameter
+GLOBAL_COUNT, the sum of the batch's `mean_items`) and its results added, a plain mean's added and divided by
+STEPS. For the former, each backward pass is scaled the same way and the input gradients are put back together
+(a plain mean is judged on its value alone). Loss and gradients are compared with the full batch's
 (float64 tolerance; float32 when the candidate computes in float32).
 
 Grading. A loss that takes the global count and still disagrees with the full batch is LC406 (error: the 2024
@@ -44,7 +45,7 @@ from hypothesis import strategies as st
 
 from losscheck.checks.registry import register
 from losscheck.judge.batches import (batch_axes, batch_layout, ignore_index_set, joined, loss_and_gradients, split,
-                                     tiled, tolerance_dtype)
+                                     tiled_batch, tolerance_dtype)
 from losscheck.judge.cases import cases
 from losscheck.judge.evidence import Abort, Evidence, Skip, Violation
 from losscheck.judge.formatting import number
@@ -155,7 +156,7 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
     if isinstance(n, str) or (how == "unequal" and n < 2):
         seen.reasons.append(n if isinstance(n, str) else "a batch of one sample has no unequal split")
         return
-    case, sizes = tiled(case, axes, n, STEPS) if how == "equal" else (case, [n - 1, 1])
+    case, sizes = tiled_batch(case, axes, n, STEPS) if how == "equal" else (case, [n - 1, 1])
     case, padding = _padded(ctx, case, axes, sizes[0], keep)
     seen.padded = seen.padded or bool(padding)
     parts = split(case.inputs, axes, sizes)
@@ -185,9 +186,9 @@ def _compare(ctx, seen: _Seen, takes_count: bool, case, how: str, keep: int) -> 
     batch = _Accumulated(case, parts, sizes, axes, counts, total, takes_count, value, grads, dtype, steps,
                          float(np.sum(steps) * scale), where)
     seen.compared += 1
-    _judge_value(ctx, batch)
+    _judge_accumulated_value(ctx, batch)
     if takes_count:
-        _judge_gradients(ctx, batch, [r[1] for r in results])
+        _judge_accumulated_gradients(ctx, batch, [r[1] for r in results])
 
 
 def _evaluate(ctx, case, gradients: bool, scale: float = 1.0):
@@ -199,7 +200,7 @@ def _evaluate(ctx, case, gradients: bool, scale: float = 1.0):
     return out.detach().double().numpy(), None, str(out.dtype)
 
 
-def _judge_value(ctx, batch: _Accumulated) -> None:
+def _judge_accumulated_value(ctx, batch: _Accumulated) -> None:
     """LC406 (the loss takes the global count) or LC407 (a plain mean) when the accumulated loss is not the full
     batch's."""
     if close(batch.accumulated, batch.value, tolerance_dtype(batch.dtype)):
@@ -222,7 +223,7 @@ def _judge_value(ctx, batch: _Accumulated) -> None:
                      f"{GLOBAL_COUNT} whenever it is given")
 
 
-def _judge_gradients(ctx, batch: _Accumulated, step_grads) -> None:
+def _judge_accumulated_gradients(ctx, batch: _Accumulated, step_grads) -> None:
     """LC406 when the values agree but the input gradients accumulated over the micro-batches are not the full
     batch's."""
     for j, i in enumerate(ctx.spec.grad_args):

@@ -32,8 +32,8 @@ def batch_axes(spec, case) -> tuple[tuple, int | str]:
     return axes, (n if n else "empty batch")
 
 
-def tiled(case, axes, n: int, parts: int):
-    """(the case with its batch of `n` tiled to the next multiple of `parts`, samples repeated from the start; the
+def tiled_batch(case, axes, n: int, parts: int):
+    """(the case with its batch of `n` tiled_batch to the next multiple of `parts`, samples repeated from the start; the
     sizes of `parts` equal consecutive parts of it)."""
     total = -(-n // parts) * parts
     idx = np.arange(total) % n
