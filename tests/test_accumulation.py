@@ -91,6 +91,7 @@ def test_a_count_taken_and_ignored_is_an_error_named_per_micro_batch_mean():
     finding = only(result)
     assert result.status == "fail" and finding.code == "LC406" and finding.severity == "error"
     assert "per-micro-batch mean" in finding.message and f"{GLOBAL_COUNT}=" in finding.message
+    assert "but one set to ignore_index=-100" in finding.message  # the padding concentrated in one micro-batch
     assert finding.data["accumulated"] != pytest.approx(finding.data["full_batch"])
 
 

@@ -22,8 +22,8 @@ mean is exact under equal splits, and the check skips it with that reason. Drawn
 the audit seed) of the 'batch' layout are cut into micro-batches along the batch axis (losscheck.judge.batches,
 as device.ddp cuts shards): STEPS equal ones (the batch tiled_batch to a multiple, as device.ddp tiles it) and, for a
 loss that takes the global count, unequal ones too (the last sample alone). Where the loss is used with ignored
-targets (the user set ignore_index with --init, as device.ddp asks, or the spec's own draws hold it: causal_lm's
-padding) every target of the first micro-batch but one is set to ignore_index: the padding concentrated in one
+targets (the user set ignore_index with --init, as device.ddp asks, or its inputs are padded by definition:
+`LossSpec.padded`, causal_lm) every target of the first micro-batch but one is set to ignore_index: the padding concentrated in one
 micro-batch. (A cross-entropy audited without ignore_index set masks nothing, and its mean is exact.) The candidate
 runs on each micro-batch in float64, a loss that takes the global count given it (the spec parameter
 GLOBAL_COUNT, the sum of the batch's `mean_items`) and its results added, a plain mean's added and divided by
@@ -129,15 +129,15 @@ def accumulation(ctx) -> Evidence:
 
 def _padded(ctx, case, axes, size: int, keep: int):
     """(the case with every target of its first `size` samples set to ignore_index but one (`keep`-th of them),
-    what was done) when the loss is used with ignored targets (the user set ignore_index, or the spec's own draws
-    hold it: causal_lm's padding); (the case, "") otherwise."""
+    what was done) when the loss is used with ignored targets (the user set ignore_index, or its inputs are padded
+    by definition: `LossSpec.padded`, causal_lm); (the case, "") otherwise."""
     spec, t = ctx.spec, ctx.spec.target_arg
     ignore = case.params.get("ignore_index")
     if t is None or ignore is None or spec.param("ignore_index") is None or case.inputs[t].dtype.kind not in "iu":
         return case, ""
-    target = case.inputs[t]
-    if ignore_index_set(ctx) is None and not np.any(target == ignore):
+    if ignore_index_set(ctx) is None and not spec.padded:
         return case, ""
+    target = case.inputs[t]
     first = np.zeros(target.shape, dtype=bool)
     first[(slice(None),) * axes[t] + (slice(0, size),)] = True
     positions = np.flatnonzero(first)

@@ -115,6 +115,10 @@ class LossSpec:
     # num_items_in_batch. None: the mean is over a fixed number of elements per sample, so the mean of equal
     # micro-batches' means is the batch's mean (reduction.accumulation stays quiet).
     mean_items: Callable | None = None
+    # Its inputs hold ignored targets by definition (a language model's padding, ignore_index in every draw): a check
+    # that cuts the batch (reduction.accumulation) concentrates them in one part without the user setting
+    # ignore_index, as it does for a cross-entropy only when --init sets it.
+    padded: bool = False
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
     forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
     # -- diagnosis: known mistakes and legitimate differences

@@ -353,5 +353,5 @@ SPECS = [
                 REDUCTION, Param("vocab_size", None, ("num_classes", "n_vocab"), follows=_last_dim)),
         draw_inputs=draw_causal_lm, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
         target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),),
-        mean_items=kept_tokens),
+        mean_items=kept_tokens, padded=True),
 ]
