@@ -18,7 +18,8 @@ a plain mean is never judged on them; a loss that takes the global count must be
 
 What runs. The check runs for the specs that declare their mean's items (`LossSpec.mean_items`: cross_entropy,
 nll, focal_multiclass, causal_lm), on the candidate's own configuration with reduction 'mean'; every other spec's
-mean is exact under equal splits, and the check skips it with that reason. Drawn cases (hypothesis, seeded with
+mean is exact under equal splits (kd's 'batchmean' too: it averages over samples, none masked), and the check
+skips it with that reason. Drawn cases (hypothesis, seeded with
 the audit seed) of the 'batch' layout are cut into micro-batches along the batch axis (losscheck.judge.batches,
 as device.ddp cuts shards): STEPS equal ones (the batch tiled_batch to a multiple, as device.ddp tiles it) and, for a
 loss that takes the global count, unequal ones too (the last sample alone). Where the loss is used with ignored
