@@ -19,18 +19,18 @@ a plain mean is never judged on them; a loss that takes the global count must be
 What runs. The check runs for the specs that declare their mean's items (`LossSpec.mean_items`: cross_entropy,
 nll, focal_multiclass, causal_lm), on the candidate's own configuration with reduction 'mean'; every other spec's
 mean is exact under equal splits (kd's 'batchmean' too: it averages over samples, none masked), and the check
-skips it with that reason. Drawn cases (hypothesis, seeded with
-the audit seed) of the 'batch' layout are cut into micro-batches along the batch axis (losscheck.judge.batches,
-as device.ddp cuts shards): STEPS equal ones (the batch tiled_batch to a multiple, as device.ddp tiles it) and, for a
-loss that takes the global count, unequal ones too (the last sample alone). Where the loss is used with ignored
-targets (the user set ignore_index with --init, as device.ddp asks, or its inputs are padded by definition:
-`LossSpec.padded`, causal_lm) every target of the first micro-batch but one is set to ignore_index: the padding concentrated in one
-micro-batch. (A cross-entropy audited without ignore_index set masks nothing, and its mean is exact.) The candidate
-runs on each micro-batch in float64, a loss that takes the global count given it (the spec parameter
-GLOBAL_COUNT, the sum of the batch's `mean_items`) and its results added, a plain mean's added and divided by
-STEPS. For the former, each backward pass is scaled the same way and the input gradients are put back together
-(a plain mean is judged on its value alone). Loss and gradients are compared with the full batch's
-(float64 tolerance; float32 when the candidate computes in float32).
+skips it with that reason. Drawn cases (hypothesis, seeded with the audit seed) of the 'batch' layout are cut into
+micro-batches along the batch axis (losscheck.judge.batches, as device.ddp cuts shards): STEPS equal ones (the
+batch tiled to a multiple, as device.ddp tiles it) and, for a loss that takes the global count, unequal ones too
+(the last sample alone). Where the loss is used with ignored targets (the user set ignore_index with --init, as
+device.ddp asks, or its inputs are padded by definition: `LossSpec.padded`, causal_lm) every target of the first
+micro-batch but one is set to ignore_index: the padding concentrated in one micro-batch. (A cross-entropy audited
+without ignore_index set masks nothing, and its mean is exact.) The candidate runs on each micro-batch in
+float64, a loss that takes the global count given it (the spec parameter GLOBAL_COUNT, the sum of the batch's
+`mean_items`) and its results added, a plain mean's added and divided by STEPS. For the former, each backward
+pass is scaled the same way and the input gradients are put back together (a plain mean is judged on its value
+alone). Loss and gradients are compared with the full batch's (float64 tolerance; float32 when the candidate
+computes in float32).
 
 Grading. A loss that takes the global count and still disagrees with the full batch is LC406 (error: the 2024
 trainer bug, a per-micro-batch mean behind a num_items_in_batch argument). A plain mean, correct on its own batch,

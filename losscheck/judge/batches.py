@@ -33,7 +33,7 @@ def batch_axes(spec, case) -> tuple[tuple, int | str]:
 
 
 def tiled_batch(case, axes, n: int, parts: int):
-    """(the case with its batch of `n` tiled_batch to the next multiple of `parts`, samples repeated from the start; the
+    """(the case with its batch of `n` tiled to the next multiple of `parts`, samples repeated from the start; the
     sizes of `parts` equal consecutive parts of it)."""
     total = -(-n // parts) * parts
     idx = np.arange(total) % n
