@@ -69,6 +69,19 @@ PITFALLS = {p.code: p for p in [
     _p("LC405", "reduction", "error", "'mean' depends on batch size",
        "The loss scale (and so the learning rate) changes with the batch size.",
        "Average over the batch instead of summing."),
+    _p("LC406", "reduction", "error", "gradient accumulation differs from the full batch despite the global count",
+       "The loss takes the whole accumulated batch's item count (num_items_in_batch) yet its micro-batch losses do "
+       "not add up to the full batch's loss and gradient: each micro-batch is still averaged over its own items, so "
+       "with padding or sequences of different lengths, accumulated training weighs tokens unequally (the "
+       "gradient-accumulation bug trainers shipped in 2024).",
+       "Sum the per-item losses of each micro-batch (reduction='sum') and divide by num_items_in_batch, the count "
+       "of kept items in the whole accumulated batch, whenever it is given."),
+    _p("LC407", "reduction", "info", "per-micro-batch mean: gradient accumulation is not the full-batch mean",
+       "The loss is correct on its own batch, but its 'mean' divides by the items a batch keeps (targets not "
+       "ignored, class weights, kept tokens): averaging the means of micro-batches, as gradient accumulation does, "
+       "weighs the items of a padded micro-batch more than the full batch would.",
+       "To accumulate exactly, compute each micro-batch with reduction='sum' and divide by the global count (the "
+       "kept items of the whole accumulated batch), or take that count as a num_items_in_batch argument."),
     _p("LC501", "target", "info", "mismatched shapes broadcast silently",
        "(N,1) against (N,) becomes an (N,N) comparison: the loss trains on the wrong pairs.",
        "Check input.shape == target.shape, or warn as torch does."),
@@ -156,7 +169,8 @@ FAMILY_CHECKS = {
     "stability": "drives the candidate with extreme but valid inputs (huge logits, probabilities at 0 and 1, "
                  "zero distances, empty masks) and in half precision",
     "gradient": "compares autograd gradients of the candidate with finite differences of the reference",
-    "reduction": "checks reduction='none'/'sum'/'mean' against each other and against the batch size",
+    "reduction": "checks reduction='none'/'sum'/'mean' against each other and against the batch size, and "
+                 "gradient accumulation over micro-batches against the full batch",
     "target": "tries every admitted target format, ignore_index, edge shapes and argument orders",
     "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts, and "
               "(with --ddp N) sharded across torch.distributed processes",
@@ -182,6 +196,8 @@ EXAMPLES = {
     "LC403": "if self.reduction == 'none': return per_elem.mean(dim=1)",
     "LC404": "nn.KLDivLoss()(log_q, p)  # reduction='mean' divides by every element",
     "LC405": "return (x - y).abs().sum()  # grows with the batch size",
+    "LC406": "def lm_loss(logits, labels, num_items_in_batch=None): return F.cross_entropy(...)  # count ignored",
+    "LC407": "loss = F.cross_entropy(x, y, ignore_index=-100) / accumulation_steps  # mean per micro-batch",
     "LC501": "F.mse_loss(pred_Nx1, target_N)  # broadcasts to (N, N)",
     "LC502": "F.cross_entropy(x, target.argmax(1))  # fails for class-index targets",
     "LC503": "loss = F.cross_entropy(x, y.clamp(min=0))  # -100 becomes class 0",

@@ -34,3 +34,12 @@ def test_explain_cli():
 def test_readme_catalogue_table_is_generated_from_the_specs():
     from losscheck.tables.catalogue import markdown_table
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_gradient_accumulation_codes_end_the_reduction_family():
+    """LC406 (a global count taken and still not the full batch) is an error; LC407 (a plain per-batch mean, correct
+    on its own batch) only informs: it never turns a correct built-in red."""
+    reduction = [code for code, p in PITFALLS.items() if p.family == "reduction"]
+    assert reduction == ["LC401", "LC402", "LC403", "LC404", "LC405", "LC406", "LC407"]
+    assert PITFALLS["LC406"].severity == "error" and PITFALLS["LC407"].severity == "info"
+    assert "num_items_in_batch" in PITFALLS["LC406"].fix and "reduction='sum'" in PITFALLS["LC407"].fix

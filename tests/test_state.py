@@ -22,7 +22,7 @@ AUDIT_ORDER = [
     "target.ignore_index", "target.shapes", "target.broadcast", "target.order", "device.fake_cuda",
     "device.accelerator", "device.dtype", "device.layout", "api.purity", "api.contract", "precision.autocast",
     "precision.raw",
-    "device.ddp",
+    "reduction.accumulation", "device.ddp",
 ]
 
 

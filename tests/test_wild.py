@@ -15,7 +15,8 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("ViewFlattenedDice", "dice"), ("PermutedOneHotDice", "dice"), ("SquaredDistanceTriplet", "triplet_margin"),
            ("NoHalfContrastive", "contrastive"), ("SqrtContrastive", "contrastive"),
            ("DoublePositiveNTXent", "info_nce"), ("OtherClassSmoothingCE", "cross_entropy"), ("BatchSummedMSE", "mse"),
-           ("ZeroWeightCurriculumMSE", "mse"), ("CpuLabelsNTXent", "info_nce"), ("InPlaceSigmoidFocal", "focal")]
+           ("ZeroWeightCurriculumMSE", "mse"), ("CpuLabelsNTXent", "info_nce"), ("InPlaceSigmoidFocal", "focal"),
+           ("MicroBatchMeanLMLoss", "causal_lm")]
 
 
 def test_every_example_is_listed():

@@ -18,6 +18,15 @@ SLOW: dict[str, object] = {
         "test_every_check_ran_or_said_why",
     },
     "test_wheel.py": ALL,
+    "test_accumulation.py": {
+        "test_a_count_taken_and_ignored_is_an_error_named_per_micro_batch_mean",
+        "test_the_reproducer_shows_the_accumulated_loss_apart_from_the_full_batch",
+        "test_num_items_in_batch_normalisation_passes_on_equal_and_unequal_micro_batches",
+        "test_a_gradient_that_ignores_the_count_is_an_error",
+        "test_a_plain_mean_over_kept_items_gets_the_advice_as_info",
+        "test_silent_where_the_per_micro_batch_mean_is_exact",
+        "test_a_correct_builtin_trained_with_ignore_index_exits_0_with_the_info_alone",
+    },
     "test_candidate.py": {
         "test_a_scripted_twin_that_halves_is_caught",
     },

@@ -11,29 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
-from losscheck.judge.evidence import Evidence, Skip, Violation
+from losscheck.judge.evidence import Abort, Evidence, Skip, Violation
 from losscheck.ddp.advice import advice
 from losscheck.ddp.ranks import RankFailure, Ranks, unavailable
 from losscheck.ddp.reproducer import snippet
-from losscheck.ddp.sharding import batch_layout, shard
+from losscheck.ddp.sharding import shard
+from losscheck.judge.batches import batch_layout, ignore_index_set, joined, loss_and_gradients, tolerance_dtype
 from losscheck.judge.tolerances import close, max_error
 
 CHECK_NAME = "device.ddp"
-
-
-class _Abort(BaseException):
-    """Ends the hypothesis search at once (no shrinking): carries a Violation (LC706) or a Skip."""
-
-    def __init__(self, outcome):
-        super().__init__(str(outcome))
-        self.outcome = outcome
 
 
 def _kwargs(ctx, case) -> dict:
@@ -46,10 +38,6 @@ def _num(x):
     if x.ndim:
         return [_num(v) for v in x]
     return float(x) if np.isfinite(x) else str(float(x))
-
-
-def _tol_dtype(dtype: str) -> str:
-    return "float64" if dtype == "torch.float64" else "float32"
 
 
 @dataclass
@@ -85,7 +73,7 @@ def parity(ctx) -> Evidence:
         _compare_sharded(ctx, search, case)
 
     strategy = cases(ctx.state, layouts=[layout], target_formats=ctx.target_formats or None, explore=False)
-    ignored = _ignored_value(ctx)
+    ignored = ignore_index_set(ctx)
     if ignored is not None:
         strategy = _with_ignored(strategy, ctx.spec.target_arg, ignored)
     n = 0
@@ -97,7 +85,7 @@ def parity(ctx) -> Evidence:
                 search.gradients = True
                 m, v = ctx.search(strategy, prop, max_examples=min(ctx.max_examples, 10))
                 n += m
-        except _Abort as a:
+        except Abort as a:
             if isinstance(a.outcome, Skip):
                 raise a.outcome from None
             n, v = max(n, search.compared) + 1, a.outcome
@@ -114,18 +102,6 @@ def parity(ctx) -> Evidence:
                else "")
     return Evidence(n, [v] if v else [], detail=f"{world} gloo ranks ({method}); batches of the {layout} layout "
                    f"sharded along the batch axis; reduction {kinds}: {_how(search.kinds)}{targets}")
-
-
-def _ignored_value(ctx):
-    """The ignore_index to draw into the targets: only when the user set it (--init), i.e. trains with it.
-
-    Without that, a cross-entropy is audited as used without ignored targets (where its mean decomposes).
-    """
-    if ctx.spec.param("ignore_index") is None or ctx.spec.target_arg is None:
-        return None
-    if not any(name in ctx.candidate.init for name in ctx.spec.param("ignore_index").names):
-        return None
-    return ctx.binding.defaults.get("ignore_index")
 
 
 def _with_ignored(strategy, target_arg, value):
@@ -154,25 +130,19 @@ def _how(kinds) -> str:
 def _single(ctx, case):
     """(value, grads, dtype) of the candidate on the full batch in this process, float64; None if it fails."""
     try:
-        out, ts = ctx.run(case, "float64", requires_grad=True)
+        value, grads, dtype = loss_and_gradients(ctx, case)
     except Violation:
         if ctx.caller.hung is not None:
-            raise _Abort(Skip("skipped: the candidate timed out on the full batch")) from None
+            raise Abort(Skip("skipped: the candidate timed out on the full batch")) from None
         return None
-    value = out.detach().double().numpy()
-    if out.requires_grad:
-        back = ctx.caller.call(out.backward, torch.ones_like(out))
-        if not back.ok:
-            return None
-    grads = [None if ts[i].grad is None else ts[i].grad.detach().double().numpy() for i in ctx.spec.grad_args]
     try:
         again = ctx.run(case, "float64")[0].detach().double().numpy()
     except Violation:
         return None
     if again.shape != value.shape or not np.allclose(again, value, rtol=0, atol=0, equal_nan=True):
-        raise _Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
+        raise Abort(Skip("skipped: the candidate gives different results on the same full batch (see api.purity): "
                           "sharded parity cannot be judged"))
-    return value, grads, str(out.dtype)
+    return value, grads, dtype
 
 
 @dataclass(frozen=True)
@@ -237,19 +207,19 @@ def _step(ctx, search: _Search, batch: _Batch) -> list:
         try:
             search.ranks = Ranks(ctx.candidate, world, ctx.caller.timeout)
         except RankFailure as e:
-            raise _Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
+            raise Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
     try:
         replies = search.ranks.step(batch.shards, batch.grad_args, _kwargs(ctx, batch.case), batch.kind, ctx.seed)
     except RankFailure as e:
         search.ranks.close(grace=0.0)
-        raise _Abort(batch.violation("LC706", f"{batch.where}, {e}")) from None
+        raise Abort(batch.violation("LC706", f"{batch.where}, {e}")) from None
     search.compared += 1
     errors = [(r, rep[1]) for r, rep in enumerate(replies) if rep[0] == "error" and rep[1] is not None]
     if errors:
         rank, (how, text) = errors[0]
         if how == "timeout":
             search.ranks.close(grace=0.0)
-            raise _Abort(batch.violation("LC706", f"{batch.where}, on rank {rank} {text}"))
+            raise Abort(batch.violation("LC706", f"{batch.where}, on rank {rank} {text}"))
         raise batch.violation("LC606", f"{batch.where}, on rank {rank} {text} on its shard, although the same shard "
                               "works in one process: the failure is specific to torch.distributed, and training with "
                               "DDP would stop there.")
@@ -259,7 +229,7 @@ def _step(ctx, search: _Search, batch: _Batch) -> list:
 def _judge_values(ctx, world: int, batch: _Batch, replies) -> None:
     """LC606 when the per-rank outputs concatenated ('none'), or the per-rank losses all-reduced, differ from the
     full-batch loss in one process."""
-    value, kind, tol = batch.value, batch.kind, _tol_dtype(batch.dtype)
+    value, kind, tol = batch.value, batch.kind, tolerance_dtype(batch.dtype)
     if kind == "none":
         parts = [rep[1] for rep in replies]
         try:
@@ -302,8 +272,8 @@ def _judge_gradients(ctx, search: _Search, batch: _Batch, replies) -> None:
             got_text = "no gradient" if want is not None else "a gradient"
             raise batch.violation("LC606", f"{batch.where}, the ranks give {got_text} for {ctx.spec.signature[i]} "
                                   "where the full batch in one process gives the opposite")
-        got = sum(per) if batch.axes[i] is None else np.concatenate(per, axis=batch.axes[i])
-        if got.shape != want.shape or not close(got, want, _tol_dtype(batch.dtype)):
+        got = joined(per, batch.axes[i])
+        if got.shape != want.shape or not close(got, want, tolerance_dtype(batch.dtype)):
             if not search.gradients:
                 search.gradient_mismatch = True
                 return
@@ -323,6 +293,6 @@ def _works(ctx, case) -> bool:
         ctx.run(case, "float64")
     except Violation:
         if ctx.caller.hung is not None:
-            raise _Abort(Skip("skipped: the candidate timed out on a shard in one process")) from None
+            raise Abort(Skip("skipped: the candidate timed out on a shard in one process")) from None
         return False
     return True

@@ -33,6 +33,8 @@ ORDER = (
                    # audit under, and stability's remarks are judged against
     "stability", "gradient", "reduction", "target", "device", "api", "precision",  # the rest, in pitfalls.FAMILIES'
                                                                                    # order
+    "reduction.accumulation",  # beside device.ddp (the same cut-and-compare design), after the families: the
+                               # micro-batches are judged against the full batch, whose own loss they have audited
     "device.ddp",  # last: the slowest (a gloo group of ranks), opt-in, and it reads what the others found
 )
 """The order an audit runs its checks in, declared: each place is a check's name (that check alone) or a family

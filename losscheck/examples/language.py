@@ -76,6 +76,7 @@ def dpo_reference_added(policy_chosen_logps, policy_rejected_logps, reference_ch
     return -F.logsigmoid(beta * logits).mean()
 
 
+@example("causal_lm", suite="wild")
 @example("causal_lm", suite="catalogue")
 def correct_causal_lm(logits, labels, num_items_in_batch=None, ignore_index=-100):
     """Correct twin (causal_lm): transformers' ForCausalLMLoss (shift, flatten, cross_entropy; reduction 'sum'
@@ -127,6 +128,18 @@ def causal_lm_padding_counted(logits, labels):
     """Defect: the -100 positions masked out of the sum but counted in the mean."""
     losses = F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], reduction="none")
     return losses.mean()
+
+
+# -- seen in the wild (tests/test_wild.py, the reports/ gallery) ----------------------------------------------------
+@example("causal_lm", expect={"LC406": "per-micro-batch mean"}, twin="correct_causal_lm", gallery=18, suite="wild")
+@example("causal_lm", expect="LC102", variant="per-micro-batch mean", suite="variants")
+def MicroBatchMeanLMLoss(logits, labels, num_items_in_batch=None, ignore_index=-100):
+    """Defect (LC406): takes num_items_in_batch, as transformers' Trainer passes it under gradient accumulation,
+    and never reads it: each micro-batch is averaged over its own kept tokens, so with padding spread unevenly
+    the accumulated gradient is not the large batch's (the trainers' gradient-accumulation bug of 2024)."""
+    shift_logits = logits[..., :-1, :].flatten(0, 1)
+    shift_labels = labels[..., 1:].flatten()
+    return F.cross_entropy(shift_logits, shift_labels, ignore_index=ignore_index)
 
 
 # -- one candidate per variant and convention option, and a correct twin per id (tests/test_variants.py) -----------

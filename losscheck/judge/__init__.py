@@ -9,7 +9,9 @@ candidate cannot reach what judges it. One audit flows through it as:
       binding.Binding                 the parameter map: reference parameter -> the candidate's name for it
       context.Context                 what a check works through: the candidate, the state, the caller, search
       losscheck.checks                every registered check, in the declared order (checks/registry.py)
-      evidence                        what a check finds: Evidence, Violation, Skip
+      evidence                        what a check finds: Evidence, Violation, Skip (Abort: end a search at once)
+      batches                         a batch cut along its batch axis, the loss and gradients on each part
+                                      (device.ddp's shards, reduction.accumulation's micro-batches)
       reproducer                      the standalone script of a finding
       source                          the loss's file and definition line and its inline suppressions, read
                                       with ast and tokenize (never imported); suppressed findings set aside

@@ -109,6 +109,16 @@ class LossSpec:
     # canonical form.
     target_views: dict = field(default_factory=dict)
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
+    # For a loss whose 'mean' is over items that can be masked or unevenly spread over a batch (targets kept by
+    # ignore_index, class-weighted targets, a language model's kept tokens): (inputs, params) -> one weight per
+    # item (0 where ignored), whose sum is the mean's denominator, e.g. the kept-token count a trainer passes as
+    # num_items_in_batch. None: the mean is over a fixed number of elements per sample, so the mean of equal
+    # micro-batches' means is the batch's mean (reduction.accumulation stays quiet).
+    mean_items: Callable | None = None
+    # Its inputs hold ignored targets by definition (a language model's padding, ignore_index in every draw): a check
+    # that cuts the batch (reduction.accumulation) concentrates them in one part without the user setting
+    # ignore_index, as it does for a cross-entropy only when --init sets it.
+    padded: bool = False
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
     forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
     # -- diagnosis: known mistakes and legitimate differences

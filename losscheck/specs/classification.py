@@ -63,6 +63,18 @@ def class_shapes(draw, layout):
     return (n, c, *extra), (n, *extra)
 
 
+def kept_targets(inputs, params):
+    """`mean_items` of a class-index loss (torch's cross_entropy, nll_loss): per target, its class weight (1 without
+    `weight`) where it is kept, 0 where it is ignore_index; one per loss value for class-probability targets."""
+    x, t = np.asarray(inputs[0]), np.asarray(inputs[1])
+    if t.dtype.kind not in "iu":
+        return np.ones(np.delete(x.shape, 1 if x.ndim > 1 else 0))
+    kept = t != params.get("ignore_index", -100)
+    weight = params.get("weight")
+    w = 1.0 if weight is None else np.asarray(weight, dtype=np.float64)[np.where(kept, t, 0)]
+    return np.where(kept, w, 0.0)
+
+
 def draw_class_logits(draw, *, layout, target_format, scale, params):
     in_shape, t_shape = class_shapes(draw, layout)
     x = logits(draw, in_shape, scale)
@@ -222,7 +234,7 @@ SPECS = [
         draw_inputs=draw_class_logits, layouts=("batch", "single", "no_batch", "spatial2d", "spatial3d"),
         target_formats=("indices", "probabilities"), edge_cases=class_edges,
         tensor_params={"weight": class_weight}, variants=CROSS_ENTROPY_VARIANTS,
-        conventions=CROSS_ENTROPY_CONVENTIONS,
+        conventions=CROSS_ENTROPY_CONVENTIONS, mean_items=kept_targets,
         torch=("torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy")),
     LossSpec(
         id="nll", family="classification", summary="negative log-likelihood of log-probabilities",
@@ -231,6 +243,7 @@ SPECS = [
         params=(WEIGHT, Param("ignore_index", -100), REDUCTION),
         draw_inputs=draw_class_log_probs, layouts=("batch", "single", "no_batch", "spatial2d"),
         target_formats=("indices",), edge_cases=log_prob_edges, tensor_params={"weight": class_weight},
+        mean_items=kept_targets,
         torch=("torch.nn.NLLLoss", "torch.nn.functional.nll_loss", "torch.nn.NLLLoss2d")),
     LossSpec(
         id="kl_div", family="classification", summary="KL(p || q) from log q and p; 'batchmean' is the true KL",
@@ -387,7 +400,7 @@ SPECS += [
                 Param("ignore_index", -100), REDUCTION),
         draw_inputs=draw_class_logits, layouts=("batch", "single", "no_batch", "spatial2d", "spatial3d"),
         target_formats=("indices",), edge_cases=class_edges, variants=FOCAL_MULTICLASS_VARIANTS,
-        conventions=FOCAL_MULTICLASS_CONVENTIONS),
+        conventions=FOCAL_MULTICLASS_CONVENTIONS, mean_items=kept_targets),
     LossSpec(
         id="soft_margin", family="classification", summary="log(1 + e^{-y·x}), y in {-1, 1}",
         naming=Naming(("softmargin",)),

@@ -69,7 +69,10 @@ def derive(spec, form: Form):
 
     edges = None if spec.edge_cases is None else \
         (lambda: [(label, form.to_form(inputs)) for label, inputs in spec.edge_cases()])
+    items = None if spec.mean_items is None else \
+        (lambda inputs, params: spec.mean_items(form.to_catalogue(inputs), params))
     return replace(spec, signature=form.signature, reference=reference, draw_inputs=draw_inputs, edge_cases=edges,
+                   mean_items=items,
                    grad_args=form.grad_args, target_arg=form.target_arg, batch_axes=None, grad_projection={},
                    summary=f"{spec.summary}; called as loss({', '.join(form.signature)}): {form.says}",
                    variants=tuple(_variant_in_form(v, form) for v in spec.variants), forms=())

@@ -258,6 +258,12 @@ def _mean_per_sequence(r, case):
         return np.asarray(np.mean(values.sum(axis=1) / kept))
 
 
+def _per_micro_batch_mean(r, case):
+    if case.params["reduction"] != "mean" or case.params.get("num_items_in_batch") is None:
+        raise ValueError("defined for 'mean' given num_items_in_batch")
+    return call(r, case, num_items_in_batch=None)
+
+
 CAUSAL_LM_VARIANTS = (
     with_params("unshifted", "compares the logits at position t with the label at t instead of t + 1 (no "
                 "shift), so it learns to copy its input", "logits[:, :-1] against labels[:, 1:]; if your labels "
@@ -270,7 +276,18 @@ CAUSAL_LM_VARIANTS = (
     Variant("mean per sequence then over sequences", "averages each sequence's tokens, then the sequences, so "
             "a short sequence's tokens weigh more than a long one's", "sum over every kept token of the batch and "
             "divide by their count", _mean_per_sequence),
+    Variant("per-micro-batch mean", "takes num_items_in_batch and ignores it: it divides by the kept tokens of the "
+            "micro-batch it is given, so gradient accumulation over unevenly padded micro-batches is not the large "
+            "batch's mean (the trainers' 2024 accumulation bug; reduction.accumulation shows it, LC406)",
+            "when num_items_in_batch is given, sum the token losses (reduction='sum') and divide by it",
+            _per_micro_batch_mean),
 )
+
+def kept_tokens(inputs, params):
+    """`mean_items` of causal_lm: 1 per predicted token whose label (labels[:, 1:]) is kept, 0 where it is
+    ignore_index; their sum is the count transformers passes as num_items_in_batch."""
+    return (np.asarray(inputs[1])[:, 1:] != params.get("ignore_index", IGNORE_INDEX)).astype(np.float64)
+
 
 def _last_dim(inputs) -> int:
     """The vocabulary size: the logits' last dimension."""
@@ -335,5 +352,6 @@ SPECS = [
         params=(Param("ignore_index", IGNORE_INDEX), Param("num_items_in_batch", None, ("num_items",), (None, 7)),
                 REDUCTION, Param("vocab_size", None, ("num_classes", "n_vocab"), follows=_last_dim)),
         draw_inputs=draw_causal_lm, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
-        target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),)),
+        target_arg=1, edge_cases=causal_lm_edges, variants=CAUSAL_LM_VARIANTS, forms=(labels_already_shifted(),),
+        mean_items=kept_tokens, padded=True),
 ]
