@@ -117,6 +117,9 @@ SLOW: dict[str, object] = {
         "test_the_memory_limit_bounds_the_candidate_not_the_judge",
     },
     "test_isolation.py": ALL,
+    "test_maps.py": {
+        "test_a_declared_map_audits_clean",
+    },
     "test_layouts.py": {
         "test_cli_exits_2_with_one_line_and_still_writes_json",
         "test_probe_recognises_the_layout",

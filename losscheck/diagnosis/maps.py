@@ -19,8 +19,11 @@ explores it. On a value disagreement that no known variant or convention explain
 maps over the spec's numeric parameters (one entry, then products of two; a multiple's factor is fitted on the
 failing example by root finding) as LC103 variants; diagnosis (losscheck/diagnosis/explain.py) keeps the first
 that reproduces the candidate on every example, the value check adopts it, and the rest of the audit runs against
-the mapped definition. A map the spec lists as a known defect (tversky's "alpha and beta swapped", focal's "alpha
-on the other class") is tried first, as that defect (LC102).
+the mapped definition. A map is a relation between parameter values, so it is kept only where it also holds at the
+parameter values the audit explores. A map the spec lists as a known defect (tversky's "alpha and beta swapped",
+focal's "alpha on the other class") is tried before any map, as that defect (LC102): a loss that swaps the two
+where the paper does not is named as that defect; one whose documented roles are swapped and tie beta to 1 - alpha
+follows no listed defect, and is named by its map.
 """
 from __future__ import annotations
 
@@ -109,11 +112,12 @@ class ParamMap:
         for name, e in self.entries:
             if e.otherwise is not None:
                 kinds.append("tied")
+            if spec.param(e.term.name) is None:
+                kinds.append("rename")
+            elif e.term.form == "same" and e.term.name != name:
+                kinds.append("swapped" if reads.get(e.term.name) == name else "other")
             if e.term.form != "same":
                 kinds.append(e.term.form)
-            elif e.term.name != name:
-                kinds.append("rename" if spec.param(e.term.name) is None else
-                             "swapped" if reads.get(e.term.name) == name else "other")
         return [_FORM_WORDS[k] for k in dict.fromkeys(kinds)]
 
     def variant(self, spec, binding) -> Variant:
