@@ -18,6 +18,9 @@ equivalent. Each audit's findings are graded twice:
                 are warnings when the candidate keeps every invariant the audit checks without the reference:
                 finite values and gradients (LC201, LC302, LC301), its reductions consistent with one another and
                 with the batch (LC401-LC405), argument order (LC505), devices, dtypes and the api (LC6xx, LC7xx)
+    ordered     the same, and the candidate also ranks drawn inputs as the reference does (Spearman's rho >= 0.99
+                over 12 draws at its own parameter values: a factor, an offset or another smoothing keeps the
+                order; a sign flip, or a missing term that depends on the input, does not)
 
 and the correct losses themselves are audited too (the share that exits 0, with either grading).
 
@@ -37,7 +40,9 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from losscheck import audit
 from losscheck.examples.registry import examples
@@ -114,24 +119,52 @@ def write_mutants(rows, folder: Path) -> list:
     return out
 
 
-def equivalent(original, mutant, loss_id: str, draws: int = 4) -> bool:
-    """Whether the mutant gives its original's values (or raises as it does) on `draws` drawn inputs."""
+def drawn(obj, loss_id: str, draws: int) -> list:
+    """`draws` cases of the spec's default layout and format at the loss's own parameter values, with their inputs
+    as the loss takes them (float64 tensors)."""
     spec = SPECS[loss_id]
-    cand = wrap(original)
+    cand = wrap(obj)
     cand.prepare(len(spec.signature))
     strategy = cases(AuditState.begin(spec, cand), explore=False)
+    out = []
     for _ in range(draws):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             case = strategy.example()
-        tensors = [to_tensor(a, "float64") for a in spec.candidate_inputs(case)]
-        outs = []
-        for obj in (original, mutant):
-            try:
-                outs.append(obj()(*[t.clone() for t in tensors]))
-            except Exception as exc:  # a raise is a value too: the same raise on both sides is equivalent
-                outs.append(type(exc))
-        a, b = outs
+        out.append((case, [to_tensor(a, "float64") for a in spec.candidate_inputs(case)]))
+    return out
+
+
+def called(obj, tensors):
+    """The loss's value on `tensors` (a class is instantiated with its defaults), or the type of what it raised."""
+    try:
+        return (obj() if inspect.isclass(obj) else obj)(*[t.clone() for t in tensors])
+    except Exception as exc:  # a raise is a value too: the same raise on both sides is equivalent
+        return type(exc)
+
+
+def orders_as_reference(obj, loss_id: str, draws: int = 12) -> bool:
+    """Whether the loss ranks `draws` drawn inputs as the reference does (Spearman's rho >= 0.99): a definition that
+    differs from the reference by a factor, an offset or a smoothing keeps the order, a sign flip or a missing term
+    that depends on the input does not."""
+    spec = SPECS[loss_id]
+    pairs = []
+    for case, tensors in drawn(obj, loss_id, draws):
+        got = called(obj, tensors)
+        if isinstance(got, type) or got.numel() != 1:
+            return False
+        pairs.append((float(got), float(np.sum(spec.reference(*case.inputs, **case.params)))))
+    got, want = zip(*pairs)
+    if len(set(want)) < 3:
+        return False
+    rho = spearmanr(got, want).statistic
+    return bool(np.isfinite(rho) and rho >= 0.99)
+
+
+def equivalent(original, mutant, loss_id: str, draws: int = 4) -> bool:
+    """Whether the mutant gives its original's values (or raises as it does) on `draws` drawn inputs."""
+    for _, tensors in drawn(original, loss_id, draws):
+        a, b = called(original, tensors), called(mutant, tensors)
         if isinstance(a, type) or isinstance(b, type):
             if a is not b:
                 return False
@@ -140,15 +173,16 @@ def equivalent(original, mutant, loss_id: str, draws: int = 4) -> bool:
     return True
 
 
-def graded(result) -> dict:
-    """Exit codes of one audit under both gradings (see the module docstring)."""
+def graded(result, obj, loss_id: str) -> dict:
+    """Exit codes of one audit under the three gradings (see the module docstring)."""
     errors = [f for f in result.findings if f.severity == "error"]
     value = next((f for f in result.findings if f.check == "value.reference"), None)
     unexplained = value is not None and value.code == "LC101" and "variant" not in value.data
     kept = [f for f in errors if not (unexplained and f.code in REFERENCE_ONLY)]
     today = result.exit_code()
-    return {"today": today, "invariants": today if today != 1 else (1 if kept else 0),
-            "codes": sorted({f.code for f in errors})}
+    invariants = today if today != 1 else (1 if kept else 0)
+    ordered = invariants if invariants != 0 or today != 1 else (0 if orders_as_reference(obj, loss_id) else 1)
+    return {"today": today, "invariants": invariants, "ordered": ordered, "codes": sorted({f.code for f in errors})}
 
 
 def main():
@@ -172,16 +206,18 @@ def main():
             if equivalent(e.obj, getattr(module, name), e.loss_id):
                 records.append({"kind": "mutant", "name": name, "operator": operator, "equivalent": True})
                 continue
+            mutant = getattr(module, name)
             result = audit(f"{folder / (e.family + '_mutants.py')}:{name}", as_=e.loss_id,
                            max_examples=args.max_examples)
-            records.append({"kind": "mutant", "name": name, "operator": operator, **graded(result)})
-            print(f"{name:<50} {records[-1]['today']} {records[-1]['invariants']} {records[-1]['codes']}", flush=True)
+            records.append({"kind": "mutant", "name": name, "operator": operator, **graded(result, mutant, e.loss_id)})
+            print(f"{name:<50} {records[-1]['today']} {records[-1]['invariants']} {records[-1]['ordered']} "
+                  f"{records[-1]['codes']}", flush=True)
     for kind, rows_ in (("broken", broken), ("correct", rows)):
         for e in rows_:
-            records.append({"kind": kind, "name": e.name, **graded(audit(e.obj, as_=e.loss_id,
-                                                                         max_examples=args.max_examples))})
+            result = audit(e.obj, as_=e.loss_id, max_examples=args.max_examples)
+            records.append({"kind": kind, "name": e.name, **graded(result, e.obj, e.loss_id)})
             print(f"{kind:<8} {e.name:<41} {records[-1]['today']} {records[-1]['invariants']} "
-                  f"{records[-1]['codes']}", flush=True)
+                  f"{records[-1]['ordered']} {records[-1]['codes']}", flush=True)
     summarise(records, time.perf_counter() - t0)
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=1))
@@ -191,15 +227,15 @@ def summarise(records, seconds: float) -> None:
     mutants = [r for r in records if r["kind"] == "mutant" and not r.get("equivalent")]
     print(f"\n{len(mutants)} mutants audited ({sum(1 for r in records if r.get('equivalent'))} equivalent left out), "
           f"{seconds:.0f} s")
-    for grading in ("today", "invariants"):
+    for grading in ("today", "invariants", "ordered"):
         for kind, rows in (("mutants", mutants), ("broken", [r for r in records if r["kind"] == "broken"])):
             print(f"{grading:<11} {kind:<8} exit 1: {sum(r[grading] == 1 for r in rows)}/{len(rows)}")
         correct = [r for r in records if r["kind"] == "correct"]
         print(f"{grading:<11} correct  exit 0: {sum(r[grading] == 0 for r in correct)}/{len(correct)}")
     for operator in OPERATORS:
         rows = [r for r in mutants if r["operator"] == operator]
-        print(f"  {operator:<10} today {sum(r['today'] == 1 for r in rows)}/{len(rows)}, "
-              f"invariants {sum(r['invariants'] == 1 for r in rows)}/{len(rows)}")
+        print(f"  {operator:<10} " + ", ".join(f"{g} {sum(r[g] == 1 for r in rows)}/{len(rows)}"
+                                               for g in ("today", "invariants", "ordered")))
 
 
 if __name__ == "__main__":

@@ -132,11 +132,6 @@ class ParamMap:
                        convention=((CONVENTION, text),))
 
 
-def is_map(variant: Variant) -> bool:
-    """Whether a variant is a parameter map (found by `candidates`)."""
-    return bool(variant.convention) and variant.convention[0][0] == CONVENTION
-
-
 def candidate_value(binding, name: str):
     """The candidate's own value of its parameter `name` (--init, else its default)."""
     cand = binding.candidate
