@@ -21,10 +21,10 @@ def state_of(name, loss_id, conventions=None):
     return AuditState.begin(spec, cand, conventions)
 
 
-def test_the_text_round_trips_through_parse():
+def test_the_text_round_trips_through_from_text():
     state = state_of("DocumentedRolesTversky", "tversky")
     text = "alpha=beta or 1-alpha, beta=alpha, smooth=2*smooth"
-    assert str(maps.parse(text, state.base_spec, state.binding)) == text
+    assert str(maps.from_text(text, state.base_spec, state.binding)) == text
 
 
 @pytest.mark.parametrize("text, words", [
@@ -41,7 +41,7 @@ def test_a_malformed_map_is_a_usage_error_that_says_why(text, words):
 
 def test_a_tied_default_reads_the_other_parameter_only_when_not_given():
     state = state_of("TiedBetaTversky", "tversky", {maps.CONVENTION: "beta=beta or 1-alpha"})
-    pmap = maps.parse(state.conventions[maps.CONVENTION], state.base_spec, state.binding)
+    pmap = maps.from_text(state.conventions[maps.CONVENTION], state.base_spec, state.binding)
     yours = dict(state.binding.defaults)
     assert pmap.apply(yours, state.binding) == {"beta": pytest.approx(0.7)}   # not given: 1 - alpha
     assert pmap.apply({**yours, "alpha": 0.5}, state.binding) == {"beta": pytest.approx(0.5)}

@@ -138,7 +138,7 @@ def candidate_value(binding, name: str):
     return cand.init.get(name, cand.parameters.get(name))
 
 
-def parse(text: str, spec, binding) -> ParamMap:
+def from_text(text: str, spec, binding) -> ParamMap:
     """A declared map ("alpha=beta or 1-alpha, beta=alpha"), checked against the spec and the candidate."""
     entries = []
     for part in (p.strip() for p in text.split(",") if p.strip()):

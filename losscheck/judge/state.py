@@ -95,7 +95,7 @@ class AuditState:
         self.spec, self.conventions = declare(self.base_spec, fixed)
         self.binding = self.catalogue_binding
         if text is not None:
-            pmap = maps.parse(text, self.base_spec, self.catalogue_binding)
+            pmap = maps.from_text(text, self.base_spec, self.catalogue_binding)
             self.binding = self.catalogue_binding.renamed(pmap.renames(self.base_spec))
             self.spec = replace(self.spec, reference=pmap.reference(self.spec.reference, self.binding))
             self.conventions[maps.CONVENTION] = str(pmap)
