@@ -179,9 +179,7 @@ def candidates(spec, binding, reference, failing) -> list:
     the reference in force (under the conventions already settled)."""
     numeric = [p.name for p in spec.params if isinstance(p.default, float) and not p.tensor and p.follows is None]
     bound = [n for n in numeric if n in binding.names]
-    unbound = [u for u in binding.unmapped
-               if isinstance(candidate_value(binding, u), (int, float)) and not isinstance(candidate_value(binding, u),
-                                                                                           bool)]
+    unbound = [u for u in binding.unmapped if _number(candidate_value(binding, u))]
     tied = [n for n in bound if binding.candidate.parameters.get(binding.names[n]) is None
             and binding.names[n] not in binding.candidate.init]
     per_param = {}
@@ -206,7 +204,7 @@ def _factors(reference, failing, name, most=3) -> list:
     (roots bracketed on a log grid, then refined); [] where the parameter is 0 there."""
     case, got = failing
     r0 = case.params.get(name)
-    if not isinstance(r0, (int, float)) or isinstance(r0, bool) or r0 == 0:
+    if not _number(r0) or r0 == 0:
         return []
     target = float(np.ravel(got)[0])
 
@@ -225,3 +223,7 @@ def _factors(reference, failing, name, most=3) -> list:
             if abs(c - 1) > 1e-6:
                 roots.append(float(f"{c:.6g}"))
     return list(dict.fromkeys(roots))[:most]
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
