@@ -1,16 +1,16 @@
 """How often the audit still fails a broken loss: systematic mutants of correct losses, and the corpus's broken
-fixtures, audited; the share that exits 1 under today's grading and under a candidate rule for unexplained value
+fixtures, audited; the share that exits 1 under today's grading and under two candidate rules for unexplained value
 disagreements (issue 20, scope 3).
 
 Mutants are made from the source of correct losses of the corpus (losscheck/examples/: the catalogue's and the
 forms table's correct ones, each audited as its id), one edit each, by operator:
 
     factor      the result times 1.5                 sign        the result negated
-    term        a + b or a - b -> a (a missing term)  reduction   the first .mean( -> .sum( (or .sum( -> .mean()
+    term        a + b or a - b -> a * 1 (a missing term)  reduction   the first .mean( -> .sum( (or .sum( -> .mean()
     swap        forward's first two arguments swapped epsilon     the first small float constant (< 0.01) x 1000
 
 A mutant that gives the same values as its original on a few drawn inputs (an edit in dead code) is left out as
-equivalent. Each audit's findings are graded twice:
+equivalent. Each audit's findings are graded three ways:
 
     today       exit 1 when any finding is an error (the audit's own verdict)
     invariants  the candidate rule: an unexplained value disagreement (LC101 with no variant, convention or map)
@@ -22,7 +22,7 @@ equivalent. Each audit's findings are graded twice:
                 over 12 draws at its own parameter values: a factor, an offset or another smoothing keeps the
                 order; a sign flip, or a missing term that depends on the input, does not)
 
-and the correct losses themselves are audited too (the share that exits 0, with either grading).
+and the correct losses themselves are audited too (the share that exits 0, under each grading).
 
     python benchmarks/mutants.py [--max-examples N] [--only SUBSTRING] [--limit N] [--json PATH]
 """
@@ -59,7 +59,8 @@ def originals(only: str, limit: int) -> list:
     """The correct losses mutated: the catalogue table's correct twins and the forms table's correct losses, classes
     whose own body defines forward or __call__; with `limit`, that many spread evenly over them."""
     rows = [e for e in examples("catalogue") if e.clean] + [e for e in examples("forms") if e.code == "LC103"]
-    rows = [e for e in rows if inspect.isclass(e.obj) and only in e.name and ({"forward", "__call__"} & set(vars(e.obj)))]
+    rows = [e for e in rows
+            if inspect.isclass(e.obj) and only in e.name and ({"forward", "__call__"} & set(vars(e.obj)))]
     return rows if not limit or limit >= len(rows) else [rows[i * len(rows) // limit] for i in range(limit)]
 
 
