@@ -63,3 +63,15 @@ def test_disagreement_only_at_explored_values_is_a_warning_naming_both(e):
     assert f"{name}={explored[name][0]!r} (yours: {yours!r})" in hits[0].message
     assert [f for f in result.findings if f.severity == "error"] == [], summary(result)
     assert result.exit_code() == 0
+
+
+# Losses that agree with the reference at the user's own configuration (correct in their form, or parting from it only
+# at explored values): not one of their findings may be an error "at X (explored; your configuration uses Y)".
+AGREE_ON_YOURS = CORRECT + EXPLORED
+
+
+def test_no_error_is_reported_at_an_explored_value_on_a_loss_that_agrees_on_yours():
+    bad = [f"{e.name}: {line}" for e in AGREE_ON_YOURS for f, line in zip(
+        audited(e.obj, e.loss_id).findings, summary(audited(e.obj, e.loss_id)))
+        if f.severity == "error" and "(explored; your configuration uses" in f.message]
+    assert bad == []

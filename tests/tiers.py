@@ -136,6 +136,9 @@ SLOW: dict[str, object] = {
         "test_ci_over_hostile_candidates_passes_none_and_leaves_nothing",
         "test_the_worker_is_the_keepers_child_and_neither_is_in_the_judges_group",
     },
+    "test_maps.py": {
+        "test_a_declared_map_audits_clean",
+    },
     "test_layouts.py": {
         "test_cli_exits_2_with_one_line_and_still_writes_json",
         "test_probe_recognises_the_layout",

@@ -2,7 +2,10 @@
 
     variants      known mistakes of a loss (Variant): the loss as the mistake computes it, and its fix
     conventions   legitimate differences between libraries (Convention and its Options), declared or detected
+    maps          parameter maps (a parameter renamed, swapped, a multiple, a complement, a default tied to another),
+                  declared as the convention `params` or found by fitting the reference's parameters
     explain       the search: which variant or product of conventions explains the candidate's values
+    explored      a finding seen only at a parameter value the user did not set: a warning naming both values
     sweep         the loss and gradient along a line through a finding's example (the HTML report's plots)
 
 It runs only on a disagreement, so a clean audit pays nothing for it (benchmarks/diagnosis_cost.py).

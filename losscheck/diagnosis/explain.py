@@ -18,6 +18,7 @@ from losscheck.judge.binding import bind
 from losscheck.judge.cases import cases, edge_cases
 from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, close
+from losscheck.diagnosis import maps
 from losscheck.diagnosis.conventions import combinations
 from losscheck.diagnosis.variants import COMMON, Variant
 from losscheck.specs import SPECS
@@ -81,8 +82,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
 
     The examples are the shrunk failing case and up to CONFIRMING_EXAMPLES fresh draws of its layout and format
     (with its parameters); `wider` are draws at other explored parameter values. Tried in order: the spec's
-    defects, each undeclared convention value alone, the common defects, then products of two or more convention
-    values (`conventions.combinations`, pruned to the values that change something on these examples); the first
+    defects, each undeclared convention value alone, the common defects, products of two or more convention
+    values (`conventions.combinations`, pruned to the values that change something on these examples), then (made
+    only when none of those holds on `wider` and the edge cases, and kept only where they hold on `wider`) the
+    parameter maps over the
+    spec's numeric parameters (`maps.candidates`, a multiple's factor fitted); the first
     that reproduces every example names the disagreement. A variant that also holds on `wider` and on the spec's
     edge cases is preferred, then one that holds on `wider` (a smoothing convention shows at smooth=1 and hides at
     1e-7; an empty-set rule shows on an empty mask only), and one defined on every example is preferred to
@@ -100,10 +104,16 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
     wider = _outputs(ctx, cases(ctx.state, layouts=layouts, target_formats=formats), v.dtype)
     edges = _edge_outputs(ctx, v.dtype, scalars)
     candidates = list(_variants(ctx, examples + wider + edges))
+    parameter_maps = None   # made only when no other variant holds on `wider` (a multiple's factor is fitted)
     var, params = None, {}
     for also, definite in ((wider + edges, True), (wider + edges, False), (wider, True), (wider, False), ((), True),
                            ((), False)):
         var, params = _first_explaining(ctx, candidates, examples, v.dtype, also=also, definite=definite)
+        if var is None and also:   # a parameter map is a relation between values: it must hold at explored ones too
+            if parameter_maps is None:
+                parameter_maps = [] if maps.CONVENTION in ctx.state.fixed else \
+                    maps.candidates(ctx.state.base_spec, ctx.binding, ctx.spec.reference, examples[0])
+            var, params = _first_explaining(ctx, parameter_maps, examples, v.dtype, also=also, definite=definite)
         if var is not None:
             break
     if var is None:

@@ -776,6 +776,64 @@ class ProbabilityFocalCountsIgnored(ProbabilityFocal):
         return loss.sum() / keep.numel()
 
 
+@example("cross_entropy", expect="LC103", variant="params=label_smoothing=epsilon", suite="forms")
+class EpsilonLabelSmoother:
+    """Correct (a parameter under another name): a trainer's label smoother, called on (logits, labels) with the
+    classes on the last axis and -100 ignored, that takes `epsilon`: exactly cross-entropy with label_smoothing =
+    epsilon, (1 - ε)·NLL + ε·mean over classes of -log p, each averaged over the kept targets."""
+
+    def __init__(self, epsilon: float = 0.1, ignore_index: int = -100):
+        self.epsilon, self.ignore_index = epsilon, ignore_index
+
+    def __call__(self, logits, labels):
+        log_probs = -F.log_softmax(logits, dim=-1)
+        labels = labels.unsqueeze(-1)
+        padding = labels.eq(self.ignore_index)
+        nll = log_probs.gather(dim=-1, index=labels.clamp(min=0)).masked_fill(padding, 0.0)
+        smoothed = log_probs.sum(dim=-1, keepdim=True).masked_fill(padding, 0.0)
+        kept = padding.numel() - padding.long().sum()
+        return (1 - self.epsilon) * nll.sum() / kept + self.epsilon * smoothed.sum() / self.per_class(kept, log_probs)
+
+    def per_class(self, kept, log_probs):
+        return kept * log_probs.shape[-1]
+
+
+@example("cross_entropy", expect="LC101", suite="forms")
+class EpsilonLabelSmootherPerTarget(EpsilonLabelSmoother):
+    """LC101 (a parameter under another name): the smoothing term is divided by the kept targets only, not by
+    targets times classes, so it sums -log p over the classes where it should average them."""
+
+    def per_class(self, kept, log_probs):
+        return kept
+
+
+@example("cross_entropy", expect="LC103", variant="params=label_smoothing=1-confidence", suite="forms")
+class ConfidenceSmoothedCE(nn.Module):
+    """Correct (a complement under another name): label smoothing given as the confidence kept on the true class,
+    the target confidence·onehot + (1 - confidence)/C, i.e. cross-entropy with label_smoothing = 1 - confidence."""
+
+    def __init__(self, confidence: float = 0.9):
+        super().__init__()
+        self.confidence = confidence
+
+    def forward(self, input, target):
+        log_probs = F.log_softmax(input, dim=1)
+        nll = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
+        return (self.confidence * nll + (1 - self.confidence) * self.uniform(log_probs)).mean()
+
+    def uniform(self, log_probs):
+        return -log_probs.mean(dim=1)
+
+
+@example("cross_entropy", expect="LC101", suite="forms")
+class ConfidenceSmoothedCESummed(ConfidenceSmoothedCE):
+    """LC101 (a complement under another name): the smoothing term sums -log p over the classes where the uniform
+    target averages it."""
+
+    def uniform(self, log_probs):
+        return -log_probs.sum(dim=1)
+
+
 # -- the low-precision fixtures (issue 24): right in float32, wrong as bf16/fp16 autocast runs them -----------------
 @example("focal", expect="LC801", twin="CorrectFocal", suite="pitfalls")
 class NaiveFocal(nn.Module):

@@ -601,6 +601,35 @@ class HuberAsSmoothL1AtOne(HuberAsSmoothL1):
         super().__init__(delta, reduction)
 
 
+@example("smooth_l1", expect="LC103", variant="params=beta=0.5*beta", suite="forms")
+class SmoothL1BandWidth(nn.Module):
+    """Correct (a multiple): SmoothL1 whose `beta` is documented as the full width of the quadratic band
+    (|d| < beta/2), so it is the catalogue's smooth_l1 with β = beta/2: 0.5d²/(β) inside, |d| - 0.5β outside."""
+
+    def __init__(self, beta: float = 1.0, reduction: str = "mean"):
+        super().__init__()
+        self.beta, self.reduction = beta, reduction
+
+    def forward(self, input, target):
+        half = self.beta / 2
+        d = (input - target).abs()
+        if half == 0:
+            return reduce(d, self.reduction)
+        return reduce(torch.where(d < half, 0.5 * d * d / half, self.outside(d, half)), self.reduction)
+
+    def outside(self, d, half):
+        return d - 0.5 * half
+
+
+@example("smooth_l1", expect="LC101", suite="forms")
+class SmoothL1BandWidthOffset(SmoothL1BandWidth):
+    """LC101 (a multiple): its linear branch is |d| - β where it should be |d| - 0.5β, so the loss jumps at the
+    band's edge."""
+
+    def outside(self, d, half):
+        return d - half
+
+
 # -- the low-precision fixtures (issue 24): right in float32, wrong as fp16 autocast runs them -----------------------
 @example("mse", expect="LC801", twin="CorrectMSE", suite="pitfalls")
 class HalfSumSquares(nn.Module):

@@ -612,3 +612,54 @@ class DenominatorEpsDiceNoTwo(DenominatorEpsDice):
 
     def overlap(self, p, g, dims):
         return (p * g).sum(dims)
+
+
+@example("tversky", expect="LC103", variant="params=alpha=beta or 1-alpha, beta=alpha", suite="forms")
+class DocumentedRolesTversky(nn.Module):
+    """Correct (parameter roles as its documentation gives them): "alpha: false negative coefficient, beta: false
+    positive coefficient (1 - alpha when not given)", the reverse of Salehi et al.'s roles, so the catalogue's α is
+    its beta (or 1 - alpha) and the catalogue's β its alpha."""
+
+    def __init__(self, alpha: float = 0.7, beta: float | None = None, smooth: float = 1.0):
+        super().__init__()
+        self.alpha, self.beta, self.smooth = alpha, beta, smooth
+
+    def terms(self, p, g, dims):
+        return (p * g).sum(dims), (p * (1 - g)).sum(dims), ((1 - p) * g).sum(dims)
+
+    def forward(self, input, target):
+        fp_weight = 1 - self.alpha if self.beta is None else self.beta
+        tp, fp, fn = self.terms(input, target, spatial_dims(input))
+        return (1 - (tp + self.smooth) / (tp + self.alpha * fn + fp_weight * fp + self.smooth)).mean()
+
+
+class GroundAsFalseNegatives:
+    """The broken twins' defect: false negatives counted as Σg rather than Σ(1 - p)g."""
+
+    def terms(self, p, g, dims):
+        tp, fp, _ = super().terms(p, g, dims)
+        return tp, fp, g.sum(dims)
+
+
+@example("tversky", expect="LC101", suite="forms")
+class DocumentedRolesTverskyWrongFN(GroundAsFalseNegatives, DocumentedRolesTversky):
+    """LC101 (parameter roles as documented): its false negatives are Σg rather than Σ(1 - p)g."""
+
+
+@example("tversky", expect="LC103", variant="params=beta=beta or 1-alpha", suite="forms")
+class TiedBetaTversky(DocumentedRolesTversky):
+    """Correct (a default tied to another parameter): the paper's roles, alpha on the false positives and beta on the
+    false negatives, with beta = 1 - alpha when not given."""
+
+    def __init__(self, alpha: float = 0.3, beta: float | None = None, smooth: float = 1.0):
+        super().__init__(alpha, beta, smooth)
+
+    def forward(self, input, target):
+        fn_weight = 1 - self.alpha if self.beta is None else self.beta
+        tp, fp, fn = self.terms(input, target, spatial_dims(input))
+        return (1 - (tp + self.smooth) / (tp + self.alpha * fp + fn_weight * fn + self.smooth)).mean()
+
+
+@example("tversky", expect="LC101", suite="forms")
+class TiedBetaTverskyWrongFN(GroundAsFalseNegatives, TiedBetaTversky):
+    """LC101 (a default tied to another parameter): its false negatives are Σg rather than Σ(1 - p)g."""

@@ -7,7 +7,7 @@ only, made once and never changed: what the audit learns as it runs is losscheck
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,29 @@ class Binding:
     def taken(self, params: dict) -> dict:
         """Those of a case's parameters the candidate takes, in its own names (what a finding's example lists)."""
         return {cand_name: params[ref_name] for ref_name, cand_name in self.names.items() if ref_name in params}
+
+    def gives(self, name: str, value) -> bool:
+        """Whether the candidate is given reference parameter `name` at `value`: by --init, by a default of its own
+        (not None), or as a value the audit explores and passes (a parameter map's `beta or 1-alpha` reads it)."""
+        cand = self.names.get(name)
+        if cand is None:
+            return False
+        if cand in self.candidate.init or self.candidate.parameters.get(cand) is not None:
+            return True
+        return name in self.explorable and not _same(value, self.defaults.get(name))
+
+    def renamed(self, renames: dict) -> Binding:
+        """This binding with each reference parameter of `renames` bound to the candidate parameter named there (a
+        parameter map's `label_smoothing=epsilon`): its value in force is the candidate's, explored unless --init
+        sets it."""
+        out = replace(self, names=dict(self.names), defaults=dict(self.defaults), explorable=list(self.explorable),
+                      unmapped=[u for u in self.unmapped if u not in renames.values()])
+        for ref_name, cand_name in renames.items():
+            out.names[ref_name] = cand_name
+            out.defaults[ref_name] = self.candidate.init.get(cand_name, self.candidate.parameters.get(cand_name))
+            if cand_name not in self.candidate.init and self.spec.param(ref_name).values:
+                out.explorable.append(ref_name)
+        return out
 
     def explored(self, params: dict) -> list:
         """[(name, value)] of a case's parameters that are values the audit explored rather than the candidate's own

@@ -12,14 +12,16 @@ is established, each fact in one field:
     and the one-line reason to stop (`unusable`) when it accepts nothing.
   * the diagnosis (value.reference, losscheck.diagnosis.explain): the variant that explains its disagreement,
     against which stability's remarks are judged.
-The binding (losscheck.judge.binding) is the parameter map only, made at the start and never changed: a
-convention changes the reference, not the parameters.
+The binding (losscheck.judge.binding) is the parameter map, made at the start (`catalogue_binding`); a convention
+changes the reference, not the parameters, except a parameter map (convention `params`, losscheck.diagnosis.maps):
+the reference is evaluated under it, and a parameter it renames is bound to the candidate's name (`binding`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from losscheck.diagnosis import maps
 from losscheck.diagnosis.conventions import declare, implied
 from losscheck.errors import UsageError
 from losscheck.judge.binding import Binding, bind
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 @dataclass
 class AuditState:
     base_spec: LossSpec   # the catalogue's spec in its call form, before any convention
-    binding: Binding      # the parameter map
+    binding: Binding      # the parameter map in force (the catalogue's, renamed by a declared or detected map)
     declared: dict = field(default_factory=dict)   # convention -> value: by the user, over the candidate's settings
     declared_layouts: tuple = ()   # layouts the user relies on (--layout, config `layouts`): each one required
     detected: dict = field(default_factory=dict)   # convention -> value the candidate was found to follow (LC103)
@@ -44,9 +46,11 @@ class AuditState:
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     unusable: str | None = None  # why the audit stops (exit 2): the candidate accepts none of the inputs
     diagnosed: Variant | None = None  # what explains the value check's disagreement (a defect, another id's loss)
+    catalogue_binding: Binding = field(init=False)   # the binding made at the start, before any parameter map
 
     def __post_init__(self):
-        self.spec, self.conventions = declare(self.base_spec, self.fixed)
+        self.catalogue_binding = self.binding
+        self._settle()
         unknown = [layout for layout in self.declared_layouts if layout not in self.base_spec.layouts]
         if unknown:
             raise UsageError(f"--layout {unknown[0]}: {self.base_spec.id} has no such layout "
@@ -74,14 +78,27 @@ class AuditState:
         if not new:
             return False
         self.detected = {**self.detected, **new}
-        self.spec, self.conventions = declare(self.base_spec, self.fixed)
+        self._settle()
         return True
 
     def revert(self, detected: dict) -> None:
         """Back to an earlier record of detected conventions: the probe tries an input domain (adopt) and leaves it
         when the candidate does not take it there either."""
         self.detected = dict(detected)
-        self.spec, self.conventions = declare(self.base_spec, self.fixed)
+        self._settle()
+
+    def _settle(self) -> None:
+        """The spec in force, the conventions' values and the binding, from the conventions `fixed`: a parameter map
+        among them renames the binding's parameters and maps the reference's (losscheck.diagnosis.maps)."""
+        fixed = dict(self.fixed)
+        text = fixed.pop(maps.CONVENTION, None)
+        self.spec, self.conventions = declare(self.base_spec, fixed)
+        self.binding = self.catalogue_binding
+        if text is not None:
+            pmap = maps.from_text(text, self.base_spec, self.catalogue_binding)
+            self.binding = self.catalogue_binding.renamed(pmap.renames(self.base_spec))
+            self.spec = replace(self.spec, reference=pmap.reference(self.spec.reference, self.binding))
+            self.conventions[maps.CONVENTION] = str(pmap)
 
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
