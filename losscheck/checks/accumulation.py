@@ -265,9 +265,9 @@ def _snippet(ctx, batch: _Accumulated) -> str:
         name = ctx.binding.names[GLOBAL_COUNT]
         kwargs = ctx.binding.candidate_kwargs(batch.case.params, lambda a: tensor_source(np.asarray(a), "float64"))
         count = int(batch.total) if float(batch.total).is_integer() else batch.total
-        construction = ctx.candidate.construction({**kwargs, name: count})
+        construction = ctx.candidate.construction({**kwargs, name: count}, as_="step_fn")
         # the candidate built as audited, with the whole batch's kept-item count (what the Trainer passes)
-        lines.append(construction.replace("loss_fn =", "step_fn =", 1) + "  # given the whole batch's kept items")
+        lines.append(construction + "  # given the whole batch's kept items")
         call, scale = "step_fn(*part)", ""
     else:
         call, scale = "loss_fn(*part)", f" / {STEPS}  # a trainer's loss / gradient_accumulation_steps"

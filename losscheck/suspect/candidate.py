@@ -126,21 +126,21 @@ class Candidate:
     def close(self) -> None:
         """Nothing to release: the object lives in this process."""
 
-    def construction(self, kwargs: dict) -> str:
-        """Python source that builds `loss_fn` for the reproducer; for an instance passed directly that cannot be
+    def construction(self, kwargs: dict, as_: str = "loss_fn") -> str:
+        """Python source that builds the loss as `as_` (`loss_fn`) for the reproducer; for an instance passed directly that cannot be
         rebuilt, a line that says how to build it and exits non-zero (no script computes another object's loss)."""
         if self.built == "":
             return (f"raise SystemExit(\"losscheck cannot rebuild the {self.name} it audited here (passed directly, it "
                     f"cannot be imported by its name or its constructor arguments cannot be read back): replace this "
-                    f"line with `loss_fn = ...` built as your code builds it\")")
+                    f"line with `{as_} = ...` built as your code builds it\")")
         merged = {**self.init, **kwargs}
         args = ", ".join(f"{k}={v!r}" for k, v in merged.items())
         if self.kind == "class":
-            return f"loss_fn = {self.name}({args})"
+            return f"{as_} = {self.name}({args})"
         if self.kind == "function":
-            return (f"def loss_fn(*args):\n    return {self.name}(*args, {args})" if merged else
-                    f"loss_fn = {self.name}")
-        return f"loss_fn = {self.built or self.name}"
+            return (f"def {as_}(*args):\n    return {self.name}(*args, {args})" if merged else
+                    f"{as_} = {self.name}")
+        return f"{as_} = {self.built or self.name}"
 
 
 def _scripted(obj) -> bool:
