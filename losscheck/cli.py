@@ -44,6 +44,9 @@ def build_parser() -> Parser:
     _add_options(a, "audit")
     a.add_argument("-q", "--quiet", action="store_true",
                    help="print the verdict and one line per headline finding, and no progress line")
+    a.add_argument("-v", "--verbose", action="store_true",
+                   help="show every finding in full, with its example and reproducer (default: one headline per "
+                        "cause, the first with its reproducer)")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
     _add_options(r, "report")

@@ -274,9 +274,6 @@ _define_setting("memory_limit", default=default_memory_limit, metavar="SIZE", of
 _define_setting("fail_on", default="error", metavar="|".join(FAIL_ON), offered_by=("audit", "ci"),
                 validator=_fail_on, decides_exit=True, config_types=(str,),
                 help="the lowest severity that fails (default error)")
-_define_setting("verbose", default=False, metavar=None, offered_by=("audit",), validator=_flag, config_types=(bool,),
-                help="the terminal report shows every finding in full, with its example and reproducer (default: one "
-                     "headline per cause, the first with its reproducer); the audit itself is the same")
 
 BY_KEY = {s.key: s for s in SETTINGS.values()}
 AUDIT_FIELDS = tuple(n for n, s in SETTINGS.items() if not s.decides_exit)  # the option keywords of audit()

@@ -176,7 +176,6 @@ SAMPLES = {
     "precision": (None, True, True),
     "memory_limit": ("1234M", "1234M", 1234 * 2**20),
     "fail_on": ("warning", "warning", "warning"),
-    "verbose": (None, True, True),
 }
 COMMANDS = ("audit", "ci", "report")
 README = Path(__file__).resolve().parents[1] / "README.md"

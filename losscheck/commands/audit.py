@@ -38,12 +38,12 @@ def _report_formats(value: str) -> list[str]:
     return report_formats
 
 
-def _detail(args, options, written: bool) -> str:
+def _detail(args, written: bool) -> str:
     """The terminal report's level of detail: the summary with -q or when the reports went to files, every finding
     with --verbose, else one headline per cause."""
     if args.quiet or written:
         return "summary"
-    return "full" if options.verbose else "headlines"
+    return "full" if args.verbose else "headlines"
 
 
 def run(args) -> int:
@@ -65,13 +65,13 @@ def run(args) -> int:
         sys.stderr.write("\r\033[K")
     written = []
     if output:
-        write_atomic(output, render(result, report_formats[0], detail="full" if options.verbose else "headlines"))
+        write_atomic(output, render(result, report_formats[0], detail="full" if args.verbose else "headlines"))
         written = [output]
     elif folder:
         written = write_reports(result, folder, report_stem(result.target), report_formats)
     sys.stdout.write("".join(f"report: {printable(path)}\n" for path in written))
     if written or report_formats[0] == "text":
-        sys.stdout.write(render(result, "text", detail=_detail(args, options, bool(written))))
+        sys.stdout.write(render(result, "text", detail=_detail(args, bool(written))))
     else:
         sys.stdout.write(render(result, report_formats[0]))
     if result.unusable:
