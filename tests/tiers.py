@@ -18,6 +18,10 @@ SLOW: dict[str, object] = {
         "test_every_check_ran_or_said_why",
     },
     "test_wheel.py": ALL,
+    "test_headlines.py": {
+        "test_two_mistakes_are_named_in_one_message",
+        "test_each_shipped_mistake_is_named_first_on_one_screen",
+    },
     "test_candidate.py": {
         "test_a_scripted_twin_that_halves_is_caught",
     },

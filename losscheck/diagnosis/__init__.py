@@ -4,6 +4,7 @@
     conventions   legitimate differences between libraries (Convention and its Options), declared or detected
     explain       the search: which variant or product of conventions explains the candidate's values
     sweep         the loss and gradient along a line through a finding's example (the HTML report's plots)
+    grouping      the findings one cause explains, under one headline (every report; recorded in the JSON)
 
 It runs only on a disagreement, so a clean audit pays nothing for it (benchmarks/diagnosis_cost.py).
 """
