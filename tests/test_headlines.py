@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from importlib.resources import files
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -27,6 +28,7 @@ from losscheck.references import classification as ref
 from losscheck.report import render
 from losscheck.specs import SPECS
 
+SAMPLES = Path(__file__).resolve().parent / "data"
 SCHEMA = json.loads(files("losscheck.report").joinpath("schema.json").read_text())
 SCREEN = 42  # lines: "about 40", one screen
 REPRODUCER = '"""losscheck {code}: reproducer"""\nimport torch\nprint("candidate:", 1)\n'
@@ -235,6 +237,14 @@ def test_two_mistakes_are_named_in_one_message():
         "sigmoid applied twice and alpha on the other class", "alpha on the other class and sigmoid applied twice")
     assert not any("caps the loss" in f.message or "region" in f.data for f in result.findings)  # nothing guessed
     assert len(result.groups) == 1, [(g.headline.code, g.headline.message) for g in result.groups]
+
+
+def test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline():
+    result = audit(str(SAMPLES / "sample_losses.py") + ":SumMSE", as_="mse", max_examples=20)
+    head = result.groups[0]
+    assert head.headline.code == "LC102" and head.cause == "sum instead of mean"
+    batch = next(f for f in result.findings if f.code == "LC405")
+    assert batch.data["explained_by"] == "sum instead of mean" and any(f is batch for f in head.others)
 
 
 # -- the shipped mistakes -----------------------------------------------------------------------------------------

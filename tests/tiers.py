@@ -20,6 +20,7 @@ SLOW: dict[str, object] = {
     "test_wheel.py": ALL,
     "test_headlines.py": {
         "test_two_mistakes_are_named_in_one_message",
+        "test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline",
         "test_each_shipped_mistake_is_named_first_on_one_screen",
     },
     "test_candidate.py": {
