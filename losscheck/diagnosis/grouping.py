@@ -93,6 +93,7 @@ def _numbers(finding):
 
 
 def _rounded(value):
+    """`value` (a number or nested lists of them) at 7 significant digits, as reports print numbers."""
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     return float(f"{value:.7g}") if isinstance(value, float) and math.isfinite(value) else value

@@ -43,6 +43,8 @@ def summary_lines(result) -> list[str]:
 
 
 def render(result, detail: str = "headlines") -> str:
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     if detail == "summary":
         return "\n".join([*summary_lines(result), verdict(result)]) + "\n"
     full = detail == "full"
