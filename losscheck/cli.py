@@ -38,10 +38,15 @@ def build_parser() -> Parser:
     a.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                    help="declare a convention the loss follows (repeatable); see `losscheck list`")
     a.add_argument("--format", default="text", help=f"one or more of {', '.join(FORMATS)}, comma-separated")
-    a.add_argument("-o", "--output", help="write the report here (a text summary still goes to stdout)")
+    a.add_argument("-o", "--output", help="write the report here (stdout gets the summary: the verdict and one line "
+                                          "per headline)")
     a.add_argument("--output-dir", help="write every --format side by side in this folder")
     _add_options(a, "audit")
-    a.add_argument("-q", "--quiet", action="store_true", help="no progress line on the terminal")
+    a.add_argument("-q", "--quiet", action="store_true",
+                   help="print the verdict and one line per headline finding, and no progress line")
+    a.add_argument("-v", "--verbose", action="store_true",
+                   help="show every finding in full, with its example and reproducer (default: one headline per "
+                        "cause, the first with its reproducer)")
     r = sub.add_parser("report", help="regenerate the reports/ gallery (every built-in and example mistake)")
     r.add_argument("--output-dir", default="reports")
     _add_options(r, "report")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from losscheck.diagnosis.grouping import Group, group_findings
 from losscheck.pitfalls import PITFALLS
 from losscheck.report.escape import printable
 
@@ -86,6 +87,11 @@ class AuditResult:
     def findings(self) -> list[Finding]:
         return [f for c in self.checks for f in c.findings]
 
+    @property
+    def groups(self) -> list[Group]:
+        """The findings grouped by cause, each led by its headline (losscheck.diagnosis.grouping)."""
+        return group_findings(self.findings)
+
     def failing(self, fail_on: str = "error") -> list[Finding]:
         floor = SEVERITY_RANK[fail_on]
         return [f for f in self.findings if SEVERITY_RANK[f.severity] >= floor]
@@ -103,13 +109,14 @@ class AuditResult:
         return not self.failing(self.fail_on)
 
     def failure_text(self, fail_on: str = "error", findings=None) -> str:
-        """One line per failing finding ("CODE family title"), then the first one's message and reproducer
-        (printable: a candidate's control characters escaped)."""
+        """One line per failing finding ("CODE family title"), then the message and reproducer of the first one in
+        headline order (printable: a candidate's control characters escaped)."""
         failing = self.failing(fail_on) if findings is None else list(findings)
         if not failing:
             return ""
         loss = self.parameters.get("loss", "?")
-        first = failing[0]
+        listed = {id(f) for f in failing}
+        first = next((f for g in self.groups for f in g.findings if id(f) in listed), failing[0])
         codes = ", ".join(dict.fromkeys(f.code for f in failing))
         return printable("\n".join([
             f"losscheck {codes} in {self.target} (as {loss}): {len(failing)} finding(s) at or above '{fail_on}'",
@@ -146,4 +153,11 @@ class AuditResult:
             "checks": [c.to_dict() for c in self.checks],
             "findings": [f.to_dict() for f in self.findings],
             "source": self.source, "suppressed": [f.to_dict() for f in self.suppressed],
+            "groups": self._groups_dict(),
         }
+
+    def _groups_dict(self) -> list[dict]:
+        """The grouping as JSON: each group's headline and findings as indices into `findings`, and its cause."""
+        index = {id(f): i for i, f in enumerate(self.findings)}
+        return [{"headline": index[id(g.headline)], "findings": [index[id(f)] for f in g.findings], "cause": g.cause}
+                for g in self.groups]

@@ -27,6 +27,11 @@ SLOW: dict[str, object] = {
         "test_silent_where_the_per_micro_batch_mean_is_exact",
         "test_a_correct_builtin_trained_with_ignore_index_exits_0_with_the_info_alone",
     },
+    "test_headlines.py": {
+        "test_two_mistakes_are_named_in_one_message",
+        "test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline",
+        "test_each_shipped_mistake_is_named_first_on_one_screen",
+    },
     "test_candidate.py": {
         "test_a_scripted_twin_that_halves_is_caught",
     },

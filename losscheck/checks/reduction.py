@@ -2,6 +2,7 @@
 and 'mean' does not grow with the batch size."""
 import numpy as np
 
+from losscheck.diagnosis import explain as diagnose
 from losscheck.judge.cases import cases, edge_cases
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
@@ -13,6 +14,13 @@ def candidate_reductions(ctx):
     if "reduction" not in ctx.binding.explorable:
         raise Skip("the candidate takes no reduction argument (or --init fixes it)")
     return ctx.spec.reductions
+
+
+def _explained(ctx, *seen) -> dict:
+    """{"explained_by": variant} when the value check's diagnosed variant gives every (case, candidate value) seen:
+    the reduction finding is that wrong value's (a sum for a mean), one cause (losscheck.diagnosis.grouping)."""
+    names = {diagnose.explains_case(ctx, case, got) for case, got in seen}
+    return {"explained_by": names.pop()} if len(names) == 1 and None not in names else {}
 
 
 @register("reduction.modes", "reduction")
@@ -40,9 +48,10 @@ def modes(ctx) -> Evidence:
             return  # the per-element values themselves differ: value.reference reports that
         for r in reductions:
             if r != "none" and not close(got[r], want[r], "float32"):
+                c = case.with_params(reduction=r)
                 raise Violation("LC402", f"reduction={r!r} gives {number(got[r])} but the 'none' output reduces to "
                                 f"{number(want[r])} (sum of 'none' = {number(np.sum(got['none']))})",
-                                case.with_params(reduction=r), expected=want[r])
+                                c, expected=want[r], data=_explained(ctx, (c, got[r])))
 
     n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop)
     return Evidence(n, [v] if v else [])
@@ -72,7 +81,7 @@ def batch_invariance(ctx) -> Evidence:
             sums = " (it sums over the batch instead of averaging)" if abs(ratio - 2) < 1e-3 else ""
             raise Violation("LC405", f"'mean' depends on batch size: the same examples twice give {number(two)} "
                             f"instead of {number(one)} (x{ratio:.3g}){sums}; check the reduction", case,
-                            expected=ctx.reference(case))
+                            expected=ctx.reference(case), data=_explained(ctx, (case, one), (dup, two)))
 
     n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats, explore=False), prop)
     return Evidence(n, [v] if v else [])

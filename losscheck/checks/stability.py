@@ -38,7 +38,7 @@ def extremes(ctx) -> Evidence:
                 remark, extra = f" (as everywhere: {explained}, see value.reference)", {"explained_by": explained}
             else:
                 capped = got.shape == want.shape and np.all(np.abs(got) <= np.abs(want))
-                remark, extra = " (saturation or a clamp caps the loss)" if capped else "", {}
+                remark, extra = (" (saturation or a clamp caps the loss)", {"capped": True}) if capped else ("", {})
             raise Violation("LC202", f"{ctx.binding.explored_note(case.params)}at extreme inputs{labelled(case)} the "
                             f"candidate gives {number(got)} but the reference {number(want)}{remark}", case, expected=want,
                             data={"candidate": got.tolist(), "reference": want.tolist(), **extra})

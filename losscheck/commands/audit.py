@@ -8,6 +8,7 @@ from losscheck.diagnosis.conventions import parse
 from losscheck.errors import UsageError
 from losscheck.options import AuditOptions, AuditRequest, given
 from losscheck.report import FORMATS, render
+from losscheck.report.escape import printable
 from losscheck.report.files import output_dir, output_file, report_stem, write_atomic, write_reports
 
 
@@ -37,6 +38,14 @@ def _report_formats(value: str) -> list[str]:
     return report_formats
 
 
+def _detail(args, written: bool) -> str:
+    """The terminal report's level of detail: the summary with -q or when the reports went to files, every finding
+    with --verbose, else one headline per cause."""
+    if args.quiet or written:
+        return "summary"
+    return "full" if args.verbose else "headlines"
+
+
 def run(args) -> int:
     """`losscheck audit`: every argument is checked (options, formats, --init, output paths) before the audit."""
     options = AuditOptions().update(given(args))
@@ -54,12 +63,15 @@ def run(args) -> int:
     result = audit_request(request, options, progress=_progress if show else None)
     if show:
         sys.stderr.write("\r\033[K")
+    written = []
     if output:
-        write_atomic(output, render(result, report_formats[0]))
+        write_atomic(output, render(result, report_formats[0], detail="full" if args.verbose else "headlines"))
+        written = [output]
     elif folder:
-        write_reports(result, folder, report_stem(result.target), report_formats)
-    if folder or output:
-        sys.stdout.write(render(result, "text"))
+        written = write_reports(result, folder, report_stem(result.target), report_formats)
+    sys.stdout.write("".join(f"report: {printable(path)}\n" for path in written))
+    if written or report_formats[0] == "text":
+        sys.stdout.write(render(result, "text", detail=_detail(args, bool(written))))
     else:
         sys.stdout.write(render(result, report_formats[0]))
     if result.unusable:

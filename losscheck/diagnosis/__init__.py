@@ -7,6 +7,7 @@
     explain       the search: which variant or product of conventions explains the candidate's values
     explored      a finding seen only at a parameter value the user did not set: a warning naming both values
     sweep         the loss and gradient along a line through a finding's example (the HTML report's plots)
+    grouping      the findings one cause explains, under one headline (every report; recorded in the JSON)
 
 It runs only on a disagreement, so a clean audit pays nothing for it (benchmarks/diagnosis_cost.py).
 """

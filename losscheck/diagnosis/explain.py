@@ -20,7 +20,7 @@ from losscheck.judge.evidence import Violation
 from losscheck.judge.tolerances import EXTREME_FLOAT32, close
 from losscheck.diagnosis import maps
 from losscheck.diagnosis.conventions import combinations
-from losscheck.diagnosis.variants import COMMON, Variant
+from losscheck.diagnosis.variants import COMMON, Variant, pairs
 from losscheck.specs import SPECS
 
 CONFIRMING_EXAMPLES = 12
@@ -82,11 +82,11 @@ def explain_mismatch(ctx, v: Violation) -> Violation:
 
     The examples are the shrunk failing case and up to CONFIRMING_EXAMPLES fresh draws of its layout and format
     (with its parameters); `wider` are draws at other explored parameter values. Tried in order: the spec's
-    defects, each undeclared convention value alone, the common defects, products of two or more convention
-    values (`conventions.combinations`, pruned to the values that change something on these examples), then (made
-    only when none of those holds on `wider` and the edge cases, and kept only where they hold on `wider`) the
-    parameter maps over the
-    spec's numeric parameters (`maps.candidates`, a multiple's factor fitted); the first
+    defects, each undeclared convention value alone, the common defects, then products of two or more convention
+    values (`conventions.combinations`, pruned to the values that change something on these examples), then
+    products of two defects (`variants.pairs`: two mistakes in one loss, named in one message), then (made only
+    when none of those holds on `wider` and the edge cases, and kept only where they hold on `wider`) the
+    parameter maps over the spec's numeric parameters (`maps.candidates`, a multiple's factor fitted); the first
     that reproduces every example names the disagreement. A variant that also holds on `wider` and on the spec's
     edge cases is preferred, then one that holds on `wider` (a smoothing convention shows at smooth=1 and hides at
     1e-7; an empty-set rule shows on an empty mask only), and one defined on every example is preferred to
@@ -154,6 +154,7 @@ def _variants(ctx, examples):
     yield from combinations(base, fixed, unchanged, sizes=(1,))
     yield from COMMON
     yield from combinations(base, fixed, unchanged, sizes=many)
+    yield from pairs((*ctx.spec.variants, *COMMON))
 
 
 def _as_variant(loss_id, candidate):

@@ -54,6 +54,30 @@ def scaled(name, says, fix, factor, code="LC102"):
     return Variant(name, says, fix, lambda ref, case: call(ref, case) * factor(case.params), code)
 
 
+def both(first: Variant, second: Variant) -> Variant:
+    """The two mistakes at once (a product of variants, as conventions.combinations makes products of conventions):
+    `first` computed on the loss as `second` gets it wrong, i.e. `first` with the reference replaced by `second`'s
+    loss. A variant that applies its mistake to the inputs or the parameters and then calls the reference (on_input,
+    with_params, scaled) composes this way; one with free parameters (fit) does not, and is left out by `pairs`."""
+    def compute(ref, case):
+        def wrong(*inputs, **params):
+            return second.compute(ref, case.with_inputs(inputs).with_params(**params))
+        return first.compute(wrong, case)
+
+    return Variant(f"{first.name} and {second.name}", f"{first.says}, and {second.says}",
+                   f"{first.fix}; and {second.fix}", compute, "LC102")
+
+
+def pairs(variants):
+    """Every product of two different known defects (LC102, without free parameters), each order once: what
+    diagnosis tries when no single variant or convention explains a disagreement (two mistakes in one loss)."""
+    pool = [v for v in variants if v.code == "LC102" and v.fit is None]
+    for i, first in enumerate(pool):
+        for second in pool[i + 1:]:
+            yield both(first, second)
+            yield both(second, first)
+
+
 def _only_for_mean(fn):
     def compute(ref, case):
         if case.params.get("reduction", "mean") != "mean":

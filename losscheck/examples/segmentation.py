@@ -7,7 +7,6 @@ Ids: dice, tversky, generalized_dice, iou, giou.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from losscheck.examples.common import reduce, reduce_loose, same_shape, spatial_dims
@@ -542,17 +541,17 @@ class ViewFlattenedDice(nn.Module):
 
 @example("dice", expect={"LC504": "3-d spatial"}, gallery=8, suite="wild")
 class PermutedOneHotDice(nn.Module):
-    """Multi-class Dice that one-hot encodes with permute(0, 3, 1, 2): works for 2-D inputs only."""
+    """Multi-class Dice on one-hot targets, summed channels-last after permute(0, 2, 3, 1): works for 2-D inputs
+    only (a 3-D volume has five dimensions, and the permute names four)."""
 
     def __init__(self, smooth=1.0):
         super().__init__()
         self.smooth = smooth
 
     def forward(self, input, target):
-        labels = target.argmax(1)
-        onehot = F.one_hot(labels, input.shape[1]).permute(0, 3, 1, 2).to(input.dtype)
-        inter = (input * onehot).sum((2, 3))
-        return (1 - (2 * inter + self.smooth) / (input.sum((2, 3)) + onehot.sum((2, 3)) + self.smooth)).mean()
+        p, g = input.permute(0, 2, 3, 1), target.permute(0, 2, 3, 1)
+        inter = (p * g).sum((1, 2))
+        return (1 - (2 * inter + self.smooth) / (p.sum((1, 2)) + g.sum((1, 2)) + self.smooth)).mean()
 
 
 # -- correct losses written in a form the catalogue does not list, and broken twins (tests/test_forms.py) ------------

@@ -1,8 +1,11 @@
 """The candidate against the reference on one case: the comparison every family that judges values uses
 (value.reference, target.formats, target.shapes, ...), written once here rather than imported from a sibling
-family. Agreement is judged with losscheck.judge.tolerances (printed in every report)."""
+family. Agreement is judged with losscheck.judge.tolerances (printed in every report). A disagreement that the
+value check's diagnosis also gives (the diagnosed variant's value on this case) says so in its data
+(`explained_by`), so that reports group it under that variant's headline (losscheck.diagnosis.grouping)."""
 import numpy as np
 
+from losscheck.diagnosis.explain import explains_case
 from losscheck.judge.evidence import Violation
 from losscheck.judge.formatting import number
 from losscheck.judge.tolerances import TOLERANCES, aligned, close, max_error
@@ -30,8 +33,10 @@ def compare_with_reference(ctx, case, dtype="float32", code="LC101", what="", to
         return got, want
     if not (close(got[keep], want[keep], dtype, tol) if not keep.all() else close(got, want, dtype, tol)):
         t = tol or TOLERANCES[dtype]
+        explained = explains_case(ctx, case, got)  # the value check's diagnosis gives this value too: one cause
         raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {number(got)} but reference {number(want)} "
                         f"(max abs error {max_error(got, want):.3g}; {dtype} rtol={t['rtol']:g} atol={t['atol']:g})",
                         case, dtype, expected=want,
-                        data={"candidate": got.tolist(), "reference": want.tolist()})
+                        data={"candidate": got.tolist(), "reference": want.tolist(),
+                              **({"explained_by": explained} if explained else {})})
     return got, want
