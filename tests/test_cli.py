@@ -126,7 +126,7 @@ RUNS: dict[str, Run] = {
     "missing_file": audit("no_such_file.py:Loss", "--as", "mse"),
     "several_callables": audit(str(SAMPLES), "--as", "mse"),
     "unknown_as": audit("torch.nn.MSELoss", "--as", "not_a_loss"),
-    "missing_as": audit(sample("GoodMSE")),
+    "missing_as": audit(sample("Criterion")),  # a name no id can be guessed from
     "bad_init_json": audit("torch.nn.MSELoss", "--init", "{gamma: 2"),
     "init_not_object": audit("torch.nn.MSELoss", "--init", "[1, 2]"),
     "unknown_init_key": audit("torch.nn.MSELoss", "--init", '{"gamma": 2.0}'),

@@ -262,7 +262,7 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
                              st.sampled_from((True, False)) if tileable(ctx.spec) else st.just(False))
         # (True first: hypothesis's first, simplest draw is a large reduction, so a few examples always try one)
         try:
-            n, v = ctx.search(strategy, prop, max_examples=max(ctx.max_examples // 4, 8))
+            n, v = ctx.search(strategy, prop, max_examples=max(ctx.max_examples // 4, 12))
         except Skip as s:
             unsupported.append(str(s))
             continue

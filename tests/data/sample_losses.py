@@ -32,6 +32,10 @@ class SumMSE(torch.nn.Module):
         return ((input - target) ** 2).sum()
 
 
+class Criterion(GoodMSE):
+    """GoodMSE under a name that says nothing: without --as, no catalogue id can be guessed for it."""
+
+
 class Float64MSE(GoodMSE):
     """Right values, but the result is float64 whatever the input dtype (a warning, not an error)."""
 
