@@ -52,6 +52,10 @@ LIBRARY_LOSSES = [
                 note="called as (embeddings, labels): both views concatenated, labels arange(N) twice"),
     LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
                 note="directional InfoNCE (convention direction=directional)"),
+    LibraryLoss("transformers.loss.loss_utils:ForCausalLMLoss", "causal_lm", verdict="fail", codes=("LC603", "LC605"),
+                note="values, shift, ignore_index and num_items_in_batch agree (vocab_size read from the logits); "
+                     "logits.view(-1, vocab_size) raises on sliced or strided logits, and .float() returns "
+                     "float32 for float64 logits (reports/upstream/transformers-causal-lm-view.md)"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
