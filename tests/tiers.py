@@ -18,6 +18,17 @@ SLOW: dict[str, object] = {
         "test_every_check_ran_or_said_why",
     },
     "test_wheel.py": ALL,
+    "test_browser.py": {
+        "test_report_fits_a_phone_without_sideways_scrolling",
+        "test_gallery_index_fits_a_laptop_with_the_loss_column_in_view",
+    },
+    "test_init.py": {
+        "test_audit_without_as_guesses_the_id_as_init_does",
+    },
+    "test_sizes.py": {
+        "test_inputs_are_drawn_at_the_class_count_the_candidate_was_built_for",
+        "test_a_broken_twin_built_for_three_classes_is_still_caught",
+    },
     "test_accumulation.py": {
         "test_a_count_taken_and_ignored_is_an_error_named_per_micro_batch_mean",
         "test_the_reproducer_shows_the_accumulated_loss_apart_from_the_full_batch",
