@@ -35,6 +35,9 @@ class Binding:
     conventions_from: dict = field(default_factory=dict)  # candidate parameter -> the convention it declares
     sizes: dict = field(default_factory=dict)  # dimension -> the size the candidate was built for ({"C": 3})
     sizes_from: dict = field(default_factory=dict)  # dimension -> the candidate parameter that fixes it
+    # candidate names passed at every call, whatever their value: a module's forward arguments without a default
+    # (open_clip ClipLoss's logit_scale), which the caller must always give
+    at_call: list = field(default_factory=list)
 
     def candidate_kwargs(self, params: dict, convert) -> dict:
         """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.
@@ -44,7 +47,8 @@ class Binding:
         out = {}
         for ref_name, cand_name in self.names.items():
             value = params.get(ref_name)
-            if ref_name not in self.explorable or _same(value, self.defaults.get(ref_name)):
+            if cand_name not in self.at_call and (ref_name not in self.explorable
+                                                  or _same(value, self.defaults.get(ref_name))):
                 continue
             param = self.spec.param(ref_name)
             out[cand_name] = convert(value) if param.tensor and value is not None else value
@@ -145,6 +149,8 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) 
         if name is not None:
             b.names[p.name] = name
             taken.add(name)
+            if cand.kind == "class" and cand.parameters.get(name, 0) is None and name in cand.call_arguments():
+                b.at_call.append(name)
             if init_name is None and (p.values or p.tensor or p.follows):
                 b.explorable.append(p.name)
     b.unmapped = sorted(set(cand.parameters) - taken - set(conventions_from))

@@ -39,8 +39,12 @@ class Candidate:
     search_path: list = field(default_factory=list)  # folders the reproducer puts first on sys.path to import it
 
     def prepare(self, n_tensors: int) -> None:
-        """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits."""
+        """Read the parameters the candidate takes (after its n tensor arguments) and check `init` fits: for a
+        class, its constructor's and the arguments its forward requires after the tensors (see `call_only`)."""
         self.parameters = _own_parameters(self.obj, self.kind, n_tensors)
+        if self.kind == "class":
+            self.parameters.update(dict.fromkeys(p for p in _required_call_arguments(self.obj, n_tensors)
+                                                 if p in call_only(self.obj)))
         if self.kind == "instance":
             if self.init:
                 raise UsageError(f"--init cannot configure '{self.name}': it is an instance; audit its class instead")
@@ -65,7 +69,9 @@ class Candidate:
         """The callable for one configuration (kwargs in the candidate's own parameter names)."""
         merged = {**self.init, **(kwargs or {})}
         if self.kind == "class":
-            return self.obj(**merged)
+            at_call = {k: v for k, v in merged.items() if k in call_only(self.obj)}
+            made = self.obj(**{k: v for k, v in merged.items() if k not in at_call})
+            return functools.partial(made, **at_call) if at_call else made
         if self.kind == "function":
             return functools.partial(self.obj, **merged) if merged else self.obj
         return self.obj
@@ -136,7 +142,10 @@ class Candidate:
         merged = {**self.init, **kwargs}
         args = ", ".join(f"{k}={v!r}" for k, v in merged.items())
         if self.kind == "class":
-            return f"{as_} = {self.name}({args})"
+            at_call = ", ".join(f"{k}={v!r}" for k, v in merged.items() if k in call_only(self.obj))
+            built = ", ".join(f"{k}={v!r}" for k, v in merged.items() if k not in call_only(self.obj))
+            return (f"_made = {self.name}({built})\ndef {as_}(*args):\n    return _made(*args, {at_call})" if at_call
+                    else f"{as_} = {self.name}({args})")
         if self.kind == "function":
             return (f"def {as_}(*args):\n    return {self.name}(*args, {args})" if merged else
                     f"{as_} = {self.name}")
@@ -174,6 +183,28 @@ def _own_parameters(obj, kind: str, n_tensors: int) -> dict:
         params = params[n_tensors:]
     return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
             for p in params if p.name not in IGNORED_PARAMETERS}
+
+
+def _required_call_arguments(cls, n_tensors: int) -> list:
+    """The arguments a module's forward requires (no default) after its n tensors, e.g. open_clip ClipLoss's
+    `logit_scale`: a value the caller passes at each call, as it passes the tensors."""
+    try:
+        params = [p for p in signature(cls.forward).parameters.values() if p.name != "self"]
+    except (AttributeError, TypeError, ValueError):
+        return []
+    return [p.name for p in params[n_tensors:] if p.default is inspect.Parameter.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def call_only(cls) -> set:
+    """The names a module's forward takes that its constructor does not: parameters passed at each call (`make`
+    binds them to the instance with functools.partial, the reproducer with a wrapper function)."""
+    try:
+        built = set(signature(cls).parameters)
+        called = set(signature(cls.forward).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return set()
+    return called - built - {"self"}
 
 
 def import_module(module: str):
