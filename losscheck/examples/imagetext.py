@@ -64,24 +64,22 @@ def siglip_binary_labels(image_features, text_features, logit_scale=10.0, logit_
 class SupContrastLoss(nn.Module):
     """Correct twin (supcon, SupContrast's call: features (batch, views, dim), one label per sample): after
     HobbitLong/SupContrast's SupConLoss (contrast_mode 'all'): the views concatenated, the anchor removed from its
-    positives and its denominator, L_out scaled by temperature / base_temperature."""
+    positives and its denominator, L_out scaled by temperature / base_temperature; the denominator as a masked
+    logsumexp (SupContrast's exp-then-log underflows in float16, see tests/fixtures/imagetext_libraries.py)."""
 
     def __init__(self, temperature=0.07, base_temperature=0.07):
         super().__init__()
         self.temperature, self.base_temperature = temperature, base_temperature
 
     def forward(self, features, labels):
-        batch, views = features.shape[:2]
+        views = features.shape[1]
         contrast = torch.cat(torch.unbind(features, dim=1), dim=0)
-        labels = labels.contiguous().view(-1, 1)
-        mask = torch.eq(labels, labels.T).to(features.dtype).repeat(views, views)
+        labels = labels.contiguous().view(-1, 1).repeat(views, 1)
         logits = contrast @ contrast.T / self.temperature
-        logits = logits - logits.max(dim=1, keepdim=True).values.detach()
-        logits_mask = 1 - torch.eye(batch * views, dtype=features.dtype, device=features.device)
-        mask = mask * logits_mask
-        log_prob = logits - torch.log((torch.exp(logits) * logits_mask).sum(1, keepdim=True))
-        mask_pos_pairs = torch.where(mask.sum(1) < 1e-6, torch.ones_like(mask.sum(1)), mask.sum(1))
-        mean_log_prob_pos = (mask * log_prob).sum(1) / mask_pos_pairs
+        self_mask = torch.eye(len(contrast), dtype=torch.bool, device=features.device)
+        log_prob = logits - torch.logsumexp(logits.masked_fill(self_mask, -torch.inf), dim=1, keepdim=True)
+        mask = torch.eq(labels, labels.T) & ~self_mask
+        mean_log_prob_pos = log_prob.masked_fill(~mask, 0.0).sum(1) / mask.sum(1).clamp(min=1)
         return (-(self.temperature / self.base_temperature) * mean_log_prob_pos).mean()
 
 
@@ -126,10 +124,10 @@ class CLIPLossWithLearnedScale(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07), dtype=torch.float64))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07), dtype=torch.float64))
 
     def forward(self, image_features, text_features):
-        scale = self.logit_scale.exp().clamp(max=100).to(image_features.dtype)
+        scale = self.log_scale.exp().clamp(max=100).to(image_features.dtype)
         logits = scale * F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T
         labels = torch.arange(len(logits), device=logits.device)
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
@@ -155,10 +153,10 @@ class CLIPLossRawScale(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07), dtype=torch.float64))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07), dtype=torch.float64))
 
     def forward(self, image_features, text_features):
-        logits = self.logit_scale.to(image_features.dtype) * image_features @ text_features.T
+        logits = self.log_scale.to(image_features.dtype) * image_features @ text_features.T
         labels = torch.arange(len(logits), device=logits.device)
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
@@ -191,17 +189,18 @@ def _siglip(image_features, text_features, scale, bias, labels_of=None):
 
 @example("siglip", suite="variants")
 class SigLIPLossWithLearnedScale(nn.Module):
-    """Correct twin (siglip): transformers' SiglipModel loss: the scale learned as its log (init log 10) and
+    """Correct twin (siglip): transformers' SiglipModel loss: the scale learned as its log (init log 10; named
+    log_scale here: an attribute named logit_scale is read as the logit_scale parameter, in the form declared) and
     exponentiated inside, bias -10, m1_diag1 = 2I - 1, -sum(logsigmoid, dim=-1).mean()."""
 
     def __init__(self):
         super().__init__()
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0), dtype=torch.float64))
-        self.logit_bias = nn.Parameter(torch.tensor(-10.0, dtype=torch.float64))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0), dtype=torch.float64))
+        self.bias = nn.Parameter(torch.tensor(-10.0, dtype=torch.float64))
 
     def forward(self, image_features, text_features):
         logits = (F.normalize(text_features, dim=-1) @ F.normalize(image_features, dim=-1).T
-                  * self.logit_scale.exp().to(image_features.dtype) + self.logit_bias.to(image_features.dtype))
+                  * self.log_scale.exp().to(image_features.dtype) + self.bias.to(image_features.dtype))
         m1_diag1 = -torch.ones_like(logits) + 2 * torch.eye(len(logits), dtype=logits.dtype, device=logits.device)
         return -torch.sum(F.logsigmoid(m1_diag1 * logits), dim=-1).mean()
 
@@ -245,10 +244,10 @@ class SigLIPLossRawScale(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0), dtype=torch.float64))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0), dtype=torch.float64))
 
     def forward(self, image_features, text_features):
-        return _siglip(image_features, text_features, self.logit_scale.to(image_features.dtype), -10.0)
+        return _siglip(image_features, text_features, self.log_scale.to(image_features.dtype), -10.0)
 
 
 @example("siglip", expect="LC103", variant="logit_scale=log", suite="variants")

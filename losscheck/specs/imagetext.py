@@ -83,19 +83,12 @@ def _multiplier(r, case, reference):
     return ref.logit_multiplier(case.params["logit_scale"], _form_in_force(r, case, reference))
 
 
-def _not_exponentiated(reference):
-    """The logit_scale used as the multiplier although the loss takes its log (the same as the reference under the
-    default form, where the multiplier is what is passed)."""
-    return lambda r, case: call(reference, case, logit_scale_form="scale")
-
-
-def _not_clamped(reference):
-    """exp(logit_scale) unclamped where the loss in force clamps it at 100 (defined only there)."""
-    def compute(r, case):
-        if _form_in_force(r, case, reference) != "log_clamped":
-            raise ValueError("defined where the loss takes the log of the scale and clamps at 100")
-        return call(reference, case, logit_scale_form="log")
-    return compute
+def _not_exponentiated():
+    """The log of the multiplier used as the multiplier: a loss that stores the scale as its log (CLIP's learnable
+    log(1/0.07)) and forgets the exp (under the log forms: the value passed used without its exp)."""
+    return with_params("logit scale not exponentiated", "multiplies the similarities by the log of the logit scale "
+                       "(the learnable parameter as stored) instead of its exp", "logits = logit_scale.exp() * "
+                       "image_features @ text_features.T", logit_scale=lambda p: np.log(p["logit_scale"]))
 
 
 SCALE_NAMES = ("logit_scale", "scale", "logit_scale_value")
@@ -119,12 +112,7 @@ CLIP_VARIANTS = (
     Variant("one direction only (text to image)", "averages only the text-to-image cross-entropy "
             "(CE(logits.T, arange)), not its mean with the image-to-text one", "(F.cross_entropy(logits_per_image, "
             "labels) + F.cross_entropy(logits_per_text, labels)) / 2", _one_direction(True)),
-    Variant("logit scale not exponentiated", "multiplies the similarities by the log of the logit scale (the "
-            "learnable parameter as stored) instead of its exp", "logits = logit_scale.exp() * image @ text.T",
-            _not_exponentiated(ref.clip)),
-    Variant("logit scale not clamped", "exponentiates the logit scale without clamping it at 100, so the logits "
-            "can grow without bound", "logit_scale.exp().clamp(max=100) (or clamp the parameter at log 100 after "
-            "each step, as open_clip's training loop does)", _not_clamped(ref.clip)),
+    _not_exponentiated(),
 )
 
 
@@ -169,9 +157,7 @@ SIGLIP_VARIANTS = (
     Variant("mean over every pair", "divides the sum over the N² pairs by N² (a .mean()) instead of by the batch "
             "size N, so the loss and its gradients shrink as the batch grows", "-F.logsigmoid(labels * logits)"
             ".sum() / n", _mean_over_pairs),
-    Variant("logit scale not exponentiated", "multiplies the similarities by the log of the logit scale (the "
-            "learnable parameter as stored) instead of its exp", "logits = logit_scale.exp() * img @ txt.T + bias",
-            _not_exponentiated(ref.siglip)),
+    _not_exponentiated(),
 )
 
 
