@@ -13,14 +13,15 @@ from losscheck.tables.libraries import LIBRARY_LOSSES, markdown
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def installed(target):
-    return importlib.util.find_spec(target.split(":")[0].split(".")[0]) is not None
+def installed(target, requires=""):
+    return all(importlib.util.find_spec(name) is not None
+               for name in (target.split(":")[0].split(".")[0], requires) if name)
 
 
 @pytest.mark.parametrize("entry", LIBRARY_LOSSES, ids=lambda e: f"{e.target}{e.init or ''}")
 def test_library_loss_verdict(entry):
-    if not installed(entry.target):
-        pytest.skip(f"{entry.target.split('.')[0]} is not installed")
+    if not installed(entry.target, entry.requires):
+        pytest.skip(f"{entry.requires or entry.target.split('.')[0]} is not installed")
     result = audit(entry.target, as_=entry.loss_id, init=entry.init)
     codes = sorted({f.code for f in result.findings if f.severity != "info"})
     verdict = "unusable" if result.unusable else "pass" if result.ok else "fail"

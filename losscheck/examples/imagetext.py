@@ -64,8 +64,8 @@ def siglip_binary_labels(image_features, text_features, logit_scale=10.0, logit_
 class SupContrastLoss(nn.Module):
     """Correct twin (supcon, SupContrast's call: features (batch, views, dim), one label per sample): after
     HobbitLong/SupContrast's SupConLoss (contrast_mode 'all'): the views concatenated, the anchor removed from its
-    positives and its denominator, L_out scaled by temperature / base_temperature; the denominator as a masked
-    logsumexp (SupContrast's exp-then-log underflows in float16, see tests/fixtures/imagetext_libraries.py)."""
+    positives and its denominator, L_out scaled by temperature / base_temperature; the denominator written as a
+    masked logsumexp."""
 
     def __init__(self, temperature=0.07, base_temperature=0.07):
         super().__init__()

@@ -19,6 +19,7 @@ class LibraryLoss:
     codes: tuple = ()       # every non-info finding code the audit reports (seed 0, default budget)
     # verdict: "pass", "fail" (exit 1) or "unusable" (exit 2: it accepts none of the loss's inputs)
     note: str = ""
+    requires: str = ""  # the library a row needs installed when its target is a copy or an adapter in tests/fixtures
 
 
 LIBRARY_LOSSES = [
@@ -56,6 +57,19 @@ LIBRARY_LOSSES = [
                 note="values, shift, ignore_index and num_items_in_batch agree (vocab_size read from the logits); "
                      "logits.view(-1, vocab_size) raises on sliced or strided logits, and .float() returns "
                      "float32 for float64 logits (reports/upstream/transformers-causal-lm-view.md)"),
+    LibraryLoss("pytorch_metric_learning.losses:SupConLoss", "supcon",
+                note="cosine similarity inside, temperature 0.1, no base temperature (L_out)"),
+    LibraryLoss("fixtures.open_clip_loss:ClipLoss", "clip",
+                note="open_clip 3.3.0's loss.py (MIT) copied into tests/fixtures: the package imports torchvision; "
+                     "logit_scale, forward's required argument, passed at each call"),
+    LibraryLoss("fixtures.open_clip_loss:ClipLoss", "clip", {"cache_labels": True},
+                note="labels cached per batch size stay right when the batch size changes"),
+    LibraryLoss("fixtures.open_clip_loss:SigLipLoss", "siglip",
+                note="the same copy; sum over the N² pairs divided by the batch size, as the paper"),
+    LibraryLoss("fixtures.sentence_transformers_mnr:MultipleNegativesRankingOnEmbeddings", "multiple_negatives_ranking",
+                requires="sentence_transformers",
+                note="sentence-transformers 6.3.0: its compute_loss_from_embeddings through a thin adapter in "
+                     "tests/fixtures (its forward runs the model on tokenised text)"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
