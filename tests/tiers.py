@@ -209,6 +209,11 @@ SLOW: dict[str, object] = {
         "test_correct_twins_pass",
         "test_mistake_is_named",
     },
+    "test_imagetext_conventions.py": {
+        "test_open_clip_style_clip_loss_is_called_with_the_logit_scale_and_audits_clean",
+        "test_the_log_forms_declared_audit_clean_and_a_forgotten_clamp_stays_an_error",
+        "test_supcontrast_features_by_views_are_the_features_call_form",
+    },
 }
 
 DDP_MODULES = ("test_distributed.py",)
