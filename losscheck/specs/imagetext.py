@@ -223,7 +223,7 @@ SUPCON_VARIANTS = (
 )
 
 
-def views_with_labels() -> Form:
+def views_by_sample() -> Form:
     """(embeddings (N, D), labels (N,)) <-> (features (B, V, D), labels (B,)): HobbitLong/SupContrast's call, the V
     views of each sample stacked on axis 1, one label per sample (its views concatenated view by view,
     torch.cat(torch.unbind(features, 1)), are the catalogue's embeddings with the labels repeated V times). The
@@ -295,7 +295,7 @@ SPECS = [
                 Param("base_temperature", None, ("base_temp",)), REDUCTION),
         draw_inputs=draw_labelled_features, layouts=("batch",), target_formats=("indices",), grad_args=(0,),
         target_arg=1, edge_cases=supcon_edges, grad_projection={0: _along_sphere(0)}, variants=SUPCON_VARIANTS,
-        conventions=SUPCON_CONVENTIONS, forms=(views_with_labels(),)),
+        conventions=SUPCON_CONVENTIONS, forms=(views_by_sample(),)),
     LossSpec(
         id="multiple_negatives_ranking", family="imagetext", summary="CE(scale·cos(a_i, p_j), arange), scale 20, "
         "mean over anchors (in-batch negatives, sentence-transformers)",
