@@ -15,8 +15,17 @@ __all__ = ["asymmetric", "ASYMMETRIC_REDUCTIONS"]
 ASYMMETRIC_REDUCTIONS = ("none", "mean", "sum", "batchmean")
 
 
+def _probabilities(x, clip):
+    """(p, xs_neg): σ(x) and the negatives' shifted 1 - p_m = min(1 - p + clip, 1) (1 - p without a clip)."""
+    p = expit(x)
+    xs_neg = 1.0 - p
+    if clip is not None and clip > 0:
+        xs_neg = np.minimum(xs_neg + clip, 1.0)
+    return p, xs_neg
+
+
 def asymmetric(input, target, *, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8, reduction="mean",
-               summed=False):
+               summed=False, detach_focusing=False, held_input=None):
     """Asymmetric loss (ASL) for multi-label classification, per element (sample, class):
 
     with ``p = σ(x)`` and the shifted probability of a negative ``p_m = max(p - clip, 0)``,
@@ -28,8 +37,14 @@ def asymmetric(input, target, *, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e
     The clip shifts the negatives only: easy negatives (p ≤ clip) are discarded entirely.
 
     Reductions: 'mean' over every element, 'sum', 'none' (input's shape), and 'batchmean' (the sum divided by
-    the batch size N, timm's default). ``summed=True`` is the official repository's and timm's original choice:
-    ``-loss.sum()`` whatever the reduction (the sum over the batch and the classes).
+    the batch size N, timm's default). ``summed=True`` is the official repository's choice (its AsymmetricLoss has
+    no reduction argument): ``-loss.sum()``, the sum over the batch and the classes.
+
+    ``detach_focusing=True`` (``disable_torch_grad_focal_loss`` in the official code and timm) computes the
+    focusing weight ``(1 - pt)^γ`` under no_grad: the same value, but the gradient of the log-likelihood terms
+    alone times a constant weight. A value function has no no_grad, so the weight is then computed from
+    ``held_input``, the logits the weight is taken at (the audit's gradient check passes the unperturbed input;
+    without it, the input itself).
 
     Shapes: input logits and target (N, C), or (C,) for one sample.
 
@@ -43,11 +58,10 @@ def asymmetric(input, target, *, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e
         raise ValueError(f"asymmetric: input and target must both be (N, C) or (C,); got {x.shape}, {y.shape}")
     if np.any((y < 0) | (y > 1)):
         raise ValueError("asymmetric: target must hold values in [0, 1]")
-    p = expit(x)
-    xs_neg = 1.0 - p
-    if clip is not None and clip > 0:
-        xs_neg = np.minimum(xs_neg + clip, 1.0)
+    p, xs_neg = _probabilities(x, clip)
     log_likelihood = y * np.log(np.maximum(p, eps)) + (1 - y) * np.log(np.maximum(xs_neg, eps))
+    if detach_focusing and held_input is not None:
+        p, xs_neg = _probabilities(np.asarray(held_input, dtype=np.float64), clip)
     pt = p * y + xs_neg * (1 - y)
     weight = np.power(1.0 - pt, gamma_pos * y + gamma_neg * (1 - y))
     values = -log_likelihood * weight

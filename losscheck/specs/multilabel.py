@@ -4,6 +4,9 @@ multi-hot targets.
 The official repository's ``AsymmetricLoss`` returns ``-loss.sum()`` and has no reduction argument: a convention
 (``summed``), named for the libraries that follow it, not the defect "sum instead of mean". timm's
 ``AsymmetricLossMultiLabel`` takes a reduction whose default, 'batchmean', divides the sum by the batch size.
+Both take ``disable_torch_grad_focal_loss``, which computes the focusing weight under no_grad: the same values,
+other gradients. It is a parameter of the reference (``detach_focusing``), held at the unperturbed input while the
+gradient check takes finite differences (``LossSpec.held``).
 """
 import numpy as np
 
@@ -58,8 +61,9 @@ SPECS = [
         params=(Param("gamma_neg", 4.0, ("gamma_minus", "gamma_n"), (4.0, 2.0, 0.0)),
                 Param("gamma_pos", 1.0, ("gamma_plus", "gamma_p"), (1.0, 0.0, 2.0)),
                 Param("clip", 0.05, ("probability_margin", "margin"), (0.05, 0.0, 0.2), none_value=0.0),
-                Param("eps", 1e-8), REDUCTION),
+                Param("eps", 1e-8), REDUCTION,
+                Param("detach_focusing", False, ("disable_torch_grad_focal_loss",), (False, True))),
         draw_inputs=draw_multilabel, layouts=("batch", "single"), target_formats=("binary",),
         edge_cases=binary_logit_edges, elementwise=True, variants=ASYMMETRIC_VARIANTS,
-        conventions=ASYMMETRIC_CONVENTIONS),
+        conventions=ASYMMETRIC_CONVENTIONS, held={"held_input": 0}),
 ]
