@@ -189,3 +189,55 @@ def pml_cosface(cosine, labels, margin=0.35, scale=64.0):
     the margin, every logit times the scale."""
     one_hot = _one_hot(cosine, labels)
     return F.cross_entropy(scale * (cosine - margin * one_hot), labels)
+
+
+# -- the (embeddings, weight, labels) call form, and the libraries that own their weights (test_angular_conventions) -
+@example("arcface", suite="catalogue")
+def arcface_loss(embeddings, weight, labels, s=64.0, m=0.5):
+    """Correct (arcface, the (embeddings, weight, labels) form): arcface-pytorch's ArcMarginProduct with its weight
+    passed in, F.linear(F.normalize(x), F.normalize(W)), then the th/mm margin and cross-entropy."""
+    cosine = F.linear(F.normalize(embeddings), F.normalize(weight))
+    sine = torch.sqrt((1.0 - torch.pow(cosine, 2)).clamp(0, 1))
+    phi = torch.where(cosine > math.cos(math.pi - m), cosine * math.cos(m) - sine * math.sin(m),
+                      cosine - math.sin(math.pi - m) * m)
+    one_hot = _one_hot(cosine, labels)
+    return F.cross_entropy(s * (one_hot * phi + (1 - one_hot) * cosine), labels)
+
+
+def _with_weight(loss, weight):
+    """A pytorch-metric-learning margin loss whose owned class weights W (D, C) are `weight` (C, D) transposed, so
+    the gradient reaches `weight` as it reaches W in training."""
+    del loss.W
+    loss.W = weight.t()
+    return loss
+
+
+class PMLArcFaceLoss(nn.Module):
+    """Correct (arcface, the (embeddings, weight, labels) form): pytorch-metric-learning's ArcFaceLoss as its users
+    call it, loss(embeddings, labels), with the class weights it owns set to `weight`. Its margin is in degrees
+    (28.6 by default): this wrapper takes it in radians, the catalogue's unit, and converts."""
+
+    def __init__(self, margin=0.5, scale=64.0):
+        super().__init__()
+        self.margin, self.scale = margin, scale
+
+    def forward(self, embeddings, weight, labels):
+        from pytorch_metric_learning.losses import ArcFaceLoss  # an optional library, imported where it is used
+        loss = ArcFaceLoss(num_classes=weight.shape[0], embedding_size=weight.shape[1],
+                           margin=math.degrees(self.margin), scale=self.scale)
+        return _with_weight(loss, weight)(embeddings, labels)
+
+
+class PMLCosFaceLoss(nn.Module):
+    """Correct (cosface, the (embeddings, weight, labels) form): pytorch-metric-learning's CosFaceLoss as its users
+    call it, with the class weights it owns set to `weight`."""
+
+    def __init__(self, margin=0.35, scale=64.0):
+        super().__init__()
+        self.margin, self.scale = margin, scale
+
+    def forward(self, embeddings, weight, labels):
+        from pytorch_metric_learning.losses import CosFaceLoss  # an optional library, imported where it is used
+        loss = CosFaceLoss(num_classes=weight.shape[0], embedding_size=weight.shape[1], margin=self.margin,
+                           scale=self.scale)
+        return _with_weight(loss, weight)(embeddings, labels)
