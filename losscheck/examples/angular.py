@@ -204,6 +204,16 @@ def arcface_loss(embeddings, weight, labels, s=64.0, m=0.5):
     return F.cross_entropy(s * (one_hot * phi + (1 - one_hot) * cosine), labels)
 
 
+@example("arcface", expect="LC102", variant="no fallback past π - m", twin="arcface_loss", suite="catalogue")
+def arcface_loss_unguarded(embeddings, weight, labels, s=64.0, m=0.5):
+    """Defect (the (embeddings, weight, labels) form): cos(θ + m) with no th/mm guard past θ = π - m."""
+    cosine = F.linear(F.normalize(embeddings), F.normalize(weight))
+    sine = torch.sqrt((1.0 - torch.pow(cosine, 2)).clamp(0, 1))
+    one_hot = _one_hot(cosine, labels)
+    phi = cosine * math.cos(m) - sine * math.sin(m)
+    return F.cross_entropy(s * (one_hot * phi + (1 - one_hot) * cosine), labels)
+
+
 def _with_weight(loss, weight):
     """A pytorch-metric-learning margin loss whose owned class weights W (D, C) are `weight` (C, D) transposed, so
     the gradient reaches `weight` as it reaches W in training."""

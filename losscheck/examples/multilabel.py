@@ -14,15 +14,18 @@ from torch import nn
 from losscheck.examples.registry import example
 
 
-def _asl_terms(x, y, gamma_neg, gamma_pos, clip, eps):
-    """The official code's per-element terms -y·log p·(1 - p)^γ+ - (1 - y)·log(1 - p_m)·p_m^γ-."""
+def _asl_terms(x, y, gamma_neg, gamma_pos, clip, eps, detach=False):
+    """The official code's per-element terms -y·log p·(1 - p)^γ+ - (1 - y)·log(1 - p_m)·p_m^γ-; with `detach`, the
+    focusing weight computed under no_grad (disable_torch_grad_focal_loss)."""
     xs_pos = torch.sigmoid(x)
     xs_neg = 1 - xs_pos
     if clip is not None and clip > 0:
         xs_neg = (xs_neg + clip).clamp(max=1)
     loss = y * torch.log(xs_pos.clamp(min=eps)) + (1 - y) * torch.log(xs_neg.clamp(min=eps))
-    pt = xs_pos * y + xs_neg * (1 - y)
-    return -loss * torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not detach):
+        pt = xs_pos * y + xs_neg * (1 - y)
+        weight = torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+    return -loss * weight
 
 
 # -- a defect and a correct twin each (tests/test_catalogue.py) ------------------------------------------------------
@@ -50,6 +53,28 @@ class AsymmetricLossMultiLabel(nn.Module):
 def asl_gammas_swapped(input, target, gamma_neg=4.0, gamma_pos=1.0, clip=0.05):
     """Defect: gamma_neg on the positives and gamma_pos on the negatives."""
     return _asl_terms(input, target, gamma_pos, gamma_neg, clip, 1e-8).mean()
+
+
+@example("asymmetric", expect="LC303", twin="AsymmetricLossMultiLabel", suite="catalogue")
+def asl_weight_always_detached(input, target, gamma_neg=4.0, gamma_pos=1.0, clip=0.05):
+    """Defect: the focusing weight computed under no_grad although the loss offers no way to say so (no
+    disable_torch_grad_focal_loss): right values, the gradient of another loss."""
+    return _asl_terms(input, target, gamma_neg, gamma_pos, clip, 1e-8, detach=True).mean()
+
+
+@example("asymmetric", suite="catalogue")
+class AsymmetricLossOptimized(nn.Module):
+    """Correct (asymmetric, convention summed=yes): after the official repository's AsymmetricLossOptimized, whose
+    disable_torch_grad_focal_loss computes the focusing weight under no_grad (read as detach_focusing)."""
+
+    def __init__(self, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8, disable_torch_grad_focal_loss=False):
+        super().__init__()
+        self.gamma_neg, self.gamma_pos, self.clip, self.eps = gamma_neg, gamma_pos, clip, eps
+        self.disable_torch_grad_focal_loss = disable_torch_grad_focal_loss
+
+    def forward(self, x, y):
+        return _asl_terms(x, y, self.gamma_neg, self.gamma_pos, self.clip, self.eps,
+                          self.disable_torch_grad_focal_loss).sum()
 
 
 # -- one candidate per variant and convention option, and a correct twin per id (tests/test_variants.py) -----------
