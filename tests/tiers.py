@@ -209,6 +209,9 @@ SLOW: dict[str, object] = {
         "test_correct_twins_pass",
         "test_mistake_is_named",
     },
+    # issue 22, the angular and multilabel families: every test runs audits
+    "test_angular_conventions.py": ALL,
+    "test_multilabel_conventions.py": ALL,
 }
 
 DDP_MODULES = ("test_distributed.py",)

@@ -3,10 +3,12 @@ cosine).
 
 Both take the cosines between normalised embeddings and normalised class weights, (N, C), and class indices: the
 signature of insightface's margin heads (``ArcFace(logits, labels)``, ``CosFace``, ``CombinedMarginLoss``), whose
-cross-entropy follows them. Libraries that own the class-weight matrix (pytorch-metric-learning's ``ArcFaceLoss``
-and ``CosFaceLoss``, arcface-pytorch's ``ArcMarginProduct``) take embeddings instead; their weights are drawn at
-construction and never seen by the audit, so they are audited through the cosines their weights give
-(tests/test_angular_libraries.py).
+cross-entropy follows them. A loss that takes the embeddings and the class weights and normalises them itself is
+the call form ``with_embeddings`` (chosen by its argument names). Libraries that own the class-weight matrix
+(pytorch-metric-learning's ``ArcFaceLoss`` and ``CosFaceLoss``, arcface-pytorch's ``ArcMarginProduct``) draw it at
+construction, out of the audit's sight: called as their users call them, loss(embeddings, labels), their values
+depend on weights no reference sees, so they are audited in that form with their weights set
+(losscheck/examples/angular.py, PMLArcFaceLoss).
 """
 import numpy as np
 from hypothesis.extra import numpy as hnp
@@ -47,7 +49,7 @@ def draw_cosines(draw, *, layout, target_format, scale, params):
     return cosine, labels
 
 
-def cosine_edges():
+def angular_edges():
     """Target cosines past the fallback's switch (θ > π - m: cos θ < -0.88 at m = 0.5), near ±1, and a row of
     equal cosines (every logit the same)."""
     cosine = np.array([[-0.96875, 0.125, 0.0625], [0.9921875, -0.0625, 0.0], [0.0, 0.0, 0.0],
@@ -140,7 +142,7 @@ SPECS = [
         signature=("cosine", "labels"), reference=ref.arcface,
         params=(SCALE, Param("margin", 0.5, ("m",), (0.5, 0.3)), REDUCTION),
         draw_inputs=draw_cosines, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
-        target_arg=1, edge_cases=cosine_edges, variants=ARCFACE_VARIANTS, conventions=ARCFACE_CONVENTIONS,
+        target_arg=1, edge_cases=angular_edges, variants=ARCFACE_VARIANTS, conventions=ARCFACE_CONVENTIONS,
         forms=(with_embeddings(),),
         convention_params={"easy_margin": ("fallback", {False: "linear", True: "easy"})}),
     LossSpec(
@@ -150,5 +152,5 @@ SPECS = [
         signature=("cosine", "labels"), reference=ref.cosface,
         params=(SCALE, Param("margin", 0.35, ("m",), (0.35, 0.4, 0.1)), REDUCTION),
         draw_inputs=draw_cosines, layouts=("batch", "single"), target_formats=("indices",), grad_args=(0,),
-        target_arg=1, edge_cases=cosine_edges, variants=COSFACE_VARIANTS, forms=(with_embeddings(),)),
+        target_arg=1, edge_cases=angular_edges, variants=COSFACE_VARIANTS, forms=(with_embeddings(),)),
 ]

@@ -56,6 +56,16 @@ LIBRARY_LOSSES = [
                 note="values, shift, ignore_index and num_items_in_batch agree (vocab_size read from the logits); "
                      "logits.view(-1, vocab_size) raises on sliced or strided logits, and .float() returns "
                      "float32 for float64 logits (reports/upstream/transformers-causal-lm-view.md)"),
+    LibraryLoss("losscheck.examples.angular:PMLArcFaceLoss", "arcface",
+                note="pytorch-metric-learning ArcFaceLoss, its owned class weights set to those passed (form "
+                     "(embeddings, weight, labels); margin in degrees there). As loss(embeddings, labels) its weights "
+                     "are drawn at construction, unseen: no value verdict"),
+    LibraryLoss("losscheck.examples.angular:PMLCosFaceLoss", "cosface",
+                note="pytorch-metric-learning CosFaceLoss with its owned class weights set, as ArcFaceLoss above"),
+    LibraryLoss("timm.loss:AsymmetricLossMultiLabel", "asymmetric", codes=("LC603",),
+                note="x.float(): float64 gives float32; 'batchmean' default; disable_torch_grad_focal_loss read "
+                     "as detach_focusing. timm 1.0.31 cannot be imported here (needs torchvision): its "
+                     "loss/asymmetric_loss.py audited as a file"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
