@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import log_softmax
 
 from losscheck.diagnosis.conventions import Convention, Option
-from losscheck.diagnosis.variants import Variant, call, with_params
+from losscheck.diagnosis.variants import Variant, with_params
 from losscheck.judge.strategies import batch_size, class_indices, floats, size
 from losscheck.references import angular as ref
 from losscheck.references._reduce import reduce
@@ -129,7 +129,8 @@ COSFACE_VARIANTS = (
     with_params("margin on every class", "subtracts the margin from every class's cosine, which the softmax "
                 "cancels: no margin at all", "subtract m from the target class's cosine only", margin=lambda p: 0.0),
     with_params("margin with the wrong sign", "adds the margin to the target's cosine (s · (cos θ_y + m)), which "
-                "makes the target easier instead of harder", "s * (cosine - m * one_hot)", margin=lambda p: -p["margin"]),
+                "makes the target easier instead of harder", "s * (cosine - m * one_hot)",
+                margin=lambda p: -p["margin"]),
     with_params("scale missing", "leaves the cosines unscaled (s = 1)", "multiply the logits by s (64 in the paper)",
                 scale=lambda p: 1.0),
 )

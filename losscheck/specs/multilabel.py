@@ -56,7 +56,7 @@ SPECS = [
     LossSpec(
         id="asymmetric", family="multilabel", summary="ASL: -(1-p)^γ+·log p (positives), -p_m^γ-·log(1-p_m), "
         "p_m = max(p - clip, 0) (negatives), on logits; mean over elements (Ridnik et al.)",
-        naming=Naming(("asymmetric",), also=("asl",), standalone=("asl",)),
+        naming=Naming(("asymmetric", "asl"), standalone=("asl",)),
         signature=("input", "target"), reference=ref.asymmetric,
         params=(Param("gamma_neg", 4.0, ("gamma_minus", "gamma_n"), (4.0, 2.0, 0.0)),
                 Param("gamma_pos", 1.0, ("gamma_plus", "gamma_p"), (1.0, 0.0, 2.0)),
