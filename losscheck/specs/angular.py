@@ -89,10 +89,11 @@ SCALE = Param("scale", 64.0, ("s", "scale_factor"), (64.0, 30.0, 10.0))
 
 
 def _margin_everywhere(r, case):
-    """Every class's cosine given the target's angular margin (the margin applied to all classes)."""
+    """Every class's cosine given the target's angular margin, with the th/mm fallback (the margin applied to all
+    classes)."""
     cosine, labels = (np.asarray(a) for a in case.inputs)
     p = case.params
-    logits = p["scale"] * ref.angular_margin(cosine, p["margin"], p.get("fallback", "linear"))
+    logits = p["scale"] * ref.angular_margin(cosine, p["margin"], "linear")
     values = -log_softmax(logits, axis=1)[np.arange(len(labels)), labels]
     return np.asarray(reduce(values, p["reduction"]))
 
