@@ -214,6 +214,9 @@ SLOW: dict[str, object] = {
         "test_the_log_forms_declared_audit_clean_and_a_forgotten_clamp_stays_an_error",
         "test_supcontrast_features_by_views_are_the_features_call_form",
     },
+    # issue 22, the angular and multilabel families: every test runs audits
+    "test_angular_conventions.py": ALL,
+    "test_multilabel_conventions.py": ALL,
 }
 
 DDP_MODULES = ("test_distributed.py",)

@@ -18,12 +18,15 @@ FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inpu
 
 
 def reference_gradient(ctx, case, arg, step=1e-6):
-    """(central, left, right) derivative arrays of sum(reference) with respect to input `arg`."""
+    """(central, left, right) derivative arrays of sum(reference) with respect to input `arg`; the spec's `held`
+    keywords receive their inputs unperturbed (a detached term is a constant)."""
+    held = {keyword: case.inputs[i] for keyword, i in ctx.spec.held.items()}
+
     def f(x):
         inputs = list(case.inputs)
         inputs[arg] = x
         try:
-            return float(np.sum(ctx.reference(case.with_inputs(inputs))))
+            return float(np.sum(ctx.reference(case.with_inputs(inputs).with_params(**held))))
         except ValueError:  # the step left the domain (a probability below 0): no derivative there
             return float("nan")
 

@@ -1,12 +1,13 @@
 """The catalogue: one LossSpec per id, and the map from torch built-ins (modules and functionals) to ids."""
-from losscheck.specs import (classification, embedding, generative, language, regression, regularisation,
-                             segmentation, sequence)
-from losscheck.specs import imagetext
+from losscheck.specs import (angular, classification, embedding, generative, imagetext, language, multilabel,
+                             regression, regularisation, segmentation, sequence)
 from losscheck.specs.base import LossSpec, Param
 
-SPECS: dict[str, LossSpec] = {s.id: s for m in (regression, classification, embedding, segmentation, generative,
-                                                regularisation, sequence, language,
-                                                imagetext) for s in m.SPECS}
+# The catalogue's order: the classic families, then today's losses.
+FAMILIES = (regression, classification, embedding, segmentation, generative, regularisation, sequence, language,
+            imagetext, angular, multilabel)
+
+SPECS: dict[str, LossSpec] = {s.id: s for m in FAMILIES for s in m.SPECS}
 
 TORCH_BUILTINS: dict[str, str] = {name: s.id for s in SPECS.values() for name in s.torch}
 

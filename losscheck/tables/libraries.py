@@ -70,6 +70,16 @@ LIBRARY_LOSSES = [
                 requires="sentence_transformers",
                 note="sentence-transformers 6.3.0: its compute_loss_from_embeddings through a thin adapter in "
                      "tests/fixtures (its forward runs the model on tokenised text)"),
+    LibraryLoss("losscheck.examples.angular:PMLArcFaceLoss", "arcface",
+                note="pytorch-metric-learning ArcFaceLoss, its owned class weights set to those passed (form "
+                     "(embeddings, weight, labels); margin in degrees there). As loss(embeddings, labels) its weights "
+                     "are drawn at construction, unseen: no value verdict"),
+    LibraryLoss("losscheck.examples.angular:PMLCosFaceLoss", "cosface",
+                note="pytorch-metric-learning CosFaceLoss with its owned class weights set, as ArcFaceLoss above"),
+    LibraryLoss("timm.loss:AsymmetricLossMultiLabel", "asymmetric", codes=("LC603",),
+                note="x.float(): float64 gives float32; 'batchmean' default; disable_torch_grad_focal_loss read "
+                     "as detach_focusing. timm 1.0.31 cannot be imported here (needs torchvision): its "
+                     "loss/asymmetric_loss.py audited as a file"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",

@@ -1,0 +1,43 @@
+"""The asymmetric id (ASL) audits the official repository's losses clean under their conventions: AsymmetricLoss
+returns -loss.sum() (convention summed=yes) and ignores its disable_torch_grad_focal_loss (a warning), and
+AsymmetricLossOptimized's disable_torch_grad_focal_loss=True detaches the focusing weight (read as the
+parameter detach_focusing: the gradient check holds the weight at the unperturbed input). The corpus lives in
+losscheck/examples/multilabel.py.
+"""
+from __future__ import annotations
+
+from losscheck import audit
+from losscheck.examples.registry import find
+
+MAX_EXAMPLES = 15
+
+
+def loud(result):
+    """Error and warning findings, and checks that crashed: a clean audit has none."""
+    return ([f"{f.code} ({f.check}): {f.message[:300]}" for f in result.findings if f.severity != "info"]
+            + [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"])
+
+
+def test_the_official_sum_is_a_convention_and_its_ignored_flag_a_warning():
+    """The official AsymmetricLoss takes disable_torch_grad_focal_loss and ignores it (its no_grad lines are
+    commented out): at the explored True its gradient is the undetached one, a warning about what the parameter
+    means, not an error of the loss as configured."""
+    result = audit(find("AsymmetricLoss").obj, as_="asymmetric", conventions={"summed": "yes"},
+                   max_examples=MAX_EXAMPLES)
+    assert result.ok
+    assert [(f.code, f.severity) for f in result.findings if f.severity != "info"] == [("LC303", "warning")]
+    assert all("detach_focusing=True (explored" in f.message for f in result.findings if f.code == "LC303")
+
+
+def test_a_detached_focusing_weight_is_clean_when_the_loss_says_so():
+    result = audit(find("AsymmetricLossOptimized").obj, as_="asymmetric", conventions={"summed": "yes"},
+                   init={"disable_torch_grad_focal_loss": True}, max_examples=MAX_EXAMPLES)
+    assert loud(result) == []
+
+
+def test_a_detached_focusing_weight_is_a_gradient_error_when_the_loss_says_otherwise():
+    result = audit(find("AsymmetricLossOptimized").obj, as_="asymmetric", conventions={"summed": "yes"},
+                   init={"disable_torch_grad_focal_loss": False}, max_examples=MAX_EXAMPLES)
+    assert loud(result) == []
+    detached = audit(find("asl_weight_always_detached").obj, as_="asymmetric", max_examples=MAX_EXAMPLES)
+    assert [f.code for f in detached.findings if f.severity == "error"] == ["LC303"], loud(detached)
