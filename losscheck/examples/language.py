@@ -2,9 +2,9 @@
 `@example` (losscheck/examples/registry.py) with the catalogue id it claims, what its audit must say and the test
 table that audits it. A defective loss's docstring says its defect; a correct one's says it is correct. The
 correct ones are written as the libraries and tutorials write them (t5x's z-loss, the PyTorch distillation
-tutorial, TRL's DPO, transformers' ForCausalLMLoss).
+tutorial, TRL's DPO, CPO (SimPO) and ORPO trainers, transformers' ForCausalLMLoss).
 
-Ids: z_loss, kd, dpo, causal_lm.
+Ids: z_loss, kd, dpo, simpo, orpo, causal_lm.
 """
 from __future__ import annotations
 
@@ -74,6 +74,46 @@ def dpo_reference_added(policy_chosen_logps, policy_rejected_logps, reference_ch
     """Defect: the reference log-ratio added where it is subtracted."""
     logits = (policy_chosen_logps - policy_rejected_logps) + (reference_chosen_logps - reference_rejected_logps)
     return -F.logsigmoid(beta * logits).mean()
+
+
+@example("simpo", suite="catalogue")
+class CorrectSimPO(nn.Module):
+    """Correct twin (simpo): the SimPO trainer's simpo_loss (princeton-nlp/SimPO): the policy's log-ratio minus
+    gamma_beta_ratio, scaled by beta, under conservative label smoothing."""
+
+    def __init__(self, beta=2.0, gamma_beta_ratio=0.5, label_smoothing=0.0):
+        super().__init__()
+        self.beta, self.gamma_beta_ratio, self.label_smoothing = beta, gamma_beta_ratio, label_smoothing
+
+    def forward(self, policy_chosen_logps, policy_rejected_logps):
+        logits = (policy_chosen_logps - policy_rejected_logps) - self.gamma_beta_ratio
+        losses = (-F.logsigmoid(self.beta * logits) * (1 - self.label_smoothing)
+                  - F.logsigmoid(-self.beta * logits) * self.label_smoothing)
+        return losses.mean()
+
+
+@example("simpo", expect="LC102", variant="margin with the wrong sign", twin="CorrectSimPO", suite="catalogue")
+def simpo_margin_added(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Defect: the target margin added where SimPO subtracts it."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps) + beta * gamma_beta_ratio).mean()
+
+
+@example("orpo", suite="catalogue")
+def correct_orpo(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """Correct twin (orpo): TRL's ORPOTrainer.odds_ratio_loss (log1mexp branched at -log 2), negated as its trainer
+    subtracts it from the NLL."""
+    def log1mexp(x):
+        return torch.where(x < -0.6931471805599453, torch.log1p(-torch.exp(x)), torch.log(-torch.expm1(x)))
+    log_odds = (policy_chosen_logps - policy_rejected_logps) - (log1mexp(policy_chosen_logps)
+                                                                - log1mexp(policy_rejected_logps))
+    return -(beta * F.logsigmoid(log_odds)).mean()
+
+
+@example("orpo", expect="LC102", variant="probability ratio instead of odds ratio", twin="correct_orpo",
+         suite="catalogue")
+def orpo_probability_ratio(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """Defect: the log-probability ratio where ORPO takes the log-odds ratio."""
+    return -(beta * F.logsigmoid(policy_chosen_logps - policy_rejected_logps)).mean()
 
 
 @example("causal_lm", suite="wild")
@@ -282,6 +322,76 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
     chosen_rewards = policy_chosen_logps - reference_chosen_logps
     rejected_rewards = policy_rejected_logps - reference_rejected_logps
     return -F.logsigmoid(beta * (chosen_rewards - rejected_rewards)).mean()
+
+
+@example("simpo", expect="LC102", variant="margin with the wrong sign", suite="variants")
+def simpo_margin_sign(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """β (π_c - π_r) + γ: the margin with the wrong sign."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps - (-gamma_beta_ratio))).mean()
+
+
+@example("simpo", expect="LC102", variant="chosen and rejected swapped", suite="variants")
+def simpo_swapped(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """The rejected answer's log-probability first."""
+    return -F.logsigmoid(beta * (policy_rejected_logps - policy_chosen_logps) - beta * gamma_beta_ratio).mean()
+
+
+@example("simpo", expect="LC102", variant="no target margin", suite="variants")
+def simpo_no_margin(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Reference-free DPO on average log-probabilities: the margin γ forgotten."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps)).mean()
+
+
+@example("simpo", expect="LC102", variant="log(sigmoid) instead of logsigmoid", suite="variants")
+def simpo_log_sigmoid(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """torch.sigmoid(.).log(): inf once σ underflows at large margins."""
+    margin = beta * (policy_chosen_logps - policy_rejected_logps) - beta * gamma_beta_ratio
+    return -torch.sigmoid(margin).log().mean()
+
+
+@example("simpo", suite="variants")
+def simpo_loss(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Correct twin (simpo): TRL's CPOTrainer.cpo_loss with loss_type='simpo' (simpo_gamma = β · ratio):
+    logits = pi_logratios - simpo_gamma / beta, loss = -logsigmoid(beta * logits)."""
+    simpo_gamma = beta * gamma_beta_ratio
+    logits = (policy_chosen_logps - policy_rejected_logps) - simpo_gamma / beta
+    return -F.logsigmoid(beta * logits).mean()
+
+
+@example("orpo", expect="LC102", variant="probability ratio instead of odds ratio", suite="variants")
+def orpo_without_odds(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """log σ(π_c - π_r): the log(1 - p) terms of the odds left out."""
+    return -beta * F.logsigmoid(policy_chosen_logps - policy_rejected_logps).mean()
+
+
+@example("orpo", expect="LC102", variant="chosen and rejected swapped", suite="variants")
+def orpo_swapped(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """The rejected answer's odds over the chosen one's."""
+    log_odds = (policy_rejected_logps - torch.log1p(-torch.exp(policy_rejected_logps))) \
+        - (policy_chosen_logps - torch.log1p(-torch.exp(policy_chosen_logps)))
+    return -beta * F.logsigmoid(log_odds).mean()
+
+
+@example("orpo", expect="LC102", variant="log(sigmoid) instead of logsigmoid", suite="variants")
+def orpo_log_sigmoid(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """The ORPO paper's eq. 7 as written, log(sigmoid(.)): inf once σ underflows at large margins."""
+    log_odds = (policy_chosen_logps - torch.log1p(-torch.exp(policy_chosen_logps))) \
+        - (policy_rejected_logps - torch.log1p(-torch.exp(policy_rejected_logps)))
+    return -beta * torch.sigmoid(log_odds).log().mean()
+
+
+@example("orpo", suite="variants")
+class OddsRatioLoss(nn.Module):
+    """Correct twin (orpo): the odds-ratio term with log(1 - p) as log(-expm1(log p)), exact near p = 1."""
+
+    def __init__(self, beta=0.1):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, policy_chosen_logps, policy_rejected_logps):
+        log_odds_chosen = policy_chosen_logps - torch.log(-torch.expm1(policy_chosen_logps))
+        log_odds_rejected = policy_rejected_logps - torch.log(-torch.expm1(policy_rejected_logps))
+        return -self.beta * F.logsigmoid(log_odds_chosen - log_odds_rejected).mean()
 
 
 @example("causal_lm", expect="LC102", variant="unshifted", suite="variants")

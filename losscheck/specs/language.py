@@ -1,5 +1,10 @@
-"""Specs for the language-model family: z_loss, kd (knowledge distillation), dpo (preference optimisation) and
-causal_lm (next-token cross-entropy).
+"""Specs for the language-model family: z_loss, kd (knowledge distillation), dpo (preference optimisation), simpo
+and orpo (reference-free preference losses) and causal_lm (next-token cross-entropy).
+
+simpo and orpo are ids of their own, not dpo conventions: they take two inputs (the policy's length-normalised
+log-probabilities of the chosen and rejected answers), not dpo's four, as TRL's CPOTrainer.cpo_loss and
+ORPOTrainer.odds_ratio_loss do, and their formulas are not dpo's at any parameter value (SimPO's margin γ, ORPO's
+odds instead of probabilities).
 
 Two input contracts of these losses are call forms (losscheck.specs.forms), chosen by the candidate's argument
 names, because no call can tell them apart: a causal LM loss that takes its labels already shifted computes
@@ -9,7 +14,7 @@ takes hard labels is called with a third tensor.
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import logsumexp, softmax, xlogy
+from scipy.special import log_expit, logsumexp, softmax, xlogy
 
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, with_params
@@ -210,6 +215,88 @@ DPO_CONVENTIONS = (
 )
 
 
+# -- simpo, orpo --------------------------------------------------------------------------------------------------
+def draw_pair(draw, *, layout, target_format, scale, params):
+    """(policy_chosen_logps, policy_rejected_logps): (N,) length-normalised (per-token average) log-probabilities
+    in [-8, -2⁻¹³]; at the extreme scale multiplied up to 1e3 (log σ's argument far below -100)."""
+    n = batch_size(draw, layout)
+    factor = draw(st.sampled_from([10.0, 100.0, 1e3]), label="extreme_factor") if scale == "extreme" else 1.0
+    return tuple(floats(draw, (n,), -2.0 ** -13, label=name, min_value=-8.0) * factor
+                 for name in ("policy_chosen_logps", "policy_rejected_logps"))
+
+
+def pair_edges():
+    """Equal answers (the loss at zero margin), margins of ±5e3, and log-probabilities next to 0 (an answer of
+    probability 1 - 1e-9: log(1 - exp(x)) written naively is log 0 in float32)."""
+    near_one, far = np.array([-1e-9, -5e3, -2.0]), np.array([-5e3, -1e-9, -2.0])
+    return [("equal answers", (far, far.copy())), ("large margins, probabilities near 1", (near_one, far))]
+
+
+def _margin_sign(r, case):
+    return call(r, case, gamma_beta_ratio=-case.params["gamma_beta_ratio"])
+
+
+def _pair_swapped(r, case):
+    return call(r, case.with_inputs(case.inputs[::-1]))
+
+
+def _pair_log_of_sigmoid(argument):
+    """-log(sigmoid(z)) as float32 computes it (inf once sigmoid underflows, z below about -103), for the z of a
+    pair loss (`argument`: (chosen, rejected, params) -> z), with a scale outside (ORPO's β)."""
+    def compute(r, case):
+        if case.params.get("label_smoothing", 0.0):
+            raise ValueError("defined without label smoothing")
+        pc, pr = (np.asarray(a, dtype=np.float32) for a in case.inputs)
+        z, scale = argument(pc, pr, case.params)
+        with np.errstate(over="ignore", divide="ignore"):
+            values = -scale * np.log(np.float32(1) / (1 + np.exp(-np.float32(z))))
+        return np.asarray(reduce(values.astype(np.float64), case.params["reduction"]))
+    return compute
+
+
+def _simpo_argument(pc, pr, params):
+    return params["beta"] * (pc - pr) - params["beta"] * params["gamma_beta_ratio"], 1.0
+
+
+def _orpo_argument(pc, pr, params):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (pc - pr) - (np.log1p(-np.exp(pc)) - np.log1p(-np.exp(pr))), params["beta"]
+
+
+def _probability_ratio(r, case):
+    """log σ(π_c - π_r): the log-probability ratio where ORPO takes the log-odds ratio (no log(1 - p) terms)."""
+    pc, pr = (np.asarray(a) for a in case.inputs)
+    values = -case.params["beta"] * log_expit(pc - pr)
+    return np.asarray(reduce(values, case.params["reduction"]))
+
+
+LOG_OF_SIGMOID = "log(sigmoid) instead of logsigmoid"
+SWAPPED = Variant("chosen and rejected swapped", "swaps the chosen and the rejected answers, so it prefers the "
+                  "rejected one", "policy_chosen_logps first, policy_rejected_logps second", _pair_swapped)
+
+SIMPO_VARIANTS = (
+    Variant("margin with the wrong sign", "adds the target margin γ instead of subtracting it: β (π_c - π_r) + γ",
+            "logits = beta * (pi_chosen - pi_rejected) - gamma, gamma = beta * gamma_beta_ratio", _margin_sign),
+    SWAPPED,
+    with_params("no target margin", "leaves out the target reward margin γ (plain reference-free DPO on "
+                "average log-probabilities)", "subtract gamma = beta * gamma_beta_ratio from the scaled log-ratio",
+                gamma_beta_ratio=lambda p: 0.0),
+    Variant(LOG_OF_SIGMOID, "computes log(sigmoid(.)), which is -inf once sigmoid underflows to 0 (below about -100 "
+            "in float32): the loss is inf at large margins", "use F.logsigmoid", _pair_log_of_sigmoid(_simpo_argument)),
+)
+
+ORPO_VARIANTS = (
+    Variant("probability ratio instead of odds ratio", "uses the log-probability ratio π_c - π_r where ORPO takes "
+            "the log-odds ratio (the log(1 - p) terms left out)", "log_odds = (pc - pr) - (log1mexp(pc) - "
+            "log1mexp(pr)), log1mexp(x) = log(1 - exp(x))", _probability_ratio),
+    SWAPPED,
+    Variant(LOG_OF_SIGMOID, "computes log(sigmoid(.)), which is -inf once sigmoid underflows to 0 (below about -100 "
+            "in float32): the loss is inf at large margins", "use F.logsigmoid", _pair_log_of_sigmoid(_orpo_argument)),
+)
+
+PAIR_SIGNATURE = ("policy_chosen_logps", "policy_rejected_logps")
+
+
 # -- causal_lm ----------------------------------------------------------------------------------------------------
 def draw_causal_lm(draw, *, layout, target_format, scale, params):
     """(logits (B, T, V), labels (B, T)): token ids with ignore_index (-100) at masked or padded positions, at
@@ -344,6 +431,24 @@ SPECS = [
         variants=DPO_VARIANTS, conventions=DPO_CONVENTIONS,
         convention_params={"loss_type": ("loss_type", {"sigmoid": "sigmoid", "ipo": "ipo", "hinge": "hinge"}),
                            "reference_free": ("reference_free", {False: "no", True: "yes"})}),
+    LossSpec(
+        id="simpo", family="language", summary="-log σ(β (π_c - π_r) - γ), γ = β · gamma_beta_ratio, π length-"
+        "normalised log-probabilities; mean over pairs (Meng et al.)",
+        naming=Naming(("simpo", "simple preference"), standalone=("simpo",)),
+        signature=PAIR_SIGNATURE, reference=ref.simpo,
+        params=(Param("beta", 2.0, ("b",), (2.0, 0.5, 10.0)),
+                Param("gamma_beta_ratio", 0.5, ("gamma_ratio", "ratio"), (0.5, 0.0, 1.5)),
+                Param("label_smoothing", 0.0, ("smoothing", "eps"), (0.0, 0.1)), REDUCTION),
+        draw_inputs=draw_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
+        variants=SIMPO_VARIANTS),
+    LossSpec(
+        id="orpo", family="language", summary="ORPO's odds-ratio term -β log σ(log odds_c - log odds_r), odds of "
+        "length-normalised log-probabilities; mean over pairs (Hong et al.)",
+        naming=Naming(("orpo", "odds ratio"), standalone=("orpo",)),
+        signature=PAIR_SIGNATURE, reference=ref.orpo,
+        params=(Param("beta", 0.1, ("lambda_", "lam", "orpo_alpha", "alpha"), (0.1, 1.0)), REDUCTION),
+        draw_inputs=draw_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
+        variants=ORPO_VARIANTS),
     LossSpec(
         id="causal_lm", family="language", summary="next-token cross-entropy: logits[:, :-1] against labels[:, 1:], "
         "mean over the kept (≠ -100) tokens or / num_items_in_batch",
