@@ -1,5 +1,5 @@
 """Real library losses as their users call them (MONAI, kornia, info-nce-pytorch, pytorch-metric-learning,
-transformers):
+transformers, TRL through thin adapters):
 each audits to the verdict and findings recorded in losscheck.tables.libraries, the table the README prints. Skipped,
 visibly, when a library is not installed."""
 import importlib.util
@@ -19,8 +19,8 @@ def installed(target):
 
 @pytest.mark.parametrize("entry", LIBRARY_LOSSES, ids=lambda e: f"{e.target}{e.init or ''}")
 def test_library_loss_verdict(entry):
-    if not installed(entry.target):
-        pytest.skip(f"{entry.target.split('.')[0]} is not installed")
+    if not installed(entry.needs or entry.target):
+        pytest.skip(f"{(entry.needs or entry.target).split('.')[0]} is not installed")
     result = audit(entry.target, as_=entry.loss_id, init=entry.init)
     codes = sorted({f.code for f in result.findings if f.severity != "info"})
     verdict = "unusable" if result.unusable else "pass" if result.ok else "fail"

@@ -19,6 +19,9 @@ class LibraryLoss:
     codes: tuple = ()       # every non-info finding code the audit reports (seed 0, default budget)
     # verdict: "pass", "fail" (exit 1) or "unusable" (exit 2: it accepts none of the loss's inputs)
     note: str = ""
+    # the library a thin adapter (losscheck.examples.adapters) calls, when the target is the adapter: the test skips
+    # without it
+    needs: str = ""
 
 
 LIBRARY_LOSSES = [
@@ -56,6 +59,20 @@ LIBRARY_LOSSES = [
                 note="values, shift, ignore_index and num_items_in_batch agree (vocab_size read from the logits); "
                      "logits.view(-1, vocab_size) raises on sliced or strided logits, and .float() returns "
                      "float32 for float64 logits (reports/upstream/transformers-causal-lm-view.md)"),
+    LibraryLoss("losscheck.examples.adapters:trl_simpo", "simpo", needs="trl",
+                note="TRL 1.16 CPOTrainer.cpo_loss (loss_type='simpo', simpo_gamma = beta · gamma_beta_ratio) called "
+                     "through a thin adapter (a namespace as self); DPOTrainer has no loss entry point (the loss is "
+                     "inlined beside the forward pass)"),
+    LibraryLoss("losscheck.examples.adapters:trl_orpo", "orpo", codes=("LC603",), needs="trl",
+                note="TRL 1.16 ORPOTrainer.odds_ratio_loss through a thin adapter (negated and averaged as the trainer "
+                     "does); values and gradients agree; its .float() returns float32 for float64 log-probabilities"),
+    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", codes=("LC102", "LC202", "LC303", "LC504"), needs="trl",
+                note="TRL 1.16 GKDTrainer.generalized_jsd_loss at beta=0 (forward KL, batchmean): clean at its default "
+                     "T = 1; at explored T != 1 a warning names 'no T² factor', which is GKD's definition, not a bug"),
+    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", {"temperature": 2.0}, verdict="fail",
+                codes=("LC102", "LC202", "LC303", "LC504"), needs="trl",
+                note="at a temperature the user sets (T = 2) the missing T² is an error against Hinton's kd; GKD "
+                     "defines its loss without it, so distil with it at T = 1 or multiply by T² yourself"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
