@@ -170,15 +170,19 @@ def _denominator_counts_ignored(r, case):
     return np.asarray(call(r, case, reduction="sum") / max(t.size, 1))
 
 
-def _mean_per_sequence(r, case):
-    """Each sequence's (image's) kept positions averaged, then the sequences: (N, T) class-index targets."""
+def mean_per_sequence(values, kept):
+    """The mistake "mean per sequence then over sequences": each sample's loss values (ignored ones 0) summed and
+    divided by its number of kept positions, then averaged over the samples (values and kept: (N, ...))."""
+    n = values.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.mean(values.reshape(n, -1).sum(axis=1) / np.reshape(kept, (n, -1)).sum(axis=1)))
+
+
+def _per_sequence(r, case):
     x, t = case.inputs
     if case.params["reduction"] != "mean" or t.dtype.kind != "i" or t.ndim < 2:
         raise ValueError("needs 'mean' and class indices with positions, (N, T) or (N, H, W)")
-    values = call(r, case, reduction="none").reshape(t.shape[0], -1)
-    kept = np.sum(t.reshape(t.shape[0], -1) != case.params["ignore_index"], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.mean(values.sum(axis=1) / kept))
+    return mean_per_sequence(call(r, case, reduction="none"), t != case.params["ignore_index"])
 
 
 CROSS_ENTROPY_VARIANTS = (
@@ -194,7 +198,7 @@ CROSS_ENTROPY_VARIANTS = (
     Variant("mean per sequence then over sequences", "averages each sequence's kept tokens (each image's pixels), "
             "then the sequences, so a short sequence's tokens weigh more than a long one's", "sum over every kept "
             "token of the batch and divide by their count: F.cross_entropy(logits.view(-1, V), labels.view(-1))",
-            _mean_per_sequence),
+            _per_sequence),
 )
 
 IGNORE_INDEX = -100

@@ -22,10 +22,10 @@ from losscheck.judge.strategies import batch_size, class_indices, floats, logits
 from losscheck.references import language as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import LossSpec, Naming, Param
+from losscheck.specs.classification import IGNORE_INDEX, mean_per_sequence
 from losscheck.specs.forms import Form
 from losscheck.specs.regression import REDUCTION
 
-IGNORE_INDEX = -100
 
 
 # -- z_loss -------------------------------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ DPO_CONVENTIONS = (
 
 
 # -- simpo, orpo --------------------------------------------------------------------------------------------------
-def draw_pair(draw, *, layout, target_format, scale, params):
+def draw_preference_pair(draw, *, layout, target_format, scale, params):
     """(policy_chosen_logps, policy_rejected_logps): (N,) length-normalised (per-token average) log-probabilities
     in [-8, -2⁻¹³]; at the extreme scale multiplied up to 1e3 (log σ's argument far below -100)."""
     n = batch_size(draw, layout)
@@ -314,10 +314,8 @@ def _padding_counted(r, case):
 def _mean_per_sequence(r, case):
     if case.params["reduction"] != "mean" or case.params.get("num_items_in_batch") is not None:
         raise ValueError("defined for 'mean' over the kept tokens")
-    values = call(r, case, reduction="none")
-    kept = np.sum(np.asarray(case.inputs[1])[:, 1:] != case.params["ignore_index"], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.mean(values.sum(axis=1) / kept))
+    return mean_per_sequence(call(r, case, reduction="none"),
+                             np.asarray(case.inputs[1])[:, 1:] != case.params["ignore_index"])
 
 
 def _per_micro_batch_mean(r, case):
@@ -414,7 +412,7 @@ SPECS = [
         params=(Param("beta", 2.0, ("b",), (2.0, 0.5, 10.0)),
                 Param("gamma_beta_ratio", 0.5, ("gamma_ratio", "ratio"), (0.5, 0.0, 1.5)),
                 Param("label_smoothing", 0.0, ("smoothing", "eps"), (0.0, 0.1)), REDUCTION),
-        draw_inputs=draw_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
         variants=SIMPO_VARIANTS),
     LossSpec(
         id="orpo", family="language", summary="ORPO's odds-ratio term -β log σ(log odds_c - log odds_r), odds of "
@@ -422,7 +420,7 @@ SPECS = [
         naming=Naming(("orpo", "odds ratio"), standalone=("orpo",)),
         signature=PAIR_SIGNATURE, reference=ref.orpo,
         params=(Param("beta", 0.1, ("lambda_", "lam", "orpo_alpha", "alpha"), (0.1, 1.0)), REDUCTION),
-        draw_inputs=draw_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
         variants=ORPO_VARIANTS),
     LossSpec(
         id="causal_lm", family="language", summary="next-token cross-entropy: logits[:, :-1] against labels[:, 1:], "
