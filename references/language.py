@@ -187,8 +187,9 @@ def orpo(policy_chosen_logps, policy_rejected_logps, *, beta=0.1, reduction="mea
     """ORPO's odds-ratio term, per preference pair: ``-β · log σ(log odds_c - log odds_r)``.
 
     ``log odds(y) = log p - log(1 - p)`` of the policy's length-normalised (per-token average) log-probability
-    ``log p`` of an answer (≤ 0; at 0 the odds are infinite), so ``log odds_c - log odds_r = (π_c - π_r) - (log1mexp(π_c) - log1mexp(π_r))``,
-    log1mexp(x) = log(1 - exp(x)) computed accurately at both ends. The full ORPO objective adds this term
+    ``log p`` of an answer (≤ 0; at 0 the odds are infinite), so
+    ``log odds_c - log odds_r = (π_c - π_r) - (log1mexp(π_c) - log1mexp(π_r))``, log1mexp(x) = log(1 - exp(x))
+    computed accurately at both ends. The full ORPO objective adds this term
     (weighted by β, the paper's λ) to the supervised NLL of the chosen answer, which needs the model's logits
     and is the causal_lm loss; TRL's ``ORPOTrainer.odds_ratio_loss`` returns ``β · log σ(.)`` per pair and its
     trainer subtracts the mean from that NLL. 'mean' averages over the pairs. At π_c = π_r the term is β log 2.

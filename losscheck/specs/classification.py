@@ -16,6 +16,7 @@ from losscheck.judge.strategies import (batch_size, binary, class_indices, class
 from losscheck.diagnosis.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 
 WEIGHT = Param("weight", None, tensor=True)
+IGNORE_INDEX = -100  # torch's default, and the padding label of language-model batches
 BINARY_FORMATS = ("binary", "soft")
 EXTREME_LOGITS = (-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4)
 
@@ -200,8 +201,6 @@ CROSS_ENTROPY_VARIANTS = (
             "token of the batch and divide by their count: F.cross_entropy(logits.view(-1, V), labels.view(-1))",
             _per_sequence),
 )
-
-IGNORE_INDEX = -100
 
 
 def classes_last(inputs):

@@ -27,7 +27,6 @@ from losscheck.specs.forms import Form
 from losscheck.specs.regression import REDUCTION
 
 
-
 # -- z_loss -------------------------------------------------------------------------------------------------------
 def draw_z_logits(draw, *, layout, target_format, scale, params):
     """(logits,): (N, V) or (B, T, V) tokens in a batch, (1, V) for one sample, (V,) without a batch axis."""
@@ -412,16 +411,16 @@ SPECS = [
         params=(Param("beta", 2.0, ("b",), (2.0, 0.5, 10.0)),
                 Param("gamma_beta_ratio", 0.5, ("gamma_ratio", "ratio"), (0.5, 0.0, 1.5)),
                 Param("label_smoothing", 0.0, ("smoothing", "eps"), (0.0, 0.1)), REDUCTION),
-        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
-        variants=SIMPO_VARIANTS),
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
+        edge_cases=pair_edges, variants=SIMPO_VARIANTS),
     LossSpec(
         id="orpo", family="language", summary="ORPO's odds-ratio term -β log σ(log odds_c - log odds_r), odds of "
         "length-normalised log-probabilities; mean over pairs (Hong et al.)",
         naming=Naming(("orpo", "odds ratio"), standalone=("orpo",)),
         signature=PAIR_SIGNATURE, reference=ref.orpo,
         params=(Param("beta", 0.1, ("lambda_", "lam", "orpo_alpha", "alpha"), (0.1, 1.0)), REDUCTION),
-        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=pair_edges,
-        variants=ORPO_VARIANTS),
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
+        edge_cases=pair_edges, variants=ORPO_VARIANTS),
     LossSpec(
         id="causal_lm", family="language", summary="next-token cross-entropy: logits[:, :-1] against labels[:, 1:], "
         "mean over the kept (≠ -100) tokens or / num_items_in_batch",
