@@ -8,7 +8,8 @@ Prints:
   with the opt-in precision family too, and its check seconds stand beside the default families' of the same run);
 - with --twins FAMILY (repeatable), the correct twin of each id of a catalogue family that torch has no
   built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
-  to the median built-in of its family (of every built-in when the family has none; target: within 2x);
+  to the median built-in of its family, or of the closest family that has built-ins (CLOSEST: language ->
+  classification, whose cross_entropy the language losses build on), else of every built-in (target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
   (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` (best of 2 each, run
   alternately): what the opt-in precision family adds to a cold default audit of a built-in (the budget for a
@@ -102,9 +103,14 @@ def cold_audits(target: str, rounds: int = 2) -> tuple[float, float]:
     return best[False], best[True]
 
 
+# A family without torch built-ins -> the family whose built-ins its audits are compared with.
+CLOSEST = {"language": "classification"}
+
+
 def twins(families, builtin_rows, options):
     """The correct twins of the ids of `families` (the "variants" table's), each audited as its id, against the
-    median built-in audit time of the id's family (of every built-in measured when the family has none)."""
+    median built-in audit time of the id's family, or of its CLOSEST family (of every built-in measured when
+    neither has one)."""
     by_family = defaultdict(list)
     for _, loss_id, seconds, *_ in builtin_rows:
         by_family[SPECS[loss_id].family].append(float(seconds))
@@ -115,10 +121,12 @@ def twins(families, builtin_rows, options):
             t0 = time.perf_counter()
             result = audit(e.obj, as_=e.loss_id, **options)
             seconds = time.perf_counter() - t0
-            baseline = by_family.get(e.family) or everything
+            against = e.family if e.family in by_family else CLOSEST.get(e.family)
+            baseline = by_family.get(against) or everything
             median = statistics.median(baseline) if baseline else float("nan")
             rows.append([e.name, e.loss_id, f"{seconds:.2f}", sum(c.examples for c in result.checks),
-                         "pass" if result.ok else "FAIL", f"{median:.2f}" + ("" if e.family in by_family else " (all)"),
+                         "pass" if result.ok else "FAIL",
+                         f"{median:.2f}" + ("" if against == e.family else f" ({against or 'all'})"),
                          f"{seconds / median:.2f}x"])
     print()
     print(tabulate(rows, headers=["correct twin", "id", "audit s", "examples", "verdict", "median built-in s",

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, xlogy
 
-from ._classes import along_class_axis, class_axis, class_indices, class_weight, onehot
+from ._classes import along_class_axis, class_indices, class_weight, onehot
+from ._classes import class_axis as _class_axis  # cross_entropy has a keyword class_axis
 from ._reduce import check_reduction, reduce
 
 __all__ = [
@@ -119,7 +120,7 @@ def bce_with_logits(input, target, *, weight=None, pos_weight=None, reduction="m
 
 def _index_target_loss(log_p, target, weight, ignore_index, label_smoothing, reduction):
     """nll / cross_entropy for class-index targets, given log-probabilities ``log_p``."""
-    axis = class_axis(log_p)
+    axis = _class_axis(log_p)
     n_classes = log_p.shape[axis]
     w = class_weight(weight, n_classes)
     expected = log_p.shape[:axis] + log_p.shape[axis + 1 :]
@@ -140,7 +141,7 @@ def _index_target_loss(log_p, target, weight, ignore_index, label_smoothing, red
 def _other_classes_loss(log_p, target, weight, ignore_index, label_smoothing, reduction):
     """cross_entropy for class-index targets against the soft target ``(1 - ε) onehot(y) + ε / (C - 1)
     (1 - onehot(y))``, as the probability-target path computes it; ignored targets give 0."""
-    axis = class_axis(log_p)
+    axis = _class_axis(log_p)
     n_classes = log_p.shape[axis]
     if n_classes < 2:
         raise ValueError("label_smoothing_form='other_classes' needs C >= 2 classes (ε / (C - 1))")
@@ -164,7 +165,7 @@ def _check_label_smoothing(label_smoothing):
 
 
 def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
-                  reduction="mean", label_smoothing_form="uniform"):
+                  reduction="mean", label_smoothing_form="uniform", class_axis=1):
     """Cross-entropy of logits against class indices or class probabilities.
 
     ``log p = log_softmax(input)`` along the class dimension (scipy.special.log_softmax).
@@ -191,7 +192,9 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smooth
     forms are the plain cross-entropy.
 
     Shapes: input (C,), (N, C) or (N, C, d1, ..., dk); 'none' returns (), (N,) or
-    (N, d1, ..., dk). ``weight`` has shape (C,).
+    (N, d1, ..., dk). ``weight`` has shape (C,). ``class_axis=-1`` takes the classes on the last
+    axis instead, as language-model code writes it: logits (B, T, V) and labels (B, T) (a
+    probability target (B, T, V) too); the loss is the same once the classes are moved to dim 1.
 
     Source: PyTorch ``torch.nn.CrossEntropyLoss`` / ``torch.nn.functional.cross_entropy``
     (https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html), including
@@ -206,10 +209,13 @@ def cross_entropy(input, target, *, weight=None, ignore_index=-100, label_smooth
     if label_smoothing_form not in _SMOOTHING_FORMS:
         raise ValueError(f"label_smoothing_form must be one of {_SMOOTHING_FORMS}; "
                          f"got label_smoothing_form={label_smoothing_form!r}")
-    x = _f64(input)
-    axis = class_axis(x)
+    x, t = _f64(input), np.asarray(target)
+    if class_axis not in (1, -1):
+        raise ValueError(f"class_axis must be 1 or -1; got class_axis={class_axis!r}")
+    if class_axis == -1 and x.ndim > 1:
+        x, t = np.moveaxis(x, -1, 1), (np.moveaxis(t, -1, 1) if t.shape == x.shape else t)
+    axis = _class_axis(x)
     log_p = log_softmax(x, axis=axis)
-    t = np.asarray(target)
     if t.shape != x.shape:
         if label_smoothing_form == "other_classes" and label_smoothing > 0.0:
             return _other_classes_loss(log_p, t, weight, ignore_index, label_smoothing, reduction)
@@ -335,7 +341,7 @@ def focal_multiclass(input, target, *, alpha=None, gamma=2.0, ignore_index=-100,
     """
     check_reduction(reduction)
     x = _f64(input)
-    axis = class_axis(x)
+    axis = _class_axis(x)
     n_classes = x.shape[axis]
     if input_domain not in _INPUT_DOMAINS:
         raise ValueError(f"focal_multiclass: input_domain must be one of {_INPUT_DOMAINS}; got {input_domain!r}")

@@ -1,6 +1,7 @@
 """Float64 references for the language-model family: z_loss (PaLM's auxiliary loss), kd (Hinton's
-knowledge distillation), dpo (direct preference optimisation and its IPO / hinge forms) and causal_lm
-(next-token cross-entropy of a decoder).
+knowledge distillation), dpo (direct preference optimisation and its IPO / hinge forms), simpo and orpo
+(reference-free preference losses on length-normalised log-probabilities) and causal_lm (next-token
+cross-entropy of a decoder).
 
 NumPy/SciPy only: this module never imports torch.
 """
@@ -12,7 +13,7 @@ from scipy.special import log_expit, log_softmax, logsumexp, softmax, xlogy
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["z_loss", "kd", "dpo", "causal_lm"]
+__all__ = ["z_loss", "kd", "dpo", "simpo", "orpo", "causal_lm"]
 
 KD_NORMALISE = ("batch", "elements")
 KD_MIX = ("none", "alpha")
@@ -140,6 +141,70 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, refe
     else:
         values = -(1.0 - label_smoothing) * log_expit(beta * h) - label_smoothing * log_expit(-beta * h)
     return reduce(values, reduction)
+
+
+def _pair(name, chosen, rejected):
+    """The chosen and rejected log-probabilities as float64 arrays of one shape."""
+    pc, pr = _f64(chosen), _f64(rejected)
+    if pc.shape != pr.shape:
+        raise ValueError(f"{name}: the chosen and rejected log-probabilities must have one shape; got {pc.shape}, "
+                         f"{pr.shape}")
+    return pc, pr
+
+
+def simpo(policy_chosen_logps, policy_rejected_logps, *, beta=2.0, gamma_beta_ratio=0.5, label_smoothing=0.0,
+          reduction="mean"):
+    """SimPO: reference-free preference loss with a target reward margin, per preference pair.
+
+    ``-(1 - ε) · log σ(β (π_c - π_r) - γ) - ε · log σ(-(β (π_c - π_r) - γ))`` with the margin
+    ``γ = β · gamma_beta_ratio`` and ε = ``label_smoothing``; π are the policy's *length-normalised* (per-token
+    average) log-probabilities of the chosen and rejected answers, which the caller computes (the loss cannot
+    tell a sum from an average). log σ is scipy.special.log_expit. 'mean' averages over the pairs. At
+    π_c = π_r the loss is -log σ(-γ) = softplus(γ).
+
+    Source: Meng, Xia and Chen, "SimPO: Simple Preference Optimization with a Reference-Free Reward", NeurIPS
+    2024, eq. 6, and its trainer's ``simpo_loss`` (github princeton-nlp/SimPO, scripts/simpo_trainer.py:
+    ``logits = pi_logratios - gamma_beta_ratio``, then ``-logsigmoid(beta * logits)``); TRL's ``CPOTrainer``
+    with ``loss_type="simpo"`` computes the same with ``simpo_gamma = β · gamma_beta_ratio``.
+    """
+    check_reduction(reduction)
+    if not beta > 0:
+        raise ValueError(f"simpo: beta must be > 0; got {beta!r}")
+    if not 0.0 <= label_smoothing <= 0.5:
+        raise ValueError(f"simpo: label_smoothing must be in [0, 0.5]; got {label_smoothing!r}")
+    pc, pr = _pair("simpo", policy_chosen_logps, policy_rejected_logps)
+    margin = beta * (pc - pr) - beta * gamma_beta_ratio
+    values = -(1.0 - label_smoothing) * log_expit(margin) - label_smoothing * log_expit(-margin)
+    return reduce(values, reduction)
+
+
+def _log1mexp(x):
+    """log(1 - exp(x)) for x < 0, accurate at both ends (Mächler, "Accurately Computing log(1 - exp(-|a|))")."""
+    return np.where(x > -np.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+def orpo(policy_chosen_logps, policy_rejected_logps, *, beta=0.1, reduction="mean"):
+    """ORPO's odds-ratio term, per preference pair: ``-β · log σ(log odds_c - log odds_r)``.
+
+    ``log odds(y) = log p - log(1 - p)`` of the policy's length-normalised (per-token average) log-probability
+    ``log p`` of an answer (≤ 0; at 0 the odds are infinite), so
+    ``log odds_c - log odds_r = (π_c - π_r) - (log1mexp(π_c) - log1mexp(π_r))``, log1mexp(x) = log(1 - exp(x))
+    computed accurately at both ends. The full ORPO objective adds this term
+    (weighted by β, the paper's λ) to the supervised NLL of the chosen answer, which needs the model's logits
+    and is the causal_lm loss; TRL's ``ORPOTrainer.odds_ratio_loss`` returns ``β · log σ(.)`` per pair and its
+    trainer subtracts the mean from that NLL. 'mean' averages over the pairs. At π_c = π_r the term is β log 2.
+
+    Source: Hong, Lee and Thorne, "ORPO: Monolithic Preference Optimization without Reference Model", EMNLP
+    2024, eqs. 4-7; TRL ``trl/experimental/orpo/orpo_trainer.py`` ``odds_ratio_loss``.
+    """
+    check_reduction(reduction)
+    if not beta > 0:
+        raise ValueError(f"orpo: beta must be > 0; got {beta!r}")
+    pc, pr = _pair("orpo", policy_chosen_logps, policy_rejected_logps)
+    if np.any(pc > 0) or np.any(pr > 0):
+        raise ValueError("orpo: the log-probabilities must be <= 0 (an answer's probability is at most 1)")
+    log_odds = (pc - pr) - (_log1mexp(pc) - _log1mexp(pr))
+    return reduce(-beta * log_expit(log_odds), reduction)
 
 
 def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, reduction="mean", shift=True,

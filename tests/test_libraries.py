@@ -1,5 +1,5 @@
 """Real library losses as their users call them (MONAI, kornia, info-nce-pytorch, pytorch-metric-learning,
-transformers):
+transformers, TRL through thin adapters):
 each audits to the verdict and findings recorded in losscheck.tables.libraries, the table the README prints. Skipped,
 visibly, when a library is not installed."""
 import importlib.util

@@ -1,8 +1,10 @@
-"""Tests of the language-model references: z_loss, kd, dpo and causal_lm.
+"""Tests of the language-model references: z_loss, kd, dpo, simpo, orpo and causal_lm, and cross_entropy with the
+classes last (class_axis=-1), as language-model code calls it.
 
 Each is checked against torch in float64, composed from the built-ins its formula names (logsumexp, kl_div,
 logsigmoid, cross_entropy), for every reduction; and against closed forms that need no torch: z_loss on uniform
-logits is coef·log²V, kd at T = 1 is the KL divergence (kl_div 'batchmean'), dpo at policy = reference is log 2.
+logits is coef·log²V, kd at T = 1 is the KL divergence (kl_div 'batchmean'), dpo at policy = reference is log 2,
+simpo at equal answers is softplus(γ), orpo at equal answers is β log 2.
 Array values come from hypothesis (derandomized, no example database), with the edges as explicit examples.
 """
 from __future__ import annotations
@@ -185,6 +187,79 @@ def test_dpo_stays_finite_at_large_margins_and_rejects_bad_options():
             language.dpo(x, x, x, x, **bad)
     with pytest.raises(ValueError, match="one shape"):
         language.dpo(x, x, x, np.zeros(3))
+
+
+# -- simpo, orpo ----------------------------------------------------------------------------------------------------
+@st.composite
+def log_prob_pairs(draw, bound=20.0):
+    n = draw(st.integers(1, 5), label="N")
+    return tuple(draw(arrays(np.float64, (n,), elements=finite(-bound, -1e-6)), label=name)
+                 for name in ("policy_chosen", "policy_rejected"))
+
+
+@SETTINGS
+@given(pair=log_prob_pairs(), beta=st.sampled_from([0.5, 2.0, 10.0]), ratio=st.sampled_from([0.0, 0.5, 1.5]),
+       label_smoothing=st.sampled_from([0.0, 0.2]))
+@example(pair=(np.array([-1e-6, -20.0]), np.array([-20.0, -1e-6])), beta=10.0, ratio=0.5, label_smoothing=0.0)
+def test_simpo_matches_the_simpo_trainer_in_torch(pair, beta, ratio, label_smoothing):
+    pc, pr = (tt(a) for a in pair)
+    logits = (pc - pr) - ratio  # princeton-nlp/SimPO simpo_loss: pi_logratios - gamma_beta_ratio
+    expected = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+    options = dict(beta=beta, gamma_beta_ratio=ratio, label_smoothing=label_smoothing)
+    for reduction in REDUCTIONS:
+        assert_close(language.simpo(*pair, **options, reduction=reduction), torch_reduce(expected, reduction),
+                     call_repr("simpo", **options, reduction=reduction))
+
+
+def test_simpo_at_equal_answers_is_softplus_of_the_margin_and_rejects_bad_options():
+    x = np.array([-3.0, -0.5])
+    assert language.simpo(x, x, beta=2.0, gamma_beta_ratio=0.5) == pytest.approx(math.log1p(math.e), rel=1e-14)
+    for bad in ({"beta": 0.0}, {"label_smoothing": 0.7}):
+        with pytest.raises(ValueError):
+            language.simpo(x, x, **bad)
+    with pytest.raises(ValueError, match="one shape"):
+        language.simpo(x, np.zeros(3))
+
+
+@SETTINGS
+@given(pair=log_prob_pairs(), beta=st.sampled_from([0.1, 1.0]))
+@example(pair=(np.array([-1e-9, -0.7, -30.0]), np.array([-30.0, -0.69, -1e-9])), beta=0.1)
+def test_orpo_matches_the_odds_written_out_in_torch(pair, beta):
+    pc, pr = (tt(a) for a in pair)
+    log_odds = (pc - torch.log(-torch.expm1(pc))) - (pr - torch.log(-torch.expm1(pr)))  # log p - log(1 - p)
+    expected = -beta * F.logsigmoid(log_odds)
+    for reduction in REDUCTIONS:
+        assert_close(language.orpo(*pair, beta=beta, reduction=reduction), torch_reduce(expected, reduction),
+                     call_repr("orpo", beta=beta, reduction=reduction))
+
+
+def test_orpo_at_equal_answers_is_beta_log_2_and_rejects_a_probability_above_one():
+    x = np.array([-3.0, -1e-8, -40.0])
+    assert language.orpo(x, x, beta=0.25) == pytest.approx(0.25 * math.log(2), rel=1e-14)
+    with pytest.raises(ValueError, match="<= 0"):
+        language.orpo(np.array([0.1]), np.array([-1.0]))
+    with pytest.raises(ValueError):
+        language.orpo(x, x, beta=0.0)
+
+
+# -- cross_entropy with the classes last ----------------------------------------------------------------------------
+@SETTINGS
+@given(x=arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(2, 5)),
+                elements=finite(-30.0, 30.0)), data=st.data())
+def test_cross_entropy_with_the_classes_last_is_torch_on_the_flattened_tokens(x, data):
+    b, t, v = x.shape
+    labels = data.draw(arrays(np.int64, (b, t), elements=st.sampled_from([-100, *range(v)])), label="labels")
+    labels[0, 0] = 0
+    probabilities = data.draw(arrays(np.float64, x.shape, elements=finite(0.0, 1.0)), label="p") + 1e-3
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    for target, flat in ((labels, tt(labels).reshape(-1)), (probabilities, tt(probabilities).reshape(-1, v))):
+        for reduction in REDUCTIONS:
+            expected = F.cross_entropy(tt(x).reshape(-1, v), flat, reduction=reduction)
+            got = classification.cross_entropy(x, target, class_axis=-1, reduction=reduction)
+            assert_close(np.reshape(got, -1) if reduction == "none" else got, expected,
+                         call_repr("cross_entropy", class_axis=-1, reduction=reduction))
+    with pytest.raises(ValueError, match="class_axis"):
+        classification.cross_entropy(x, labels, class_axis=2)
 
 
 # -- causal_lm ------------------------------------------------------------------------------------------------------

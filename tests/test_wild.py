@@ -16,7 +16,10 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("NoHalfContrastive", "contrastive"), ("SqrtContrastive", "contrastive"),
            ("DoublePositiveNTXent", "info_nce"), ("OtherClassSmoothingCE", "cross_entropy"), ("BatchSummedMSE", "mse"),
            ("ZeroWeightCurriculumMSE", "mse"), ("CpuLabelsNTXent", "info_nce"), ("InPlaceSigmoidFocal", "focal"),
-           ("MicroBatchMeanLMLoss", "causal_lm")]
+           ("MicroBatchMeanLMLoss", "causal_lm"), ("NextTokenLossNoShift", "causal_lm"),
+           ("shifted_twice_lm_loss", "causal_lm"), ("padded_mean_lm_loss", "causal_lm"), ("SoftTargetLoss", "kd"),
+           ("teacher_softened_kd", "kd"), ("reverse_kl_distillation", "kd"), ("dpo_with_reference_added", "dpo"),
+           ("dpo_log_of_sigmoid", "dpo")]
 
 
 def test_every_example_is_listed():

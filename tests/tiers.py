@@ -38,6 +38,10 @@ SLOW: dict[str, object] = {
         "test_silent_where_the_per_micro_batch_mean_is_exact",
         "test_a_correct_builtin_trained_with_ignore_index_exits_0_with_the_info_alone",
     },
+    "test_class_last.py": {
+        "test_a_language_model_cross_entropy_is_audited_in_its_own_layout",
+        "test_a_mean_per_sequence_exits_1_named",
+    },
     "test_headlines.py": {
         "test_two_mistakes_are_named_in_one_message",
         "test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline",

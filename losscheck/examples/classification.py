@@ -424,6 +424,28 @@ class MaskedCrossEntropyAllTargets(nn.Module):
         return -(picked * keep).sum() / target.numel()
 
 
+@example("cross_entropy", expect="LC103", variant="class_axis=last", suite="variants")
+class LanguageModelCrossEntropy(nn.Module):
+    """Correct (class_axis=last): next-token cross entropy as language-model code writes it, logits (B, T, V) and
+    labels (B, T) already shifted, -100 at the padding."""
+
+    def forward(self, logits, labels):
+        batch, length, vocab = logits.shape
+        return F.cross_entropy(logits.reshape(batch * length, vocab), labels.reshape(-1), ignore_index=-100)
+
+
+@example("cross_entropy", expect="LC102", variant="mean per sequence then over sequences", suite="variants")
+class SequenceMeanCrossEntropy(nn.Module):
+    """A language model's token cross entropy averaged per sequence, then over the sequences: a short (padded)
+    sequence's tokens weigh more than a long one's."""
+
+    def forward(self, logits, labels):
+        batch, length, vocab = logits.shape
+        per_token = F.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1), reduction="none")
+        kept = (labels != -100).sum(dim=1)
+        return (per_token.view(batch, length).sum(dim=1) / kept).mean()
+
+
 @example("cross_entropy", suite="variants")
 class SmoothedCrossEntropy(nn.Module):
     """Correct twin (cross_entropy)."""

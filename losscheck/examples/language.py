@@ -2,9 +2,9 @@
 `@example` (losscheck/examples/registry.py) with the catalogue id it claims, what its audit must say and the test
 table that audits it. A defective loss's docstring says its defect; a correct one's says it is correct. The
 correct ones are written as the libraries and tutorials write them (t5x's z-loss, the PyTorch distillation
-tutorial, TRL's DPO, transformers' ForCausalLMLoss).
+tutorial, TRL's DPO, CPO (SimPO) and ORPO trainers, transformers' ForCausalLMLoss).
 
-Ids: z_loss, kd, dpo, causal_lm.
+Ids: z_loss, kd, dpo, simpo, orpo, causal_lm.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def z_loss_over_batch(logits, z_loss=1e-4, reduction="mean"):
     return reduce(z_loss * torch.logsumexp(logits, dim=0).square(), reduction)
 
 
+@example("kd", suite="wild")
 @example("kd", suite="catalogue")
 def correct_kd(student_logits, teacher_logits, T=2.0):
     """Correct twin (kd): the tutorials' F.kl_div(log_softmax(s/T), softmax(t/T), 'batchmean') · T²."""
@@ -45,6 +46,7 @@ def kd_without_t_squared(student_logits, teacher_logits, T=2.0):
                     reduction="batchmean")
 
 
+@example("dpo", suite="wild")
 @example("dpo", suite="catalogue")
 class CorrectDPO(nn.Module):
     """Correct twin (dpo): TRL's DPOTrainer.dpo_loss (loss_type='sigmoid', conservative label smoothing)."""
@@ -74,6 +76,46 @@ def dpo_reference_added(policy_chosen_logps, policy_rejected_logps, reference_ch
     """Defect: the reference log-ratio added where it is subtracted."""
     logits = (policy_chosen_logps - policy_rejected_logps) + (reference_chosen_logps - reference_rejected_logps)
     return -F.logsigmoid(beta * logits).mean()
+
+
+@example("simpo", suite="catalogue")
+class CorrectSimPO(nn.Module):
+    """Correct twin (simpo): the SimPO trainer's simpo_loss (princeton-nlp/SimPO): the policy's log-ratio minus
+    gamma_beta_ratio, scaled by beta, under conservative label smoothing."""
+
+    def __init__(self, beta=2.0, gamma_beta_ratio=0.5, label_smoothing=0.0):
+        super().__init__()
+        self.beta, self.gamma_beta_ratio, self.label_smoothing = beta, gamma_beta_ratio, label_smoothing
+
+    def forward(self, policy_chosen_logps, policy_rejected_logps):
+        logits = (policy_chosen_logps - policy_rejected_logps) - self.gamma_beta_ratio
+        losses = (-F.logsigmoid(self.beta * logits) * (1 - self.label_smoothing)
+                  - F.logsigmoid(-self.beta * logits) * self.label_smoothing)
+        return losses.mean()
+
+
+@example("simpo", expect="LC102", variant="margin with the wrong sign", twin="CorrectSimPO", suite="catalogue")
+def simpo_margin_added(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Defect: the target margin added where SimPO subtracts it."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps) + beta * gamma_beta_ratio).mean()
+
+
+@example("orpo", suite="catalogue")
+def correct_orpo(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """Correct twin (orpo): TRL's ORPOTrainer.odds_ratio_loss (log1mexp branched at -log 2), negated as its trainer
+    subtracts it from the NLL."""
+    def log1mexp(x):
+        return torch.where(x < -0.6931471805599453, torch.log1p(-torch.exp(x)), torch.log(-torch.expm1(x)))
+    log_odds = (policy_chosen_logps - policy_rejected_logps) - (log1mexp(policy_chosen_logps)
+                                                                - log1mexp(policy_rejected_logps))
+    return -(beta * F.logsigmoid(log_odds)).mean()
+
+
+@example("orpo", expect="LC102", variant="probability ratio instead of odds ratio", twin="correct_orpo",
+         suite="catalogue")
+def orpo_probability_ratio(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """Defect: the log-probability ratio where ORPO takes the log-odds ratio."""
+    return -(beta * F.logsigmoid(policy_chosen_logps - policy_rejected_logps)).mean()
 
 
 @example("causal_lm", suite="wild")
@@ -140,6 +182,85 @@ def MicroBatchMeanLMLoss(logits, labels, num_items_in_batch=None, ignore_index=-
     shift_logits = logits[..., :-1, :].flatten(0, 1)
     shift_labels = labels[..., 1:].flatten()
     return F.cross_entropy(shift_logits, shift_labels, ignore_index=ignore_index)
+
+
+@example("causal_lm", expect={"LC102": "unshifted"}, twin="correct_causal_lm", gallery=19, suite="wild")
+class NextTokenLossNoShift(nn.Module):
+    """Defect (LC102, unshifted): the logits at t scored against the input token at t, labels = input_ids with no
+    shift, so the model learns to copy its input (the loss falls to near zero and generation is garbage)."""
+
+    def forward(self, logits, labels):
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
+
+
+@example("causal_lm", expect={"LC102": "shifted twice"}, twin="correct_causal_lm", gallery=20, suite="wild")
+def shifted_twice_lm_loss(logits, labels):
+    """Defect (LC102, shifted twice): labels "aligned" with torch.roll as a collator would, then shifted again as
+    the model's loss does: the logits at t scored against the token at t + 2."""
+    labels = torch.roll(labels, shifts=-1, dims=1)
+    labels[:, -1] = -100
+    shift_logits, shift_labels = logits[:, :-1, :], labels[:, 1:]
+    return F.cross_entropy(shift_logits.reshape(-1, logits.size(-1)), shift_labels.reshape(-1))
+
+
+@example("causal_lm", expect={"LC102": "padding counted"}, twin="correct_causal_lm", gallery=21, suite="wild")
+def padded_mean_lm_loss(logits, labels):
+    """Defect (LC102, padding counted): reduction='none' then .mean(): the -100 positions give 0 but still count
+    in the denominator, so batches with more padding get smaller losses."""
+    per_token = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1),
+                                reduction="none")
+    return per_token.mean()
+
+
+@example("kd", expect={"LC102": "no t² factor"}, twin="correct_kd", gallery=22, suite="wild")
+class SoftTargetLoss(nn.Module):
+    """Defect (LC102, no T² factor): Hinton's soft-target KL at temperature T without the T² that keeps its
+    gradients on the hard-label term's scale."""
+
+    def __init__(self, T=4.0):
+        super().__init__()
+        self.T = T
+
+    def forward(self, student_logits, teacher_logits):
+        return F.kl_div(F.log_softmax(student_logits / self.T, dim=1), F.softmax(teacher_logits / self.T, dim=1),
+                        reduction="batchmean")
+
+
+@example("kd", expect={"LC102": "temperature on the teacher only"}, twin="correct_kd", gallery=23, suite="wild")
+def teacher_softened_kd(student_logits, teacher_logits, T=4.0):
+    """Defect (LC102, temperature on the teacher only): the teacher softened by T, the student's raw
+    log_softmax, so the student is pulled towards a flatter distribution than its own logits give."""
+    return F.kl_div(F.log_softmax(student_logits, dim=-1), F.softmax(teacher_logits / T, dim=-1),
+                    reduction="batchmean") * T * T
+
+
+@example("kd", expect={"LC102": "kl direction swapped"}, twin="correct_kd", gallery=24, suite="wild")
+def reverse_kl_distillation(student_logits, teacher_logits, T=2.0):
+    """Defect (LC102, KL direction swapped): kl_div(teacher log-probs, student probs) is KL(student ‖ teacher),
+    the mode-seeking direction, where distillation minimises KL(teacher ‖ student)."""
+    return F.kl_div(F.log_softmax(teacher_logits / T, dim=-1), F.softmax(student_logits / T, dim=-1),
+                    reduction="batchmean") * T * T
+
+
+@example("dpo", expect={"LC102": "reference log-ratio with the wrong sign"}, twin="CorrectDPO", gallery=25,
+         suite="wild")
+def dpo_with_reference_added(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+                             reference_rejected_logps, beta=0.1):
+    """Defect (LC102, reference log-ratio with the wrong sign): the rewards written as policy + reference, so the
+    reference model's preference is added where DPO subtracts it."""
+    chosen = policy_chosen_logps + reference_chosen_logps
+    rejected = policy_rejected_logps + reference_rejected_logps
+    return -F.logsigmoid(beta * (chosen - rejected)).mean()
+
+
+@example("dpo", expect={"LC102": "log(sigmoid) instead of logsigmoid"}, twin="CorrectDPO", gallery=26,
+         suite="wild")
+def dpo_log_of_sigmoid(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+                       reference_rejected_logps, beta=0.1):
+    """Defect (LC102, log(sigmoid) instead of logsigmoid): the paper's -log σ(β h) typed literally; σ underflows
+    to 0 once β h is below about -100 in float32 and the loss is inf."""
+    h = (policy_chosen_logps - reference_chosen_logps) - (policy_rejected_logps - reference_rejected_logps)
+    return -torch.log(torch.sigmoid(beta * h)).mean()
 
 
 # -- one candidate per variant and convention option, and a correct twin per id (tests/test_variants.py) -----------
@@ -282,6 +403,61 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
     chosen_rewards = policy_chosen_logps - reference_chosen_logps
     rejected_rewards = policy_rejected_logps - reference_rejected_logps
     return -F.logsigmoid(beta * (chosen_rewards - rejected_rewards)).mean()
+
+
+@example("simpo", expect="LC102", variant="margin with the wrong sign", suite="variants")
+def simpo_margin_sign(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """β (π_c - π_r) + γ: the margin with the wrong sign."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps - (-gamma_beta_ratio))).mean()
+
+
+@example("simpo", expect="LC102", variant="chosen and rejected swapped", suite="variants")
+def simpo_swapped(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """The rejected answer's log-probability first."""
+    return -F.logsigmoid(beta * (policy_rejected_logps - policy_chosen_logps) - beta * gamma_beta_ratio).mean()
+
+
+@example("simpo", expect="LC102", variant="no target margin", suite="variants")
+def simpo_no_margin(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Reference-free DPO on average log-probabilities: the margin γ forgotten."""
+    return -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps)).mean()
+
+
+@example("simpo", suite="variants")
+def simpo_loss(policy_chosen_logps, policy_rejected_logps, beta=2.0, gamma_beta_ratio=0.5):
+    """Correct twin (simpo): TRL's CPOTrainer.cpo_loss with loss_type='simpo' (simpo_gamma = β · ratio):
+    logits = pi_logratios - simpo_gamma / beta, loss = -logsigmoid(beta * logits)."""
+    simpo_gamma = beta * gamma_beta_ratio
+    logits = (policy_chosen_logps - policy_rejected_logps) - simpo_gamma / beta
+    return -F.logsigmoid(beta * logits).mean()
+
+
+@example("orpo", expect="LC102", variant="probability ratio instead of odds ratio", suite="variants")
+def orpo_without_odds(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """log σ(π_c - π_r): the log(1 - p) terms of the odds left out."""
+    return -beta * F.logsigmoid(policy_chosen_logps - policy_rejected_logps).mean()
+
+
+@example("orpo", expect="LC102", variant="chosen and rejected swapped", suite="variants")
+def orpo_swapped(policy_chosen_logps, policy_rejected_logps, beta=0.1):
+    """The rejected answer's odds over the chosen one's."""
+    log_odds = (policy_rejected_logps - torch.log(-torch.expm1(policy_rejected_logps))) \
+        - (policy_chosen_logps - torch.log(-torch.expm1(policy_chosen_logps)))
+    return -beta * F.logsigmoid(log_odds).mean()
+
+
+@example("orpo", suite="variants")
+class OddsRatioLoss(nn.Module):
+    """Correct twin (orpo): the odds-ratio term with log(1 - p) as log(-expm1(log p)), exact near p = 1."""
+
+    def __init__(self, beta=0.1):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, policy_chosen_logps, policy_rejected_logps):
+        log_odds_chosen = policy_chosen_logps - torch.log(-torch.expm1(policy_chosen_logps))
+        log_odds_rejected = policy_rejected_logps - torch.log(-torch.expm1(policy_rejected_logps))
+        return -self.beta * F.logsigmoid(log_odds_chosen - log_odds_rejected).mean()
 
 
 @example("causal_lm", expect="LC102", variant="unshifted", suite="variants")

@@ -16,6 +16,7 @@ from losscheck.judge.strategies import (batch_size, binary, class_indices, class
 from losscheck.diagnosis.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
 
 WEIGHT = Param("weight", None, tensor=True)
+IGNORE_INDEX = -100  # torch's default, and the padding label of language-model batches
 BINARY_FORMATS = ("binary", "soft")
 EXTREME_LOGITS = (-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4)
 
@@ -170,6 +171,21 @@ def _denominator_counts_ignored(r, case):
     return np.asarray(call(r, case, reduction="sum") / max(t.size, 1))
 
 
+def mean_per_sequence(values, kept):
+    """The mistake "mean per sequence then over sequences": each sample's loss values (ignored ones 0) summed and
+    divided by its number of kept positions, then averaged over the samples (values and kept: (N, ...))."""
+    n = values.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.mean(values.reshape(n, -1).sum(axis=1) / np.reshape(kept, (n, -1)).sum(axis=1)))
+
+
+def _per_sequence(r, case):
+    x, t = case.inputs
+    if case.params["reduction"] != "mean" or t.dtype.kind != "i" or t.ndim < 2:
+        raise ValueError("needs 'mean' and class indices with positions, (N, T) or (N, H, W)")
+    return mean_per_sequence(call(r, case, reduction="none"), t != case.params["ignore_index"])
+
+
 CROSS_ENTROPY_VARIANTS = (
     on_input("softmax applied twice", "applies softmax to the logits before a loss that applies log_softmax "
              "itself (double activation)", "pass raw logits to cross_entropy", softmax_classes),
@@ -180,7 +196,33 @@ CROSS_ENTROPY_VARIANTS = (
     Variant("ignored targets in the denominator", "masks ignored targets out of the sum but still divides by "
             "every target (wrong denominator with ignore_index)", "divide by the number of kept targets",
             _denominator_counts_ignored),
+    Variant("mean per sequence then over sequences", "averages each sequence's kept tokens (each image's pixels), "
+            "then the sequences, so a short sequence's tokens weigh more than a long one's", "sum over every kept "
+            "token of the batch and divide by their count: F.cross_entropy(logits.view(-1, V), labels.view(-1))",
+            _per_sequence),
 )
+
+
+def classes_last(inputs):
+    """The catalogue's (logits, target) with the classes on the last axis, as language-model code writes them.
+
+    (N, C) stays; the spatial draws (N, C, H, W) and (N, C, D, H, W) become token sequences (N, T, C), T = H·W
+    (D·H·W), with labels (N, T) (probability targets (N, T, C)). Sequence i > 0 is padded with ignore_index
+    (-100) at its last min(i, T - 1) positions, so sequences keep unequal numbers of tokens, as padded batches
+    do (a mean per sequence is then not the mean per token).
+    """
+    x, t = (np.asarray(a) for a in inputs)
+    if x.ndim < 3:
+        return x, t
+    n, c = x.shape[:2]
+    tokens = np.moveaxis(x, 1, -1).reshape(n, -1, c)
+    if t.shape == x.shape:
+        return tokens, np.moveaxis(t, 1, -1).reshape(n, -1, c)
+    labels = t.reshape(n, -1).copy()
+    for i in range(1, n):
+        pad = min(i, labels.shape[1] - 1)
+        labels[i, labels.shape[1] - pad:] = IGNORE_INDEX
+    return tokens, labels
 
 
 CROSS_ENTROPY_CONVENTIONS = (
@@ -189,6 +231,13 @@ CROSS_ENTROPY_CONVENTIONS = (
         "other_classes": Option("gives 1-eps to the true class and eps/(C-1) to each other class",
                                 "hand-written smoothing in many tutorials",
                                 {"label_smoothing_form": "other_classes"})}),
+    Convention("class_axis", "1", {
+        "1": Option("takes the classes on dim 1: (N, C) or (N, C, d1, ...)", "torch"),
+        "last": Option("takes the classes on the last axis: logits (B, T, V) and labels (B, T) already shifted, as "
+                       "language-model code writes it (F.cross_entropy(logits.view(-1, V), labels.view(-1))); the "
+                       "audit shows it the catalogue's spatial draws as padded token sequences (N, H·W, C)",
+                       "transformers, nanoGPT and most language-model training loops", {"class_axis": -1},
+                       inputs=classes_last)}),
 )
 
 

@@ -1,5 +1,10 @@
-"""Specs for the language-model family: z_loss, kd (knowledge distillation), dpo (preference optimisation) and
-causal_lm (next-token cross-entropy).
+"""Specs for the language-model family: z_loss, kd (knowledge distillation), dpo (preference optimisation), simpo
+and orpo (reference-free preference losses) and causal_lm (next-token cross-entropy).
+
+simpo and orpo are ids of their own, not dpo conventions: they take two inputs (the policy's length-normalised
+log-probabilities of the chosen and rejected answers), not dpo's four, as TRL's CPOTrainer.cpo_loss and
+ORPOTrainer.odds_ratio_loss do, and their formulas are not dpo's at any parameter value (SimPO's margin γ, ORPO's
+odds instead of probabilities).
 
 Two input contracts of these losses are call forms (losscheck.specs.forms), chosen by the candidate's argument
 names, because no call can tell them apart: a causal LM loss that takes its labels already shifted computes
@@ -9,7 +14,7 @@ takes hard labels is called with a third tensor.
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.special import logsumexp, softmax, xlogy
+from scipy.special import log_expit, logsumexp, softmax, xlogy
 
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, with_params
@@ -17,10 +22,9 @@ from losscheck.judge.strategies import batch_size, class_indices, floats, logits
 from losscheck.references import language as ref
 from losscheck.references._reduce import reduce
 from losscheck.specs.base import LossSpec, Naming, Param
+from losscheck.specs.classification import IGNORE_INDEX, mean_per_sequence
 from losscheck.specs.forms import Form
 from losscheck.specs.regression import REDUCTION
-
-IGNORE_INDEX = -100
 
 
 # -- z_loss -------------------------------------------------------------------------------------------------------
@@ -210,6 +214,63 @@ DPO_CONVENTIONS = (
 )
 
 
+# -- simpo, orpo --------------------------------------------------------------------------------------------------
+def draw_preference_pair(draw, *, layout, target_format, scale, params):
+    """(policy_chosen_logps, policy_rejected_logps): (N,) length-normalised (per-token average) log-probabilities
+    in [-8, -2⁻¹³]; at the extreme scale multiplied up to 1e3 (log σ's argument far below -100)."""
+    n = batch_size(draw, layout)
+    factor = draw(st.sampled_from([10.0, 100.0, 1e3]), label="extreme_factor") if scale == "extreme" else 1.0
+    return tuple(floats(draw, (n,), -2.0 ** -13, label=name, min_value=-8.0) * factor
+                 for name in ("policy_chosen_logps", "policy_rejected_logps"))
+
+
+def pair_edges():
+    """Equal answers (the loss at zero margin), margins of ±5e3, and log-probabilities next to 0 (an answer of
+    probability 1 - 1e-9: log(1 - exp(x)) written naively is log 0 in float32)."""
+    near_one, far = np.array([-1e-9, -5e3, -2.0]), np.array([-5e3, -1e-9, -2.0])
+    return [("equal answers", (far, far.copy())), ("large margins, probabilities near 1", (near_one, far))]
+
+
+def _margin_sign(r, case):
+    return call(r, case, gamma_beta_ratio=-case.params["gamma_beta_ratio"])
+
+
+def _pair_swapped(r, case):
+    return call(r, case.with_inputs(case.inputs[::-1]))
+
+
+def _probability_ratio(r, case):
+    """log σ(π_c - π_r): the log-probability ratio where ORPO takes the log-odds ratio (no log(1 - p) terms)."""
+    pc, pr = (np.asarray(a) for a in case.inputs)
+    values = -case.params["beta"] * log_expit(pc - pr)
+    return np.asarray(reduce(values, case.params["reduction"]))
+
+
+SWAPPED = Variant("chosen and rejected swapped", "swaps the chosen and the rejected answers, so it prefers the "
+                  "rejected one", "policy_chosen_logps first, policy_rejected_logps second", _pair_swapped)
+# log(sigmoid(.)) for logsigmoid is no variant of simpo or orpo: on length-normalised log-probabilities their
+# arguments stay far above float32's underflow (about -103) except at the extreme inputs, where stability.extremes
+# reports the inf (LC201) without a name.
+
+SIMPO_VARIANTS = (
+    Variant("margin with the wrong sign", "adds the target margin γ instead of subtracting it: β (π_c - π_r) + γ",
+            "logits = beta * (pi_chosen - pi_rejected) - gamma, gamma = beta * gamma_beta_ratio", _margin_sign),
+    SWAPPED,
+    with_params("no target margin", "leaves out the target reward margin γ (plain reference-free DPO on "
+                "average log-probabilities)", "subtract gamma = beta * gamma_beta_ratio from the scaled log-ratio",
+                gamma_beta_ratio=lambda p: 0.0),
+)
+
+ORPO_VARIANTS = (
+    Variant("probability ratio instead of odds ratio", "uses the log-probability ratio π_c - π_r where ORPO takes "
+            "the log-odds ratio (the log(1 - p) terms left out)", "log_odds = (pc - pr) - (log1mexp(pc) - "
+            "log1mexp(pr)), log1mexp(x) = log(1 - exp(x))", _probability_ratio),
+    SWAPPED,
+)
+
+PAIR_SIGNATURE = ("policy_chosen_logps", "policy_rejected_logps")
+
+
 # -- causal_lm ----------------------------------------------------------------------------------------------------
 def draw_causal_lm(draw, *, layout, target_format, scale, params):
     """(logits (B, T, V), labels (B, T)): token ids with ignore_index (-100) at masked or padded positions, at
@@ -252,10 +313,8 @@ def _padding_counted(r, case):
 def _mean_per_sequence(r, case):
     if case.params["reduction"] != "mean" or case.params.get("num_items_in_batch") is not None:
         raise ValueError("defined for 'mean' over the kept tokens")
-    values = call(r, case, reduction="none")
-    kept = np.sum(np.asarray(case.inputs[1])[:, 1:] != case.params["ignore_index"], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.mean(values.sum(axis=1) / kept))
+    return mean_per_sequence(call(r, case, reduction="none"),
+                             np.asarray(case.inputs[1])[:, 1:] != case.params["ignore_index"])
 
 
 def _per_micro_batch_mean(r, case):
@@ -344,6 +403,24 @@ SPECS = [
         variants=DPO_VARIANTS, conventions=DPO_CONVENTIONS,
         convention_params={"loss_type": ("loss_type", {"sigmoid": "sigmoid", "ipo": "ipo", "hinge": "hinge"}),
                            "reference_free": ("reference_free", {False: "no", True: "yes"})}),
+    LossSpec(
+        id="simpo", family="language", summary="-log σ(β (π_c - π_r) - γ), γ = β · gamma_beta_ratio, π length-"
+        "normalised log-probabilities; mean over pairs (Meng et al.)",
+        naming=Naming(("simpo", "simple preference"), standalone=("simpo",)),
+        signature=PAIR_SIGNATURE, reference=ref.simpo,
+        params=(Param("beta", 2.0, ("b",), (2.0, 0.5, 10.0)),
+                Param("gamma_beta_ratio", 0.5, ("gamma_ratio", "ratio"), (0.5, 0.0, 1.5)),
+                Param("label_smoothing", 0.0, ("smoothing", "eps"), (0.0, 0.1)), REDUCTION),
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
+        edge_cases=pair_edges, variants=SIMPO_VARIANTS),
+    LossSpec(
+        id="orpo", family="language", summary="ORPO's odds-ratio term -β log σ(log odds_c - log odds_r), odds of "
+        "length-normalised log-probabilities; mean over pairs (Hong et al.)",
+        naming=Naming(("orpo", "odds ratio"), standalone=("orpo",)),
+        signature=PAIR_SIGNATURE, reference=ref.orpo,
+        params=(Param("beta", 0.1, ("lambda_", "lam", "orpo_alpha", "alpha"), (0.1, 1.0)), REDUCTION),
+        draw_inputs=draw_preference_pair, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
+        edge_cases=pair_edges, variants=ORPO_VARIANTS),
     LossSpec(
         id="causal_lm", family="language", summary="next-token cross-entropy: logits[:, :-1] against labels[:, 1:], "
         "mean over the kept (≠ -100) tokens or / num_items_in_batch",

@@ -19,7 +19,8 @@ class LibraryLoss:
     codes: tuple = ()       # every non-info finding code the audit reports (seed 0, default budget)
     # verdict: "pass", "fail" (exit 1) or "unusable" (exit 2: it accepts none of the loss's inputs)
     note: str = ""
-    requires: str = ""  # the library a row needs installed when its target is a copy or an adapter in tests/fixtures
+    requires: str = ""  # the library a row needs installed when its target is a copy or an adapter (tests/fixtures,
+    # losscheck.examples.adapters): the test skips the row without it
 
 
 LIBRARY_LOSSES = [
@@ -80,6 +81,20 @@ LIBRARY_LOSSES = [
                 note="x.float(): float64 gives float32; 'batchmean' default; disable_torch_grad_focal_loss read "
                      "as detach_focusing. timm 1.0.31 cannot be imported here (needs torchvision): its "
                      "loss/asymmetric_loss.py audited as a file"),
+    LibraryLoss("losscheck.examples.adapters:trl_simpo", "simpo", requires="trl",
+                note="TRL 1.16 CPOTrainer.cpo_loss (loss_type='simpo', simpo_gamma = beta · gamma_beta_ratio) called "
+                     "through a thin adapter (a namespace as self); DPOTrainer has no loss entry point (the loss is "
+                     "inlined beside the forward pass)"),
+    LibraryLoss("losscheck.examples.adapters:trl_orpo", "orpo", codes=("LC603",), requires="trl",
+                note="TRL 1.16 ORPOTrainer.odds_ratio_loss through a thin adapter (negated and averaged as the trainer "
+                     "does); values and gradients agree; its .float() returns float32 for float64 log-probabilities"),
+    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", codes=("LC102", "LC202", "LC303", "LC504"), requires="trl",
+                note="TRL 1.16 GKDTrainer.generalized_jsd_loss at beta=0 (forward KL, batchmean): clean at its default "
+                     "T = 1; at explored T != 1 a warning names 'no T² factor', which is GKD's definition, not a bug"),
+    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", {"temperature": 2.0}, verdict="fail",
+                codes=("LC102", "LC202", "LC303", "LC504"), requires="trl",
+                note="at a temperature the user sets (T = 2) the missing T² is an error against Hinton's kd; GKD "
+                     "defines its loss without it, so distil with it at T = 1 or multiply by T² yourself"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
