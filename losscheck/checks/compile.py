@@ -42,6 +42,7 @@ LOW = "bfloat16"
 UNIT_ROUNDOFF = 2.0 ** -8  # bf16's
 DIFFERENT_UNITS = 16.0  # compiled and eager bf16 results further apart than this many u·max|ref| differ (LC905)
 FLOOR = 1e-6  # an absolute difference below u·1e-6 is noise for any loss
+DRAWS = 10  # cases drawn (no candidate call) to pick inductor's one: the most confident of them
 
 
 def compile_request(ctx, case: Case, backend: str, grad_args, calls: int = 1, autocast: str | None = None) -> Compile:
@@ -192,32 +193,25 @@ def low_precision(ctx, case: Case, grad_args):
 
 @register("compile.inductor", "compile", only_if=lambda ctx: ctx.compile and ctx.inductor)
 def under_inductor(ctx) -> Evidence:
-    """The loss compiled with inductor once, on the first drawn example: float32 against eager, and bf16 autocast
-    against float64 on both sides."""
+    """The loss compiled with inductor once, on fixed inputs: the most confident of DRAWS drawn cases (the largest
+    input that gets a gradient: where bf16 loses most), float32 against eager, and bf16 autocast against float64 on
+    both sides."""
     grad_args = tuple(ctx.spec.grad_args)
-    ran = []
-
-    def prop(case):
-        if ran:
-            return  # once per loss: a cold inductor compile costs about 20 s
-        ran.append(case)
-        reply = ctx.candidate.perform(ctx.caller, compile_request(ctx, case, "inductor", grad_args))
-        if reply.error:
-            raise Abort(Skip(f"the loss does not run here: {reply.error}"))
-        stopped = not_compiled(reply, case, "inductor")
-        if stopped:
-            raise Abort(stopped)
-        try:
-            compare(ctx, reply, case, "inductor")
-            low_precision(ctx, case, grad_args)
-        except Violation as v:
-            raise Abort(v) from None  # not shrunk: each try would be another inductor compile
-
-    strategy = cases(ctx.state, target_formats=ctx.target_formats)
+    drawn = []
+    ctx.search(cases(ctx.state, target_formats=ctx.target_formats, confident=True), drawn.append, max_examples=DRAWS)
+    if not drawn:
+        raise Skip("no case could be drawn")
+    case = max(drawn, key=lambda c: max((float(np.max(np.abs(c.inputs[i]))) for i in grad_args
+                                         if c.inputs[i].size), default=0.0))
+    reply = ctx.candidate.perform(ctx.caller, compile_request(ctx, case, "inductor", grad_args))
+    if reply.error:
+        raise Skip(f"the loss does not run here: {reply.error}")
+    stopped = not_compiled(reply, case, "inductor")
+    if stopped:
+        return Evidence(1, [stopped])
     try:
-        ctx.search(strategy, prop, max_examples=1)
-    except Abort as stop:
-        if isinstance(stop.outcome, Skip):
-            raise stop.outcome
-        return Evidence(1, [stop.outcome])
-    return Evidence(len(ran), [], "one example, float32 and bf16 autocast")
+        compare(ctx, reply, case, "inductor")
+        low_precision(ctx, case, grad_args)
+    except Violation as v:
+        return Evidence(1, [v])
+    return Evidence(1, [], "one case, float32 and bf16 autocast")
