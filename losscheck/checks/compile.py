@@ -59,18 +59,21 @@ def _arrays(side: dict):
     return value, [None if g is None else wire.decode_tensor(g).numpy() for g in side.get("grads", [])]
 
 
-def reproduction(signature, backend: str) -> str:
-    """A finding's snippet: the loss called eagerly and compiled, values and gradients printed side by side."""
+def reproduction(signature, backend: str, autocast: str | None = None) -> str:
+    """A finding's snippet: the loss called eagerly and compiled (under CPU autocast to `autocast` where set),
+    values and gradients printed side by side."""
     args = ", ".join(signature)
     dynamic = ", dynamic=True" if backend == "aot_eager" else ""
+    call = f"    with torch.autocast('cpu', dtype=torch.{autocast}):\n        out = fn(*grads)" if autocast else \
+        "    out = fn(*grads)"
     return "\n".join([
         "import torch._dynamo",
         "torch._dynamo.config.fail_on_recompile_limit_hit = True",
         f"compiled = torch.compile(loss_fn, backend={backend!r}{dynamic})",
         "for name, fn in ((\"eager\", loss_fn), (\"compiled\", compiled)):",
         f"    grads = [t.detach().clone().requires_grad_(t.is_floating_point()) for t in ({args},)]",
-        "    out = fn(*grads)",
-        "    out.sum().backward()",
+        call,
+        "    out.float().sum().backward()",
         "    print(name, out, [g.grad for g in grads if g.grad is not None])",
     ])
 
@@ -187,7 +190,7 @@ def low_precision(ctx, case: Case, grad_args):
                     f"({e_units:.1f} units of u·max|ref| from the float64 reference {number(want)}), compiled "
                     f"(inductor) {number(got)} ({c_units:.1f} units); {verdict} (inductor computes fused {LOW} "
                     "code in float32; torch._inductor.config.emulate_precision_casts=True gives eager's rounding)",
-                    case, LOW, expected=want, snippet=reproduction(ctx.spec.signature, "inductor"),
+                    case, LOW, expected=want, snippet=reproduction(ctx.spec.signature, "inductor", LOW),
                     severity="warning", data={"eager_units": e_units, "compiled_units": c_units})
 
 
