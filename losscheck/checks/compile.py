@@ -59,7 +59,7 @@ def _arrays(side: dict):
     return value, [None if g is None else wire.decode_tensor(g).numpy() for g in side.get("grads", [])]
 
 
-def reproduction(signature, backend: str, autocast: str | None = None) -> str:
+def compile_snippet(signature, backend: str, autocast: str | None = None) -> str:
     """A finding's snippet: the loss called eagerly and compiled (under CPU autocast to `autocast` where set),
     values and gradients printed side by side."""
     args = ", ".join(signature)
@@ -78,10 +78,10 @@ def reproduction(signature, backend: str, autocast: str | None = None) -> str:
     ])
 
 
-def compare(ctx, reply, case: Case, backend: str, dtype: str = "float32"):
+def against_eager(ctx, reply, case: Case, backend: str, dtype: str = "float32"):
     """Raise LC901/LC902 where the compiled value or gradient of `reply` is not the eager one within the dtype's
     tolerance (nan agrees with nan: a loss that is nan eagerly is the other families' finding)."""
-    snippet = reproduction(ctx.spec.signature, backend)
+    snippet = compile_snippet(ctx.spec.signature, backend)
     if reply.compiled.get("error"):
         raise Violation("LC901", f"under torch.compile ({backend}) {reply.compiled['error']}, where eagerly the loss "
                         f"returns {number(_arrays(reply.eager)[0])}", case, dtype, snippet=snippet)
@@ -118,7 +118,7 @@ def graph_breaks(ctx, breaks: dict, case: Case) -> Violation:
     """LC904: each graph break's reason (its first line) and count; info, a warning with --fullgraph."""
     reasons = "; ".join(f"{reason.strip().splitlines()[0]} (x{n})" for reason, n in breaks.items())
     return Violation("LC904", f"dynamo breaks the loss's graph: {reasons}", case,
-                     snippet=reproduction(ctx.spec.signature, "aot_eager"),
+                     snippet=compile_snippet(ctx.spec.signature, "aot_eager"),
                      severity="warning" if ctx.fullgraph else "info", data={"graph_breaks": breaks})
 
 
@@ -139,7 +139,7 @@ def under_aot_eager(ctx) -> Evidence:
             raise Abort(stopped)
         for reason, n in reply.graph_breaks.items():
             breaks[reason] = max(breaks.get(reason, 0), n)
-        compare(ctx, reply, case, "aot_eager")
+        against_eager(ctx, reply, case, "aot_eager")
 
     try:
         n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
@@ -190,7 +190,7 @@ def low_precision(ctx, case: Case, grad_args):
                     f"({e_units:.1f} units of u·max|ref| from the float64 reference {number(want)}), compiled "
                     f"(inductor) {number(got)} ({c_units:.1f} units); {verdict} (inductor computes fused {LOW} "
                     "code in float32; torch._inductor.config.emulate_precision_casts=True gives eager's rounding)",
-                    case, LOW, expected=want, snippet=reproduction(ctx.spec.signature, "inductor", LOW),
+                    case, LOW, expected=want, snippet=compile_snippet(ctx.spec.signature, "inductor", LOW),
                     severity="warning", data={"eager_units": e_units, "compiled_units": c_units})
 
 
@@ -213,7 +213,7 @@ def under_inductor(ctx) -> Evidence:
     if stopped:
         return Evidence(1, [stopped])
     try:
-        compare(ctx, reply, case, "inductor")
+        against_eager(ctx, reply, case, "inductor")
         low_precision(ctx, case, grad_args)
     except Violation as v:
         return Evidence(1, [v])
