@@ -101,23 +101,27 @@ def against_eager(ctx, reply, case: Case, backend: str, dtype: str = "float32"):
 
 
 def not_compiled(reply, case: Case, backend: str) -> Violation | None:
-    """LC903 when torch.compile did not run the loss: the recompile limit was reached, or no compiled graph ran."""
+    """LC903 when torch.compile did not run the loss: the recompile limit was reached, or no compiled graph ran
+    and dynamo names no graph break for it (a loss whose every op is behind a break is LC904's: `graph_breaks`)."""
     if reply.recompile_limit:
         return Violation("LC903", f"the loss recompiles on every call: under torch.compile ({backend}) dynamo "
                          f"reached its recompile limit ({reply.limit}) within {RECOMPILE_CALLS} calls on the same "
                          "inputs, and in training it would then run the loss eagerly from there on (recompile "
                          "reasons: TORCH_LOGS=recompiles); the compiled result is not compared", case)
-    if reply.graphs_run == 0:
+    if reply.graphs_run == 0 and not reply.graph_breaks:
         return Violation("LC903", f"under torch.compile ({backend}) no compiled graph of the loss ever ran (dynamo "
                          "skipped it or fell back to eager): the compiled result would be the eager one, so it is "
                          "not compared", case)
     return None
 
 
-def graph_breaks(ctx, breaks: dict, case: Case) -> Violation:
-    """LC904: each graph break's reason (its first line) and count; info, a warning with --fullgraph."""
+def graph_breaks(ctx, breaks: dict, case: Case, eager: bool) -> Violation:
+    """LC904: each graph break's reason (its first line) and count, and whether no compiled graph ran at all
+    (`eager`: the loss runs eagerly under torch.compile, so nothing was compared); info, a warning with --fullgraph."""
     reasons = "; ".join(f"{reason.strip().splitlines()[0]} (x{n})" for reason, n in breaks.items())
-    return Violation("LC904", f"dynamo breaks the loss's graph: {reasons}", case,
+    ran = ("; no compiled graph of the loss ran, so under torch.compile it runs eagerly (values and gradients were "
+           "not compared)") if eager else ""
+    return Violation("LC904", f"dynamo breaks the loss's graph: {reasons}{ran}", case,
                      snippet=compile_snippet(ctx.spec.signature, "aot_eager"),
                      severity="warning" if ctx.fullgraph else "info", data={"graph_breaks": breaks})
 
@@ -126,7 +130,7 @@ def graph_breaks(ctx, breaks: dict, case: Case) -> Violation:
 def under_aot_eager(ctx) -> Evidence:
     """The loss compiled (aot_eager, dynamic shapes) per drawn example: value and gradient against eager."""
     grad_args = tuple(ctx.spec.grad_args)
-    breaks, first = {}, []
+    breaks, first, compiled = {}, [], []
 
     def prop(case):
         calls = 1 if first else RECOMPILE_CALLS
@@ -139,7 +143,9 @@ def under_aot_eager(ctx) -> Evidence:
             raise Abort(stopped)
         for reason, n in reply.graph_breaks.items():
             breaks[reason] = max(breaks.get(reason, 0), n)
-        against_eager(ctx, reply, case, "aot_eager")
+        if reply.graphs_run:  # else every op is behind a graph break: the loss ran eagerly, nothing to compare
+            compiled.append(case)
+            against_eager(ctx, reply, case, "aot_eager")
 
     try:
         n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
@@ -150,7 +156,7 @@ def under_aot_eager(ctx) -> Evidence:
         return Evidence(len(first), [stop.outcome], "torch.compile does not run the loss")
     evidence = Evidence(n, [v] if v else [])
     if breaks and first:
-        evidence.violations.append(graph_breaks(ctx, breaks, first[0]))
+        evidence.violations.append(graph_breaks(ctx, breaks, first[0], eager=not compiled))
     evidence.detail = f"{sum(breaks.values())} graph break(s)" if breaks else "no graph breaks"
     return evidence
 
@@ -212,6 +218,8 @@ def under_inductor(ctx) -> Evidence:
     stopped = not_compiled(reply, case, "inductor")
     if stopped:
         return Evidence(1, [stopped])
+    if not reply.graphs_run:
+        raise Skip("no compiled graph of the loss ran (every operation is behind a graph break: see compile.aot_eager)")
     try:
         against_eager(ctx, reply, case, "inductor")
         low_precision(ctx, case, grad_args)
