@@ -149,7 +149,7 @@ def under_aot_eager(ctx) -> Evidence:
 
     try:
         n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop,
-                          max_examples=max(ctx.max_examples // 3, 5))
+                          max_examples=max(ctx.max_examples // 6, 4))
     except Abort as stop:
         if isinstance(stop.outcome, Skip):
             raise stop.outcome
