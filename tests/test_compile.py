@@ -10,6 +10,7 @@ from torch import nn
 
 from losscheck import audit
 from losscheck.checks.compile import RECOMPILE_CALLS, not_compiled
+from losscheck.examples.classification import CorrectFocal, NaiveFocal
 from losscheck.examples.regression import CallCountingMSE, CompilePathMSE, CorrectMSE, LoggingMSE
 from losscheck.judge.cases import Case
 from losscheck.suspect import wire
@@ -89,3 +90,14 @@ def test_fullgraph_makes_a_graph_break_a_warning():
                    select=["LC904"])
     (finding,) = result.findings
     assert finding.severity == "warning" and "item()" in finding.message
+
+
+def test_inductor_hides_a_bf16_bug_and_says_so_and_its_twin_is_clean():
+    result = audit(f"{NaiveFocal.__module__}:NaiveFocal", as_="focal", compile=True, inductor=True, max_examples=5,
+                   select=["LC905"])
+    (finding,) = result.findings
+    assert finding.severity == "warning" and "compile hides the bug" in finding.message, finding.message
+    assert "torch.autocast('cpu', dtype=torch.bfloat16)" in finding.reproducer
+    twin = audit(f"{CorrectFocal.__module__}:CorrectFocal", as_="focal", compile=True, inductor=True, max_examples=5,
+                 select=["LC9"])
+    assert not twin.findings and [c.status for c in twin.checks if c.name == "compile.inductor"] == ["pass"]
