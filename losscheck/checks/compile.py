@@ -7,8 +7,8 @@ compile.aot_eager (--compile)  per drawn example, the loss compiled with backend
     graphs dynamo and AOTAutograd build, run without inductor's code generation: about 0.2 s a compile once warm).
     The first example calls the compiled loss recompile_limit + 1 times, so a loss that recompiles on every call
     reaches dynamo's limit; dynamo raises there (fail_on_recompile_limit_hit) instead of silently running eagerly.
-compile.inductor (--compile --inductor)  once per loss, on the first drawn example: backend="inductor" in float32
-    (its fused kernels against eager) and under bf16 CPU autocast, where inductor computes fused bf16 code in
+compile.inductor (--compile --inductor)  once per loss, on the most confident of DRAWS drawn cases: backend="inductor"
+    in float32 (its fused kernels against eager) and under bf16 CPU autocast, where inductor computes fused bf16 code in
     float32: both sides are graded against the float64 reference on the same rounded inputs, so a difference says
     which side is right ("compile hides the bug" when eager is the one that is wrong). A cold inductor compile
     takes about 20 s on this machine (2.7 s with a warm cache), hence its own option.
@@ -130,14 +130,14 @@ def graph_breaks(ctx, breaks: dict, case: Case, eager: bool) -> Violation:
 def under_aot_eager(ctx) -> Evidence:
     """The loss compiled (aot_eager, dynamic shapes) per drawn example: value and gradient against eager."""
     grad_args = tuple(ctx.spec.grad_args)
-    breaks, first, compiled = {}, [], []
+    breaks, served, compiled = {}, [], []  # served: the cases the loss ran on (the first: RECOMPILE_CALLS calls)
 
     def prop(case):
-        calls = 1 if first else RECOMPILE_CALLS
-        first.append(case)
+        calls = 1 if served else RECOMPILE_CALLS
         reply = ctx.candidate.perform(ctx.caller, compile_request(ctx, case, "aot_eager", grad_args, calls))
         if reply.error:
             return  # the loss fails eagerly here (or cannot be built): the other families say so
+        served.append(case)
         stopped = not_compiled(reply, case, "aot_eager")
         if stopped:
             raise Abort(stopped)
@@ -153,10 +153,10 @@ def under_aot_eager(ctx) -> Evidence:
     except Abort as stop:
         if isinstance(stop.outcome, Skip):
             raise stop.outcome
-        return Evidence(len(first), [stop.outcome], "torch.compile does not run the loss")
+        return Evidence(len(served), [stop.outcome], "torch.compile does not run the loss")
     evidence = Evidence(n, [v] if v else [])
-    if breaks and first:
-        evidence.violations.append(graph_breaks(ctx, breaks, first[0], eager=not compiled))
+    if breaks and served:
+        evidence.violations.append(graph_breaks(ctx, breaks, served[0], eager=not compiled))
     evidence.detail = f"{sum(breaks.values())} graph break(s)" if breaks else "no graph breaks"
     return evidence
 
