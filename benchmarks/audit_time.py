@@ -4,20 +4,21 @@ Prints:
 - `python -c "import torch"` and `python -c "import losscheck"` (best of 3, cold processes);
 - per built-in (torch.nn modules and functionals): the wall time of `audit()` in-process (torch and
   hypothesis already imported) and the examples it drew;
-- hypothesis examples per second per check family, over all built-ins (with --precision, the built-ins are audited
-  with the opt-in precision family too, and its check seconds stand beside the default families' of the same run);
+- hypothesis examples per second per check family, over all built-ins (with --precision or --compile, the built-ins
+  are audited with that opt-in family too, and its check seconds stand beside the default families' of the same run);
 - with --twins FAMILY (repeatable), the correct twin of each id of a catalogue family that torch has no
   built-in for (the corpus's "variants" twin, losscheck/examples/<family>.py), timed the same way, and its ratio
   to the median built-in of its family, or of the closest family that has built-ins (CLOSEST: language ->
   classification, whose cross_entropy the language losses build on), else of every built-in (target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
-  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` (best of 2 each, run
-  alternately): what the opt-in precision family adds to a cold default audit of a built-in (the budget for a
+  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` and with `--compile` (best
+  of 2 each, run alternately): what each opt-in family adds to a cold default audit of a built-in (the budget for a
   family on by default: 20%);
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
     python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery] [--precision]
+                                    [--compile]
 """
 import argparse
 import statistics
@@ -50,10 +51,10 @@ def main():
     ap.add_argument("--twins", action="append", default=[], metavar="FAMILY")
     ap.add_argument("--gallery", action="store_true")
     ap.add_argument("--precision", action="store_true", help="audit the built-ins with the precision family too")
+    ap.add_argument("--compile", action="store_true", help="audit the built-ins with the compile family too")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
-    if args.precision:
-        options["precision"] = True
+    options.update({flag: True for flag in ("precision", "compile") if getattr(args, flag)})
     t_torch = cold("-c", "import torch")
     t_losscheck = cold("-c", "import losscheck")
     print(f"import torch: {t_torch:.2f} s; import losscheck: {t_losscheck:.2f} s (cold processes, best of 3)\n")
@@ -77,10 +78,13 @@ def main():
     if args.twins:
         twins(args.twins, rows, options)
 
-    t_cli, t_precision = cold_audits("torch.nn.CrossEntropyLoss")
+    best = cold_audits("torch.nn.CrossEntropyLoss")
+    t_cli = best[()]
     print(f"\ncold CLI audit of torch.nn.CrossEntropyLoss: {t_cli:.2f} s = {t_cli / t_torch:.1f}x import torch")
-    print(f"the same with --precision: {t_precision:.2f} s (+{100 * (t_precision / t_cli - 1):.0f}%; a family on by "
-          f"default may add 20%)")
+    for flags, seconds in best.items():
+        if flags:
+            print(f"the same with {' '.join(flags)}: {seconds:.2f} s (+{100 * (seconds / t_cli - 1):.0f}%; a family on "
+                  f"by default may add 20%)")
     if args.gallery:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
@@ -89,18 +93,20 @@ def main():
             print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
 
 
-def cold_audits(target: str, rounds: int = 2) -> tuple[float, float]:
-    """The best of `rounds` cold CLI audits of `target` without and with --precision, run alternately (so a busy
-    machine slows both alike)."""
-    best = {False: float("inf"), True: float("inf")}
+OPT_IN = ((), ("--precision",), ("--compile",))  # the cold audits compared: default, and each opt-in family
+
+
+def cold_audits(target: str, rounds: int = 2) -> dict:
+    """flags -> the best of `rounds` cold CLI audits of `target` with them (OPT_IN), run alternately (so a busy
+    machine slows each alike)."""
+    best = dict.fromkeys(OPT_IN, float("inf"))
     for _ in range(rounds):
-        for precision in (False, True):
+        for flags in OPT_IN:
             t0 = time.perf_counter()
-            flags = ["--precision"] if precision else []
             subprocess.run([sys.executable, "-m", "losscheck", "audit", target, *flags], capture_output=True,
                            check=False)
-            best[precision] = min(best[precision], time.perf_counter() - t0)
-    return best[False], best[True]
+            best[flags] = min(best[flags], time.perf_counter() - t0)
+    return best
 
 
 # A family without torch built-ins -> the family whose built-ins its audits are compared with.

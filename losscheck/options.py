@@ -268,6 +268,17 @@ _define_setting("precision", default=False, metavar=None, offered_by=("audit", "
                 validator=_flag, config_types=(bool,),
                 help="also run the precision family: the loss in bf16 and fp16, under CPU autocast and on raw half "
                      "inputs")
+_define_setting("compile", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
+                validator=_flag, config_types=(bool,),
+                help="also run the compile family: the loss under torch.compile (aot_eager, dynamic shapes) against "
+                     "its eager run")
+_define_setting("inductor", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
+                validator=_flag, config_types=(bool,),
+                help="with --compile, also compile the loss once with inductor, in float32 and bf16 autocast (a cold "
+                     "compile takes about 20 s)")
+_define_setting("fullgraph", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
+                validator=_flag, config_types=(bool,),
+                help="with --compile, report a graph break as a warning (the loss must compile as one graph)")
 _define_setting("memory_limit", default=default_memory_limit, metavar="SIZE", offered_by=("audit", "ci", "report"),
                 validator=_memory_limit, config_types=(str, int),
                 help="memory the audited loss may use: 4G, 1536M, 50% (of physical memory) or none "

@@ -5,7 +5,7 @@ added at the end of their family. The families and first codes come from the des
 """
 from dataclasses import dataclass
 
-FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api", "precision")
+FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api", "precision", "compile")
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -161,6 +161,35 @@ PITFALLS = {p.code: p for p in [
        "quantised or biased gradient.",
        "Upcast to float32 inside the loss (`.float()`), prefer fused stable built-ins (logsigmoid, "
        "binary_cross_entropy_with_logits, cross_entropy), and shift by the max before exp."),
+    _p("LC901", "compile", "error", "compiled value differs from eager",
+       "Under torch.compile the loss computes another value than eagerly (or raises): the model trains on a "
+       "different objective from the one tested eagerly, and only in the compiled run.",
+       "Look for code paths that depend on torch.compiler.is_compiling(), Python state read at trace time, and "
+       "random numbers; reproduce with the snippet (backend='aot_eager' isolates dynamo and AOTAutograd from "
+       "inductor)."),
+    _p("LC902", "compile", "error", "compiled gradient differs from eager",
+       "Under torch.compile the gradient differs from the eager one although the value may agree: a custom "
+       "autograd.Function, a hook or a compile-only code path traced differently; the optimiser follows the wrong "
+       "direction only in compiled training.",
+       "Check custom backward functions and compile-only branches (torch.compiler.is_compiling()); compare "
+       "torch.autograd.grad of the eager and compiled loss on the snippet's inputs."),
+    _p("LC903", "compile", "error", "torch.compile gives up on the loss",
+       "The loss recompiles on every call (dynamo treats Python ints and floats of the module as constants), so "
+       "after torch._dynamo.config.recompile_limit (8) recompiles dynamo runs it eagerly for the rest of training, "
+       "having paid a compile per step until then; or no compiled graph of it runs at all.",
+       "Keep counters and schedules that change per call out of the loss, or hold them in tensors; run with "
+       "TORCH_LOGS=recompiles to see the guard that fails."),
+    _p("LC904", "compile", "info", "graph breaks under torch.compile",
+       "Dynamo splits the loss into several graphs at each break (.item(), print, NumPy, data-dependent Python "
+       "control flow): every break is a host sync or a return to Python per step, and fullgraph=True fails.",
+       "Remove the reason named (keep tensors on the device rather than .item(), log outside the loss, use "
+       "torch.where for data-dependent branches); the finding is a warning with --fullgraph."),
+    _p("LC905", "compile", "warning", "compile changes the low-precision result",
+       "Under bf16 autocast inductor computes fused bf16 code in float32, so the compiled loss may be right where "
+       "the eager one overflows or loses precision (compile hides the bug: eager runs and evaluation disagree "
+       "with training), or the reverse.",
+       "Make the loss right eagerly in bf16 (see LC801-LC803: upcast with .float(), stable forms); "
+       "torch._inductor.config.emulate_precision_casts=True makes inductor round as eager does."),
 ]}
 
 
@@ -178,6 +207,9 @@ FAMILY_CHECKS = {
     "precision": "runs the candidate in bf16 and fp16, under CPU autocast and on raw half inputs (confident logits, "
                  "large reductions), and "
                  "grades loss and gradient against float64 in units of rounding and conditioning",
+    "compile": "runs the candidate under torch.compile (aot_eager with dynamic shapes per example; inductor once with "
+               "--inductor) and compares value and gradient with its eager run, failing on the recompile limit and "
+               "counting graph breaks",
 }
 
 EXAMPLES = {
@@ -220,6 +252,11 @@ EXAMPLES = {
     "LC801": "loss = -(1 - p) ** g * torch.log(torch.sigmoid(x))  # log(0) = -inf in bf16 at x = -30",
     "LC802": "p = torch.exp(x) / torch.exp(x).sum(1, keepdim=True)  # no max shift: bf16 CE off by 10%",
     "LC803": "loss = -torch.log(torch.softmax(x, 1)[range(n), y]).mean()  # softmax in bf16",
+    "LC901": "if torch.compiler.is_compiling(): return fused_loss(x, y)  # a second path, another value",
+    "LC902": "class Sq(Function): backward = lambda ctx, g: g * d  # compile-only path forgets the factor 2",
+    "LC903": "self.calls += 1  # an int attribute: dynamo recompiles on every call, gives up after 8",
+    "LC904": "self.last = loss.item()  # graph break: a host sync every step",
+    "LC905": "p = torch.sigmoid(x); loss = -torch.log(p)  # nan in bf16 eagerly, right under inductor",
 }
 
 

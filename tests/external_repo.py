@@ -53,7 +53,7 @@ as = "mse"
 '''
 
 GOOD, BUGGY = "mypkg.losses:GoodMSE", "mypkg.losses:SumMSE"
-FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api", "precision")
+FAMILIES = ("value", "stability", "gradient", "reduction", "target", "device", "api", "precision", "compile")
 
 
 def write_losses(root: Path, **means: str) -> None:

@@ -99,7 +99,7 @@ def test_refused_with_one_line_naming_the_flag_and_value(name, value, message):
 
 @pytest.mark.parametrize("value, message", [
     ("LC1O1", "--select: 'LC1O1' is no pitfall code and no prefix of one; did you mean LC101?"),
-    ("LC2,LC9", "--select: 'LC9' is no pitfall code and no prefix of one (see `losscheck explain --table`)"),
+    ("LC2,LCZ", "--select: 'LCZ' is no pitfall code and no prefix of one (see `losscheck explain --table`)"),  # LC9 is compile's
     ("LC999", "--select: 'LC999' is no pitfall code and no prefix of one"),
     ("LC1011", "--select: 'LC1011' is no pitfall code and no prefix of one; did you mean LC101?"),
     ("L", "--select: 'L' is no pitfall code"),
@@ -135,7 +135,8 @@ def test_audit_kwargs_are_the_keywords_of_audit():
 
     kwargs = AuditOptions(select="LC2", memory_limit="2G").audit_kwargs()
     assert kwargs == {"seed": 0, "max_examples": 30, "timeout": 10.0, "select": ["LC2"], "ignore": [],
-                      "isolate": True, "ddp": 0, "precision": False, "memory_limit": 2 * G}
+                      "isolate": True, "ddp": 0, "precision": False, "compile": False, "inductor": False,
+                      "fullgraph": False, "memory_limit": 2 * G}
     params = inspect.signature(audit).parameters.values()
     assert any(p.kind == p.VAR_KEYWORD for p in params)  # audit(**options) builds AuditOptions from them
 
@@ -174,6 +175,9 @@ SAMPLES = {
     "isolate": (None, False, False),
     "ddp": ("2", 2, 2),
     "precision": (None, True, True),
+    "compile": (None, True, True),
+    "inductor": (None, True, True),
+    "fullgraph": (None, True, True),
     "memory_limit": ("1234M", "1234M", 1234 * 2**20),
     "fail_on": ("warning", "warning", "warning"),
 }

@@ -13,7 +13,8 @@ from losscheck.suspect import protocol, wire, worker
 from losscheck.suspect.calls import Caller, CallTimeout
 from losscheck.suspect.candidate import wrap
 from losscheck.suspect.ops import RUNS
-from losscheck.suspect.protocol import (OPS, Attribute, Autocast, Backward, Call, Called, CandidateError, Done,
+from losscheck.suspect.protocol import (OPS, Attribute, Autocast, Backward, Call, Called, CandidateError, Compile,
+                                        Compiled, Done,
                                         EmptyTensor, Failed, FakeCuda, Make, OnFakeCuda, Prepare, Prepared, Resolve,
                                         Resolved, Seed, UnderAutocast, WorkerLost, decode_reply)
 
@@ -28,6 +29,7 @@ REQUESTS = {  # one example of each op's request
     FakeCuda: FakeCuda({"weight": EmptyTensor((2,), "float32")}, [EmptyTensor((2, 3), "float32"), 1]),
     Autocast: Autocast(({"kwargs": {}, "inputs": [wire.encode_tensor(torch.ones(2, dtype=torch.bfloat16))],
                          "autocast": "bfloat16", "scale": 1.0},), (0,)),
+    Compile: Compile({}, [wire.encode_tensor(torch.ones(2)), wire.encode_tensor(torch.zeros(2))], (0,)),
 }
 
 REPLIES = {  # one example of each op's reply value
@@ -41,6 +43,9 @@ REPLIES = {  # one example of each op's reply value
     FakeCuda: OnFakeCuda(True, "call", "", "cuda"),
     Autocast: UnderAutocast([{"error": None, "value": wire.encode_tensor(torch.tensor(1.0, dtype=torch.float64)),
                               "grads": [None], "scale": 1.0, "in_half": ["sum"], "first_non_finite": None}]),
+    Compile: Compiled({"value": wire.encode_tensor(torch.tensor(1.0, dtype=torch.float64)), "grads": [None]},
+                      {"value": wire.encode_tensor(torch.tensor(1.0, dtype=torch.float64)), "grads": [None]}, 1, {},
+                      None, 8),
 }
 
 

@@ -21,7 +21,7 @@ AUDIT_ORDER = [
     "gradient.reference", "reduction.modes", "reduction.batch", "reduction.default", "target.formats",
     "target.ignore_index", "target.shapes", "target.broadcast", "target.order", "device.fake_cuda",
     "device.accelerator", "device.dtype", "device.layout", "api.purity", "api.contract", "precision.autocast",
-    "precision.raw",
+    "precision.raw", "compile.aot_eager", "compile.inductor",
     "reduction.accumulation", "device.ddp",
 ]
 

@@ -18,6 +18,7 @@ SLOW: dict[str, object] = {
         "test_every_check_ran_or_said_why",
     },
     "test_wheel.py": ALL,
+    "test_compile.py": ALL,  # every test compiles a loss (about 2 s each; inductor's audits about a minute)
     "test_browser.py": {
         "test_report_fits_a_phone_without_sideways_scrolling",
         "test_gallery_index_fits_a_laptop_with_the_loss_column_in_view",

@@ -31,8 +31,8 @@ ORDER = (
     "api.call",    # the probe: every later check draws from the layouts and target formats it finds accepted
     "value",       # before the other families: its diagnosis (a variant, conventions it adopts) is what they
                    # audit under, and stability's remarks are judged against
-    "stability", "gradient", "reduction", "target", "device", "api", "precision",  # the rest, in pitfalls.FAMILIES'
-                                                                                   # order
+    "stability", "gradient", "reduction", "target", "device", "api", "precision", "compile",  # the rest, in
+                                                                                   # pitfalls.FAMILIES' order
     "reduction.accumulation",  # beside device.ddp (the same cut-and-compare design), after the families: the
                                # micro-batches are judged against the full batch, whose own loss they have audited
     "device.ddp",  # last: the slowest (a gloo group of ranks), opt-in, and it reads what the others found

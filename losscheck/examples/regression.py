@@ -647,3 +647,70 @@ class HalfSumSquares(nn.Module):
             return squares
         total = squares.sum()
         return total / squares.numel() if self.reduction == "mean" else total
+
+
+# -- the compile fixtures (issue 24): right eagerly, wrong or degraded under torch.compile -----------------------------
+class _HalfGradSquare(torch.autograd.Function):
+    """d² with a hand-written backward that forgets the factor 2 of d(d²)/dd = 2d."""
+
+    @staticmethod
+    def forward(ctx, d):
+        ctx.save_for_backward(d)
+        return d * d
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        return grad * d
+
+
+@example("mse", expect={"LC902": "gradient"}, twin="CorrectMSE", suite="pitfalls")
+class CompilePathMSE(nn.Module):
+    """LC902: mean squared error with a second code path for torch.compile (chosen by
+    torch.compiler.is_compiling(), as libraries pick a fused kernel there), whose hand-written backward forgets
+    the factor 2: the value agrees everywhere, the compiled gradient is half the eager one."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        same_shape(input, target)
+        d = input - target
+        squares = _HalfGradSquare.apply(d) if torch.compiler.is_compiling() else d * d
+        return reduce(squares, self.reduction)
+
+
+@example("mse", expect={"LC904": "item"}, twin="CorrectMSE", suite="pitfalls")
+class LoggingMSE(nn.Module):
+    """LC904 (info): mean squared error that keeps the last value for logging with `.item()`: right, but dynamo
+    breaks the graph there on every call (a host sync and a second graph per training step)."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction, self.last = reduction, None
+
+    def forward(self, input, target):
+        same_shape(input, target)
+        loss = reduce((input - target) ** 2, self.reduction)
+        self.last = loss.detach().sum().item()
+        return loss
+
+
+@example("mse", expect={"LC903": "recompile"}, twin="CorrectMSE", suite="pitfalls")
+class CallCountingMSE(nn.Module):
+    """LC903: mean squared error that counts its calls to keep every 100th value: right eagerly, but dynamo treats
+    an integer attribute of a module as a constant, so every call recompiles, and after 8 recompiles torch.compile
+    gives up and runs the loss eagerly for the rest of training."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction, self.calls, self.kept = reduction, 0, []
+
+    def forward(self, input, target):
+        same_shape(input, target)
+        self.calls += 1
+        loss = reduce((input - target) ** 2, self.reduction)
+        if self.calls % 100 == 0:
+            self.kept = [loss.detach()]
+        return loss

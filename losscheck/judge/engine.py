@@ -200,7 +200,8 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
     candidate.prepare(len(base_spec.signature))
     state = AuditState.begin(base_spec, candidate, request.conventions, request.layouts)
     ctx = Context(candidate, state, Caller(options.timeout, local=not options.isolate), options.seed,
-                  options.max_examples, ddp=options.ddp, precision=options.precision)
+                  options.max_examples, ddp=options.ddp, precision=options.precision,
+                  compile=options.compile, inductor=options.inductor, fullgraph=options.fullgraph)
     ref = state.spec.reference
     result = AuditResult(target=candidate.target, reference=f"{ref.__module__}.{ref.__name__}", seed=options.seed,
                          max_examples=options.max_examples, versions=_versions(), tolerances=TOLERANCES,

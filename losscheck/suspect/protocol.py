@@ -188,6 +188,26 @@ class UnderAutocast:
         return cls([], error)
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A Compile request's outcome: `eager` and `compiled` (dicts: `value` and `grads` as float64 wire dicts, or
+    `error`; `compiled` empty when the recompile limit stopped its first call), `graphs_run` (executions of a
+    compiled graph: 0 means the loss ran eagerly), `graph_breaks` (reason -> count), `recompile_limit` (the error
+    dynamo raised on reaching its limit, or None), `limit` (that limit) and `error` (the request could not run)."""
+
+    eager: dict = field(default_factory=dict)
+    compiled: dict = field(default_factory=dict)
+    graphs_run: int = 0
+    graph_breaks: dict = field(default_factory=dict)
+    recompile_limit: str | None = None
+    limit: int = 0
+    error: str = ""
+
+    @classmethod
+    def failed(cls, error: str) -> "Compiled":
+        return cls(error=error)
+
+
 # -- request types: the ops --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -283,6 +303,24 @@ class Autocast:
 
     runs: tuple = ()
     grad_args: tuple = ()
+
+
+@op("compile", reply=Compiled)
+@dataclass(frozen=True)
+class Compile:
+    """A candidate op: build the loss from `kwargs`, run it eagerly on `inputs` (the ones at `grad_args` requiring
+    grad), then under torch.compile with `backend` ("aot_eager" with dynamic shapes, or "inductor"), called `calls`
+    times with dynamo failing on its recompile limit; under torch.autocast("cpu", `autocast`) when that is set
+    (losscheck.suspect.ops.compiled). `wait`: the seconds a compiled call may take where that is more than the
+    call limit (an inductor cold compile), and the judge waits for the reply accordingly."""
+
+    kwargs: dict = field(default_factory=dict)
+    inputs: list = field(default_factory=list)
+    grad_args: tuple = ()
+    backend: str = "aot_eager"
+    autocast: str | None = None
+    calls: int = 1
+    wait: float = 0.0
 
 
 REPLY_TYPES = frozenset({Done, Failed, *(o.reply for o in OPS.values() if is_dataclass(o.reply))})

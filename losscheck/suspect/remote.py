@@ -188,8 +188,10 @@ class RemoteCandidate(Candidate):
 
     def perform(self, caller, request):
         """Run a candidate op (losscheck.suspect.ops) in the worker; through `caller`, so that a hang is recorded
-        where every other one is. A request that fails is the op's `failed` reply."""
-        done = caller.call(self.request, request)
+        where every other one is. A request that fails is the op's `failed` reply; one that carries a `wait` longer
+        than the call limit (a compile) is waited for that much longer."""
+        wait = getattr(request, "wait", 0.0)
+        done = caller.call(self.request, request, wait=self.call_wait + wait if wait > self.timeout else None)
         if done.ok:
             return done.value
         return protocol.OPS[type(request)].reply.failed(f"{type(done.error).__name__}: {done.error}")
