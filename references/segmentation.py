@@ -1,9 +1,9 @@
-"""Float64 references for the overlap losses: dice, tversky and generalized_dice on masks, and
+"""Float64 references for the overlap losses: dice, tversky, jaccard and generalized_dice on masks, and
 iou and giou on boxes.
 
 Masks are (N, C, *spatial) with any number of spatial dimensions (none, for (N, C)); boxes are
 (..., 4) in (x1, y1, x2, y2) corner format. The catalogue's conventions for masks are keyword
-options of dice and tversky (``per_sample``, smoothing placement, ``squared_denominator``,
+options of dice, tversky and jaccard (``per_sample``, smoothing placement, ``squared_denominator``,
 ``empty_channel``, ``average``, ``activation``; generalized_dice has ``batch`` and ``activation``),
 applied in one order whatever their combination: the activation on the input, then the channels
 pooled (``average="micro"``), the sums and ratios, the empty channels, the mean over the present
@@ -17,7 +17,7 @@ from scipy.special import expit, softmax
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["dice", "tversky", "generalized_dice", "iou", "giou"]
+__all__ = ["dice", "tversky", "jaccard", "generalized_dice", "iou", "giou"]
 
 _W_TYPES = ("square", "simple", "uniform")
 _ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -178,6 +178,48 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
     values = _ratio_loss(tp, tp + float(alpha) * fp + float(beta) * fn, smooth, smooth_numerator,
+                         smooth_denominator, clamp_denominator)
+    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
+                     reduction)
+
+
+def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True, smooth_denominator=True,
+            squared_denominator=False, clamp_denominator=False, doubled_form=False, empty_channel="formula",
+            reduction="mean", average="macro", activation="none"):
+    """Soft Jaccard (IoU) loss on masks (Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural
+    Networks for Image Segmentation", ISVC 2016; the Jaccard index).
+
+    Per sample and channel, with the sums over the spatial dimensions: ``I = Σ p g``, the union
+    ``U = Σ p + Σ g - I``, ``loss = 1 - (I + s_n) / (U + s_d)`` (``s_n``, ``s_d`` as for ``dice``:
+    ``smooth`` where ``smooth_numerator`` / ``smooth_denominator``; ``smooth_numerator="empty"`` adds it
+    to the numerator only where the union is 0). On hard masks (p in {0, 1}) it is 1 - |P ∩ G| / |P ∪ G|,
+    and ``J = D / (2 - D)`` ties it to Dice. ``squared_denominator`` takes the union as
+    ``Σ p² + Σ g² - I`` (MONAI ``DiceLoss(jaccard=True, squared_pred=True)``). ``doubled_form`` is the
+    Jaccard written through a Dice formula, ``1 - (2I + s) / (2U + s)`` (MONAI ``DiceLoss(jaccard=True)``):
+    the smoothing halved. ``clamp_denominator`` (segmentation_models_pytorch's ``smooth=0, eps``) divides
+    by ``max(U + s_d, smooth)``. ``per_sample``, ``empty_channel``, ``average`` and ``activation`` are as
+    for ``dice``, applied in the same order.
+
+    An empty target with an empty prediction gives 0 for s > 0 in both places (s/s) and nan (0/0) without
+    denominator smoothing.
+
+    Shapes: input (N, C, *spatial) probabilities (logits with an activation), target the same shape;
+    'none' returns (N, C) (per_sample) or (C,) (batch), other shapes under ``average`` as for dice.
+
+    Source: no PyTorch built-in; segmentation_models_pytorch ``losses.JaccardLoss`` (soft_jaccard_score:
+    (I + smooth) / (U + smooth).clamp_min(eps), over the batch, empty channels masked to 0) and MONAI
+    ``DiceLoss(jaccard=True)`` (https://docs.monai.io/en/stable/losses.html#diceloss).
+    """
+    check_reduction(reduction)
+    p, g = _masks("jaccard", input, target, activation, average)
+    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    intersection = np.sum(p * g, axis=axes)
+    if squared_denominator:
+        total = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
+    else:
+        total = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    factor = 2.0 if doubled_form else 1.0
+    values = _ratio_loss(factor * intersection, factor * (total - intersection), smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
     return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
                      reduction)
