@@ -19,6 +19,7 @@ __all__ = ["lovasz_grad", "lovasz_extension", "flattened", "lovasz_hinge", "lova
 
 _CLASSES = ("present", "all")
 _ACTIVATIONS = ("none", "softmax")
+_HINGES = ("relu", "elu+1")
 
 
 def lovasz_grad(gt_sorted):
@@ -34,14 +35,16 @@ def lovasz_grad(gt_sorted):
     return np.diff(jaccard, prepend=0.0)
 
 
-def lovasz_extension(errors, gt):
+def lovasz_extension(errors, gt, labels_sorted=True):
     """Δ̄(errors) for the foreground indicator `gt` (1-D arrays of one length): the errors sorted decreasing, dotted
-    with `lovasz_grad` of the foreground permuted alike. 0 for no pixels."""
+    with `lovasz_grad` of the foreground permuted alike (with ``labels_sorted=False``, the known defect, of the
+    foreground in its own order). 0 for no pixels."""
     errors = np.asarray(errors, dtype=np.float64)
     if errors.size == 0:
         return 0.0
     order = np.argsort(-errors, kind="stable")
-    return float(np.dot(errors[order], lovasz_grad(np.asarray(gt, dtype=np.float64)[order])))
+    gt = np.asarray(gt, dtype=np.float64)
+    return float(np.dot(errors[order], lovasz_grad(gt[order] if labels_sorted else gt)))
 
 
 def flattened(scores, labels, *, per_image, ignore, class_axis=None):
@@ -60,7 +63,7 @@ def flattened(scores, labels, *, per_image, ignore, class_axis=None):
         yield s[keep], lab[keep]
 
 
-def lovasz_hinge(logits, labels, *, per_image=True, ignore=None):
+def lovasz_hinge(logits, labels, *, per_image=True, ignore=None, hinge="relu", labels_sorted=True):
     """Binary Lovasz hinge loss (Berman et al. 2018, sec. 3.1): ``Δ̄(relu(1 - s·y))`` with the signs
     ``y = 2·labels - 1`` and the logits ``s``, the hinge errors of every pixel through the Lovasz extension of
     the foreground's Jaccard loss.
@@ -71,6 +74,11 @@ def lovasz_hinge(logits, labels, *, per_image=True, ignore=None):
     scores 0 and still counts in the mean (the official code). An image without foreground scores
     ``relu(max error)`` (Δ of any non-empty set is 1 there).
 
+    Two switches compute known defects, so that diagnosis finds them under every convention:
+    ``hinge="elu+1"`` takes ``elu(e) + 1`` for the errors instead of ``relu(e)`` (never 0, so a perfect
+    prediction still costs), and ``labels_sorted=False`` takes ``lovasz_grad`` of the labels in their own order
+    instead of the order of the sorted errors.
+
     Shapes: logits (N, *spatial) (or (N, 1, *spatial): only the pixels count), labels the same shape, 0/1
     (or ``ignore``). Returns a scalar (no reduction argument).
 
@@ -78,6 +86,8 @@ def lovasz_hinge(logits, labels, *, per_image=True, ignore=None):
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels)
+    if hinge not in _HINGES:
+        raise ValueError(f"lovasz_hinge: hinge must be one of {_HINGES}; got {hinge!r}")
     if logits.shape != labels.shape or logits.ndim < 1:
         raise ValueError(f"lovasz_hinge: logits {logits.shape} and labels {labels.shape} must be one shape (N, ...)")
     losses = []
@@ -85,11 +95,14 @@ def lovasz_hinge(logits, labels, *, per_image=True, ignore=None):
         g = (lab == 1).astype(np.float64)
         if np.any((lab != 0) & (lab != 1)):
             raise ValueError("lovasz_hinge: labels must be 0 or 1 (or ignore)")
-        losses.append(lovasz_extension(np.maximum(1.0 - s * (2.0 * g - 1.0), 0.0), g))
+        errors = 1.0 - s * (2.0 * g - 1.0)
+        errors = np.maximum(errors, 0.0) if hinge == "relu" else np.where(errors > 0, errors, np.expm1(errors)) + 1.0
+        losses.append(lovasz_extension(errors, g, labels_sorted))
     return np.float64(np.mean(losses))
 
 
-def lovasz_softmax(probas, labels, *, classes="present", per_image=False, ignore=None, activation="none"):
+def lovasz_softmax(probas, labels, *, classes="present", per_image=False, ignore=None, activation="none",
+                   labels_sorted=True):
     """Multiclass Lovasz-Softmax loss (Berman et al. 2018, sec. 3.2): for each class c, the errors
     ``|1[y = c] - p_c|`` of every pixel through the Lovasz extension of class c's Jaccard loss, then the mean over
     the classes.
@@ -99,7 +112,8 @@ def lovasz_softmax(probas, labels, *, classes="present", per_image=False, ignore
     (the official default) flattens the batch into one set of pixels; ``True`` averages per-image losses.
     Pixels labelled ``ignore`` are left out; an image with none left scores 0 and counts in the mean.
     ``activation="softmax"`` takes logits and applies softmax over the classes first
-    (segmentation_models_pytorch's ``LovaszLoss("multiclass")``).
+    (segmentation_models_pytorch's ``LovaszLoss("multiclass")``). ``labels_sorted=False`` is the known defect
+    of ``lovasz_hinge``'s switch of that name.
 
     Shapes: probas (N, C, *spatial) probabilities, labels (N, *spatial) class indices in [0, C) (or ``ignore``).
     Returns a scalar.
@@ -119,7 +133,7 @@ def lovasz_softmax(probas, labels, *, classes="present", per_image=False, ignore
         probas = softmax(probas, axis=1)
     losses = []
     for p, lab in flattened(probas, labels, per_image=per_image, ignore=ignore, class_axis=1):
-        per_class = [lovasz_extension(np.abs((lab == c) - p[:, c]), lab == c) for c in range(probas.shape[1])
+        per_class = [lovasz_extension(np.abs((lab == c) - p[:, c]), lab == c, labels_sorted) for c in range(probas.shape[1])
                      if lab.size and (classes == "all" or np.any(lab == c))]
         losses.append(np.mean(per_class) if per_class else 0.0)
     return np.float64(np.mean(losses))

@@ -185,7 +185,7 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
 
 def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True, smooth_denominator=True,
             squared_denominator=False, clamp_denominator=False, doubled_form=False, empty_channel="formula",
-            reduction="mean", average="macro", activation="none"):
+            reduction="mean", average="macro", activation="none", sum_as_union=False):
     """Soft Jaccard (IoU) loss on masks (Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural
     Networks for Image Segmentation", ISVC 2016; the Jaccard index).
 
@@ -198,7 +198,9 @@ def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True
     Jaccard written through a Dice formula, ``1 - (2I + s) / (2U + s)`` (MONAI ``DiceLoss(jaccard=True)``):
     the smoothing halved. ``clamp_denominator`` (segmentation_models_pytorch's ``smooth=0, eps``) divides
     by ``max(U + s_d, smooth)``. ``per_sample``, ``empty_channel``, ``average`` and ``activation`` are as
-    for ``dice``, applied in the same order.
+    for ``dice``, applied in the same order. ``sum_as_union`` takes ``Σ p + Σ g`` for the union (the
+    intersection counted twice, a Dice denominator without Dice's factor 2): not a convention but the known
+    defect, kept as a switch so that diagnosis computes it under every convention.
 
     An empty target with an empty prediction gives 0 for s > 0 in both places (s/s) and nan (0/0) without
     denominator smoothing.
@@ -219,7 +221,8 @@ def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True
     else:
         total = np.sum(p, axis=axes) + np.sum(g, axis=axes)
     factor = 2.0 if doubled_form else 1.0
-    values = _ratio_loss(factor * intersection, factor * (total - intersection), smooth, smooth_numerator,
+    union = total if sum_as_union else total - intersection
+    values = _ratio_loss(factor * intersection, factor * union, smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
     return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
                      reduction)
