@@ -16,7 +16,10 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("NoHalfContrastive", "contrastive"), ("SqrtContrastive", "contrastive"),
            ("DoublePositiveNTXent", "info_nce"), ("OtherClassSmoothingCE", "cross_entropy"), ("BatchSummedMSE", "mse"),
            ("ZeroWeightCurriculumMSE", "mse"), ("CpuLabelsNTXent", "info_nce"), ("InPlaceSigmoidFocal", "focal"),
-           ("MicroBatchMeanLMLoss", "causal_lm")]
+           ("MicroBatchMeanLMLoss", "causal_lm"),
+           ("JaccardSumAsUnion", "jaccard"), ("JaccardSigmoidTwice", "jaccard"),
+           ("LovaszHingeUnsortedLabels", "lovasz_hinge"), ("LovaszHingeElu", "lovasz_hinge"),
+           ("LovaszHingePerImageAlways", "lovasz_hinge")]
 
 
 def test_every_example_is_listed():

@@ -70,7 +70,10 @@ def softmax_edges():
 
 
 def _per_image(r, case):
-    """The loss computed on each image alone and averaged, whatever the loss in force claims (over the batch)."""
+    """The loss computed on each image alone and averaged, whatever the loss in force claims (over the batch).
+    lovasz_hinge only: where per image is the default (the hinge's), this equals the reference unless the candidate
+    declares per_image=False; where the batch is (the softmax's), it would name a correct per-image loss that
+    declares nothing a defect before the per_image convention is tried."""
     return np.mean([call(r, case.with_inputs(tuple(a[i:i + 1] for a in case.inputs)))
                     for i in range(len(case.inputs[0]))])
 
@@ -92,7 +95,7 @@ ELU_HINGE = with_params(
 
 SPECS = [
     LossSpec(
-        id="lovasz_hinge", family="segmentation",
+        id="lovasz_hinge", family="lovasz",
         summary="Lovasz extension of the Jaccard loss at the hinge errors relu(1 - s·y), per image (Berman 2018)",
         naming=Naming(("lovasz hinge", "lovasz binary")),
         signature=("input", "target"), reference=ref.lovasz_hinge, params=(IGNORE,), draw_inputs=draw_binary,
@@ -100,13 +103,13 @@ SPECS = [
         variants=(UNSORTED_LABELS, ELU_HINGE, PER_IMAGE_DEFECT), conventions=(per_image("image"),),
         convention_params=PER_IMAGE_PARAMS),
     LossSpec(
-        id="lovasz_softmax", family="segmentation",
+        id="lovasz_softmax", family="lovasz",
         summary="mean over classes of the Lovasz extension of each class's Jaccard loss at |1[y=c] - p_c| (Berman "
                 "2018)",
         naming=Naming(("lovasz softmax", "lovasz")),
         signature=("input", "target"), reference=ref.lovasz_softmax, params=(IGNORE,), draw_inputs=draw_classes,
         layouts=("spatial2d", "single"), edge_cases=softmax_edges,
-        variants=(UNSORTED_LABELS, PER_IMAGE_DEFECT),
+        variants=(UNSORTED_LABELS,),
         conventions=(per_image("batch"),
                      Convention("classes", "present", {
                          "present": Option("averages over the classes present in the labels", "the official code, "
