@@ -125,9 +125,9 @@ def _averaged(values, target_sums, average, reduction):
     return reduce(1.0 - np.sum(score, axis=-1) / np.maximum(np.sum(present, axis=-1), 1), reduction)
 
 
-def _masks(name, input, target, activation="none", average="macro"):
-    """(probabilities, target) as float64 (N, C, *spatial): the activation applied, the channels pooled
-    into one for average="micro"."""
+def _masks(name, input, target, activation="none", average="macro", times=1):
+    """(probabilities, target) as float64 (N, C, *spatial): the activation applied (`times` times), the channels
+    pooled into one for average="micro"."""
     p = np.asarray(input, dtype=np.float64)
     g = np.asarray(target, dtype=np.float64)
     if p.ndim < 2:
@@ -138,10 +138,11 @@ def _masks(name, input, target, activation="none", average="macro"):
         raise ValueError(f"{name}: activation must be one of {_ACTIVATIONS}; got activation={activation!r}")
     if average not in _AVERAGES:
         raise ValueError(f"{name}: average must be one of {_AVERAGES}; got average={average!r}")
-    if activation == "sigmoid":
-        p = expit(p)
-    elif activation == "softmax":
-        p = softmax(p, axis=1)
+    for _ in range(times):
+        if activation == "sigmoid":
+            p = expit(p)
+        elif activation == "softmax":
+            p = softmax(p, axis=1)
     if average == "micro":
         p, g = (np.reshape(a, (a.shape[0], 1, -1)) for a in (p, g))
     return p, g
@@ -185,7 +186,7 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
 
 def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True, smooth_denominator=True,
             squared_denominator=False, clamp_denominator=False, doubled_form=False, empty_channel="formula",
-            reduction="mean", average="macro", activation="none", sum_as_union=False):
+            reduction="mean", average="macro", activation="none", sum_as_union=False, activation_twice=False):
     """Soft Jaccard (IoU) loss on masks (Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural
     Networks for Image Segmentation", ISVC 2016; the Jaccard index).
 
@@ -200,7 +201,8 @@ def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True
     by ``max(U + s_d, smooth)``. ``per_sample``, ``empty_channel``, ``average`` and ``activation`` are as
     for ``dice``, applied in the same order. ``sum_as_union`` takes ``Σ p + Σ g`` for the union (the
     intersection counted twice, a Dice denominator without Dice's factor 2): not a convention but the known
-    defect, kept as a switch so that diagnosis computes it under every convention.
+    defect, kept as a switch so that diagnosis computes it under every convention; so is ``activation_twice``
+    (the activation in force applied twice: sigmoid(sigmoid(x))).
 
     An empty target with an empty prediction gives 0 for s > 0 in both places (s/s) and nan (0/0) without
     denominator smoothing.
@@ -213,7 +215,7 @@ def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True
     ``DiceLoss(jaccard=True)`` (https://docs.monai.io/en/stable/losses.html#diceloss).
     """
     check_reduction(reduction)
-    p, g = _masks("jaccard", input, target, activation, average)
+    p, g = _masks("jaccard", input, target, activation, average, 2 if activation_twice else 1)
     axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
     intersection = np.sum(p * g, axis=axes)
     if squared_denominator:

@@ -723,8 +723,8 @@ class SigmoidJaccard(Jaccard):
         return torch.sigmoid(input)
 
 
-@example("jaccard", expect="LC102", variant="sigmoid applied twice", suite="variants")
-@example("jaccard", expect={"LC102": "sigmoid applied twice"}, twin="SigmoidJaccard", gallery=20, suite="wild")
+@example("jaccard", expect="LC102", variant="activation applied twice", suite="variants")
+@example("jaccard", expect={"LC102": "activation applied twice"}, twin="SigmoidJaccard", gallery=20, suite="wild")
 class JaccardSigmoidTwice(SigmoidJaccard):
     """Defect: takes logits (sigmoid=True) and applies the sigmoid twice, to the logits and to their sigmoid."""
 
@@ -785,6 +785,9 @@ class EmptyZeroJaccard(Jaccard):
     """A channel with an empty target contributes a loss of 0, still counted in the mean."""
     fill = 0.0
 
+    def __init__(self, smooth: float = 1.0):  # the mean only
+        super().__init__(smooth)
+
     def forward(self, input, target):
         return empty_channels(self.losses(input, target), target, spatial_dims(target), self.fill)
 
@@ -806,6 +809,9 @@ class MicroJaccard(Jaccard):
 @example("jaccard", expect="LC103", variant="average=present", suite="variants")
 class PresentClassJaccard(Jaccard):
     """Averages the per-channel IoU over the channels present in the target only."""
+
+    def __init__(self, smooth: float = 1.0):  # the mean only
+        super().__init__(smooth)
 
     def forward(self, input, target):
         return present_mean(self.losses(input, target), target)

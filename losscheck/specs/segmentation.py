@@ -9,7 +9,7 @@ from losscheck.specs.base import Advice, LossSpec, Naming, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.judge.strategies import batch_size, binary, class_indices, floats, probabilities, size, spatial
 from losscheck.diagnosis.conventions import Convention, Option
-from losscheck.diagnosis.variants import Variant, call, replace_input, sigmoid, with_params
+from losscheck.diagnosis.variants import Variant, with_params
 
 
 AVERAGE = Convention("average", "macro", {
@@ -328,18 +328,13 @@ JACCARD_CONVENTIONS = (
 )
 
 
-def _sigmoid_twice(r, case):
-    """A sigmoid on the input before the loss that applies its own (activation=sigmoid): sigmoid(sigmoid(x))."""
-    return call(r, replace_input(case, 0, sigmoid(np.asarray(case.inputs[0], dtype=np.float64))))
-
-
 JACCARD_VARIANTS = (
     with_params("union counted as Σp + Σg", "divides by Σp + Σg, counting the intersection twice (a Dice "
                 "denominator without Dice's factor 2), where the union is Σp + Σg - Σpg",
                 "subtract the intersection: union = p.sum() + g.sum() - (p * g).sum()", sum_as_union=lambda p: True),
-    Variant("sigmoid applied twice", "applies a sigmoid to values that are already probabilities (a sigmoid on "
-            "top of the loss's own, or on the output of a model that ends in one)",
-            "apply the sigmoid once, to the logits", _sigmoid_twice),
+    with_params("activation applied twice", "applies its activation twice (a sigmoid on top of the loss's own "
+                "sigmoid=True, or a softmax of a softmax): the probabilities of probabilities",
+                "apply the activation once, to the logits", activation_twice=lambda p: True),
 )
 
 SPECS.append(LossSpec(
