@@ -28,6 +28,11 @@ def per_image(default):
 
 PER_IMAGE_PARAMS = {"per_image": ("per_image", {True: "image", False: "batch"})}
 
+# How a binary loss may take its logits: (N, H, W) like its labels (the official code), or with a channel,
+# (N, 1, H, W) beside (N, H, W) labels (kornia, segmentation_models_pytorch's binary mode). The reference keeps the
+# first; accepting only one is the loss's own contract.
+LOGIT_VIEWS = {"channel": lambda inputs: (inputs[0][:, None], inputs[1])}
+
 
 def _with_ignored(draw, labels, params):
     """The labels with some pixels set to the `ignore` label, where the loss has one."""
@@ -99,7 +104,8 @@ SPECS = [
         summary="Lovasz extension of the Jaccard loss at the hinge errors relu(1 - s·y), per image (Berman 2018)",
         naming=Naming(("lovasz hinge", "lovasz binary")),
         signature=("input", "target"), reference=ref.lovasz_hinge, params=(IGNORE,), draw_inputs=draw_binary,
-        layouts=("spatial2d", "single"), edge_cases=hinge_edges,
+        layouts=("spatial2d", "single"), target_formats=("pixels", "channel"), target_views=LOGIT_VIEWS,
+        formats_are_conventions=True, edge_cases=hinge_edges,
         variants=(UNSORTED_LABELS, ELU_HINGE, PER_IMAGE_DEFECT), conventions=(per_image("image"),),
         convention_params=PER_IMAGE_PARAMS),
     LossSpec(
