@@ -18,6 +18,8 @@ SLOW: dict[str, object] = {
         "test_every_check_ran_or_said_why",
     },
     "test_wheel.py": ALL,
+    "test_lovasz_library.py": {"test_copied_library_loss_audits_to_its_row"},
+    "test_references_jaccard.py": {"test_matches_monai_dice_loss_with_jaccard"},
     "test_browser.py": {
         "test_report_fits_a_phone_without_sideways_scrolling",
         "test_gallery_index_fits_a_laptop_with_the_loss_column_in_view",
