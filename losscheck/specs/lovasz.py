@@ -34,7 +34,7 @@ PER_IMAGE_PARAMS = {"per_image": ("per_image", {True: "image", False: "batch"})}
 LOGIT_VIEWS = {"channel": lambda inputs: (inputs[0][:, None], inputs[1])}
 
 
-def _with_ignored(draw, labels, params):
+def _void_pixels(draw, labels, params):
     """The labels with some pixels set to the `ignore` label, where the loss has one."""
     if params.get("ignore") is None:
         return labels
@@ -45,7 +45,7 @@ def _with_ignored(draw, labels, params):
 def draw_binary(draw, *, layout, target_format, scale, params):
     """(logits (N, H, W), labels (N, H, W) 0/1), some labels `ignore` where the loss has one."""
     shape = (batch_size(draw, "single" if layout == "single" else "batch"), *spatial(draw, "spatial2d"))
-    return logits(draw, shape, scale, label="logits"), _with_ignored(draw, binary(draw, shape, label="labels"), params)
+    return logits(draw, shape, scale, label="logits"), _void_pixels(draw, binary(draw, shape, label="labels"), params)
 
 
 def draw_classes(draw, *, layout, target_format, scale, params):
@@ -55,7 +55,7 @@ def draw_classes(draw, *, layout, target_format, scale, params):
     c = size(draw, "C", 2, 3)
     probas = softmax(logits(draw, (n, c, *dims), scale, label="logits"), axis=1)
     labels = class_indices(draw, (n, *dims), c, label="labels")
-    return probas, _with_ignored(draw, labels, params)
+    return probas, _void_pixels(draw, labels, params)
 
 
 def hinge_edges():
