@@ -2,7 +2,7 @@
 (losscheck/examples/registry.py) with the catalogue id it claims, what its audit must say and the test table
 that audits it. A defective loss's docstring says its defect; a correct one's says it is correct.
 
-Ids: dice, tversky, generalized_dice, iou, giou.
+Ids: dice, tversky, generalized_dice, iou, giou, jaccard.
 """
 from __future__ import annotations
 
