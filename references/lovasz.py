@@ -133,7 +133,7 @@ def lovasz_softmax(probas, labels, *, classes="present", per_image=False, ignore
         probas = softmax(probas, axis=1)
     losses = []
     for p, lab in flattened(probas, labels, per_image=per_image, ignore=ignore, class_axis=1):
-        per_class = [lovasz_extension(np.abs((lab == c) - p[:, c]), lab == c, labels_sorted) for c in range(probas.shape[1])
-                     if lab.size and (classes == "all" or np.any(lab == c))]
+        per_class = [lovasz_extension(np.abs((lab == c) - p[:, c]), lab == c, labels_sorted)
+                     for c in range(probas.shape[1]) if lab.size and (classes == "all" or np.any(lab == c))]
         losses.append(np.mean(per_class) if per_class else 0.0)
     return np.float64(np.mean(losses))

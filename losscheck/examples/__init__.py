@@ -1,8 +1,8 @@
 """The example corpus: buggy and correct PyTorch losses, one module per catalogue family (regression.py,
 classification.py, embedding.py, segmentation.py, generative.py, sequence.py, language.py, lovasz.py), each loss
-registered with `@example` (registry.py) with the id it claims and what its audit must say. The tests audit all of them (the
-pitfall fixtures, the catalogue's defects and twins, one candidate per known variant, the mistakes seen in the
-wild); the reports/ gallery audits the mistakes seen in the wild, under their names in mistakes.py.
+registered with `@example` (registry.py) with the id it claims and what its audit must say. The tests audit all of
+them (the pitfall fixtures, the catalogue's defects and twins, one candidate per known variant, the mistakes seen in
+the wild); the reports/ gallery audits the mistakes seen in the wild, under their names in mistakes.py.
 
 Why the whole corpus is here, in the installed package, and not under tests/: the gallery (`losscheck report`)
 must import its examples from the installed package, and splitting a family between the package and tests/

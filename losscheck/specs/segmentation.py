@@ -114,6 +114,10 @@ MASK_VIEWS = {
 MASK_FORMATS = ("binary", "onehot", *INDEX_FORMATS)
 
 
+# The smoothing term of the overlap ratios (dice, tversky, jaccard), under the names libraries give it.
+SMOOTH = Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",))
+
+
 def dice_edges():
     empty = np.zeros((2, 1, 2, 2))
     full = np.ones((2, 1, 2, 2))
@@ -128,8 +132,7 @@ SPECS = [
         naming=Naming(("dice", "sorensen")),
         advice=Advice(batch_overlap=("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)")),
         signature=("input", "target"), reference=ref.dice,
-        params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
-                REDUCTION),
+        params=(SMOOTH, REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
         target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, conventions=DICE_CONVENTIONS,
         convention_params=DICE_PARAMS),
@@ -289,7 +292,7 @@ SPECS += [
         advice=Advice(batch_overlap=("batch Tversky", "TP, FP and FN sums per channel")),
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
-                Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
+                SMOOTH, REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
         target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=TVERSKY_VARIANTS,
         conventions=TVERSKY_CONVENTIONS, convention_params=ACTIVATION_PARAMS),
@@ -342,7 +345,7 @@ SPECS.append(LossSpec(
     naming=Naming(("jaccard",), also=("iou",)),
     advice=Advice(batch_overlap=("batch Jaccard", "intersection and union sums (Σp·g and Σp + Σg per channel)")),
     signature=("input", "target"), reference=ref.jaccard,
-    params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
+    params=(SMOOTH, REDUCTION),
     draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
     target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=JACCARD_VARIANTS,
     conventions=JACCARD_CONVENTIONS,

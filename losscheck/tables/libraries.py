@@ -60,8 +60,8 @@ LIBRARY_LOSSES = [
     LibraryLoss("kornia.losses:LovaszSoftmaxLoss", "lovasz_softmax", codes=("LC103",),
                 note="conventions per_image=image, classes=all and activation=softmax"),
     LibraryLoss("segmentation_models_pytorch.losses:LovaszLoss", "lovasz_hinge", {"mode": "binary"}, verdict="fail",
-                codes=("LC705",), note=SMP_COPY + "values agree in float32; the .float() in lovasz_grad makes torch.dot "
-                "raise on float64 logits (reports/upstream/smp-lovasz-float64.md)"),
+                codes=("LC705",), note=SMP_COPY + "values agree in float32; the .float() in lovasz_grad makes "
+                "torch.dot raise on float64 logits (reports/upstream/smp-lovasz-float64.md)"),
     LibraryLoss("segmentation_models_pytorch.losses:LovaszLoss", "lovasz_softmax", {"mode": "multiclass"},
                 verdict="fail", codes=("LC103", "LC705"),
                 note=SMP_COPY + "convention activation=softmax; float64 raises as for the binary mode"),
