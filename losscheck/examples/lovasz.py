@@ -125,6 +125,18 @@ class SmpLovaszHinge(LovaszHinge):
         super().__init__(per_image, ignore_index)
 
 
+@example("lovasz_hinge", suite="catalogue")
+class ChannelLovaszHinge(LovaszHinge):
+    """Correct twin in kornia's convention: (N, 1, H, W) logits beside (N, H, W) labels, per image; any other
+    shape raises."""
+
+    def forward(self, input, target):
+        if input.dim() != 4 or input.shape[1] != 1 or target.shape != input.shape[:1] + input.shape[2:]:
+            raise ValueError(f"expected (N, 1, H, W) logits and (N, H, W) labels, got {tuple(input.shape)} and "
+                             f"{tuple(target.shape)}")
+        return super().forward(input[:, 0], target)
+
+
 # -- lovasz_softmax --------------------------------------------------------------------------------------------------
 @example("lovasz_softmax", suite="catalogue")
 @example("lovasz_softmax", suite="variants")
