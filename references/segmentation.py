@@ -1,9 +1,9 @@
-"""Float64 references for the overlap losses: dice, tversky and generalized_dice on masks, and
+"""Float64 references for the overlap losses: dice, tversky, jaccard and generalized_dice on masks, and
 iou and giou on boxes.
 
 Masks are (N, C, *spatial) with any number of spatial dimensions (none, for (N, C)); boxes are
 (..., 4) in (x1, y1, x2, y2) corner format. The catalogue's conventions for masks are keyword
-options of dice and tversky (``per_sample``, smoothing placement, ``squared_denominator``,
+options of dice, tversky and jaccard (``per_sample``, smoothing placement, ``squared_denominator``,
 ``empty_channel``, ``average``, ``activation``; generalized_dice has ``batch`` and ``activation``),
 applied in one order whatever their combination: the activation on the input, then the channels
 pooled (``average="micro"``), the sums and ratios, the empty channels, the mean over the present
@@ -17,7 +17,7 @@ from scipy.special import expit, softmax
 
 from ._reduce import check_reduction, reduce
 
-__all__ = ["dice", "tversky", "generalized_dice", "iou", "giou"]
+__all__ = ["dice", "tversky", "jaccard", "generalized_dice", "iou", "giou"]
 
 _W_TYPES = ("square", "simple", "uniform")
 _ACTIVATIONS = ("none", "sigmoid", "softmax")
@@ -125,9 +125,9 @@ def _averaged(values, target_sums, average, reduction):
     return reduce(1.0 - np.sum(score, axis=-1) / np.maximum(np.sum(present, axis=-1), 1), reduction)
 
 
-def _masks(name, input, target, activation="none", average="macro"):
-    """(probabilities, target) as float64 (N, C, *spatial): the activation applied, the channels pooled
-    into one for average="micro"."""
+def _masks(name, input, target, activation="none", average="macro", times=1):
+    """(probabilities, target) as float64 (N, C, *spatial): the activation applied (`times` times), the channels
+    pooled into one for average="micro"."""
     p = np.asarray(input, dtype=np.float64)
     g = np.asarray(target, dtype=np.float64)
     if p.ndim < 2:
@@ -138,10 +138,11 @@ def _masks(name, input, target, activation="none", average="macro"):
         raise ValueError(f"{name}: activation must be one of {_ACTIVATIONS}; got activation={activation!r}")
     if average not in _AVERAGES:
         raise ValueError(f"{name}: average must be one of {_AVERAGES}; got average={average!r}")
-    if activation == "sigmoid":
-        p = expit(p)
-    elif activation == "softmax":
-        p = softmax(p, axis=1)
+    for _ in range(times):
+        if activation == "sigmoid":
+            p = expit(p)
+        elif activation == "softmax":
+            p = softmax(p, axis=1)
     if average == "micro":
         p, g = (np.reshape(a, (a.shape[0], 1, -1)) for a in (p, g))
     return p, g
@@ -178,6 +179,52 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
     values = _ratio_loss(tp, tp + float(alpha) * fp + float(beta) * fn, smooth, smooth_numerator,
+                         smooth_denominator, clamp_denominator)
+    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
+                     reduction)
+
+
+def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True, smooth_denominator=True,
+            squared_denominator=False, clamp_denominator=False, doubled_form=False, empty_channel="formula",
+            reduction="mean", average="macro", activation="none", sum_as_union=False, activation_twice=False):
+    """Soft Jaccard (IoU) loss on masks (Rahman and Wang, "Optimizing Intersection-Over-Union in Deep Neural
+    Networks for Image Segmentation", ISVC 2016; the Jaccard index).
+
+    Per sample and channel, with the sums over the spatial dimensions: ``I = Σ p g``, the union
+    ``U = Σ p + Σ g - I``, ``loss = 1 - (I + s_n) / (U + s_d)`` (``s_n``, ``s_d`` as for ``dice``:
+    ``smooth`` where ``smooth_numerator`` / ``smooth_denominator``; ``smooth_numerator="empty"`` adds it
+    to the numerator only where the union is 0). On hard masks (p in {0, 1}) it is 1 - |P ∩ G| / |P ∪ G|,
+    and ``J = D / (2 - D)`` ties it to Dice. ``squared_denominator`` takes the union as
+    ``Σ p² + Σ g² - I`` (MONAI ``DiceLoss(jaccard=True, squared_pred=True)``). ``doubled_form`` is the
+    Jaccard written through a Dice formula, ``1 - (2I + s) / (2U + s)`` (MONAI ``DiceLoss(jaccard=True)``):
+    the smoothing halved. ``clamp_denominator`` (segmentation_models_pytorch's ``smooth=0, eps``) divides
+    by ``max(U + s_d, smooth)``. ``per_sample``, ``empty_channel``, ``average`` and ``activation`` are as
+    for ``dice``, applied in the same order. ``sum_as_union`` takes ``Σ p + Σ g`` for the union (the
+    intersection counted twice, a Dice denominator without Dice's factor 2): not a convention but the known
+    defect, kept as a switch so that diagnosis computes it under every convention; so is ``activation_twice``
+    (the activation in force applied twice: sigmoid(sigmoid(x))).
+
+    An empty target with an empty prediction gives 0 for s > 0 in both places (s/s) and nan (0/0) without
+    denominator smoothing.
+
+    Shapes: input (N, C, *spatial) probabilities (logits with an activation), target the same shape;
+    'none' returns (N, C) (per_sample) or (C,) (batch), other shapes under ``average`` as for dice.
+
+    Source: no PyTorch built-in; segmentation_models_pytorch ``losses.JaccardLoss`` (soft_jaccard_score:
+    (I + smooth) / (U + smooth).clamp_min(eps), over the batch, empty channels masked to 0) and MONAI
+    ``DiceLoss(jaccard=True)`` (https://docs.monai.io/en/stable/losses.html#diceloss).
+    """
+    check_reduction(reduction)
+    p, g = _masks("jaccard", input, target, activation, average, 2 if activation_twice else 1)
+    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    intersection = np.sum(p * g, axis=axes)
+    if squared_denominator:
+        total = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
+    else:
+        total = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    factor = 2.0 if doubled_form else 1.0
+    union = total if sum_as_union else total - intersection
+    values = _ratio_loss(factor * intersection, factor * union, smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
     return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
                      reduction)

@@ -247,7 +247,8 @@ def _loss_class(name, args):
     ("CTCLoss", "log_probs, targets, input_lengths, target_lengths", "ctc"),
     ("MyLoss", "anchor, positive, negative", "triplet_margin"),  # by signature alone
     ("MyLoss", "input, target", None),                           # (input, target): too many specs
-    ("LovaszHingeLoss", "logits, target", None),                 # a loss the catalogue does not have
+    ("LovaszHingeLoss", "logits, target", "lovasz_hinge"),       # not a hinge loss
+    ("Poly1FocalLoss", "logits, target", None),                  # a loss the catalogue does not have
 ])
 def test_guesses(name, args, expected):
     guess = guessing.guess(name, _loss_class(name, args), "class")

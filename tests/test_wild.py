@@ -19,7 +19,10 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("MicroBatchMeanLMLoss", "causal_lm"), ("NextTokenLossNoShift", "causal_lm"),
            ("shifted_twice_lm_loss", "causal_lm"), ("padded_mean_lm_loss", "causal_lm"), ("SoftTargetLoss", "kd"),
            ("teacher_softened_kd", "kd"), ("reverse_kl_distillation", "kd"), ("dpo_with_reference_added", "dpo"),
-           ("dpo_log_of_sigmoid", "dpo")]
+           ("dpo_log_of_sigmoid", "dpo"),
+           ("JaccardSumAsUnion", "jaccard"), ("JaccardSigmoidTwice", "jaccard"),
+           ("LovaszHingeUnsortedLabels", "lovasz_hinge"), ("LovaszHingeElu", "lovasz_hinge"),
+           ("LovaszHingePerImageAlways", "lovasz_hinge")]
 
 
 def test_every_example_is_listed():

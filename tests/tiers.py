@@ -19,6 +19,8 @@ SLOW: dict[str, object] = {
     },
     "test_wheel.py": ALL,
     "test_compile.py": ALL,  # every test compiles a loss (about 2 s each; inductor's audits about a minute)
+    "test_lovasz_library.py": {"test_copied_library_loss_audits_to_its_row"},
+    "test_references_jaccard.py": {"test_matches_monai_dice_loss_with_jaccard"},
     "test_browser.py": {
         "test_report_fits_a_phone_without_sideways_scrolling",
         "test_gallery_index_fits_a_laptop_with_the_loss_column_in_view",

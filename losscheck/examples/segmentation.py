@@ -2,7 +2,7 @@
 (losscheck/examples/registry.py) with the catalogue id it claims, what its audit must say and the test table
 that audits it. A defective loss's docstring says its defect; a correct one's says it is correct.
 
-Ids: dice, tversky, generalized_dice, iou, giou.
+Ids: dice, tversky, generalized_dice, iou, giou, jaccard.
 """
 from __future__ import annotations
 
@@ -662,3 +662,207 @@ class TiedBetaTversky(DocumentedRolesTversky):
 @example("tversky", expect="LC101", suite="forms")
 class TiedBetaTverskyWrongFN(GroundAsFalseNegatives, TiedBetaTversky):
     """LC101 (a default tied to another parameter): its false negatives are Σg rather than Σ(1 - p)g."""
+
+
+# -- jaccard: a defect and a correct twin (catalogue), one candidate per variant and convention option (variants), the
+# gallery's two (wild) and the library conventions' twins ----------------------------------------------------------
+@example("jaccard", suite="catalogue")
+@example("jaccard", suite="variants")
+@example("jaccard", suite="wild")
+class Jaccard(nn.Module):
+    """Correct twin (jaccard): soft IoU per sample and channel, 1 - (I + s)/(U + s), then the mean; subclasses change
+    one line."""
+
+    def __init__(self, smooth: float = 1.0, reduction: str = "mean"):
+        super().__init__()
+        self.smooth, self.reduction = smooth, reduction
+
+    def probabilities(self, input):
+        return input
+
+    def dims(self, input):
+        return spatial_dims(input)
+
+    def total(self, p, g, dims):
+        return p.sum(dims) + g.sum(dims)
+
+    def union(self, intersection, total):
+        return total - intersection
+
+    def ratio(self, intersection, union):
+        return (intersection + self.smooth) / (union + self.smooth)
+
+    def losses(self, input, target):
+        p = self.probabilities(input)
+        dims = self.dims(p)
+        intersection = (p * target).sum(dims)
+        return 1 - self.ratio(intersection, self.union(intersection, self.total(p, target, dims)))
+
+    def forward(self, input, target):
+        return reduce(self.losses(input, target), self.reduction)
+
+
+@example("jaccard", expect="LC102", variant="union counted as Σp + Σg", twin="Jaccard", suite="catalogue")
+@example("jaccard", expect="LC102", variant="union counted as Σp + Σg", suite="variants")
+@example("jaccard", expect={"LC102": "union counted as σp + σg"}, twin="Jaccard", gallery=27, suite="wild")
+class JaccardSumAsUnion(Jaccard):
+    """Defect: divides by Σp + Σg, the intersection counted twice (a Dice denominator without its factor 2)."""
+
+    def union(self, intersection, total):
+        return total
+
+
+@example("jaccard", suite="wild")
+class SigmoidJaccard(Jaccard):
+    """Correct twin: takes logits and applies one sigmoid, declared as MONAI does (sigmoid=True)."""
+
+    def __init__(self, smooth: float = 1.0, reduction: str = "mean", sigmoid: bool = True):
+        super().__init__(smooth, reduction)
+
+    def probabilities(self, input):
+        return torch.sigmoid(input)
+
+
+@example("jaccard", expect="LC102", variant="activation applied twice", suite="variants")
+@example("jaccard", expect={"LC102": "activation applied twice"}, twin="SigmoidJaccard", gallery=28, suite="wild")
+class JaccardSigmoidTwice(SigmoidJaccard):
+    """Defect: takes logits (sigmoid=True) and applies the sigmoid twice, to the logits and to their sigmoid."""
+
+    def probabilities(self, input):
+        return torch.sigmoid(torch.sigmoid(input))
+
+
+@example("jaccard", expect="LC103", variant="per_sample=batch", suite="variants")
+class BatchJaccard(Jaccard):
+    """Sums over the batch too: one IoU per channel over the whole batch."""
+
+    def dims(self, input):
+        return (0, *spatial_dims(input))
+
+
+@example("jaccard", expect="LC103", variant="smoothing=denominator", suite="variants")
+class DenominatorSmoothJaccard(Jaccard):
+    """Smooths the union only."""
+
+    def ratio(self, intersection, union):
+        return intersection / (union + self.smooth)
+
+
+@example("jaccard", expect="LC103", variant="smoothing=none", suite="variants")
+class UnsmoothedJaccard(Jaccard):
+    """Plain soft IoU, no smoothing term."""
+
+    def ratio(self, intersection, union):
+        return intersection / union
+
+
+@example("jaccard", expect="LC103", variant="smoothing=clamp", suite="variants")
+class ClampedJaccard(Jaccard):
+    """No smoothing, the union clamped at eps (segmentation_models_pytorch's smooth=0, eps)."""
+
+    def ratio(self, intersection, union):
+        return intersection / union.clamp_min(self.smooth)
+
+
+@example("jaccard", expect="LC103", variant="smoothing=doubled", suite="variants")
+class DoubledJaccard(Jaccard):
+    """Jaccard through a Dice formula, (2I + s)/(2U + s), without a switch to say so."""
+
+    def ratio(self, intersection, union):
+        return (2 * intersection + self.smooth) / (2 * union + self.smooth)
+
+
+@example("jaccard", expect="LC103", variant="squared_denominator=yes", suite="variants")
+class SquaredJaccard(Jaccard):
+    """The union from squared terms: Σp² + Σg² - I."""
+
+    def total(self, p, g, dims):
+        return (p * p).sum(dims) + (g * g).sum(dims)
+
+
+@example("jaccard", expect="LC103", variant="empty_channel=zero", suite="variants")
+class EmptyZeroJaccard(Jaccard):
+    """A channel with an empty target contributes a loss of 0, still counted in the mean."""
+    fill = 0.0
+
+    def __init__(self, smooth: float = 1.0):  # the mean only
+        super().__init__(smooth)
+
+    def forward(self, input, target):
+        return empty_channels(self.losses(input, target), target, spatial_dims(target), self.fill)
+
+
+@example("jaccard", expect="LC103", variant="empty_channel=one", suite="variants")
+class EmptyOneJaccard(EmptyZeroJaccard):
+    """A channel with an empty target contributes a loss of 1, counted in the mean."""
+    fill = 1.0
+
+
+@example("jaccard", expect="LC103", variant="average=micro", suite="variants")
+class MicroJaccard(Jaccard):
+    """Pools the channels with the spatial sums: one IoU per sample."""
+
+    def dims(self, input):
+        return tuple(range(1, input.dim()))
+
+
+@example("jaccard", expect="LC103", variant="average=present", suite="variants")
+class PresentClassJaccard(Jaccard):
+    """Averages the per-channel IoU over the channels present in the target only."""
+
+    def __init__(self, smooth: float = 1.0):  # the mean only
+        super().__init__(smooth)
+
+    def forward(self, input, target):
+        return present_mean(self.losses(input, target), target)
+
+
+@example("jaccard", expect="LC103", variant="activation=sigmoid", suite="variants")
+class LogitJaccard(Jaccard):
+    """Takes logits: a sigmoid first, without a switch to say so."""
+
+    def probabilities(self, input):
+        return torch.sigmoid(input)
+
+
+@example("jaccard", expect="LC103", variant="activation=softmax", suite="variants")
+class SoftmaxJaccard(Jaccard):
+    """Takes logits: softmax over the channels first, without a switch to say so."""
+
+    def probabilities(self, input):
+        return torch.softmax(input, dim=1)
+
+
+@example("jaccard", suite="catalogue")
+class MonaiJaccard(Jaccard):
+    """Correct twin in MONAI's convention: DiceLoss(jaccard=True, batch=True, smooth_nr, smooth_dr), the Jaccard
+    through its Dice formula 1 - (2I + s)/(2U + s), over the batch, each declared by its switch."""
+
+    def __init__(self, smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, jaccard: bool = True, batch: bool = True):
+        super().__init__(smooth_nr)
+        self.batch = batch
+
+    def dims(self, input):
+        return (0, *spatial_dims(input)) if self.batch else spatial_dims(input)
+
+    def ratio(self, intersection, union):
+        return (2 * intersection + self.smooth) / (2 * union + self.smooth)
+
+
+@example("jaccard", expect="LC103", variant="per_sample=batch, smoothing=none and empty_channel=zero",
+         suite="forms")
+class SmpJaccard(Jaccard):
+    """Correct twin in segmentation_models_pytorch's convention (JaccardLoss("multilabel", from_logits=False)):
+    (I + 0)/max(U, eps) over the batch, a channel with an empty target masked to 0; none of it has a switch."""
+
+    def __init__(self, eps: float = 1e-7):
+        super().__init__(eps)
+
+    def dims(self, input):
+        return (0, *spatial_dims(input))
+
+    def ratio(self, intersection, union):
+        return intersection / union.clamp_min(self.smooth)
+
+    def forward(self, input, target):
+        return empty_channels(self.losses(input, target), target, (0, *spatial_dims(target)), 0.0)

@@ -1,5 +1,5 @@
-"""Specs for the segmentation losses: dice, tversky and generalized_dice (soft overlaps on probabilities, per
-sample and channel), and the box losses iou and giou."""
+"""Specs for the segmentation losses: dice, tversky, jaccard and generalized_dice (soft overlaps on probabilities,
+per sample and channel), and the box losses iou and giou."""
 import numpy as np
 from hypothesis import strategies as st
 
@@ -42,6 +42,21 @@ CLAMPED = Option("uses no smoothing term and clamps the denominator at eps (the 
                  "max(denominator, eps)", "segmentation_models_pytorch (smooth=0, eps=1e-7)",
                  {"smooth_numerator": False, "smooth_denominator": False, "clamp_denominator": True})
 
+SQUARED_DENOMINATOR = Convention("squared_denominator", "no", {
+    "no": Option("sums p and g in the denominator", "most implementations"),
+    "yes": Option("squares the terms of the denominator (the V-Net form)",
+                  "MONAI DiceLoss(squared_pred=True), V-Net", {"squared_denominator": True})})
+
+# The smoothing forms every overlap ratio (dice, jaccard) comes in; each id adds the forms of its own formula.
+RATIO_SMOOTHING = {
+    "both": Option("adds the smoothing term to numerator and denominator", "most tutorials, kornia"),
+    "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
+                          {"smooth_numerator": False}),
+    "none": Option("uses no smoothing term at all", "plain soft ratios",
+                   {"smooth_numerator": False, "smooth_denominator": False}),
+    "clamp": CLAMPED,
+}
+
 # A channel whose target is empty over the summed axes (in the whole batch, with per_sample=batch). Leaving it
 # out of the mean is average=present.
 EMPTY_CHANNEL = Convention("empty_channel", "formula", {
@@ -54,12 +69,7 @@ EMPTY_CHANNEL = Convention("empty_channel", "formula", {
 DICE_CONVENTIONS = (
     PER_SAMPLE,
     Convention("smoothing", "both", {
-        "both": Option("adds the smoothing term to numerator and denominator", "most tutorials, kornia"),
-        "denominator": Option("adds the smoothing term to the denominator only", "MONAI with smooth_nr=0",
-                              {"smooth_numerator": False}),
-        "none": Option("uses no smoothing term at all", "plain soft Dice",
-                       {"smooth_numerator": False, "smooth_denominator": False}),
-        "clamp": CLAMPED,
+        **RATIO_SMOOTHING,
         "tversky": Option("is written in the Tversky form (I + s)/(I + FP/2 + FN/2 + s), which is Dice with "
                           "smoothing 2s (an empty pair scores a loss of 0 for s > 0)",
                           "libraries that compute Dice through their Tversky function (alpha = beta = 0.5)",
@@ -68,10 +78,7 @@ DICE_CONVENTIONS = (
                                     "apart: (2TP + s·[union = 0])/(2TP + FP + FN + s), so two empty masks score a "
                                     "loss of 0", "metric-style Dice losses (eps in the denominator)",
                                     {"smooth_numerator": "empty"})}),
-    Convention("squared_denominator", "no", {
-        "no": Option("sums p and g in the denominator", "most implementations"),
-        "yes": Option("squares the terms of the denominator (the V-Net form)",
-                      "MONAI DiceLoss(squared_pred=True), V-Net", {"squared_denominator": True})}),
+    SQUARED_DENOMINATOR,
     EMPTY_CHANNEL,
     AVERAGE,
     ACTIVATION,
@@ -107,6 +114,10 @@ MASK_VIEWS = {
 MASK_FORMATS = ("binary", "onehot", *INDEX_FORMATS)
 
 
+# The smoothing term of the overlap ratios (dice, tversky, jaccard), under the names libraries give it.
+SMOOTH = Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",))
+
+
 def dice_edges():
     empty = np.zeros((2, 1, 2, 2))
     full = np.ones((2, 1, 2, 2))
@@ -121,8 +132,7 @@ SPECS = [
         naming=Naming(("dice", "sorensen")),
         advice=Advice(batch_overlap=("batch Dice", "numerator and denominator sums (Σp·g and Σp + Σg per channel)")),
         signature=("input", "target"), reference=ref.dice,
-        params=(Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)),
-                REDUCTION),
+        params=(SMOOTH, REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
         target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, conventions=DICE_CONVENTIONS,
         convention_params=DICE_PARAMS),
@@ -282,7 +292,7 @@ SPECS += [
         advice=Advice(batch_overlap=("batch Tversky", "TP, FP and FN sums per channel")),
         signature=("input", "target"), reference=ref.tversky,
         params=(Param("alpha", 0.5, values=(0.3, 0.5, 0.7)), Param("beta", 0.5, values=(0.3, 0.5, 0.7)),
-                Param("smooth", 1.0, ("eps", "smooth_nr", "epsilon"), (1.0, 1e-5, 0.1), linked=("smooth_dr",)), REDUCTION),
+                SMOOTH, REDUCTION),
         draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
         target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=TVERSKY_VARIANTS,
         conventions=TVERSKY_CONVENTIONS, convention_params=ACTIVATION_PARAMS),
@@ -300,7 +310,43 @@ SPECS += [
         target_formats=("onehot", "binary", *INDEX_FORMATS), target_views=MASK_VIEWS, formats_are_conventions=True,
         edge_cases=generalized_dice_edges, variants=GENERALIZED_DICE_VARIANTS, conventions=(ACTIVATION,),
         convention_params=ACTIVATION_PARAMS),
-    box_spec("iou", "1 - I/(U + eps) on (x1, y1, x2, y2) boxes", ref.iou, naming=Naming(("iou", "jaccard"))),
+    box_spec("iou", "1 - I/(U + eps) on (x1, y1, x2, y2) boxes", ref.iou, naming=Naming(("iou",), also=("jaccard",))),
     box_spec("giou", "1 - IoU + (A_c - U)/A_c on (x1, y1, x2, y2) boxes (torchvision)", ref.giou,
              naming=Naming(("giou", "generalizediou")), generalized=True),
 ]
+
+
+# -- jaccard: soft IoU on masks, with the Dice family's conventions ------------------------------------------------
+
+JACCARD_CONVENTIONS = (
+    PER_SAMPLE,
+    Convention("smoothing", "both", {
+        **RATIO_SMOOTHING,
+        "doubled": Option("is written through a Dice formula, 1 - (2I + s)/(2U + s): the smoothing halved",
+                          "MONAI DiceLoss(jaccard=True)", {"doubled_form": True})}),
+    SQUARED_DENOMINATOR,
+    EMPTY_CHANNEL,
+    AVERAGE,
+    ACTIVATION,
+)
+
+
+JACCARD_VARIANTS = (
+    with_params("union counted as Σp + Σg", "divides by Σp + Σg, counting the intersection twice (a Dice "
+                "denominator without Dice's factor 2), where the union is Σp + Σg - Σpg",
+                "subtract the intersection: union = p.sum() + g.sum() - (p * g).sum()", sum_as_union=lambda p: True),
+    with_params("activation applied twice", "applies its activation twice (a sigmoid on top of the loss's own "
+                "sigmoid=True, or a softmax of a softmax): the probabilities of probabilities",
+                "apply the activation once, to the logits", activation_twice=lambda p: True),
+)
+
+SPECS.append(LossSpec(
+    id="jaccard", family="segmentation", summary="1 - (Σpg + s)/(Σp + Σg - Σpg + s) per sample and channel (soft IoU)",
+    naming=Naming(("jaccard",), also=("iou",)),
+    advice=Advice(batch_overlap=("batch Jaccard", "intersection and union sums (Σp·g and Σp + Σg per channel)")),
+    signature=("input", "target"), reference=ref.jaccard,
+    params=(SMOOTH, REDUCTION),
+    draw_inputs=draw_masks, layouts=("spatial2d", "single", "spatial3d"), target_formats=MASK_FORMATS,
+    target_views=MASK_VIEWS, formats_are_conventions=True, edge_cases=dice_edges, variants=JACCARD_VARIANTS,
+    conventions=JACCARD_CONVENTIONS,
+    convention_params={**DICE_PARAMS, "jaccard": ("smoothing", {True: "doubled"})}))

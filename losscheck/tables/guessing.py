@@ -22,8 +22,8 @@ from losscheck.specs import SPECS, TORCH_BUILTINS
 from losscheck.tables.libraries import LIBRARY_LOSSES
 
 # Names of losses the catalogue does not have: a name with these words is never guessed as another id
-# (LovaszHingeLoss is not a hinge loss).
-UNCATALOGUED = ("lovasz",)
+# (Poly1FocalLoss is not a focal loss: Leng et al. 2022 add ε·(1 - p_t)^(γ+1) to it).
+UNCATALOGUED = ("poly",)
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,10 @@ class LibraryLoss:
     # losscheck.examples.adapters): the test skips the row without it
 
 
+# segmentation_models_pytorch imports timm, which imports torchvision: its rows are audited from the copy of its
+# Lovasz code (the official code) in tests/fixtures/smp_lovasz.py (tests/test_lovasz_library.py).
+SMP_COPY = "audited from its code copied into tests/fixtures/smp_lovasz.py (the package imports torchvision): "
+
 LIBRARY_LOSSES = [
     LibraryLoss("monai.losses:DiceLoss", "dice"),
     LibraryLoss("monai.losses:DiceLoss", "dice", {"to_onehot_y": True},
@@ -48,6 +52,21 @@ LIBRARY_LOSSES = [
     LibraryLoss("kornia.losses:TverskyLoss", "tversky", {"alpha": 0.3, "beta": 0.7}, codes=("LC103",),
                 note="conventions activation=softmax, average=present (mean over the classes in the target), "
                      "smoothing=denominator"),
+    LibraryLoss("monai.losses:DiceLoss", "jaccard", {"jaccard": True},
+                note="convention smoothing=doubled, from its jaccard argument: 1 - (2I + s)/(2U + s)"),
+    LibraryLoss("monai.losses:DiceLoss", "jaccard", {"jaccard": True, "to_onehot_y": True, "softmax": True},
+                note="(N, 1, H, W) index map; conventions smoothing=doubled and activation=softmax from its arguments"),
+    LibraryLoss("kornia.losses:LovaszHingeLoss", "lovasz_hinge", verdict="fail", codes=("LC605",),
+                note="(N, 1, H, W) logits, per image: values and gradients agree; permutation.view(-1) raises on "
+                     "non-contiguous logits (reports/upstream/kornia-lovasz-hinge-view.md)"),
+    LibraryLoss("kornia.losses:LovaszSoftmaxLoss", "lovasz_softmax", codes=("LC103",),
+                note="conventions per_image=image, classes=all and activation=softmax"),
+    LibraryLoss("segmentation_models_pytorch.losses:LovaszLoss", "lovasz_hinge", {"mode": "binary"}, verdict="fail",
+                codes=("LC705",), note=SMP_COPY + "values agree in float32; the .float() in lovasz_grad makes "
+                "torch.dot raise on float64 logits (reports/upstream/smp-lovasz-float64.md)"),
+    LibraryLoss("segmentation_models_pytorch.losses:LovaszLoss", "lovasz_softmax", {"mode": "multiclass"},
+                verdict="fail", codes=("LC103", "LC705"),
+                note=SMP_COPY + "convention activation=softmax; float64 raises as for the binary mode"),
     LibraryLoss("pytorch_metric_learning.losses:TripletMarginLoss", "triplet_batch_hard", codes=("LC103",),
                 note="conventions normalise=yes and mining=all (every triplet, mean over the non-zero ones)"),
     LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce",
