@@ -58,8 +58,7 @@ def audited(name: str, as_: str, select: tuple = (), ignore: tuple = ()):
     precision family when the fixture is one of its defects (an LC8 code), the compile family for an LC9 code."""
     return audit(target(name), as_=as_, seed=SEED, max_examples=MAX_EXAMPLES,
                  timeout=TIMEOUTS.get(name, DEFAULT_TIMEOUT), select=select, ignore=ignore,
-                 precision=any(code.startswith("LC8") for code in fixture(name).expect),
-                 compile=any(code.startswith("LC9") for code in fixture(name).expect))
+                 **fixture(name).opt_in)
 
 
 def fresh_audit(name: str, as_: str, **kwargs):

@@ -251,7 +251,7 @@ def test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline():
 
 @pytest.mark.parametrize("example", gallery(), ids=lambda e: e.name)
 def test_each_shipped_mistake_is_named_first_on_one_screen(example):
-    result = audit(example.target, as_=example.loss_id)
+    result = audit(example.target, as_=example.loss_id, **example.opt_in)
     text = render(result, "text")
     (code, words), = example.expect.items()
     first = next(line for line in text.splitlines() if re.match(r"LC\d{3} ", line))

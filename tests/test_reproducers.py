@@ -154,9 +154,9 @@ def assert_prints_the_recorded_numbers(family: str, message: str, data: dict, re
                 f"{label}: printed {got}, recorded {want}\n{reproducer}\n{stdout}"
 
 
-@pytest.mark.parametrize("target, loss_id", [(t, i) for t, i, _ in GALLERY], ids=[t for t, _, _ in GALLERY])
-def test_every_gallery_reproducer_runs_anywhere_and_prints_the_recorded_numbers(target, loss_id, tmp_path):
-    result = audit_one(ROOT, Loss(target=target, name=target, as_=loss_id, options=AuditOptions()))
+@pytest.mark.parametrize("target, loss_id, opt_in", [(t, i, o) for t, i, _, o in GALLERY], ids=[t for t, *_ in GALLERY])
+def test_every_gallery_reproducer_runs_anywhere_and_prints_the_recorded_numbers(target, loss_id, opt_in, tmp_path):
+    result = audit_one(ROOT, Loss(target=target, name=target, as_=loss_id, options=AuditOptions().update(opt_in)))
     for f in result.findings:
         assert "import functools" not in f.reproducer
         proc = run_anywhere(f.reproducer, tmp_path)

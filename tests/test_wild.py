@@ -22,7 +22,8 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("dpo_log_of_sigmoid", "dpo"),
            ("JaccardSumAsUnion", "jaccard"), ("JaccardSigmoidTwice", "jaccard"),
            ("LovaszHingeUnsortedLabels", "lovasz_hinge"), ("LovaszHingeElu", "lovasz_hinge"),
-           ("LovaszHingePerImageAlways", "lovasz_hinge")]
+           ("LovaszHingePerImageAlways", "lovasz_hinge"),
+           ("ExpInfoNCE", "info_nce"), ("HalfSumSquares", "mse"), ("CompilePathMSE", "mse"), ("CallCountingMSE", "mse")]
 
 
 def test_every_example_is_listed():
@@ -36,7 +37,8 @@ def test_every_example_is_listed():
 @pytest.mark.parametrize("name", sorted(MISTAKES))
 def test_mistake_is_named(name):
     (code, words), = MISTAKES[name].expect.items()
-    result = audit(f"losscheck.examples.mistakes:{name}", as_=MISTAKES[name].loss_id, max_examples=20)
+    result = audit(f"losscheck.examples.mistakes:{name}", as_=MISTAKES[name].loss_id, max_examples=20,
+                   **MISTAKES[name].opt_in)
     hits = [f for f in result.findings if f.code == code]
     assert hits, f"{name}: expected {code}, got {[f.code for f in result.findings]}"
     assert any(words in f"{f.title} {f.message}".lower() for f in hits), [f.message for f in hits]

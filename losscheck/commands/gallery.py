@@ -26,17 +26,19 @@ FORMATS = ("html", "md", "json")
 TIMINGS = ((re.compile(r'"seconds": [0-9.e+-]+'), '"seconds": 0'), (re.compile(r" in [0-9.]+ s\b"), " in - s"))
 
 
-def shipped_examples() -> list[tuple[str, str, str]]:
-    """losscheck.examples.EXAMPLES, read in a child process: the judge does not import the example corpus (its
-    ~240 losses; as the judge imports no candidate), and the audits it runs after it cannot depend on it."""
-    code = "import json; from losscheck.examples import EXAMPLES; print(json.dumps(EXAMPLES))"
+def shipped_examples() -> list[tuple[str, str, str, dict]]:
+    """losscheck.examples.EXAMPLES, each with the opt-in families its audit turns on (OPT_IN), read in a child
+    process: the judge does not import the example corpus (its ~240 losses; as the judge imports no candidate),
+    and the audits it runs after it cannot depend on it."""
+    code = ("import json; from losscheck.examples import EXAMPLES, OPT_IN; "
+            "print(json.dumps([[*e, OPT_IN.get(e[0], {})] for e in EXAMPLES]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return [tuple(e) for e in json.loads(done.stdout)]
 
 
-def entries(only: str = "") -> list[tuple[str, str | None, str]]:
-    """(target, id or None for built-ins, description) for every loss in the gallery."""
-    builtins = [(t, None, "torch built-in") for t in sorted(TORCH_BUILTINS) if ".functional." not in t]
+def entries(only: str = "") -> list[tuple[str, str | None, str, dict]]:
+    """(target, id or None for built-ins, description, opt-in families) for every loss in the gallery."""
+    builtins = [(t, None, "torch built-in", {}) for t in sorted(TORCH_BUILTINS) if ".functional." not in t]
     return [e for e in builtins + shipped_examples() if only in e[0]]
 
 
@@ -58,10 +60,10 @@ def build(folder: Path, options: AuditOptions | None = None, *, only: str = "", 
     options = options or AuditOptions()
     rows = []
     todo = entries(only)
-    for k, (target, loss_id, description) in enumerate(todo, 1):
+    for k, (target, loss_id, description, opt_in) in enumerate(todo, 1):
         if progress:
             progress(f"[{k}/{len(todo)}] {target}")
-        result = audit_one(Path.cwd(), Loss(target=target, name=target, as_=loss_id, options=options))
+        result = audit_one(Path.cwd(), Loss(target=target, name=target, as_=loss_id, options=options.update(opt_in)))
         stem = report_stem(target)
         write_reports(result, folder, stem, FORMATS)
         rows.append({"target": target, "id": result.parameters["loss"], "description": description,

@@ -19,3 +19,5 @@ GALLERY_MODULE = "losscheck.examples.mistakes"
 
 # (target, catalogue id, what the example shows), in the gallery's row order
 EXAMPLES = [(f"{GALLERY_MODULE}:{e.name}", e.loss_id, e.defect) for e in gallery()]
+# target -> the opt-in families its audit turns on (a low-precision or compile mistake), for those that need one
+OPT_IN = {f"{GALLERY_MODULE}:{e.name}": e.opt_in for e in gallery() if e.opt_in}

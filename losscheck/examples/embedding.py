@@ -632,6 +632,7 @@ class DeviceLabelsNTXent(torch.nn.Module):
 
 
 # -- the low-precision fixtures (issue 24): right in float32, wrong as bf16 autocast runs it -------------------------
+@example("info_nce", expect={"LC801": "sum in float16"}, gallery=32, suite="wild")
 @example("info_nce", expect="LC801", twin="CorrectNTXent", suite="pitfalls")
 class ExpInfoNCE(nn.Module):
     """LC801: InfoNCE as -log(exp(s⁺/τ) / Σ exp(s/τ)) with no max shift, at τ = 0.1: exp(10) = 22,026 per pair,

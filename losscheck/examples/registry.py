@@ -75,6 +75,13 @@ class Example:
         return code
 
     @property
+    def opt_in(self) -> dict:
+        """The opt-in check families its audit needs (AuditOptions fields): the precision family for an expected
+        LC8 code, the compile family for an LC9 code (LC905, "compile hides the bug", with inductor)."""
+        wanted = {"precision": "LC8", "compile": "LC9", "inductor": "LC905"}
+        return {option: True for option, prefix in wanted.items() if any(c.startswith(prefix) for c in self.expect)}
+
+    @property
     def defect(self) -> str:
         """The first line of the docstring: the defect, or that the loss is correct."""
         return (self.obj.__doc__ or "").strip().splitlines()[0]

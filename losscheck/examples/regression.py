@@ -631,6 +631,7 @@ class SmoothL1BandWidthOffset(SmoothL1BandWidth):
 
 
 # -- the low-precision fixtures (issue 24): right in float32, wrong as fp16 autocast runs them -----------------------
+@example("mse", expect={"LC801": "sum in float32"}, gallery=33, suite="wild")
 @example("mse", expect="LC801", twin="CorrectMSE", suite="pitfalls")
 class HalfSumSquares(nn.Module):
     """LC801: mean squared error as a sum of squares in the input's dtype divided by the count: over a large
@@ -664,6 +665,7 @@ class _HalfGradSquare(torch.autograd.Function):
         return grad * d
 
 
+@example("mse", expect={"LC902": "under torch.compile"}, gallery=34, suite="wild")
 @example("mse", expect={"LC902": "gradient"}, twin="CorrectMSE", suite="pitfalls")
 class CompilePathMSE(nn.Module):
     """LC902: mean squared error with a second code path for torch.compile (chosen by
@@ -697,6 +699,7 @@ class LoggingMSE(nn.Module):
         return loss
 
 
+@example("mse", expect={"LC903": "recompile limit"}, gallery=35, suite="wild")
 @example("mse", expect={"LC903": "recompile"}, twin="CorrectMSE", suite="pitfalls")
 class CallCountingMSE(nn.Module):
     """LC903: mean squared error that counts its calls to keep every 100th value: right eagerly, but dynamo treats
