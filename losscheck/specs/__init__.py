@@ -1,10 +1,11 @@
 """The catalogue: one LossSpec per id, and the map from torch built-ins (modules and functionals) to ids."""
-from losscheck.specs import (classification, embedding, generative, language, regression, regularisation,
-                             segmentation, sequence)
+from losscheck.specs import (boxes, classification, embedding, generative, language, regression, regularisation,
+                             segmentation, sequence, signal)
 from losscheck.specs.base import LossSpec, Param
 
 SPECS: dict[str, LossSpec] = {s.id: s for m in (regression, classification, embedding, segmentation, generative,
-                                                regularisation, sequence, language) for s in m.SPECS}
+                                                regularisation, sequence, language, boxes, signal)
+                                  for s in m.SPECS}
 
 TORCH_BUILTINS: dict[str, str] = {name: s.id for s in SPECS.values() for name in s.torch}
 

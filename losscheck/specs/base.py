@@ -120,6 +120,9 @@ class LossSpec:
     # ignore_index, as it does for a cross-entropy only when --init sets it.
     padded: bool = False
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+    # A term the definition holds constant in its gradient (CIoU's α, computed under no_grad): (case) -> reference
+    # keyword arguments fixing it at the case's inputs, passed while the gradient check differentiates the reference.
+    stop_gradient: Callable | None = None
     forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
     # -- diagnosis: known mistakes and legitimate differences
     variants: tuple = ()  # known mistakes (losscheck.diagnosis.variants.Variant), tried on a mismatch
