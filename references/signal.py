@@ -8,8 +8,9 @@ libraries ship as losses in several forms; each form is a keyword option here (s
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ._reduce import check_reduction, reduce
 
@@ -28,14 +29,28 @@ def gaussian_window(size, sigma):
     return g / g.sum()
 
 
+@functools.lru_cache(maxsize=64)
+def _filter_matrix(n, window, padding):
+    """The (n', n) matrix of the 1-D filter along an axis of length n: row i holds the window's taps at the
+    positions it covers, 'valid' (n' = n - size + 1) or 'same' with the borders reflected as torch's 'reflect'
+    pads them (n' = n; index -1 is index 1, index n is index n - 2)."""
+    k, r = len(window), len(window) // 2
+    rows = n - k + 1 if padding == "valid" else n
+    matrix = np.zeros((rows, n))
+    for i in range(rows):
+        for tap in range(k):
+            j = i + tap if padding == "valid" else i + tap - r
+            j = -j if j < 0 else 2 * (n - 1) - j if j > n - 1 else j
+            matrix[i, j] += window[tap]
+    return matrix
+
+
 def _filter(x, window, padding):
-    """x (N, C, H, W) filtered by the separable window along H and W: 'valid' keeps the positions where the
-    window fits, 'same' pads each side by size//2 reflecting the border (torch's 'reflect', no edge repeat)."""
-    k = window.size
-    if padding == "same":
-        x = np.pad(x, ((0, 0), (0, 0), (k // 2, k // 2), (k // 2, k // 2)), mode="reflect")
-    x = np.einsum("nchwk,k->nchw", sliding_window_view(x, k, axis=2), window)
-    return np.einsum("nchwk,k->nchw", sliding_window_view(x, k, axis=3), window)
+    """x (..., H, W) filtered by the separable window along H and W (one matrix product per axis)."""
+    taps = tuple(window)
+    rows = _filter_matrix(x.shape[-2], taps, padding)
+    cols = _filter_matrix(x.shape[-1], taps, padding)
+    return rows @ x @ cols.T
 
 
 def ssim(input, target, *, window_size=11, sigma=1.5, k1=0.01, k2=0.03, data_range=1.0, eps=0.0, padding="valid",
@@ -84,10 +99,8 @@ def ssim(input, target, *, window_size=11, sigma=1.5, k1=0.01, k2=0.03, data_ran
         data_range = max(np.ptp(x), np.ptp(y))
     c1, c2 = (float(k1) * float(data_range)) ** 2, (float(k2) * float(data_range)) ** 2
     window = gaussian_window(size, sigma) if gaussian else np.full(size, 1.0 / size)
-    mu_x, mu_y = _filter(x, window, padding), _filter(y, window, padding)
-    var_x = _filter(x * x, window, padding) - mu_x ** 2
-    var_y = _filter(y * y, window, padding) - mu_y ** 2
-    cov = _filter(x * y, window, padding) - mu_x * mu_y
+    mu_x, mu_y, xx, yy, xy = _filter(np.stack([x, y, x * x, y * y, x * y]), window, padding)
+    var_x, var_y, cov = xx - mu_x ** 2, yy - mu_y ** 2, xy - mu_x * mu_y
     with np.errstate(divide="ignore", invalid="ignore"):
         similarity = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)
                       / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2) + float(eps)))

@@ -68,7 +68,8 @@ def test_every_new_id_has_a_spec_and_a_case():
             "multilabel_soft_margin", "multi_margin", "hinge", "multilabel_margin", "hinge_embedding",
             "cosine_embedding", "margin_ranking", "triplet_batch_hard", "tversky", "generalized_dice", "iou", "giou",
             "gaussian_kl", "gan_discriminator", "gan_generator", "wasserstein_critic", "uncertainty_weighting",
-            "l1_penalty", "l2_penalty", "ctc", "z_loss", "kd", "dpo", "causal_lm"} == set(NEW_IDS)
+            "l1_penalty", "l2_penalty", "ctc", "z_loss", "kd", "dpo", "causal_lm",
+            "diou", "ciou", "ssim", "si_sdr"} == set(NEW_IDS)
 
 
 @pytest.mark.parametrize("bad, loss_id, code, twin", CASES, ids=_ids(CASES))

@@ -40,7 +40,11 @@ def _blur(x, window, padding):
 
 def ssim_map(x, y, window_size=11, sigma=1.5, data_range=1.0, k1=0.01, k2=0.03, padding="valid", gaussian=True,
              eps=0.0):
-    """The per-pixel SSIM of two (N, C, H, W) image batches (Wang et al. 2004)."""
+    """The per-pixel SSIM of two (N, C, H, W) image batches (Wang et al. 2004), computed in float32 at least (as
+    kornia does: in half precision C1·C2 and the local variances underflow, and flat regions give 0/0)."""
+    dtype = x.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        return ssim_map(x.float(), y.float(), window_size, sigma, data_range, k1, k2, padding, gaussian, eps).to(dtype)
     window = _window(window_size, sigma, gaussian)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     mu_x, mu_y = _blur(x, window, padding), _blur(y, window, padding)
