@@ -83,7 +83,11 @@ class BoxWindowSSIMLoss(CorrectSSIMLoss):
 
 # -- si_sdr: a defect and a correct twin (tests/test_catalogue.py) ---------------------------------------------------
 def _neg_si_sdr(estimate, target, zero_mean=True, eps=1e-8, reversed_projection=False):
-    """asteroid's singlesrc_neg_sisdr along the last axis (no reduction)."""
+    """asteroid's singlesrc_neg_sisdr along the last axis (no reduction), in float32 at least (in half precision
+    EPS = 1e-8 is 0 and a silent estimate is 0/0)."""
+    dtype = estimate.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        return _neg_si_sdr(estimate.float(), target.float(), zero_mean, eps, reversed_projection).to(dtype)
     if zero_mean:
         estimate = estimate - estimate.mean(-1, keepdim=True)
         target = target - target.mean(-1, keepdim=True)

@@ -105,16 +105,21 @@ SSIM_PARAMS = {"padding": ("padding", {"valid": "valid", "same": "same", "VALID"
 # -- si_sdr -------------------------------------------------------------------------------------------------------
 def draw_signals(draw, *, layout, target_format, scale, params):
     """(estimate, target) signals (N, T), (1, T) or (T,), T from 8 to 24: the estimate is a scaled copy of the
-    target plus noise (a partly separated source) half the time, else drawn on its own. At the extreme scale both
-    are multiplied by 1e-3 or 1e3 (quiet and loud recordings)."""
+    target plus noise (a partly separated source) half the time, else drawn on its own. A fixed tone is added to the
+    target and a fixed interference to the estimate, so neither is silent nor the estimate perfect: there SI-SDR is
+    infinite and only eps bounds it (the edge cases try those apart). At the extreme scale both are multiplied by
+    1e-3 or 1e3 (quiet and loud recordings)."""
     n = None if layout == "no_batch" else batch_size(draw, layout)
-    shape = (size(draw, "T", 8, 24),) if n is None else (n, size(draw, "T", 8, 24))
-    target = floats(draw, shape, 1.0, label="target")
+    t = size(draw, "T", 8, 24)
+    shape = (t,) if n is None else (n, t)
+    time = np.arange(t)
+    target = floats(draw, shape, 1.0, label="target") + 0.5 * np.sin(0.9 * time)
+    interference = 0.25 * np.cos(2.3 * time + 0.4)
     if draw(st.booleans(), label="related"):
         gain = draw(st.sampled_from([0.5, 1.0, 3.0]), label="gain")
-        estimate = gain * target + floats(draw, shape, 0.5, label="noise")
+        estimate = gain * target + floats(draw, shape, 0.5, label="noise") + interference
     else:
-        estimate = floats(draw, shape, 1.0, label="estimate")
+        estimate = floats(draw, shape, 1.0, label="estimate") + interference
     factor = draw(st.sampled_from([1e-3, 1e3]), label="loudness") if scale == "extreme" else 1.0
     return estimate * factor, target * factor
 
