@@ -176,7 +176,7 @@ SPECS = [
         "range L), mean over pixels, channels and images (Wang et al. 2004)",
         naming=Naming(("ssim", "structural similarity", "dssim"), standalone=("ssim",)),
         signature=("input", "target"), reference=ref.ssim,
-        params=(Param("window_size", 11, ("win_size", "kernel_size"), (11, 7)), Param("sigma", 1.5, ("win_sigma",)),
+        params=(Param("window_size", 11, ("win_size", "kernel_size")), Param("sigma", 1.5, ("win_sigma",)),
                 Param("k1", 0.01, ("K1",)), Param("k2", 0.03, ("K2",)),
                 Param("data_range", 1.0, ("max_val", "L", "dynamic_range"), (1.0, 255.0)), Param("eps", 0.0),
                 REDUCTION),
