@@ -15,12 +15,12 @@ from losscheck.specs.base import LossSpec, Naming
 from losscheck.specs.regression import REDUCTION
 
 
-def draw_boxes(draw, *, layout, target_format, scale, params):
+def draw_box_pairs(draw, *, layout, target_format, scale, params):
     """The boxes of iou and giou (segmentation.draw_boxes): (N, 4), (1, 4) or (4,), every side longer than 0."""
     return segmentation.draw_boxes(draw, layout=layout, target_format=target_format, scale=scale, params=params)
 
 
-def box_edges():
+def distance_box_edges():
     """iou's and giou's edge cases, and boxes of one aspect ratio (CIoU's v = 0, so ciou equals diou)."""
     b = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 4.0]])
     return [*segmentation.box_edges(), ("same aspect ratio, shifted and scaled", (b, b * 3.0 + 1.0))]
@@ -57,19 +57,19 @@ def _alpha_at(case):
     return {"alpha": ref.ciou_alpha(*case.inputs, eps=case.params["eps"])}
 
 
-def box_spec(id, summary, reference, *, naming, variants, stop_gradient=None):
+def distance_box_spec(id, summary, reference, *, naming, variants, stop_gradient=None):
     """A distance-aware box loss on (x1, y1, x2, y2) boxes, with iou's parameters and draws."""
     return LossSpec(
         id=id, family="boxes", summary=summary, naming=naming, signature=("input", "target"), reference=reference,
-        params=(segmentation.BOX_EPS, REDUCTION), draw_inputs=draw_boxes, layouts=("batch", "single", "no_batch"),
-        edge_cases=box_edges, variants=variants, stop_gradient=stop_gradient)
+        params=(segmentation.BOX_EPS, REDUCTION), draw_inputs=draw_box_pairs, layouts=("batch", "single", "no_batch"),
+        edge_cases=distance_box_edges, variants=variants, stop_gradient=stop_gradient)
 
 
 SPECS = [
-    box_spec("diou", "1 - IoU + ρ²/c² on (x1, y1, x2, y2) boxes: centre distance over the enclosing diagonal "
-             "(Zheng et al. 2020, torchvision)", ref.diou, naming=Naming(("diou", "distance iou")),
+    distance_box_spec("diou", "1 - IoU + ρ²/c² on (x1, y1, x2, y2) boxes: centre distance over the enclosing "
+                      "diagonal (Zheng et al. 2020, torchvision)", ref.diou, naming=Naming(("diou", "distanceiou")),
              variants=(ENCLOSING_AREA,)),
-    box_spec("ciou", "1 - IoU + ρ²/c² + α·v: DIoU plus the aspect-ratio term, α constant in the gradient "
-             "(Zheng et al. 2020, torchvision)", ref.ciou, naming=Naming(("ciou", "complete iou")),
+    distance_box_spec("ciou", "1 - IoU + ρ²/c² + α·v: DIoU plus the aspect-ratio term, α constant in the gradient "
+             "(Zheng et al. 2020, torchvision)", ref.ciou, naming=Naming(("ciou", "completeiou")),
              variants=(ENCLOSING_AREA, ALPHA_WITH_GRADIENT), stop_gradient=_alpha_at),
 ]
