@@ -68,8 +68,8 @@ def distance_box_spec(id, summary, reference, *, naming, variants, stop_gradient
 SPECS = [
     distance_box_spec("diou", "1 - IoU + ρ²/c² on (x1, y1, x2, y2) boxes: centre distance over the enclosing "
                       "diagonal (Zheng et al. 2020, torchvision)", ref.diou, naming=Naming(("diou", "distanceiou")),
-             variants=(ENCLOSING_AREA,)),
-    distance_box_spec("ciou", "1 - IoU + ρ²/c² + α·v: DIoU plus the aspect-ratio term, α constant in the gradient "
-             "(Zheng et al. 2020, torchvision)", ref.ciou, naming=Naming(("ciou", "completeiou")),
-             variants=(ENCLOSING_AREA, ALPHA_WITH_GRADIENT), stop_gradient=_alpha_at),
+                      variants=(ENCLOSING_AREA,)),
+    distance_box_spec("ciou", "1 - IoU + ρ²/c² + α·v: DIoU plus the aspect-ratio term, α constant in the "
+                      "gradient (Zheng et al. 2020, torchvision)", ref.ciou, naming=Naming(("ciou", "completeiou")),
+                      variants=(ENCLOSING_AREA, ALPHA_WITH_GRADIENT), stop_gradient=_alpha_at),
 ]
