@@ -63,11 +63,6 @@ LIBRARY_LOSSES = [
     LibraryLoss("pytorch_msssim:ssim", "ssim", codes=("LC103",),
                 note="the similarity itself (convention form=similarity: train on 1 - ssim(...)); data_range 255 by "
                      "default, so the images are drawn in [0, 255]"),
-    LibraryLoss("torchmetrics.functional.audio:scale_invariant_signal_distortion_ratio", "si_sdr", verdict="fail",
-                codes=("LC103", "LC202", "LC705"),
-                note="a metric: SI-SDR in dB per signal, unreduced (output=metric; its zero_mean=False read as "
-                     "zero_mean=no); eps = the dtype's epsilon in numerator and denominator, so quiet signals part "
-                     "from asteroid's eps form (LC202)"),
     LibraryLoss("asteroid.losses:SingleSrcNegSDR", "si_sdr", {"sdr_type": "sisdr", "reduction": "mean"},
                 note="measured on asteroid 0.7.0's losses/sdr.py loaded alone (the asteroid package needs soundfile and "
                      "more to import here); its constructor refuses reduction='sum' (assert), hence --init; its EPS "
