@@ -71,7 +71,8 @@ def test_every_new_id_has_a_spec_and_a_case():
             "l1_penalty", "l2_penalty", "ctc", "z_loss", "kd", "dpo", "causal_lm",
             "clip", "siglip", "supcon", "multiple_negatives_ranking",
             "arcface", "cosface", "asymmetric", "simpo", "orpo",
-            "jaccard", "lovasz_hinge", "lovasz_softmax"} == set(NEW_IDS)
+            "jaccard", "lovasz_hinge", "lovasz_softmax",
+            "diou", "ciou", "ssim", "si_sdr"} == set(NEW_IDS)
 
 
 @pytest.mark.parametrize("bad, loss_id, code, twin", CASES, ids=_ids(CASES))

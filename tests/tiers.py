@@ -224,6 +224,15 @@ SLOW: dict[str, object] = {
     # issue 22, the angular and multilabel families: every test runs audits
     "test_angular_conventions.py": ALL,
     "test_multilabel_conventions.py": ALL,
+    # issue 22, the boxes and signal ids (diou, ciou, ssim, si_sdr)
+    "test_signal_conventions.py": ALL,
+    "test_references_boxes.py": {
+        "test_diou_and_ciou_match_the_papers_equations_in_torch",
+        "test_diou_of_concentric_boxes_is_the_iou_loss",
+    },
+    "test_references_signal.py": {
+        "test_ssim_dssim_same_is_kornias_ssim_loss",
+    },
 }
 
 DDP_MODULES = ("test_distributed.py",)

@@ -17,16 +17,19 @@ RTOL, ATOL = 1e-4, 1e-5
 FINE_STEP = 1e-9  # the second try, before a disagreement is reported: tiny inputs need a tiny step
 
 
-def reference_gradient(ctx, case, arg, step=1e-6):
-    """(central, left, right) derivative arrays of sum(reference) with respect to input `arg`; the spec's `held`
-    keywords receive their inputs unperturbed (a detached term is a constant)."""
-    held = {keyword: case.inputs[i] for keyword, i in ctx.spec.held.items()}
+def reference_gradient(ctx, case, arg, step=1e-6, loss=None):
+    """(central, left, right) derivative arrays of sum(reference) with respect to input `arg`, with the terms the
+    spec holds constant (`stop_gradient`) fixed at the case's inputs; of sum(loss(case)) when `loss` is given."""
+    if loss is None:
+        fixed = ctx.spec.stop_gradient(case) if ctx.spec.stop_gradient else {}
+        loss = lambda c: ctx.reference(c.with_params(**fixed))  # noqa: E731
 
     def f(x):
         inputs = list(case.inputs)
         inputs[arg] = x
         try:
-            return float(np.sum(ctx.reference(case.with_inputs(inputs).with_params(**held))))
+            with np.errstate(all="ignore"):
+                return float(np.sum(loss(case.with_inputs(inputs))))
         except ValueError:  # the step left the domain (a probability below 0): no derivative there
             return float("nan")
 
@@ -128,6 +131,7 @@ def compare_property(ctx, finite_only: bool):
             if not np.all(ok) and project is None:  # tiny inputs (1e-6) need a finer step than 1e-6
                 ok = ok | agrees(g, *reference_gradient(ctx, case, i, step=FINE_STEP))
             if not np.all(ok):
+                _name_gradient_variant(ctx, case, i, g, full)
                 zeroed = np.any(~ok & (g == 0))
                 code = "LC304" if zeroed else "LC303"
                 what = "is zero where the reference's is not (a clamp kills it)" if zeroed else "differs from the reference"
@@ -135,6 +139,22 @@ def compare_property(ctx, finite_only: bool):
                                 case, "float64", snippet=backward_snippet(ctx, case, {i: full}), grad=True,
                                 data={"candidate": g.tolist(), "reference": central.tolist()})
     return prop
+
+
+def _name_gradient_variant(ctx, case, i, g, full):
+    """Raise the LC303 naming the spec's gradient variant (Variant.gradient: a mistake that leaves the value
+    alone, such as CIoU's α not detached) whose derivative is the candidate's gradient `g` of input i."""
+    for variant in ctx.spec.variants:
+        if not variant.gradient:
+            continue
+        wrong = reference_gradient(ctx, case, i, loss=lambda c, v=variant: v.compute(ctx.spec.reference, c))
+        if np.all(agrees(g, *wrong)):
+            name = ctx.spec.signature[i]
+            raise Violation(variant.code, f"{ctx.binding.explored_note(case.params)}{variant.name}: the candidate "
+                            f"{variant.says}. Fix: {variant.fix}. The gradient of `{name}` is {number(g)}, the "
+                            f"reference's {number(full)}", case, "float64",
+                            snippet=backward_snippet(ctx, case, {i: full}), grad=True,
+                            data={"candidate": g.tolist(), "reference": full.tolist(), "variant": variant.name})
 
 
 def agrees(g, central, left, right, f0):

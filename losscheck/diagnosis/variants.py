@@ -24,6 +24,9 @@ class Variant:
     libraries: str = ""       # for conventions: who follows it
     fit: Callable | None = None  # (reference, case, candidate value) -> params the mistake used (e.g. pos_weight)
     convention: tuple | None = None  # (name, value) when this variant is an undeclared convention
+    # The mistake shows in the gradient only (the value is the reference's): the derivative of `compute` is the
+    # candidate's gradient, and the gradient check names it (code LC303) where the reference's gradient disagrees.
+    gradient: bool = False
 
 
 def replace_input(case, index, value):

@@ -120,10 +120,9 @@ class LossSpec:
     # ignore_index, as it does for a cross-entropy only when --init sets it.
     padded: bool = False
     grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
-    # Reference keyword -> input index: while the gradient check takes finite differences, the keyword receives that
-    # input unperturbed, so what the reference computes from it is a constant (a term the loss may detach, as ASL's
-    # focusing weight under disable_torch_grad_focal_loss; the reference reads it only under that convention).
-    held: dict = field(default_factory=dict)
+    # A term the definition holds constant in its gradient (CIoU's α, computed under no_grad): (case) -> reference
+    # keyword arguments fixing it at the case's inputs, passed while the gradient check differentiates the reference.
+    stop_gradient: Callable | None = None
     forms: tuple = ()  # other call forms of the same loss (losscheck.specs.forms.Form), chosen by argument names
     # -- diagnosis: known mistakes and legitimate differences
     variants: tuple = ()  # known mistakes (losscheck.diagnosis.variants.Variant), tried on a mismatch

@@ -6,7 +6,7 @@ The official repository's ``AsymmetricLoss`` returns ``-loss.sum()`` and has no 
 ``AsymmetricLossMultiLabel`` takes a reduction whose default, 'batchmean', divides the sum by the batch size.
 Both take ``disable_torch_grad_focal_loss``, which computes the focusing weight under no_grad: the same values,
 other gradients. It is a parameter of the reference (``detach_focusing``), held at the unperturbed input while the
-gradient check takes finite differences (``LossSpec.held``).
+gradient check takes finite differences (``LossSpec.stop_gradient``).
 """
 import numpy as np
 
@@ -31,6 +31,11 @@ def _clip_on_positives(r, case):
     x, y = (np.asarray(a, dtype=np.float64) for a in case.inputs)
     p = case.params
     return call(r, case.with_inputs((-x, 1.0 - y)), gamma_pos=p["gamma_neg"], gamma_neg=p["gamma_pos"])
+
+
+def focusing_at(case) -> dict:
+    """The reference keyword that holds ASL's focusing weight at the case's logits (a constant in the gradient)."""
+    return {"held_input": case.inputs[0]}
 
 
 ASYMMETRIC_VARIANTS = (
@@ -65,5 +70,5 @@ SPECS = [
                 Param("detach_focusing", False, ("disable_torch_grad_focal_loss",), (False, True))),
         draw_inputs=draw_multilabel, layouts=("batch", "single"), target_formats=("binary",),
         edge_cases=binary_logit_edges, elementwise=True, variants=ASYMMETRIC_VARIANTS,
-        conventions=ASYMMETRIC_CONVENTIONS, held={"held_input": 0}),
+        conventions=ASYMMETRIC_CONVENTIONS, stop_gradient=focusing_at),
 ]

@@ -114,6 +114,23 @@ LIBRARY_LOSSES = [
                 codes=("LC102", "LC202", "LC303", "LC504"), requires="trl",
                 note="at a temperature the user sets (T = 2) the missing T² is an error against Hinton's kd; GKD "
                      "defines its loss without it, so distil with it at T = 1 or multiply by T² yourself"),
+    # issue 22: the boxes and signal ids
+    LibraryLoss("kornia.losses:SSIMLoss", "ssim", {"window_size": 11}, codes=("LC103",),
+                note="conventions padding=same (read from its padding argument) and form=dssim: clamp((1 - SSIM)/2, 0, "
+                     "1) over reflected borders"),
+    LibraryLoss("pytorch_msssim:ssim", "ssim", codes=("LC103",),
+                note="the similarity itself (convention form=similarity: train on 1 - ssim(...)); data_range 255 by "
+                     "default, so the images are drawn in [0, 255]"),
+    LibraryLoss("asteroid.losses:SingleSrcNegSDR", "si_sdr", {"sdr_type": "sisdr", "reduction": "mean"},
+                note="measured on asteroid 0.7.0's losses/sdr.py loaded alone (the asteroid package needs soundfile and "
+                     "more to import here); its constructor refuses reduction='sum' (assert), hence --init; its EPS "
+                     "argument is ignored (EPS is always 1e-8)"),
+    LibraryLoss("torchvision.ops:distance_box_iou_loss", "diou",
+                note="expected clean (the corpus's correct_diou follows its source); not verified here: torchvision "
+                     "cannot be installed beside torch 2.13.0"),
+    LibraryLoss("torchvision.ops:complete_box_iou_loss", "ciou",
+                note="expected clean (correct_ciou follows its source: α under no_grad); not verified here: "
+                     "torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:sigmoid_focal_loss", "focal",
                 note="expected clean; not verified here: torchvision cannot be installed beside torch 2.13.0"),
     LibraryLoss("torchvision.ops:generalized_box_iou_loss", "giou",
