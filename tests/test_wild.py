@@ -23,7 +23,10 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("JaccardSumAsUnion", "jaccard"), ("JaccardSigmoidTwice", "jaccard"),
            ("LovaszHingeUnsortedLabels", "lovasz_hinge"), ("LovaszHingeElu", "lovasz_hinge"),
            ("LovaszHingePerImageAlways", "lovasz_hinge"),
-           ("ExpInfoNCE", "info_nce"), ("HalfSumSquares", "mse"), ("CompilePathMSE", "mse"), ("CallCountingMSE", "mse")]
+           ("ExpInfoNCE", "info_nce"), ("HalfSumSquares", "mse"), ("CompilePathMSE", "mse"), ("CallCountingMSE", "mse"),
+           ("clip_image_to_text", "clip"), ("siglip_identity_labels", "siglip"), ("supcon_self_positive", "supcon"),
+           ("arcface_paper_formula", "arcface"), ("asl_swapped_focusing", "asymmetric"), ("ssim_box_window", "ssim"),
+           ("si_sdr_projected_on_estimate", "si_sdr"), ("ciou_alpha_with_gradient", "ciou")]
 
 
 def test_every_example_is_listed():

@@ -63,10 +63,14 @@ def _jumps(f, x, i, h, f0, fp, fm) -> bool:
 
 def backward_snippet(ctx, case, known=None) -> str:
     """The reproducer's lines: the candidate's gradient of each differentiable input beside the reference's
-    (`known`: input index -> the reference gradient the check already has)."""
+    (`known`: input index -> the reference gradient the check already has), both projected where the spec
+    compares a projection (grad_projection)."""
     refs = {i: (known or {}).get(i) for i in ctx.spec.grad_args}
     refs = {i: reference_gradient(ctx, case, i)[0] if r is None else r for i, r in refs.items()}
-    return gradient_snippet(ctx.spec.signature, ctx.spec.grad_args, refs)
+    projections = ctx.spec.grad_projection
+    refs = {i: projections[i](r, case) if i in projections else r for i, r in refs.items()}
+    return gradient_snippet(ctx.spec.signature, ctx.spec.grad_args, refs,
+                            {i: p.source for i, p in projections.items()})
 
 
 def candidate_gradients(ctx, case):

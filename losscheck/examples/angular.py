@@ -102,6 +102,7 @@ def arcface_unscaled(cosine, labels, m=0.5):
     return F.cross_entropy(one_hot * phi + (1 - one_hot) * cosine, labels)
 
 
+@example("arcface", expect={"LC102": "no fallback past π - m"}, gallery=39, suite="wild")
 @example("arcface", expect="LC102", variant="no fallback past π - m", suite="variants")
 def arcface_paper_formula(cosine, labels, s=64.0, m=0.5):
     """cos θ · cos m - sin θ · sin m for every angle: no th/mm guard."""

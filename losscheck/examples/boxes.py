@@ -64,6 +64,7 @@ def correct_ciou(input, target, eps=1e-7, reduction="mean"):
     return _ciou(input, target, eps, reduction)
 
 
+@example("ciou", expect={"LC303": "alpha not detached"}, gallery=43, suite="wild")
 @example("ciou", expect="LC303", variant="alpha not detached", twin="correct_ciou", suite="catalogue")
 def ciou_alpha_with_gradient(input, target, eps=1e-7, reduction="mean"):
     """Defect: CIoU's α = v / (1 - IoU + v) left in the graph, so its gradient flows (the value is right)."""

@@ -133,6 +133,7 @@ class CLIPLossWithLearnedScale(nn.Module):
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
 
+@example("clip", expect={"LC102": "one direction only"}, gallery=36, suite="wild")
 @example("clip", expect="LC102", variant="one direction only (image to text)", suite="variants")
 def clip_image_to_text(image_features, text_features, logit_scale=1 / 0.07):
     """The image-to-text cross-entropy alone."""
@@ -205,6 +206,7 @@ class SigLIPLossWithLearnedScale(nn.Module):
         return -torch.sum(F.logsigmoid(m1_diag1 * logits), dim=-1).mean()
 
 
+@example("siglip", expect={"LC102": "labels 0/1 instead of 2i - 1"}, gallery=37, suite="wild")
 @example("siglip", expect="LC102", variant="labels 0/1 instead of 2I - 1", suite="variants")
 def siglip_identity_labels(image_features, text_features, logit_scale=10.0, logit_bias=-10.0):
     """torch.eye as the labels: log σ(0) on every negative pair."""
@@ -287,6 +289,7 @@ def supcon_summed_inside(embeddings, labels, temperature=0.07):
     return -torch.logsumexp(log_prob.masked_fill(~positives, -torch.inf), dim=1).mean()
 
 
+@example("supcon", expect={"LC102": "anchor counted as its own positive"}, gallery=38, suite="wild")
 @example("supcon", expect="LC102", variant="anchor counted as its own positive", suite="variants")
 def supcon_self_positive(embeddings, labels, temperature=0.07):
     """The label mask with its diagonal: each anchor among its own positives."""

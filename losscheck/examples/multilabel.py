@@ -78,6 +78,7 @@ class AsymmetricLossOptimized(nn.Module):
 
 
 # -- one candidate per variant and convention option, and a correct twin per id (tests/test_variants.py) -----------
+@example("asymmetric", expect={"LC102": "gammas swapped"}, gallery=40, suite="wild")
 @example("asymmetric", expect="LC102", variant="gammas swapped", suite="variants")
 def asl_swapped_focusing(input, target, gamma_neg=4.0, gamma_pos=1.0):
     """(1 - p)^gamma_neg on the positives, p_m^gamma_pos on the negatives."""

@@ -120,6 +120,7 @@ class ReversedProjectionSISDRLoss(CorrectSISDRLoss):
 
 
 # -- one candidate per known variant and convention option, and a correct twin per id (tests/test_variants.py) -------
+@example("ssim", expect={"LC102": "box window"}, gallery=41, suite="wild")
 @example("ssim", expect="LC102", variant="box window", suite="variants")
 def ssim_box_window(input, target):
     """Defect: a uniform 11-tap window (torchmetrics' gaussian_kernel=False) where SSIM's window is Gaussian."""
@@ -174,6 +175,7 @@ def ssim_loss(input, target, data_range=1.0):
     return (1 - ssim_map(input, target, data_range=data_range)).mean()
 
 
+@example("si_sdr", expect={"LC102": "projection reversed"}, gallery=42, suite="wild")
 @example("si_sdr", expect="LC102", variant="projection reversed", suite="variants")
 def si_sdr_projected_on_estimate(estimate, target):
     """Defect: α = ⟨ŝ, s⟩/‖ŝ‖² (the estimate's energy) where SI-SDR divides by the target's."""

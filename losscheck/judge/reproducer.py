@@ -54,13 +54,19 @@ def default_snippet(signature, expected) -> str:
     return "\n".join(lines)
 
 
-def gradient_snippet(signature, grad_args, reference_grads: dict) -> str:
+def gradient_snippet(signature, grad_args, reference_grads: dict, projections: dict | None = None) -> str:
     """The candidate's gradient of sum(loss) for each differentiable input, each printed beside the reference's
-    (`reference_grads`: input index -> the reference gradient, finite differences of the float64 reference)."""
+    (`reference_grads`: input index -> the reference gradient, finite differences of the float64 reference;
+    `projections`: input index -> (grad, x) -> torch code of the part the check compares, such as the part along
+    the unit sphere of unit-norm features)."""
     lines = [f"out = loss_fn({', '.join(signature)})", "out.sum().backward()"]
     for i in grad_args:
         name = signature[i]
-        lines += [f'print("grad {name}:", {name}.grad)',
+        grad = f"{name}.grad"
+        if i in (projections or {}):
+            lines.append(f"# the part of the gradient the audit compares (the rest does not move {name})")
+            grad = projections[i](grad, f"{name}.detach()")
+        lines += [f'print("grad {name}:", {grad})',
                   f'print("reference grad {name}:", torch.tensor({values_source(reference_grads[i])}, '
                   f'dtype=torch.float64))  # losscheck.references, finite differences']
     return "\n".join(lines)

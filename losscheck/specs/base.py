@@ -119,7 +119,9 @@ class LossSpec:
     # that cuts the batch (reduction.accumulation) concentrates them in one part without the user setting
     # ignore_index, as it does for a cross-entropy only when --init sets it.
     padded: bool = False
-    grad_projection: dict = field(default_factory=dict)  # input index -> (grad, case) -> grad on the input's domain
+    # input index -> a projection (grad, case) -> grad on the input's domain, whose `source(grad, x)` is the same as
+    # torch code (the reproducer prints the projected gradients the check compared)
+    grad_projection: dict = field(default_factory=dict)
     # A term the definition holds constant in its gradient (CIoU's α, computed under no_grad): (case) -> reference
     # keyword arguments fixing it at the case's inputs, passed while the gradient check differentiates the reference.
     stop_gradient: Callable | None = None

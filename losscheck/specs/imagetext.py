@@ -3,7 +3,7 @@
 Input domain: clip, siglip and supcon take features the model has already L2-normalised (open_clip's ClipLoss,
 SigLipLoss and HobbitLong/SupContrast multiply them as given), while other implementations normalise inside
 (transformers' CLIPModel, pytorch-metric-learning's cosine SupConLoss). Both are the same loss on unit-norm rows,
-so these ids draw unit-norm features and compare gradients along the sphere (`_along_sphere`): a loss that
+so these ids draw unit-norm features and compare gradients along the sphere (`AlongSphere`): a loss that
 normalises inside and one that does not agree on every direction that keeps the rows unit-norm, and differ only
 along the radius, which the normalisation removes. multiple_negatives_ranking takes raw sentence embeddings and
 normalises inside (cosine similarity), so it draws them unnormalised.
@@ -13,6 +13,8 @@ The logit scale comes in three forms (the `logit_scale` convention): the multipl
 100 (the CLIP paper). The parameter's values are read in the candidate's form; the catalogue reads the
 multiplier.
 """
+from dataclasses import dataclass
+
 import numpy as np
 from hypothesis import strategies as st
 from scipy.special import log_expit, logsumexp
@@ -35,14 +37,22 @@ def unit_rows(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _along_sphere(index):
+@dataclass(frozen=True)
+class AlongSphere:
     """The part of a gradient tangent to the unit sphere of input `index`'s rows: g - x (x·g). A loss that
     normalises its features inside has no radial gradient; one that takes them normalised has one; both agree on
-    the tangent part, the only one a normalised feature can move along."""
-    def project(grad, case):
-        x = np.asarray(case.inputs[index], dtype=np.float64)
+    the tangent part, the only one a normalised feature can move along. `source` is the same projection as torch
+    code, for the reproducer to print what the check compared."""
+
+    index: int
+
+    def __call__(self, grad, case):
+        x = np.asarray(case.inputs[self.index], dtype=np.float64)
         return grad - x * np.sum(grad * x, axis=-1, keepdims=True)
-    return project
+
+    @staticmethod
+    def source(grad: str, x: str) -> str:
+        return f"{grad} - {x} * ({grad} * {x}).sum(-1, keepdim=True)"
 
 
 def draw_image_text(draw, *, layout, target_format, scale, params):
@@ -275,7 +285,7 @@ SPECS = [
         signature=("image_features", "text_features"), reference=ref.clip,
         params=(Param("logit_scale", 1 / 0.07, SCALE_NAMES[1:], (1.0, 10.0, 1 / 0.07)), REDUCTION),
         draw_inputs=draw_image_text, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=image_text_edges, grad_projection={0: _along_sphere(0), 1: _along_sphere(1)},
+        edge_cases=image_text_edges, grad_projection={0: AlongSphere(0), 1: AlongSphere(1)},
         variants=CLIP_VARIANTS, conventions=(LOGIT_SCALE,)),
     LossSpec(
         id="siglip", family="imagetext", summary="-Σ_ij log σ(z_ij(t·x_i·y_j + b)) / N, z = 2I - 1 (Zhai et al.)",
@@ -284,7 +294,7 @@ SPECS = [
         params=(Param("logit_scale", 10.0, SCALE_NAMES[1:], (1.0, 10.0)),
                 Param("logit_bias", -10.0, ("bias",), (-10.0, 0.0)), REDUCTION),
         draw_inputs=draw_image_text, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=image_text_edges, grad_projection={0: _along_sphere(0), 1: _along_sphere(1)},
+        edge_cases=image_text_edges, grad_projection={0: AlongSphere(0), 1: AlongSphere(1)},
         variants=SIGLIP_VARIANTS, conventions=(LOGIT_SCALE,)),
     LossSpec(
         id="supcon", family="imagetext", summary="-(τ/τ_b)·(1/|P(i)|)·Σ_p log softmax_{a≠i}(e_i·e_a/τ)_p, mean over "
@@ -294,7 +304,7 @@ SPECS = [
         params=(Param("temperature", 0.07, ("tau", "temp", "t"), (0.07, 0.1, 0.5)),
                 Param("base_temperature", None, ("base_temp",)), REDUCTION),
         draw_inputs=draw_labelled_features, layouts=("batch",), target_formats=("indices",), grad_args=(0,),
-        target_arg=1, edge_cases=supcon_edges, grad_projection={0: _along_sphere(0)}, variants=SUPCON_VARIANTS,
+        target_arg=1, edge_cases=supcon_edges, grad_projection={0: AlongSphere(0)}, variants=SUPCON_VARIANTS,
         conventions=SUPCON_CONVENTIONS, forms=(views_by_sample(),)),
     LossSpec(
         id="multiple_negatives_ranking", family="imagetext", summary="CE(scale·cos(a_i, p_j), arange), scale 20, "
