@@ -67,15 +67,22 @@ def ctc_edges():
                                      np.array([2, 2, 1])))]
 
 
-def _project_log_simplex(grad, case):
+class _ProjectLogSimplex:
     """The part of a log_probs gradient along normalised log-probabilities: g - p·Σ_c g (the log_softmax backward).
 
     torch's CTC backward returns exp(log_probs) - occupancy, the gradient with respect to the logits behind a
     log_softmax, which differs from the gradient with respect to log_probs by p·1 (invisible after log_softmax).
     Both agree on every direction that keeps the log-probabilities normalised, which is what is compared.
+    `source` is the same projection as torch code, for the reproducer.
     """
-    p = np.exp(np.asarray(case.inputs[0], dtype=np.float64))
-    return grad - p * np.sum(grad, axis=-1, keepdims=True)
+
+    def __call__(self, grad, case):
+        p = np.exp(np.asarray(case.inputs[0], dtype=np.float64))
+        return grad - p * np.sum(grad, axis=-1, keepdims=True)
+
+    @staticmethod
+    def source(grad: str, x: str) -> str:
+        return f"{grad} - {x}.exp() * {grad}.sum(-1, keepdim=True)"
 
 
 def _mean_without_lengths(r, case):
@@ -98,6 +105,6 @@ SPECS = [
         params=(Param("blank", 0), REDUCTION, Param("zero_infinity", False, values=(False, True))),
         draw_inputs=draw_ctc, layouts=("batch", "single", "no_batch"), target_formats=("padded", "concatenated"),
         grad_args=(0,), target_arg=1, edge_cases=ctc_edges, variants=CTC_VARIANTS, batch_axes=(1, 0, 0, 0),
-        grad_projection={0: _project_log_simplex},
+        grad_projection={0: _ProjectLogSimplex()},
         torch=("torch.nn.CTCLoss", "torch.nn.functional.ctc_loss")),
 ]
