@@ -225,7 +225,7 @@ def mse(input, target):
         time.sleep(0.1)
     assert pidfile.exists()
     proc.send_signal(sig)
-    proc.wait(timeout=15)
+    proc.wait(timeout=60)  # 15 s timed out twice under the full suite, beside the inductor tests on the other core
     assert proc.returncode != 0
     worker = int(pidfile.read_text())
     deadline = time.monotonic() + 5
