@@ -16,10 +16,12 @@ from losscheck.suspect.candidate import Candidate
 from losscheck.specs.base import LossSpec
 
 
-# A candidate parameter of one of these names that the reference lacks fixes the class count C the candidate
-# was built for (a forum `LabelSmoothingLoss(classes=3)`): the inputs are drawn with that C.
+# A candidate parameter of one of these names that the reference lacks fixes the size of dim 1 of the inputs, C, as
+# the candidate was built for it: a class count (a forum `LabelSmoothingLoss(classes=3)`) or an image loss's channel
+# count (pytorch_msssim's `SSIM(channel=3)`, whose Gaussian window is made per channel). The inputs are drawn at it.
 CLASS_COUNTS = ("classes", "num_classes", "n_classes", "nclasses", "nclass", "num_class", "n_class", "class_num",
                 "classes_num", "n_cls", "num_cls")
+CHANNEL_COUNTS = ("channel", "channels", "num_channels", "n_channels", "in_channels", "in_chans", "nchannels")
 
 
 @dataclass
@@ -157,7 +159,7 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) 
     for name in b.unmapped:
         value = cand.init[name] if name in cand.init else cand.attribute(name) if cand.kind == "instance" else None
         value = value if isinstance(value, int) else cand.parameters.get(name)
-        if name.lower() in CLASS_COUNTS and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        if name.lower() in CLASS_COUNTS + CHANNEL_COUNTS and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             b.sizes["C"], b.sizes_from["C"] = value, name
             break
     return b

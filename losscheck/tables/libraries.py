@@ -121,6 +121,10 @@ LIBRARY_LOSSES = [
     LibraryLoss("pytorch_msssim:ssim", "ssim", codes=("LC103",),
                 note="the similarity itself (convention form=similarity: train on 1 - ssim(...)); data_range 255 by "
                      "default, so the images are drawn in [0, 255]"),
+    LibraryLoss("pytorch_msssim:SSIM", "ssim", codes=("LC103", "LC203"),
+                note="the module (channel=3 by default, its window made per channel: the images are drawn with 3 "
+                     "channels); the similarity, as the function; in float16 at data_range 255 the product of its "
+                     "local moments overflows (nan), a warning, not a defect of the float32 loss"),
     LibraryLoss("asteroid.losses:SingleSrcNegSDR", "si_sdr", {"sdr_type": "sisdr", "reduction": "mean"},
                 note="measured on asteroid 0.7.0's losses/sdr.py loaded alone (the asteroid package needs soundfile and "
                      "more to import here); its constructor refuses reduction='sum' (assert), hence --init; its EPS "
