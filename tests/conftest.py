@@ -24,22 +24,9 @@ settings.register_profile("dev", deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-# Tests that failed once in a full clean-clone run and pass alone (issue 22, open): on one drawn pair of images the
-# float32 SSIM of the dssim form ((1 - SSIM)/2, reflected borders) parted from float64 by about 1e-3, beyond
-# float32's 2e-4, in kornia's SSIMLoss and in two corpus losses of the same form; the cause (the images hypothesis
-# draws in a long-running process, or the conditioning of SSIM's variances) is not found yet. Marked xfail without
-# strict, so that they still run and report, until it is.
-INTERMITTENT = ("test_library_loss_verdict[kornia.losses:SSIMLoss",
-                "test_a_library_convention_declared_audits_clean[KorniaStyleSSIMLoss",
-                "test_declared_convention_is_not_reported[ssim:form=dssim]")
-
-
 def pytest_collection_modifyitems(config, items):
-    """The `slow` and `ddp` marks, from tests/tiers.py; the INTERMITTENT tests marked xfail (not strict)."""
+    """The `slow` and `ddp` marks, from tests/tiers.py."""
     for item in items:
-        if item.name.startswith(INTERMITTENT):
-            item.add_marker(pytest.mark.xfail(reason="intermittent float32 SSIM (dssim form), see INTERMITTENT",
-                                              strict=False))
         function = getattr(item, "originalname", None) or item.name.split("[")[0]
         if is_slow(item.path.name, function):
             item.add_marker(pytest.mark.slow)

@@ -16,6 +16,14 @@ TOLERANCES = {
 EXTREME_FLOAT32 = {"rtol": 1e-3, "atol": 1e-3}
 
 
+def summed(tol: dict, terms: int) -> dict:
+    """The tolerance of a sum of `terms` values each judged with `tol`: when every term is within atol + rtol·|r_i|,
+    their sum is within terms·atol + rtol·Σ|r_i|, so the atol grows with the count (rtol stays, relative to the sum).
+    A sum of many near-cancelled terms needs it: kornia's SSIMLoss(reduction='sum') adds 242 pixels of
+    (1 - SSIM)/2 ≈ 3e-4, each float32-rounded by ~4e-7 (E[x²] - μ² cancels), 9e-5 in all on a sum of 0.085."""
+    return {"rtol": tol["rtol"], "atol": tol["atol"] * max(1, int(terms))}
+
+
 def aligned(candidate, reference):
     """The candidate's array in the reference's shape when they differ only by dimensions of size 1
     (MONAI returns 'none' as (N, C, 1, 1) where the reference has (N, C)); otherwise unchanged."""
