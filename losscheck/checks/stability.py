@@ -6,11 +6,12 @@ looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow wher
 import numpy as np
 
 from losscheck.judge.cases import cases, edge_cases, labelled
+from losscheck.judge.compare import agrees
 from losscheck.diagnosis import explain as diagnose
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
-from losscheck.judge.tolerances import EXTREME_FLOAT32, aligned, close
+from losscheck.judge.tolerances import EXTREME_FLOAT32, aligned
 
 HALF_MAX = {"float16": 65504.0, "bfloat16": 3.0e38}
 
@@ -32,7 +33,7 @@ def extremes(ctx) -> Evidence:
             raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{labelled(case)} where the "
                             f"reference is {number(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
-        if not finite_only and not close(got, want, "float32", EXTREME_FLOAT32):
+        if not finite_only and not agrees(ctx, case, got, want, "float32", EXTREME_FLOAT32):
             explained = diagnose.explains_case(ctx, case, got)
             if explained:  # the value check's diagnosis holds here too: no remark measured against the reference
                 remark, extra = f" (as everywhere: {explained}, see value.reference)", {"explained_by": explained}
