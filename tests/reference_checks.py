@@ -1,11 +1,13 @@
 """Shared helpers of the reference tests (test_references.py, test_references_catalogue.py): array-api-tests
-style assertions that name the call and the tolerances, and the comparison of every reduction with torch."""
+style assertions that name the call and the tolerances, the comparison of every reduction with torch, and the
+probability masks the overlap losses (dice, tversky, generalized_dice) are drawn on."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 REDUCTIONS = ("none", "mean", "sum")
 RTOL, ATOL = 1e-10, 1e-10
@@ -63,3 +65,31 @@ def check_reductions(name, reference, reference_args, builtin, builtin_args, opt
         else:
             assert isinstance(actual, np.float64), call_repr(name, reduction=reduction)
         assert_close(actual, expected, call_repr(name, **options, reduction=reduction), rtol=rtol, atol=atol)
+
+
+@st.composite
+def mask_cases(draw, max_channels=3):
+    """{input, target, smooth} for an overlap loss: (N, C, *spatial) with up to three spatial dims, the input
+    probabilities (soft) or binary, the target binary, and a smooth among the catalogue's (0 included)."""
+    shape = (draw(st.integers(1, 3), label="N"), draw(st.integers(1, max_channels), label="C"))
+    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=3), label="spatial"))
+    soft = draw(st.booleans(), label="soft")
+    elements = finite(0, 1) if soft else st.sampled_from([0.0, 1.0])
+    return {
+        "input": draw(arrays(np.float64, shape, elements=elements), label="input"),
+        "target": draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="target"),
+        "smooth": draw(st.sampled_from([1.0, 1e-5, 0.0, 2.5]), label="smooth"),
+    }
+
+
+def masks(input, target, smooth=1.0):
+    """A mask case as mask_cases draws it, from arrays written by hand."""
+    return {"input": f64(input), "target": f64(target), "smooth": smooth}
+
+
+# the mask cases every overlap loss's test adds to its draws
+MASK_EDGES = [
+    masks(np.zeros((2, 2, 3, 3)), np.zeros((2, 2, 3, 3))),  # empty masks
+    masks(np.ones((1, 2, 2, 2, 2)), np.ones((1, 2, 2, 2, 2))),  # 3-D spatial, identical
+    masks([[0.2, 0.8], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]),  # (N, C): no spatial dims
+]

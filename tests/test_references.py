@@ -21,7 +21,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import classification, embedding, regression, segmentation
 from losscheck.references._reduce import reduce
-from reference_checks import ATOL, REDUCTIONS, RTOL, assert_close, call_repr, check_reductions, f64, finite, tt  # noqa: F401
+from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, call_repr,  # noqa: F401
+                              check_reductions, f64, finite, mask_cases, tt)
 
 
 # One tolerance for every comparison: both sides compute in float64, so they agree to a few ulps
@@ -781,24 +782,6 @@ def dice_loop(p, g, *, smooth, per_sample, smooth_numerator, smooth_denominator,
     return np.array([loss(list(p[:, j].ravel()), list(g[:, j].ravel())) for j in range(c)])
 
 
-@st.composite
-def mask_cases(draw):
-    shape = (draw(st.integers(1, 3), label="N"), draw(st.integers(1, 3), label="C"))
-    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=3), label="spatial"))
-    soft = draw(st.booleans(), label="soft")
-    elements = finite(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    return {
-        "input": draw(arrays(np.float64, shape, elements=elements), label="input"),
-        "target": draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="target"),
-        "smooth": draw(st.sampled_from([1.0, 1e-5, 0.0, 2.5]), label="smooth"),
-    }
-
-
-def _masks(input, target, smooth=1.0):
-    return {"input": np.asarray(input, dtype=np.float64), "target": np.asarray(target, dtype=np.float64),
-            "smooth": smooth}
-
-
 @pytest.mark.parametrize("per_sample", [True, False], ids=["per_sample", "batch"])
 @pytest.mark.parametrize("squared_denominator", [False, True], ids=["", "squared"])
 @pytest.mark.parametrize(
@@ -808,9 +791,9 @@ def _masks(input, target, smooth=1.0):
 )
 @SETTINGS
 @given(case=mask_cases())
-@example(case=_masks(np.zeros((2, 2, 3, 3)), np.zeros((2, 2, 3, 3))))  # empty masks
-@example(case=_masks(np.ones((1, 2, 2, 2, 2)), np.ones((1, 2, 2, 2, 2))))  # 3-D spatial, identical
-@example(case=_masks([[0.2, 0.8], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]))  # (N, C): no spatial dims
+@example(case=MASK_EDGES[0])  # empty masks
+@example(case=MASK_EDGES[1])  # 3-D spatial, identical
+@example(case=MASK_EDGES[2])  # (N, C): no spatial dims
 def test_dice_matches_loop(per_sample, squared_denominator, smooth_numerator, smooth_denominator, case):
     options = {
         "smooth": case["smooth"], "per_sample": per_sample, "smooth_numerator": smooth_numerator,

@@ -33,7 +33,8 @@ from losscheck.references import (
     sequence,
 )
 from losscheck.references._reduce import reduce
-from reference_checks import ATOL, REDUCTIONS, RTOL, assert_close, call_repr, check_reductions, f64, finite, tt  # noqa: F401
+from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, call_repr,  # noqa: F401
+                              check_reductions, f64, finite, mask_cases, masks, tt)
 
 
 SETTINGS = settings(
@@ -671,32 +672,8 @@ def test_triplet_batch_hard_closed_form():
 # segmentation: tversky and generalized_dice
 
 
-@st.composite
-def mask_cases(draw):
-    shape = (draw(st.integers(1, 3), label="N"), draw(st.integers(1, 4), label="C"))
-    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=3), label="spatial"))
-    soft = draw(st.booleans(), label="soft")
-    elements = finite(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    return {
-        "input": draw(arrays(np.float64, shape, elements=elements), label="input"),
-        "target": draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="target"),
-        "smooth": draw(st.sampled_from([1.0, 1e-5, 0.0, 2.5]), label="smooth"),
-    }
-
-
-def masks(input, target, smooth=1.0):
-    return {"input": f64(input), "target": f64(target), "smooth": smooth}
-
-
-MASK_EDGES = [
-    masks(np.zeros((2, 2, 3, 3)), np.zeros((2, 2, 3, 3))),  # empty masks
-    masks(np.ones((1, 2, 2, 2, 2)), np.ones((1, 2, 2, 2, 2))),  # 3-D spatial, identical
-    masks([[0.2, 0.8], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]),  # (N, C): no spatial dims
-]
-
-
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES)
 def test_tversky_at_half_half_is_dice_with_twice_the_smooth(case):
     p, g, s = case["input"], case["target"], case["smooth"]
@@ -724,7 +701,7 @@ def tversky_loop(p, g, alpha, beta, smooth):
 
 @pytest.mark.parametrize("alpha, beta", [(0.5, 0.5), (0.3, 0.7), (0.7, 0.3), (1.0, 1.0)])
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES)
 def test_tversky_matches_loop(alpha, beta, case):
     p, g, s = case["input"], case["target"], case["smooth"]
@@ -779,7 +756,7 @@ def generalized_dice_straightforward(p, g, w_type, smooth_nr, smooth_dr, batch):
 @pytest.mark.parametrize("smooth", [(1e-5, 1e-5), (0.0, 1.0), (1.0, 1.0)],
                          ids=lambda s: f"nr={s[0]},dr={s[1]}")
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES + [
     # class 1 absent from the target: its infinite weight becomes the largest finite one
     masks(np.full((2, 3, 4), 0.5), np.array([[[1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]]] * 2)),
