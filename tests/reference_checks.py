@@ -1,7 +1,11 @@
-"""Shared helpers of the reference tests (test_references.py, test_references_catalogue.py): array-api-tests
-style assertions that name the call and the tolerances, the comparison of every reduction with torch, and the
-probability masks the overlap losses (dice, tversky, generalized_dice) are drawn on."""
+"""Shared helpers of the reference tests (test_references.py, test_references_catalogue.py,
+test_references_conventions.py): array-api-tests style assertions that name the call and the tolerances, the
+comparison of every reduction with torch, the output types every reference returns, the plain-float loop over
+class-index targets that the classification loops are written on, and the probability masks the overlap losses
+(dice, tversky, generalized_dice) are drawn on."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -65,6 +69,34 @@ def check_reductions(name, reference, reference_args, builtin, builtin_args, opt
         else:
             assert isinstance(actual, np.float64), call_repr(name, reduction=reduction)
         assert_close(actual, expected, call_repr(name, **options, reduction=reduction), rtol=rtol, atol=atol)
+
+
+def assert_float64_outputs(call):
+    """call(reduction) is a float64 ndarray for 'none' and a finite np.float64 for 'mean' and 'sum', as every
+    reference returns."""
+    __tracebackhide__ = True
+    none = call("none")
+    assert isinstance(none, np.ndarray) and none.dtype == np.float64
+    for reduction in ("mean", "sum"):
+        out = call(reduction)
+        assert isinstance(out, np.float64) and np.isfinite(out)
+
+
+def class_rows(x, target, ignore_index):
+    """(index, class, logits as plain floats) for each class-index target not equal to ignore_index; the class axis
+    is 0 for a (C,) input and 1 otherwise, as for cross_entropy."""
+    moved = np.moveaxis(x, 0 if x.ndim == 1 else 1, -1)
+    for index in np.ndindex(*target.shape):
+        y = int(target[index])
+        if y != ignore_index:
+            yield index, y, [float(v) for v in moved[index]]
+
+
+def logsumexp_loop(logits):
+    """log Σ_k exp(v_k) of plain floats, shifted by the largest so that no exp overflows: the loops' own
+    log-softmax denominator, independent of scipy and torch."""
+    top = max(logits)
+    return top + math.log(sum(math.exp(v - top) for v in logits))
 
 
 @st.composite

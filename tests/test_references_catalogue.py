@@ -33,8 +33,9 @@ from losscheck.references import (
     sequence,
 )
 from losscheck.references._reduce import reduce
-from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, call_repr,  # noqa: F401
-                              check_reductions, f64, finite, mask_cases, masks, tt)
+from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
+                              call_repr, check_reductions, class_rows, f64, finite, logsumexp_loop, mask_cases,
+                              masks, tt)
 
 
 SETTINGS = settings(
@@ -131,11 +132,7 @@ def test_every_new_reference_rejects_an_unknown_reduction(name):
 
 @pytest.mark.parametrize("name", sorted(_CALLS))
 def test_every_new_reference_returns_float64_scalars_and_arrays(name):
-    none = _CALLS[name]("none")
-    assert isinstance(none, np.ndarray) and none.dtype == np.float64
-    for reduction in ("mean", "sum"):
-        out = _CALLS[name](reduction)
-        assert isinstance(out, np.float64) and np.isfinite(out)
+    assert_float64_outputs(_CALLS[name])
 
 
 def test_importing_the_new_modules_does_not_import_torch():
@@ -332,16 +329,9 @@ CLASS_EDGES = [
 
 def focal_multiclass_loop(x, target, alpha, gamma, ignore_index):
     """Softmax focal loss one target at a time: log p by a shifted log-sum-exp in plain floats."""
-    axis = 0 if x.ndim == 1 else 1
-    moved = np.moveaxis(x, axis, -1)
     losses = np.zeros(target.shape)
-    for index in np.ndindex(*target.shape):
-        y = int(target[index])
-        if y == ignore_index:
-            continue
-        logits = [float(v) for v in moved[index]]
-        top = max(logits)
-        log_p = logits[y] - top - math.log(sum(math.exp(v - top) for v in logits))
+    for index, y, logits in class_rows(x, target, ignore_index):
+        log_p = logits[y] - logsumexp_loop(logits)
         a = 1.0 if alpha is None else (alpha if np.ndim(alpha) == 0 else float(alpha[y]))
         losses[index] = -a * (-math.expm1(log_p)) ** gamma * log_p
     return losses, target != ignore_index
