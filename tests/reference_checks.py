@@ -1,8 +1,7 @@
-"""Shared helpers of the reference tests (test_references.py, test_references_catalogue.py,
-test_references_conventions.py): array-api-tests style assertions that name the call and the tolerances, the
-comparison of every reduction with torch, the output types every reference returns, the plain-float loop over
-class-index targets that the classification loops are written on, and the probability masks the overlap losses
-(dice, tversky, generalized_dice) are drawn on."""
+"""Shared helpers of the reference tests (tests/test_references*.py): their hypothesis settings, array-api-tests
+style assertions that name the call and the tolerances, the comparison of every reduction with torch, the output
+types every reference returns, the plain-float loop over class-index targets that the classification loops are
+written on, and the probability masks the overlap losses (dice, tversky, generalized_dice) are drawn on."""
 from __future__ import annotations
 
 import math
@@ -10,11 +9,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 REDUCTIONS = ("none", "mean", "sum")
 RTOL, ATOL = 1e-10, 1e-10
+
+
+def reference_settings(max_examples=25):
+    """The hypothesis settings of a reference test: derandomized (the same draws on every run), no example database
+    (nothing written to the repo), no deadline (the plain-float loops are slow), and the health checks about slow
+    or large draws off (arrays are drawn whole)."""
+    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def f64(a):

@@ -15,26 +15,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import classification, embedding, regression, segmentation
 from losscheck.references._reduce import reduce
 from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
-                              call_repr, check_reductions, f64, finite, mask_cases, tt)
+                              call_repr, check_reductions, f64, finite, mask_cases, reference_settings, tt)
 
 
 # One tolerance for every comparison: both sides compute in float64, so they agree to a few ulps
 # of the magnitudes involved (logits reach 1e4, where an ulp is ~2e-12).
 
-SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = reference_settings(30)
 
 BIG = 1e4  # the extreme logit magnitude every classification reference must survive
 

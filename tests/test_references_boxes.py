@@ -12,15 +12,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import boxes, segmentation
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, tt
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = reference_settings(40)
 
 PAIR = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 5.0]]), np.array([[0.5, 0.2, 2.5, 3.0], [4.0, 6.0, 5.0, 9.0]])
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 from scipy.special import log_softmax
@@ -34,17 +34,11 @@ from losscheck.references import (
 )
 from losscheck.references._reduce import reduce
 from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
-                              call_repr, check_reductions, class_rows, f64, finite, logsumexp_loop, mask_cases,
-                              masks, tt)
+                              call_repr, check_reductions, class_rows, f64, finite, logsumexp_loop, mask_cases, masks,
+                              reference_settings, tt)
 
 
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = reference_settings()
 
 BIG = 1e4
 

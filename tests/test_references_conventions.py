@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import classification, embedding, generative, segmentation
 from losscheck.references._reduce import reduce
 from losscheck.specs import SPECS
-from reference_checks import REDUCTIONS, assert_close, call_repr, class_rows, f64, finite, logsumexp_loop, tt
+from reference_checks import (REDUCTIONS, assert_close, call_repr, class_rows, f64, finite, logsumexp_loop,
+                              reference_settings, tt)
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings()
 BIG = 1e4
 
 
