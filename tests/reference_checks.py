@@ -38,6 +38,12 @@ def tt(a):
     return torch.tensor(np.asarray(a))
 
 
+def torch_reduce(values, reduction):
+    """A torch tensor of per-element losses reduced as torch's `reduction` argument does (the torch side of a
+    comparison with a reference)."""
+    return values if reduction == "none" else values.mean() if reduction == "mean" else values.sum()
+
+
 def call_repr(name, **kwargs):
     args = ", ".join(
         f"{k}={v.tolist() if isinstance(v, np.ndarray) else v!r}" for k, v in kwargs.items()

@@ -20,7 +20,7 @@ from losscheck.references import classification, embedding, generative, segmenta
 from losscheck.references._reduce import reduce
 from losscheck.specs import SPECS
 from reference_checks import (REDUCTIONS, assert_close, call_repr, class_rows, f64, finite, logsumexp_loop,
-                              reference_settings, tt)
+                              reference_settings, torch_reduce, tt)
 
 SETTINGS = reference_settings()
 BIG = 1e4
@@ -32,10 +32,6 @@ def each_reduction(name, reference, args, options, expected, rtol=1e-11, atol=1e
     for r in REDUCTIONS:
         assert_close(reference(*args, **options, reduction=r), expected(r) if callable(expected) else expected[r],
                      call_repr(name, **options, reduction=r), rtol=rtol, atol=atol)
-
-
-def torch_reduce(values, r):
-    return values if r == "none" else values.sum() if r == "sum" else values.mean()
 
 
 # -- the specs' side ---------------------------------------------------------------------------

@@ -20,13 +20,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import imagetext
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, torch_reduce, tt
 
 SETTINGS = reference_settings()
-
-
-def torch_reduce(values, reduction):
-    return values if reduction == "none" else values.mean() if reduction == "mean" else values.sum()
 
 
 def unit(x):

@@ -21,15 +21,11 @@ from hypothesis.extra.numpy import arrays
 
 from losscheck.references import classification, language
 from losscheck.references._reduce import reduce
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, torch_reduce, tt
 
 SETTINGS = reference_settings()
 
 EXTREME = np.array([[1e4, -1e4, 0.0], [0.0, 0.0, 0.0], [-1e4, -1e4, -1e4]])
-
-
-def torch_reduce(values, reduction):
-    return values if reduction == "none" else values.mean() if reduction == "mean" else values.sum()
 
 
 @st.composite
