@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -111,6 +111,16 @@ def logsumexp_loop(logits):
     log-softmax denominator, independent of scipy and torch."""
     top = max(logits)
     return top + math.log(sum(math.exp(v - top) for v in logits))
+
+
+def with_examples(cases):
+    """A decorator: @example(case=c) for every c of `cases`, in their order (the edge cases a test forces before
+    its draws)."""
+    def decorate(test):
+        for case in reversed(cases):
+            test = example(case=case)(test)
+        return test
+    return decorate
 
 
 @st.composite

@@ -22,7 +22,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from losscheck.references import classification, embedding, regression, segmentation
 from losscheck.references._reduce import reduce
 from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
-                              call_repr, check_reductions, f64, finite, mask_cases, reference_settings, tt)
+                              call_repr, check_reductions, f64, finite, mask_cases, reference_settings, tt,
+                              with_examples)
 
 
 # One tolerance for every comparison: both sides compute in float64, so they agree to a few ulps
@@ -324,19 +325,11 @@ def _ce_index_builtin(weighted, label_smoothing, case):
     return builtin
 
 
-def _with_examples(cases):
-    def decorate(test):
-        for case in reversed(cases):
-            test = example(case=case)(test)
-        return test
-    return decorate
-
-
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2, 1.0], ids=lambda e: f"eps={e}")
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_cross_entropy_index_targets_match_torch(weighted, label_smoothing, case):
     x, t = case["input"], case["target"]
     options = {
@@ -354,7 +347,7 @@ def test_cross_entropy_index_targets_match_torch(weighted, label_smoothing, case
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2, 1.0], ids=lambda e: f"eps={e}")
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_cross_entropy_probability_targets_match_torch(weighted, label_smoothing, case):
     x, p = case["input"], case["probs"]
     w = case["weight"] if weighted else None
@@ -412,7 +405,7 @@ def test_cross_entropy_rejects_bad_targets_and_weights():
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_nll_matches_torch(weighted, case):
     x, t = case["input"], case["target"]
     for input in (x, _log_softmax(x)):  # raw scores, and proper log-probabilities

@@ -35,7 +35,7 @@ from losscheck.references import (
 from losscheck.references._reduce import reduce
 from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
                               call_repr, check_reductions, class_rows, f64, finite, logsumexp_loop, mask_cases, masks,
-                              reference_settings, tt)
+                              reference_settings, tt, with_examples)
 
 
 SETTINGS = reference_settings()
@@ -57,14 +57,6 @@ def check_against(name, reference, args, options, expected_none, rtol=1e-12, ato
             reduce(expected_none, reduction, weights=weights),
             call_repr(name, **options, reduction=reduction), rtol=rtol, atol=atol,
         )
-
-
-def with_examples(cases):
-    def decorate(test):
-        for case in reversed(cases):
-            test = example(case=case)(test)
-        return test
-    return decorate
 
 
 SHAPES = array_shapes(min_dims=0, max_dims=3, max_side=4)
