@@ -108,6 +108,12 @@ class AuditResult:
         """No finding at or above the audit's fail-on severity: the verdict PASS, and exit code 0."""
         return not self.failing(self.fail_on)
 
+    @property
+    def verdict(self) -> str:
+        """'unusable' (exit code 2: no valid input is accepted), 'pass' (ok) or 'fail': the word the JSON report
+        and the README's library table give."""
+        return "unusable" if self.unusable else "pass" if self.ok else "fail"
+
     def failure_text(self, fail_on: str = "error", findings=None) -> str:
         """One line per failing finding ("CODE family title"), then the message and reproducer of the first one in
         headline order (printable: a candidate's control characters escaped)."""
@@ -146,7 +152,7 @@ class AuditResult:
             "target": self.target, "reference": self.reference, "seed": self.seed,
             "max_examples": self.max_examples, "versions": self.versions, "tolerances": self.tolerances,
             "parameters": self.parameters, "conventions": self.conventions,
-            "verdict": "unusable" if self.unusable else "pass" if self.ok else "fail", "fail_on": self.fail_on,
+            "verdict": self.verdict, "fail_on": self.fail_on,
             "counts": self.counts(),
             "layouts": self.layouts, "unusable": self.unusable,
             "seconds": round(self.seconds, 3),

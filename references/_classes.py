@@ -1,6 +1,7 @@
 """The class axis of cross_entropy, nll and focal_multiclass: where it is, per-class weights along it,
 class-index targets, and values spread back along it (one-hot).
 
+Class indices and labels are read as integers (``integers``: a float array only where every value is integral).
 The class dimension is dim 0 for a (C,) input and dim 1 otherwise, so inputs are (C,), (N, C) or
 (N, C, d1, ..., dk), and class-index targets are (), (N,) or (N, d1, ..., dk) respectively.
 NumPy only: this module never imports torch.
@@ -33,6 +34,19 @@ def along_class_axis(w, ndim, axis):
     return w.reshape(shape)
 
 
+def integers(values, message):
+    """``values`` as an int64 array: integer and boolean arrays as they are, others only where every value is a
+    finite integer (2.0, not 2.5, nan or inf); ValueError(message) otherwise. Class-index targets and labels are
+    read through it (class_indices, the margin losses, kd's and causal_lm's labels), and ctc's targets and
+    lengths."""
+    a = np.asarray(values)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
+        f = np.asarray(a, dtype=np.float64)
+        if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
+            raise ValueError(message)
+    return a.astype(np.int64)
+
+
 def class_indices(target, expected_shape, n_classes, ignore_index):
     """(integer targets, mask of the kept ones), after checking shape, integrality and range."""
     t = np.asarray(target)
@@ -41,10 +55,7 @@ def class_indices(target, expected_shape, n_classes, ignore_index):
             f"class-index target must have shape {expected_shape} (input's shape without the "
             f"class dimension); got {t.shape}"
         )
-    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.bool_)):
-        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-            raise ValueError("class-index target must hold integers")
-    t = t.astype(np.int64)
+    t = integers(t, "class-index target must hold integers")
     keep = t != ignore_index
     if np.any(keep & ((t < 0) | (t >= n_classes))):
         raise ValueError(

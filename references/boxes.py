@@ -28,6 +28,12 @@ def _diou_terms(b1, b2, eps):
     return 1.0 - iou + centres / (diagonal + eps), iou, v
 
 
+def _ciou_weight(iou, v, eps):
+    """CIoU's trade-off weight ``α = v / (1 - IoU + v + eps)`` (Zheng et al. 2020, eq. 11), from _diou_terms' IoU
+    and v: what ciou_alpha returns and ciou adds as α v unless α is given."""
+    return v / (1.0 - iou + v + eps)
+
+
 def diou(input, target, *, eps=1e-7, reduction="mean"):
     """Distance-IoU loss (Zheng et al. 2020, eq. 6): ``loss = 1 - IoU + ρ²(b, b_gt) / c²``.
 
@@ -56,7 +62,7 @@ def ciou_alpha(input, target, *, eps=1e-7):
     b1, b2 = _boxes("ciou", input, target)
     with np.errstate(divide="ignore", invalid="ignore"):
         _, iou, v = _diou_terms(b1, b2, float(eps))
-        return v / (1.0 - iou + v + float(eps))
+        return _ciou_weight(iou, v, float(eps))
 
 
 def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None):
@@ -84,6 +90,6 @@ def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None):
     eps = float(eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         distance_loss, iou, v = _diou_terms(b1, b2, eps)
-        weight = v / (1.0 - iou + v + eps) if alpha is None else np.asarray(alpha, dtype=np.float64)
+        weight = _ciou_weight(iou, v, eps) if alpha is None else np.asarray(alpha, dtype=np.float64)
         values = distance_loss + weight * v
     return reduce(values, reduction)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, xlogy
 
-from ._classes import along_class_axis, class_indices, class_weight, onehot
+from ._classes import along_class_axis, class_indices, class_weight, integers, onehot
 from ._classes import class_axis as _class_axis  # cross_entropy has a keyword class_axis
 from ._reduce import check_reduction, reduce
 
@@ -428,11 +428,8 @@ def _margin_layout(name, input, target):
     x = _f64(input)
     if x.ndim > 2:
         raise ValueError(f"{name}: input must be (C,) or (N, C); got shape {x.shape}")
-    t = np.asarray(target)
-    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.bool_)):
-        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-            raise ValueError(f"{name}: target must hold integer class indices")
-    return x.reshape(-1, x.shape[-1] if x.ndim else 1), t.astype(np.int64)
+    t = integers(target, f"{name}: target must hold integer class indices")
+    return x.reshape(-1, x.shape[-1] if x.ndim else 1), t
 
 
 def multi_margin(input, target, *, p=1, margin=1.0, weight=None, reduction="mean"):

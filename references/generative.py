@@ -27,6 +27,17 @@ def _f64(x):
     return np.asarray(x, dtype=np.float64)
 
 
+def _check_broadcast(name, real, fake):
+    """ValueError unless the real and fake batches, each (argument name, array), broadcast: a loss that pairs them
+    elementwise (reduction='none') needs it, where 'mean' and 'sum' reduce each batch on its own."""
+    (real_name, real), (fake_name, fake) = real, fake
+    try:
+        np.broadcast_shapes(real.shape, fake.shape)
+    except ValueError:
+        raise ValueError(f"{name}: reduction='none' needs {real_name} and {fake_name} that broadcast; "
+                         f"got {real.shape} and {fake.shape}") from None
+
+
 def gaussian_kl(mu, logvar, *, reduction="mean", latent_reduction="sum"):
     """KL divergence of a diagonal Gaussian from the standard normal, the VAE regulariser
     (Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014, Appendix B).
@@ -82,13 +93,7 @@ def gan_discriminator(real_logits, fake_logits, *, reduction="mean", scale=1.0):
     check_reduction(reduction)
     real, fake = _f64(real_logits), _f64(fake_logits)
     if reduction == "none":
-        try:
-            np.broadcast_shapes(real.shape, fake.shape)
-        except ValueError:
-            raise ValueError(
-                "gan_discriminator: reduction='none' needs real_logits and fake_logits that "
-                f"broadcast; got {real.shape} and {fake.shape}"
-            ) from None
+        _check_broadcast("gan_discriminator", ("real_logits", real), ("fake_logits", fake))
         return reduce(float(scale) * (-log_expit(real) - log_expit(-fake)), "none")
     return np.float64(float(scale) * (reduce(-log_expit(real), reduction) + reduce(-log_expit(-fake), reduction)))
 
@@ -124,13 +129,7 @@ def wasserstein_critic(real_scores, fake_scores, *, reduction="mean"):
     check_reduction(reduction)
     real, fake = _f64(real_scores), _f64(fake_scores)
     if reduction == "none":
-        try:
-            np.broadcast_shapes(real.shape, fake.shape)
-        except ValueError:
-            raise ValueError(
-                "wasserstein_critic: reduction='none' needs real_scores and fake_scores that "
-                f"broadcast; got {real.shape} and {fake.shape}"
-            ) from None
+        _check_broadcast("wasserstein_critic", ("real_scores", real), ("fake_scores", fake))
         return reduce(fake - real, "none")
     return np.float64(reduce(fake, reduction) - reduce(real, reduction))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_expit, log_softmax, logsumexp, softmax, xlogy
 
+from ._classes import integers
 from ._reduce import check_reduction, reduce
 
 __all__ = ["z_loss", "kd", "dpo", "simpo", "orpo", "causal_lm"]
@@ -22,15 +23,6 @@ DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
 
 def _f64(x):
     return np.asarray(x, dtype=np.float64)
-
-
-def _labels(values, name):
-    a = np.asarray(values)
-    if not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
-        f = np.asarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
-            raise ValueError(f"{name} must hold class indices (integers)")
-    return a.astype(np.int64)
 
 
 def z_loss(logits, *, coef=1e-4, reduction="mean"):
@@ -90,7 +82,7 @@ def kd(student_logits, teacher_logits, labels=None, *, temperature=1.0, reductio
     if mix == "alpha":
         if labels is None:
             raise ValueError("kd: mix='alpha' needs the labels")
-        y = _labels(labels, "kd: labels")
+        y = integers(labels, "kd: labels must hold class indices (integers)")
         if y.shape != s.shape[:-1] or np.any((y < 0) | (y >= s.shape[-1])):
             raise ValueError(f"kd: labels must be class indices of shape {s.shape[:-1]}")
         hard = -np.take_along_axis(log_softmax(s, axis=-1), y[..., None], axis=-1)[..., 0]
@@ -227,7 +219,7 @@ def causal_lm(logits, labels, *, ignore_index=-100, num_items_in_batch=None, red
     """
     check_reduction(reduction)
     x = _f64(logits)
-    y = _labels(labels, "causal_lm: labels")
+    y = integers(labels, "causal_lm: labels must hold class indices (integers)")
     if x.ndim != 3 or y.shape != x.shape[:2]:
         raise ValueError(f"causal_lm: logits must be (B, T, V) and labels (B, T); got {x.shape}, {y.shape}")
     if vocab_size is not None and vocab_size != x.shape[-1]:

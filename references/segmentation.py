@@ -75,17 +75,31 @@ def dice(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True,
     """
     check_reduction(reduction)
     p, g = _masks("dice", input, target, activation, average)
-    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
-    intersection = np.sum(p * g, axis=axes)
-    if squared_denominator:
-        denominator = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
-    else:
-        denominator = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    axes = _summed_axes(p, per_sample)
+    intersection, denominator = _overlap(p, g, axes, squared_denominator)
     smooth = 2.0 * float(smooth) if tversky_form else smooth
     values = _ratio_loss(2.0 * intersection, denominator, smooth, smooth_numerator, smooth_denominator,
                          clamp_denominator)
-    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
-                     reduction)
+    return _per_channel(values, g, axes, empty_channel, average, reduction)
+
+
+def _summed_axes(p, per_sample):
+    """The axes a mask's sums run over: the spatial ones, and the batch's too unless `per_sample`."""
+    return tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+
+
+def _overlap(p, g, axes, squared):
+    """(Σ p g, Σ p + Σ g) over `axes`; with `squared`, V-Net's (Σ p g, Σ p² + Σ g²)."""
+    if squared:
+        return np.sum(p * g, axis=axes), np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
+    return np.sum(p * g, axis=axes), np.sum(p, axis=axes) + np.sum(g, axis=axes)
+
+
+def _per_channel(values, g, axes, empty_channel, average, reduction):
+    """The per-channel losses with the empty channels scored by `empty_channel` (_empty), then averaged over the
+    channels as `average` says and reduced (_averaged): the last steps of dice, tversky and jaccard."""
+    target_sums = np.sum(g, axis=axes)
+    return _averaged(_empty(values, target_sums, empty_channel), target_sums, average, reduction)
 
 
 def _ratio_loss(numerator, denominator, smooth, smooth_numerator, smooth_denominator, clamp):
@@ -174,14 +188,13 @@ def tversky(input, target, *, alpha=0.5, beta=0.5, smooth=1.0, smooth_numerator=
     """
     check_reduction(reduction)
     p, g = _masks("tversky", input, target, activation, average)
-    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
+    axes = _summed_axes(p, per_sample)
     tp = np.sum(p * g, axis=axes)
     fp = np.sum(p * (1.0 - g), axis=axes)
     fn = np.sum((1.0 - p) * g, axis=axes)
     values = _ratio_loss(tp, tp + float(alpha) * fp + float(beta) * fn, smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
-    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
-                     reduction)
+    return _per_channel(values, g, axes, empty_channel, average, reduction)
 
 
 def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True, smooth_denominator=True,
@@ -216,18 +229,13 @@ def jaccard(input, target, *, smooth=1.0, per_sample=True, smooth_numerator=True
     """
     check_reduction(reduction)
     p, g = _masks("jaccard", input, target, activation, average, 2 if activation_twice else 1)
-    axes = tuple(range(2, p.ndim)) if per_sample else (0, *range(2, p.ndim))
-    intersection = np.sum(p * g, axis=axes)
-    if squared_denominator:
-        total = np.sum(p * p, axis=axes) + np.sum(g * g, axis=axes)
-    else:
-        total = np.sum(p, axis=axes) + np.sum(g, axis=axes)
+    axes = _summed_axes(p, per_sample)
+    intersection, total = _overlap(p, g, axes, squared_denominator)
     factor = 2.0 if doubled_form else 1.0
     union = total if sum_as_union else total - intersection
     values = _ratio_loss(factor * intersection, factor * union, smooth, smooth_numerator,
                          smooth_denominator, clamp_denominator)
-    return _averaged(_empty(values, np.sum(g, axis=axes), empty_channel), np.sum(g, axis=axes), average,
-                     reduction)
+    return _per_channel(values, g, axes, empty_channel, average, reduction)
 
 
 def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
@@ -257,9 +265,7 @@ def generalized_dice(input, target, *, w_type="square", smooth_nr=1e-5, smooth_d
     if w_type not in _W_TYPES:
         raise ValueError(f"generalized_dice: w_type must be one of {_W_TYPES}; got w_type={w_type!r}")
     p, g = _masks("generalized_dice", input, target, activation)
-    axes = tuple(range(2, p.ndim))
-    if batch:
-        axes = (0, *axes)
+    axes = _summed_axes(p, per_sample=not batch)
     intersection = np.sum(p * g, axis=axes)  # (N, C), or (C,) with batch
     ground = np.sum(g, axis=axes)
     denominator = ground + np.sum(p, axis=axes)

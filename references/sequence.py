@@ -7,18 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._classes import integers
 from ._reduce import check_reduction, reduce
 
 __all__ = ["ctc"]
-
-
-def _integers(name, values):
-    a = np.asarray(values)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
-        f = np.asarray(a, dtype=np.float64)
-        if not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
-            raise ValueError(f"ctc: {name} must hold integers")
-    return a.astype(np.int64)
 
 
 def _negative_log_likelihood(log_probs, label, blank):
@@ -88,8 +80,8 @@ def ctc(log_probs, targets, input_lengths, target_lengths, *, blank=0, reduction
     n_frames, batch, n_classes = lp.shape
     if not (isinstance(blank, (int, np.integer)) and 0 <= blank < n_classes):
         raise ValueError(f"ctc: blank must be a class index in [0, {n_classes}); got blank={blank!r}")
-    in_lengths = _integers("input_lengths", input_lengths)
-    tg_lengths = _integers("target_lengths", target_lengths)
+    in_lengths = integers(input_lengths, "ctc: input_lengths must hold integers")
+    tg_lengths = integers(target_lengths, "ctc: target_lengths must hold integers")
     length_shapes = [(batch,)] if batched else [(), (1,)]
     for name, lengths in (("input_lengths", in_lengths), ("target_lengths", tg_lengths)):
         if lengths.shape not in length_shapes:
@@ -101,7 +93,7 @@ def ctc(log_probs, targets, input_lengths, target_lengths, *, blank=0, reduction
     if np.any(tg_lengths < 0):
         raise ValueError(f"ctc: target_lengths must be >= 0; got {tg_lengths.tolist()}")
 
-    t = _integers("targets", targets)
+    t = integers(targets, "ctc: targets must hold integers")
     if t.ndim == 2 and batched:
         if t.shape[0] != batch or t.shape[1] < np.max(tg_lengths, initial=0):
             raise ValueError(

@@ -25,23 +25,6 @@ DEFAULT_TIMEOUT = 10.0
 TIMEOUTS = {"ConvergingMSE": 1.0}
 
 
-def _warm_fake_tensor_mode() -> None:
-    """Initialise FakeTensorMode once in this process, before the audits fork their workers.
-
-    device.fake_cuda otherwise pays ~1.4 s per audit to initialise it inside each fresh worker (it is the
-    slowest check by far); the verdicts do not change, only the time.
-    """
-    import torch
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        x = torch.empty(2, 3, device="cuda:0")
-        torch.nn.functional.mse_loss(x, x * 2)
-
-
-_warm_fake_tensor_mode()
-
-
 def fixture(name: str):
     """The corpus record of the pitfall fixture `name` (losscheck.examples.registry.Example)."""
     return find(name, SUITE)

@@ -13,16 +13,11 @@ import pytest
 
 from losscheck import audit
 from losscheck.examples.registry import find
+from audit_checks import loud
 
 MAX_EXAMPLES = 15
 PML = pytest.mark.skipif(importlib.util.find_spec("pytorch_metric_learning") is None,
                          reason="pytorch-metric-learning is not installed")
-
-
-def loud(result):
-    """Error and warning findings, and checks that crashed: a clean audit has none."""
-    return ([f"{f.code} ({f.check}): {f.message[:300]}" for f in result.findings if f.severity != "info"]
-            + [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"])
 
 
 def test_pml_style_arcface_through_acos_is_clean():

@@ -26,17 +26,6 @@ from losscheck.specs import SPECS, TORCH_BUILTINS
 MAX_EXAMPLES = 15
 
 
-def _warm_fake_tensor_mode() -> None:
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    with FakeTensorMode(allow_non_fake_inputs=True):
-        x = torch.empty(2, 3, device="cuda:0")
-        F.mse_loss(x, x * 2)
-
-
-_warm_fake_tensor_mode()
-
-
 SUITE = "catalogue"
 # (defective fixture, catalogue id, expected code, correct twin or None), from the corpus (losscheck/examples/)
 CASES = [(e.obj, e.loss_id, e.code, find(e.twin, SUITE).obj if e.twin else None)

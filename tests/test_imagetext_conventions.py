@@ -17,14 +17,9 @@ from torch import nn
 from losscheck import audit
 from losscheck.examples.registry import find
 from losscheck.suspect.candidate import Candidate, call_only
+from audit_checks import loud
 
 MAX_EXAMPLES = 15
-
-
-def loud(result):
-    """Error and warning findings, and checks that crashed: a clean audit has none."""
-    return ([f"{f.code} ({f.check}): {f.message[:300]}" for f in result.findings if f.severity != "info"]
-            + [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"])
 
 
 class ScaleAtCall(nn.Module):

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from losscheck import audit
 from losscheck.examples.registry import find
+from audit_checks import loud
 
 MAX_EXAMPLES = 15
-
-
-def loud(result):
-    """Error and warning findings, and checks that crashed: a clean audit has none."""
-    return ([f"{f.code} ({f.check}): {f.message[:300]}" for f in result.findings if f.severity != "info"]
-            + [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"])
 
 
 def test_the_official_sum_is_a_convention_and_its_ignored_flag_a_warning():

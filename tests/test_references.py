@@ -15,25 +15,21 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import classification, embedding, regression, segmentation
 from losscheck.references._reduce import reduce
-from reference_checks import ATOL, REDUCTIONS, RTOL, assert_close, call_repr, check_reductions, f64, finite, tt  # noqa: F401
+from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
+                              call_repr, check_reductions, f64, finite, mask_cases, reference_settings, tt,
+                              with_examples)
 
 
 # One tolerance for every comparison: both sides compute in float64, so they agree to a few ulps
 # of the magnitudes involved (logits reach 1e4, where an ulp is ~2e-12).
 
-SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = reference_settings(30)
 
 BIG = 1e4  # the extreme logit magnitude every classification reference must survive
 
@@ -102,11 +98,7 @@ def test_every_reference_rejects_an_unknown_reduction(name):
 
 @pytest.mark.parametrize("name", sorted(_CALLS))
 def test_every_reference_returns_float64_scalars_and_arrays(name):
-    none = _CALLS[name]("none")
-    assert isinstance(none, np.ndarray) and none.dtype == np.float64
-    for reduction in ("mean", "sum"):
-        out = _CALLS[name](reduction)
-        assert isinstance(out, np.float64) and np.isfinite(out)
+    assert_float64_outputs(_CALLS[name])
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,19 +325,11 @@ def _ce_index_builtin(weighted, label_smoothing, case):
     return builtin
 
 
-def _with_examples(cases):
-    def decorate(test):
-        for case in reversed(cases):
-            test = example(case=case)(test)
-        return test
-    return decorate
-
-
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2, 1.0], ids=lambda e: f"eps={e}")
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_cross_entropy_index_targets_match_torch(weighted, label_smoothing, case):
     x, t = case["input"], case["target"]
     options = {
@@ -363,7 +347,7 @@ def test_cross_entropy_index_targets_match_torch(weighted, label_smoothing, case
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2, 1.0], ids=lambda e: f"eps={e}")
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_cross_entropy_probability_targets_match_torch(weighted, label_smoothing, case):
     x, p = case["input"], case["probs"]
     w = case["weight"] if weighted else None
@@ -421,7 +405,7 @@ def test_cross_entropy_rejects_bad_targets_and_weights():
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weight"])
 @SETTINGS
 @given(case=class_cases())
-@_with_examples(CLASS_EDGES)
+@with_examples(CLASS_EDGES)
 def test_nll_matches_torch(weighted, case):
     x, t = case["input"], case["target"]
     for input in (x, _log_softmax(x)):  # raw scores, and proper log-probabilities
@@ -781,24 +765,6 @@ def dice_loop(p, g, *, smooth, per_sample, smooth_numerator, smooth_denominator,
     return np.array([loss(list(p[:, j].ravel()), list(g[:, j].ravel())) for j in range(c)])
 
 
-@st.composite
-def mask_cases(draw):
-    shape = (draw(st.integers(1, 3), label="N"), draw(st.integers(1, 3), label="C"))
-    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=3), label="spatial"))
-    soft = draw(st.booleans(), label="soft")
-    elements = finite(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    return {
-        "input": draw(arrays(np.float64, shape, elements=elements), label="input"),
-        "target": draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="target"),
-        "smooth": draw(st.sampled_from([1.0, 1e-5, 0.0, 2.5]), label="smooth"),
-    }
-
-
-def _masks(input, target, smooth=1.0):
-    return {"input": np.asarray(input, dtype=np.float64), "target": np.asarray(target, dtype=np.float64),
-            "smooth": smooth}
-
-
 @pytest.mark.parametrize("per_sample", [True, False], ids=["per_sample", "batch"])
 @pytest.mark.parametrize("squared_denominator", [False, True], ids=["", "squared"])
 @pytest.mark.parametrize(
@@ -808,9 +774,9 @@ def _masks(input, target, smooth=1.0):
 )
 @SETTINGS
 @given(case=mask_cases())
-@example(case=_masks(np.zeros((2, 2, 3, 3)), np.zeros((2, 2, 3, 3))))  # empty masks
-@example(case=_masks(np.ones((1, 2, 2, 2, 2)), np.ones((1, 2, 2, 2, 2))))  # 3-D spatial, identical
-@example(case=_masks([[0.2, 0.8], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]))  # (N, C): no spatial dims
+@example(case=MASK_EDGES[0])  # empty masks
+@example(case=MASK_EDGES[1])  # 3-D spatial, identical
+@example(case=MASK_EDGES[2])  # (N, C): no spatial dims
 def test_dice_matches_loop(per_sample, squared_denominator, smooth_numerator, smooth_denominator, case):
     options = {
         "smooth": case["smooth"], "per_sample": per_sample, "smooth_numerator": smooth_numerator,

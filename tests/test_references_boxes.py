@@ -12,15 +12,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import boxes, segmentation
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, torch_reduce, tt
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = reference_settings(40)
 
 PAIR = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 5.0]]), np.array([[0.5, 0.2, 2.5, 3.0], [4.0, 6.0, 5.0, 9.0]])
 
@@ -49,10 +48,6 @@ def paper_terms(b1, b2, eps):
     return 1 - iou + rho2 / c2, iou, v
 
 
-def reduced(values, reduction):
-    return values if reduction == "none" else values.mean() if reduction == "mean" else values.sum()
-
-
 @SETTINGS
 @given(pair=box_pairs())
 @example(pair=PAIR)
@@ -61,9 +56,9 @@ def test_diou_and_ciou_match_the_papers_equations_in_torch(pair):
     distance, iou, v = paper_terms(b1, b2, 1e-7)
     alpha = v / (1 - iou + v + 1e-7)
     for reduction in REDUCTIONS:
-        assert_close(boxes.diou(*pair, reduction=reduction), reduced(distance, reduction),
+        assert_close(boxes.diou(*pair, reduction=reduction), torch_reduce(distance, reduction),
                      call_repr("diou", reduction=reduction), rtol=1e-12, atol=1e-12)
-        assert_close(boxes.ciou(*pair, reduction=reduction), reduced(distance + alpha * v, reduction),
+        assert_close(boxes.ciou(*pair, reduction=reduction), torch_reduce(distance + alpha * v, reduction),
                      call_repr("ciou", reduction=reduction), rtol=1e-12, atol=1e-12)
 
 

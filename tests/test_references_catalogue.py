@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 from scipy.special import log_softmax
@@ -33,16 +33,12 @@ from losscheck.references import (
     sequence,
 )
 from losscheck.references._reduce import reduce
-from reference_checks import ATOL, REDUCTIONS, RTOL, assert_close, call_repr, check_reductions, f64, finite, tt  # noqa: F401
+from reference_checks import (ATOL, MASK_EDGES, REDUCTIONS, RTOL, assert_close, assert_float64_outputs,  # noqa: F401
+                              call_repr, check_reductions, class_rows, f64, finite, logsumexp_loop, mask_cases, masks,
+                              reference_settings, tt, with_examples)
 
 
-SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = reference_settings()
 
 BIG = 1e4
 
@@ -61,14 +57,6 @@ def check_against(name, reference, args, options, expected_none, rtol=1e-12, ato
             reduce(expected_none, reduction, weights=weights),
             call_repr(name, **options, reduction=reduction), rtol=rtol, atol=atol,
         )
-
-
-def with_examples(cases):
-    def decorate(test):
-        for case in reversed(cases):
-            test = example(case=case)(test)
-        return test
-    return decorate
 
 
 SHAPES = array_shapes(min_dims=0, max_dims=3, max_side=4)
@@ -130,11 +118,7 @@ def test_every_new_reference_rejects_an_unknown_reduction(name):
 
 @pytest.mark.parametrize("name", sorted(_CALLS))
 def test_every_new_reference_returns_float64_scalars_and_arrays(name):
-    none = _CALLS[name]("none")
-    assert isinstance(none, np.ndarray) and none.dtype == np.float64
-    for reduction in ("mean", "sum"):
-        out = _CALLS[name](reduction)
-        assert isinstance(out, np.float64) and np.isfinite(out)
+    assert_float64_outputs(_CALLS[name])
 
 
 def test_importing_the_new_modules_does_not_import_torch():
@@ -331,16 +315,9 @@ CLASS_EDGES = [
 
 def focal_multiclass_loop(x, target, alpha, gamma, ignore_index):
     """Softmax focal loss one target at a time: log p by a shifted log-sum-exp in plain floats."""
-    axis = 0 if x.ndim == 1 else 1
-    moved = np.moveaxis(x, axis, -1)
     losses = np.zeros(target.shape)
-    for index in np.ndindex(*target.shape):
-        y = int(target[index])
-        if y == ignore_index:
-            continue
-        logits = [float(v) for v in moved[index]]
-        top = max(logits)
-        log_p = logits[y] - top - math.log(sum(math.exp(v - top) for v in logits))
+    for index, y, logits in class_rows(x, target, ignore_index):
+        log_p = logits[y] - logsumexp_loop(logits)
         a = 1.0 if alpha is None else (alpha if np.ndim(alpha) == 0 else float(alpha[y]))
         losses[index] = -a * (-math.expm1(log_p)) ** gamma * log_p
     return losses, target != ignore_index
@@ -671,32 +648,8 @@ def test_triplet_batch_hard_closed_form():
 # segmentation: tversky and generalized_dice
 
 
-@st.composite
-def mask_cases(draw):
-    shape = (draw(st.integers(1, 3), label="N"), draw(st.integers(1, 4), label="C"))
-    shape += tuple(draw(st.lists(st.integers(1, 3), max_size=3), label="spatial"))
-    soft = draw(st.booleans(), label="soft")
-    elements = finite(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    return {
-        "input": draw(arrays(np.float64, shape, elements=elements), label="input"),
-        "target": draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="target"),
-        "smooth": draw(st.sampled_from([1.0, 1e-5, 0.0, 2.5]), label="smooth"),
-    }
-
-
-def masks(input, target, smooth=1.0):
-    return {"input": f64(input), "target": f64(target), "smooth": smooth}
-
-
-MASK_EDGES = [
-    masks(np.zeros((2, 2, 3, 3)), np.zeros((2, 2, 3, 3))),  # empty masks
-    masks(np.ones((1, 2, 2, 2, 2)), np.ones((1, 2, 2, 2, 2))),  # 3-D spatial, identical
-    masks([[0.2, 0.8], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]),  # (N, C): no spatial dims
-]
-
-
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES)
 def test_tversky_at_half_half_is_dice_with_twice_the_smooth(case):
     p, g, s = case["input"], case["target"], case["smooth"]
@@ -724,7 +677,7 @@ def tversky_loop(p, g, alpha, beta, smooth):
 
 @pytest.mark.parametrize("alpha, beta", [(0.5, 0.5), (0.3, 0.7), (0.7, 0.3), (1.0, 1.0)])
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES)
 def test_tversky_matches_loop(alpha, beta, case):
     p, g, s = case["input"], case["target"], case["smooth"]
@@ -779,7 +732,7 @@ def generalized_dice_straightforward(p, g, w_type, smooth_nr, smooth_dr, batch):
 @pytest.mark.parametrize("smooth", [(1e-5, 1e-5), (0.0, 1.0), (1.0, 1.0)],
                          ids=lambda s: f"nr={s[0]},dr={s[1]}")
 @SETTINGS
-@given(case=mask_cases())
+@given(case=mask_cases(max_channels=4))
 @with_examples(MASK_EDGES + [
     # class 1 absent from the target: its infinite weight becomes the largest finite one
     masks(np.full((2, 3, 4), 0.5), np.array([[[1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]]] * 2)),

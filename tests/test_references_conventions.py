@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import classification, embedding, generative, segmentation
 from losscheck.references._reduce import reduce
 from losscheck.specs import SPECS
-from reference_checks import REDUCTIONS, assert_close, call_repr, f64, finite, tt
+from reference_checks import (REDUCTIONS, assert_close, call_repr, class_rows, f64, finite, logsumexp_loop,
+                              reference_settings, torch_reduce, tt)
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings()
 BIG = 1e4
 
 
@@ -32,10 +32,6 @@ def each_reduction(name, reference, args, options, expected, rtol=1e-11, atol=1e
     for r in REDUCTIONS:
         assert_close(reference(*args, **options, reduction=r), expected(r) if callable(expected) else expected[r],
                      call_repr(name, **options, reduction=r), rtol=rtol, atol=atol)
-
-
-def torch_reduce(values, r):
-    return values if r == "none" else values.sum() if r == "sum" else values.mean()
 
 
 # -- the specs' side ---------------------------------------------------------------------------
@@ -125,18 +121,12 @@ def index_cases(draw, ignore=True):
 
 def smoothed_loop(x, t, eps, weight, ignore_index):
     """Per target: -Σ_c w_c q_c log p_c with q = 1 - ε on the true class and ε/(C-1) elsewhere (plain floats)."""
-    axis = 0 if x.ndim == 1 else 1
-    moved = np.moveaxis(x, axis, -1)
-    c = moved.shape[-1]
+    c = x.shape[0 if x.ndim == 1 else 1]
     out, keep = np.zeros(t.shape), t != ignore_index
-    for index in np.ndindex(*t.shape):
-        if not keep[index]:
-            continue
-        logits = [float(v) for v in moved[index]]
-        top = max(logits)
-        lse = top + math.log(sum(math.exp(v - top) for v in logits))
+    for index, y, logits in class_rows(x, t, ignore_index):
+        lse = logsumexp_loop(logits)
         w = [1.0] * c if weight is None else list(weight)
-        q = [1 - eps if k == int(t[index]) else eps / (c - 1) for k in range(c)]
+        q = [1 - eps if k == y else eps / (c - 1) for k in range(c)]
         out[index] = -sum(w[k] * q[k] * (logits[k] - lse) for k in range(c))
     return out, keep
 
@@ -200,13 +190,8 @@ def per_class_loop(x, t, alpha, gamma, ignore_index):
     c = moved.shape[-1]
     a = [1.0] * c if alpha is None else [1.0 - alpha] + [alpha] * (c - 1)
     out = np.zeros(moved.shape)
-    for index in np.ndindex(*t.shape):
-        y = int(t[index])
-        if y == ignore_index:
-            continue
-        logits = [float(v) for v in moved[index]]
-        top = max(logits)
-        log_p = logits[y] - top - math.log(sum(math.exp(v - top) for v in logits))
+    for index, y, logits in class_rows(x, t, ignore_index):
+        log_p = logits[y] - logsumexp_loop(logits)
         out[index + (y,)] = -a[y] * (-math.expm1(log_p)) ** gamma * log_p
     return np.moveaxis(out, -1, axis)
 

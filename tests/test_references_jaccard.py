@@ -7,15 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import segmentation
-from reference_checks import REDUCTIONS, finite
+from reference_checks import REDUCTIONS, finite, reference_settings
 
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings(30)
 
 
 @st.composite

@@ -15,22 +15,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import classification, language
 from losscheck.references._reduce import reduce
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, torch_reduce, tt
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings()
 
 EXTREME = np.array([[1e4, -1e4, 0.0], [0.0, 0.0, 0.0], [-1e4, -1e4, -1e4]])
-
-
-def torch_reduce(values, reduction):
-    return values if reduction == "none" else values.mean() if reduction == "mean" else values.sum()
 
 
 @st.composite

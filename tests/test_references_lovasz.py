@@ -14,16 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from fixtures import smp_lovasz
 from losscheck.references import lovasz
-from reference_checks import finite
+from reference_checks import finite, reference_settings
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings()
 
 
 def jaccard_set_loss(mispredicted: set, foreground: set) -> float:

@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from losscheck.references import classification, multilabel
-from reference_checks import REDUCTIONS, assert_close, call_repr, finite, tt
+from reference_checks import REDUCTIONS, assert_close, call_repr, finite, reference_settings, tt
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = reference_settings()
 
 EXTREME = (np.array([[1e4, -1e4, 0.0, 20.0, -20.0], [3.0, -3.0, 0.5, 0.0, 0.0]]),
            np.array([[1.0, 0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0, 1.0]]))

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from losscheck.references import regularisation as ref
-from reference_checks import assert_close, call_repr, finite
+from reference_checks import assert_close, call_repr, finite, reference_settings
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+SETTINGS = reference_settings(40)
 
 tensors = st.lists(arrays(np.float64, array_shapes(min_dims=1, max_dims=4, max_side=4), elements=finite(-1e4, 1e4)),
                    min_size=1, max_size=3)

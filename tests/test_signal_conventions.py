@@ -14,14 +14,9 @@ from losscheck import audit
 from losscheck.examples.registry import find
 from losscheck.examples.signal import KorniaStyleSSIMLoss
 from losscheck.judge.tolerances import EXTREME_FLOAT32, TOLERANCES, close, summed
+from audit_checks import loud
 
 MAX_EXAMPLES = 10
-
-
-def loud(result):
-    """Error and warning findings, and checks that crashed: a clean audit has none."""
-    return ([f"{f.code} ({f.check}): {f.message[:300]}" for f in result.findings if f.severity != "info"]
-            + [f"{c.name}: {c.detail}" for c in result.checks if c.status == "error"])
 
 
 @pytest.mark.parametrize("name, loss_id, init, conventions, in_force", [

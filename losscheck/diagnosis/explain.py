@@ -199,18 +199,20 @@ def _other_id(ctx, examples, dtype, almost_everywhere=0.8):
     return None
 
 
+def _collect(ctx, out, case, dtype, scalars) -> None:
+    """Append (case, candidate value as float64) to `out` for `case` with `scalars` as its parameters, rounded to
+    `dtype`; a case the candidate fails on (a Violation) is left out."""
+    case = case.with_params(**(scalars or {})).rounded(dtype)
+    try:
+        out.append((case, ctx.run(case, dtype)[0].detach().double().numpy()))
+    except Violation:
+        pass
+
+
 def _outputs(ctx, strategy, dtype, scalars=None) -> list:
     """(case, candidate value) on up to CONFIRMING_EXAMPLES drawn cases (with `scalars` as their parameters)."""
     out = []
-
-    def collect(case):
-        case = case.with_params(**(scalars or {})).rounded(dtype)
-        try:
-            out.append((case, ctx.run(case, dtype)[0].detach().double().numpy()))
-        except Violation:
-            pass
-
-    ctx.search(strategy, collect, max_examples=CONFIRMING_EXAMPLES)
+    ctx.search(strategy, lambda case: _collect(ctx, out, case, dtype, scalars), max_examples=CONFIRMING_EXAMPLES)
     return out
 
 
@@ -220,11 +222,7 @@ def _edge_outputs(ctx, dtype, scalars) -> list:
     union scored 1)."""
     out = []
     for case in edge_cases(ctx.state):
-        case = case.with_params(**scalars).rounded(dtype)
-        try:
-            out.append((case, ctx.run(case, dtype)[0].detach().double().numpy()))
-        except Violation:
-            pass
+        _collect(ctx, out, case, dtype, scalars)
     return out
 
 

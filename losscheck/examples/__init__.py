@@ -3,9 +3,9 @@ classification.py, embedding.py, segmentation.py, generative.py, sequence.py, la
 multilabel.py, lovasz.py, boxes.py, signal.py), each loss registered with `@example` (registry.py) with the id it
 claims and what its audit must say. The tests audit all of them (the pitfall fixtures, the catalogue's defects and
 twins, one candidate per known variant, the mistakes seen in the wild); the reports/ gallery audits the mistakes
-seen in the wild, under their names in mistakes.py. adapters.py holds no example: it calls library losses written as
-trainer methods (TRL's) the way a user testing them would, for the README's library table
-(losscheck.tables.libraries).
+seen in the wild, under their names in mistakes.py. adapters/ holds no example: one module per library, it calls
+library losses that take no (input, target) (TRL's trainer methods, sentence-transformers' embeddings method) the way
+a user testing them would, for the README's library table (losscheck.tables.libraries).
 
 Why the whole corpus is here, in the installed package, and not under tests/: the gallery (`losscheck report`)
 must import its examples from the installed package, and splitting a family between the package and tests/

@@ -70,6 +70,7 @@ class InsightfaceCosFace(nn.Module):
         return F.cross_entropy(logits * self.s, labels)
 
 
+@example("cosface", expect="LC102", variant="margin on every class", suite="variants")
 @example("cosface", expect="LC102", variant="margin on every class", twin="InsightfaceCosFace", suite="catalogue")
 def cosface_margin_everywhere(cosine, labels, s=64.0, m=0.35):
     """Defect: the margin subtracted from every class's cosine, which the softmax cancels."""
@@ -164,12 +165,6 @@ def pml_arcface(cosine, labels, margin=0.5, scale=64.0):
                          torch.cos(angles) - margin * math.sin(margin))
     one_hot = _one_hot(cosine, labels)
     return F.cross_entropy(scale * (cosine + one_hot * (target - cosine)), labels)
-
-
-@example("cosface", expect="LC102", variant="margin on every class", suite="variants")
-def cosface_all_classes(cosine, labels, s=64.0, m=0.35):
-    """s · (cos θ - m) for every class: the margin cancels in the softmax."""
-    return F.cross_entropy(s * (cosine - m), labels)
 
 
 @example("cosface", expect="LC102", variant="margin with the wrong sign", suite="variants")

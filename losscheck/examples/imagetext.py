@@ -31,14 +31,6 @@ class OpenClipLoss(nn.Module):
         return (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
 
 
-@example("clip", expect="LC102", variant="one direction only (image to text)", twin="OpenClipLoss",
-         suite="catalogue")
-def clip_image_direction_only(image_features, text_features, logit_scale=1 / 0.07):
-    """Defect: only the image-to-text cross-entropy, where CLIP averages it with the text-to-image one."""
-    logits = logit_scale * image_features @ text_features.T
-    return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
-
-
 @example("siglip", suite="catalogue")
 class OpenClipSigLipLoss(nn.Module):
     """Correct twin (siglip): open_clip's SigLipLoss on one process: labels 2I - 1, logit_scale · x·y + bias,
@@ -108,6 +100,7 @@ class InBatchNegativesLoss(nn.Module):
         return F.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
 
 
+@example("multiple_negatives_ranking", expect="LC102", variant="dot product instead of cosine", suite="variants")
 @example("multiple_negatives_ranking", expect="LC102", variant="dot product instead of cosine",
          twin="InBatchNegativesLoss", suite="catalogue")
 def mnr_dot_product(anchors, positives, scale=20.0):
@@ -134,6 +127,8 @@ class CLIPLossWithLearnedScale(nn.Module):
 
 
 @example("clip", expect={"LC102": "one direction only"}, gallery=36, suite="wild")
+@example("clip", expect="LC102", variant="one direction only (image to text)", twin="OpenClipLoss",
+         suite="catalogue")
 @example("clip", expect="LC102", variant="one direction only (image to text)", suite="variants")
 def clip_image_to_text(image_features, text_features, logit_scale=1 / 0.07):
     """The image-to-text cross-entropy alone."""
@@ -311,13 +306,6 @@ def mnr_loss(anchors, positives, scale=20.0):
     """Correct twin (multiple_negatives_ranking): cos_sim(anchors, positives) * scale, cross-entropy to
     arange(N), the cosine written out as sentence-transformers' util.cos_sim."""
     scores = F.cosine_similarity(anchors[:, None, :], positives[None, :, :], dim=-1, eps=1e-12) * scale
-    return F.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
-
-
-@example("multiple_negatives_ranking", expect="LC102", variant="dot product instead of cosine", suite="variants")
-def mnr_dot(anchors, positives, scale=20.0):
-    """util.dot_score where the loss claims cos_sim."""
-    scores = anchors @ positives.T * scale
     return F.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
 
 

@@ -69,6 +69,7 @@ class CorrectDPO(nn.Module):
         return losses.mean()
 
 
+@example("dpo", expect="LC102", variant="reference log-ratio with the wrong sign", suite="variants")
 @example("dpo", expect="LC102", variant="reference log-ratio with the wrong sign", twin="CorrectDPO",
          suite="catalogue")
 def dpo_reference_added(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
@@ -338,14 +339,6 @@ class DistillKL(nn.Module):
         p_s = F.log_softmax(y_s / self.T, dim=1)
         p_t = F.softmax(y_t / self.T, dim=1)
         return F.kl_div(p_s, p_t, reduction="sum") * (self.T ** 2) / y_s.shape[0]
-
-
-@example("dpo", expect="LC102", variant="reference log-ratio with the wrong sign", suite="variants")
-def dpo_reference_sign(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
-                       reference_rejected_logps, beta=0.1):
-    """The reference model's log-ratio added."""
-    logits = (policy_chosen_logps - policy_rejected_logps) + (reference_chosen_logps - reference_rejected_logps)
-    return -F.logsigmoid(beta * logits).mean()
 
 
 @example("dpo", expect="LC102", variant="chosen and rejected swapped", suite="variants")

@@ -430,18 +430,6 @@ class CorrectSmoothL1(nn.Module):
         return F.smooth_l1_loss(input, target, beta=self.beta)
 
 
-@example("huber", expect="LC102", variant="SmoothL1 for Huber", suite="variants")
-class SmoothL1ForHuber(nn.Module):
-    """Huber loss written as SmoothL1Loss(beta=delta): delta times too small."""
-
-    def __init__(self, delta=2.0):
-        super().__init__()
-        self.delta = delta
-
-    def forward(self, input, target):
-        return F.smooth_l1_loss(input, target, beta=self.delta)
-
-
 @example("gaussian_nll", expect="LC102", variant="standard deviation for var", suite="variants")
 def gaussian_nll_given_std(input, target, std):
     """Passes the standard deviation the network predicts where GaussianNLLLoss takes the variance (squared)."""
@@ -527,6 +515,7 @@ def correct_mse(input, target):
 
 
 # -- the mistakes seen in the wild: the reports/ gallery's examples (tests/test_wild.py) -----------------------------
+@example("huber", expect="LC102", variant="SmoothL1 for Huber", suite="variants")
 @example("huber", expect={"LC102": "smoothl1 for huber"}, gallery=4, suite="wild")
 class SmoothL1AsHuber(nn.Module):
     """Huber loss written as SmoothL1Loss(beta=delta): off by a factor delta whenever delta != 1."""

@@ -20,7 +20,7 @@ class LibraryLoss:
     # verdict: "pass", "fail" (exit 1) or "unusable" (exit 2: it accepts none of the loss's inputs)
     note: str = ""
     requires: str = ""  # the library a row needs installed when its target is a copy or an adapter (tests/fixtures,
-    # losscheck.examples.adapters): the test skips the row without it
+    # losscheck.examples.adapters/): the test skips the row without it
 
 
 # segmentation_models_pytorch imports timm, which imports torchvision: its rows are audited from the copy of its
@@ -86,10 +86,10 @@ LIBRARY_LOSSES = [
                 note="labels cached per batch size stay right when the batch size changes"),
     LibraryLoss("fixtures.open_clip_loss:SigLipLoss", "siglip",
                 note="the same copy; sum over the N² pairs divided by the batch size, as the paper"),
-    LibraryLoss("fixtures.sentence_transformers_mnr:MultipleNegativesRankingOnEmbeddings", "multiple_negatives_ranking",
-                requires="sentence_transformers",
-                note="sentence-transformers 6.3.0: its compute_loss_from_embeddings through a thin adapter in "
-                     "tests/fixtures (its forward runs the model on tokenised text)"),
+    LibraryLoss("losscheck.examples.adapters.sbert:MultipleNegativesRankingOnEmbeddings",
+                "multiple_negatives_ranking", requires="sentence_transformers",
+                note="sentence-transformers 6.3.0: its compute_loss_from_embeddings through a thin adapter (its "
+                     "forward runs the model on tokenised text)"),
     LibraryLoss("losscheck.examples.angular:PMLArcFaceLoss", "arcface",
                 note="pytorch-metric-learning ArcFaceLoss, its owned class weights set to those passed (form "
                      "(embeddings, weight, labels); margin in degrees there). As loss(embeddings, labels) its weights "
@@ -100,17 +100,18 @@ LIBRARY_LOSSES = [
                 note="x.float(): float64 gives float32; 'batchmean' default; disable_torch_grad_focal_loss read "
                      "as detach_focusing. timm 1.0.31 cannot be imported here (needs torchvision): its "
                      "loss/asymmetric_loss.py audited as a file"),
-    LibraryLoss("losscheck.examples.adapters:trl_simpo", "simpo", requires="trl",
+    LibraryLoss("losscheck.examples.adapters.trl_trainers:trl_simpo", "simpo", requires="trl",
                 note="TRL 1.16 CPOTrainer.cpo_loss (loss_type='simpo', simpo_gamma = beta · gamma_beta_ratio) called "
                      "through a thin adapter (a namespace as self); DPOTrainer has no loss entry point (the loss is "
                      "inlined beside the forward pass)"),
-    LibraryLoss("losscheck.examples.adapters:trl_orpo", "orpo", codes=("LC603",), requires="trl",
+    LibraryLoss("losscheck.examples.adapters.trl_trainers:trl_orpo", "orpo", codes=("LC603",), requires="trl",
                 note="TRL 1.16 ORPOTrainer.odds_ratio_loss through a thin adapter (negated and averaged as the trainer "
                      "does); values and gradients agree; its .float() returns float32 for float64 log-probabilities"),
-    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", codes=("LC102", "LC202", "LC303", "LC504"), requires="trl",
+    LibraryLoss("losscheck.examples.adapters.trl_trainers:trl_gkd", "kd", codes=("LC102", "LC202", "LC303", "LC504"),
+                requires="trl",
                 note="TRL 1.16 GKDTrainer.generalized_jsd_loss at beta=0 (forward KL, batchmean): clean at its default "
                      "T = 1; at explored T != 1 a warning names 'no T² factor', which is GKD's definition, not a bug"),
-    LibraryLoss("losscheck.examples.adapters:trl_gkd", "kd", {"temperature": 2.0}, verdict="fail",
+    LibraryLoss("losscheck.examples.adapters.trl_trainers:trl_gkd", "kd", {"temperature": 2.0}, verdict="fail",
                 codes=("LC102", "LC202", "LC303", "LC504"), requires="trl",
                 note="at a temperature the user sets (T = 2) the missing T² is an error against Hinton's kd; GKD "
                      "defines its loss without it, so distil with it at T = 1 or multiply by T² yourself"),

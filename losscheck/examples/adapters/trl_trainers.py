@@ -1,12 +1,12 @@
-"""Thin adapters that call library losses written as trainer methods, as a user would to test them without a model.
+"""TRL's losses written as trainer methods, called as a user would to test them without a model.
 
 TRL (1.16) keeps its preference losses inside its trainers: `CPOTrainer.cpo_loss` (SimPO with loss_type="simpo")
 and `ORPOTrainer.odds_ratio_loss` read `self.beta`, `self.loss_type`, ... and `self.accelerator.device`, so each
 adapter passes a namespace holding just those attributes as `self` and returns the mean the trainer takes. DPO's
 loss is inlined in `DPOTrainer._compute_loss` next to the model's forward pass and has no such entry point.
-TRL is an optional dependency and this module imports it at the top, as a user's module would: it is imported only
-as an audit target (tests/test_libraries.py skips its rows without TRL), when the worker resolves the target, so the
-~6 s import of TRL's trainers (transformers, accelerate, datasets) is not charged to the first call's timeout.
+TRL is an optional dependency, imported at the top (the package docstring says why): the ~6 s import of its trainers
+(transformers, accelerate, datasets) is paid when the worker resolves the target; tests/test_libraries.py skips its
+rows without TRL.
 """
 from __future__ import annotations
 
