@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from losscheck.judge.cases import DTYPES, cases
-from losscheck.judge.compare import agrees
+from losscheck.judge.compare import within_tolerance
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
@@ -89,7 +89,7 @@ def accelerator_parity(ctx) -> Evidence:
         if out.device.type != device:
             raise Violation("LC601", f"with inputs on {device} the result is on {out.device}", case)
         got = out.detach().double().cpu().numpy()
-        if not agrees(ctx, case, got, cpu):
+        if not within_tolerance(ctx, case, got, cpu):
             raise Violation("LC602", f"on {device} the loss is {number(got)}, on the CPU {number(cpu)}", case, expected=cpu)
 
     n, v = ctx.search(cases(ctx.state, target_formats=ctx.target_formats), prop)
@@ -107,7 +107,7 @@ def dtypes(ctx) -> Evidence:
                 raise Violation("LC603", f"{dtype} inputs give a {str(out.dtype).replace('torch.', '')} result",
                                 case, dtype, snippet=f"out = loss_fn({', '.join(ctx.spec.signature)})\nprint(out.dtype)")
             results[dtype] = out.detach().double().numpy()
-        if not agrees(ctx, case, results["float32"], results["float64"]):
+        if not within_tolerance(ctx, case, results["float32"], results["float64"]):
             raise Violation("LC604", f"float32 gives {number(results['float32'])} but float64 {number(results['float64'])} "
                             "on the same (float32-representable) input", case, expected=ctx.reference(case))
 
@@ -149,7 +149,7 @@ def memory_layouts(ctx) -> Evidence:
                 raise Violation("LC605", f"{name} inputs raise {out.describe_error()} (use .reshape() instead of "
                                 ".view())", case, setup=setup, snippet=snippet)
             got = out.value.detach().double().numpy() if isinstance(out.value, torch.Tensor) else np.nan
-            if not agrees(ctx, case, got, base):
+            if not within_tolerance(ctx, case, got, base):
                 raise Violation("LC605", f"{name} inputs give {number(got)}, contiguous ones {number(base)}", case,
                                 setup=setup, snippet=snippet)
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from losscheck.diagnosis import explain as diagnose
 from losscheck.judge.cases import cases, edge_cases
-from losscheck.judge.compare import agrees
+from losscheck.judge.compare import within_tolerance
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
@@ -49,7 +49,7 @@ def modes(ctx) -> Evidence:
             return  # the per-element values themselves differ: value.reference reports that
         for r in reductions:
             c = case.with_params(reduction=r)
-            if r != "none" and not agrees(ctx, c, got[r], want[r]):
+            if r != "none" and not within_tolerance(ctx, c, got[r], want[r]):
                 raise Violation("LC402", f"reduction={r!r} gives {number(got[r])} but the 'none' output reduces to "
                                 f"{number(want[r])} (sum of 'none' = {number(np.sum(got['none']))})",
                                 c, expected=want[r], data=_explained(ctx, (c, got[r])))

@@ -6,7 +6,7 @@ looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow wher
 import numpy as np
 
 from losscheck.judge.cases import cases, edge_cases, labelled
-from losscheck.judge.compare import agrees
+from losscheck.judge.compare import within_tolerance
 from losscheck.diagnosis import explain as diagnose
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
@@ -33,7 +33,7 @@ def extremes(ctx) -> Evidence:
             raise Violation("LC201", f"{ctx.binding.explored_note(case.params)}the loss is {bad}, not finite, at extreme inputs{labelled(case)} where the "
                             f"reference is {number(want)}: overflow, underflow or 0/0 in float32",
                             case, expected=want, data={"candidate": got.tolist(), "reference": want.tolist()})
-        if not finite_only and not agrees(ctx, case, got, want, "float32", EXTREME_FLOAT32):
+        if not finite_only and not within_tolerance(ctx, case, got, want, "float32", EXTREME_FLOAT32):
             explained = diagnose.explains_case(ctx, case, got)
             if explained:  # the value check's diagnosis holds here too: no remark measured against the reference
                 remark, extra = f" (as everywhere: {explained}, see value.reference)", {"explained_by": explained}

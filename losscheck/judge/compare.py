@@ -28,7 +28,7 @@ def tolerance(ctx, case, dtype="float32", tol=None) -> dict:
     return t
 
 
-def agrees(ctx, case, got, want, dtype="float32", tol=None) -> bool:
+def within_tolerance(ctx, case, got, want, dtype="float32", tol=None) -> bool:
     """`got` agrees with `want` (the values of `case`) within `tolerance`; the summed tolerance is computed only
     when the plain one fails (it costs a reference call)."""
     return close(got, want, dtype, tol) or close(got, want, dtype, tolerance(ctx, case, dtype, tol))
@@ -46,8 +46,8 @@ def compare_with_reference(ctx, case, dtype="float32", code="LC101", what="", to
     keep = ~undefined(want) if got.shape == want.shape else np.ones(np.shape(want), bool)
     if not keep.any():
         return got, want
-    if not (agrees(ctx, case, got[keep], want[keep], dtype, tol) if not keep.all() else
-            agrees(ctx, case, got, want, dtype, tol)):
+    if not (within_tolerance(ctx, case, got[keep], want[keep], dtype, tol) if not keep.all() else
+            within_tolerance(ctx, case, got, want, dtype, tol)):
         t = tolerance(ctx, case, dtype, tol)
         explained = explains_case(ctx, case, got)  # the value check's diagnosis gives this value too: one cause
         raise Violation(code, f"{ctx.binding.explored_note(case.params)}{what}candidate {number(got)} but reference {number(want)} "
