@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losscheck import audit
+from losscheck.checks.registry import SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
 from losscheck.examples.classification import ChunkedCrossEntropy, ChunkMeanCrossEntropy, FloorChunksCrossEntropy
 from losscheck.judge.cases import Case, example_text
 from losscheck.judge.chunks import Chunked, as_called, draw_chunks, listed, reproducer_lines, split_lengths
@@ -137,8 +138,20 @@ def test_a_chunked_cross_entropy_is_found_and_audited_in_its_layout():
     assert result.exit_code() == 0 and result.conventions["class_axis"] == "last_chunked"
     assert [f.code for f in result.findings if f.severity != "info"] == ["LC103"]
     declared = audit(ChunkedCrossEntropy, as_="cross_entropy", max_examples=20,
-                     conventions={"class_axis": "last_chunked"})
+                     conventions={"class_axis": "last_chunked"}, precision=True, compile=True)
     assert [f.code for f in declared.findings if f.severity != "info"] == []
+    whole = [c for c in declared.checks if c.family in SENDS_WHOLE_TENSORS]  # their ops cannot carry a list
+    assert whole and all(c.status == "skip" and c.detail == WHOLE_TENSORS_ONLY for c in whole)
+    builtin = audit("torch.nn.CrossEntropyLoss", max_examples=5, precision=True)
+    assert all(c.detail != WHOLE_TENSORS_ONLY for c in builtin.checks)
+
+
+@pytest.mark.ddp
+def test_the_ranks_hand_each_shard_its_chunks():
+    result = audit(ChunkedCrossEntropy, as_="cross_entropy", max_examples=5, ddp=2,
+                   conventions={"class_axis": "last_chunked"})
+    ddp = next(c for c in result.checks if c.name == "device.ddp")
+    assert ddp.status in ("pass", "fail") and not any("raised" in f.message for f in ddp.findings), ddp
 
 
 @pytest.mark.parametrize("candidate, variant", [(ChunkMeanCrossEntropy, "mean per chunk then over chunks"),

@@ -48,6 +48,7 @@ SLOW: dict[str, object] = {
     "test_chunks.py": {
         "test_a_chunked_cross_entropy_is_found_and_audited_in_its_layout",
         "test_a_chunked_mistake_exits_1_named_with_the_list_in_its_reproducer",
+        "test_the_ranks_hand_each_shard_its_chunks",
     },
     "test_headlines.py": {
         "test_two_mistakes_are_named_in_one_message",
