@@ -190,13 +190,21 @@ def _per_sequence(r, case):
 CHUNKED = Chunked(arg=0, axis=1)  # class_axis=last_chunked: the logits (B, T, V) as a list of chunks along T
 
 
+def _chunk_lengths(case) -> tuple:
+    """The lengths of the chunks the candidate got of the case's logits (() for one chunk, an input without T); a
+    case whose logits were not handed over in chunks has no chunk mistake (ValueError: the variant does not apply)."""
+    if case.chunked is None:
+        raise ValueError("the logits were not handed over in chunks")
+    return case.chunked.lengths_of(case.inputs[0])
+
+
 def _per_chunk(r, case):
-    """The mistake "mean per chunk then over chunks" on a case's chunks (Case.chunked; one chunk, the whole T,
-    where the case has none: the mistake is then the correct mean)."""
+    """The mistake "mean per chunk then over chunks" on a case's chunks (Case.chunked; with one chunk it is the
+    correct mean)."""
     x, t = case.inputs
     if case.params["reduction"] != "mean" or t.dtype.kind != "i":
         raise ValueError("needs 'mean' and class indices")
-    cut = case.chunked.lengths_of(x) if case.chunked else ()
+    cut = _chunk_lengths(case)
     if not cut:
         return call(r, case)
     edges = np.cumsum(cut)[:-1]
@@ -210,7 +218,7 @@ def _last_chunk_dropped(r, case):
     """The mistake "last partial chunk dropped": the loss over the tokens before the last chunk where that chunk is
     shorter than the first (T // size chunks counted), the correct loss where every chunk has the same length."""
     x, t = case.inputs
-    cut = case.chunked.lengths_of(x) if case.chunked else ()
+    cut = _chunk_lengths(case)
     if len(cut) < 2 or cut[-1] == cut[0]:
         return call(r, case)
     seen = x.shape[1] - cut[-1]

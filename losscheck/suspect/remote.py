@@ -74,7 +74,7 @@ class RemoteLoss:
         if self.generation != self.owner.generation:
             self._build()  # the worker was replaced: build this configuration again
         call_id = next(self.owner.ids)
-        sent = [[_sent(t) for t in a] if isinstance(a, list) else _sent(a) for a in args]
+        sent = [[_sent(t) for t in a] if isinstance(a, (list, tuple)) else _sent(a) for a in args]
         reply = self.owner.request(protocol.Call(self.handle, call_id, sent))
         tensors = wire.tensors_in(args)  # a list argument's chunks one by one, as the worker counts them
         for a, after in zip(tensors, reply.inputs_after):
