@@ -2,8 +2,9 @@
 class_axis=last_chunked): the chunk lengths are torch.split's for every size drawn (a single chunk, chunks of one
 token, a shorter last one), a call hands over views whose gradients gather into the whole tensor's, the list
 crosses the wire to the worker and each chunk's gradient comes back, a finding's example and reproducer show the
-list, and the audit finds the layout by itself or as declared, names the chunked mistakes, and costs nothing more
-for a loss that is not chunked (no Chunked on its cases)."""
+list, and the audit finds the layout by itself or as declared, names the chunked mistakes (headlining the gradient
+findings they explain, not the probe's domain finding), and costs nothing more for a loss that is not chunked (no
+Chunked on its cases)."""
 import math
 import threading
 from multiprocessing import Pipe
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 
 from losscheck import audit
 from losscheck.checks.registry import SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
+from losscheck.diagnosis.grouping import group_findings
 from losscheck.examples.classification import ChunkedCrossEntropy, ChunkMeanCrossEntropy, FloorChunksCrossEntropy
+from losscheck.findings import Finding
 from losscheck.judge.cases import Case, example_text
 from losscheck.judge.chunks import Chunked, as_called, draw_chunks, listed, reproducer_lines, split_lengths
 from losscheck.specs.classification import CHUNKED
@@ -161,3 +164,14 @@ def test_a_chunked_mistake_exits_1_named_with_the_list_in_its_reproducer(candida
     assert result.exit_code() == 1
     named = next(f for f in result.findings if f.code == "LC102" and f.data.get("variant") == variant)
     assert ".split([" in named.reproducer and "chunks of shapes" in named.example
+
+
+def test_the_probes_domain_finding_does_not_take_the_gradient_findings_of_a_wrong_value():
+    def finding(code, check, **data):
+        return Finding(code, check, f"{code} message", example="", reproducer="", data=data)
+
+    domain = finding("LC103", "api.call", variant="class_axis=last_chunked")
+    wrong = finding("LC102", "value.reference", variant="last partial chunk dropped")
+    gradient = finding("LC304", "gradient.reference")
+    groups = {g.headline.code: [f.code for f in g.findings] for g in group_findings([domain, wrong, gradient])}
+    assert groups["LC102"] == ["LC102", "LC304"] and groups["LC103"] == ["LC103"]
