@@ -175,3 +175,29 @@ def test_the_probes_domain_finding_does_not_take_the_gradient_findings_of_a_wron
     gradient = finding("LC304", "gradient.reference")
     groups = {g.headline.code: [f.code for f in g.findings] for g in group_findings([domain, wrong, gradient])}
     assert groups["LC102"] == ["LC102", "LC304"] and groups["LC103"] == ["LC103"]
+
+
+MUTATING = '''
+import torch
+import torch.nn.functional as F
+
+
+class MutatingChunks(torch.nn.Module):
+    """A chunked cross entropy that stabilises each chunk in place (outside autograd) before the loss."""
+
+    def forward(self, chunks, labels):
+        vocab = chunks[0].shape[-1]
+        total = 0
+        for c, lab in zip(chunks, labels.split([c.shape[1] for c in chunks], dim=1)):
+            if not c.requires_grad:
+                c.sub_(c.max())
+            total = total + F.cross_entropy(c.reshape(-1, vocab), lab.reshape(-1), reduction="sum")
+        return total / (labels != -100).sum()
+'''
+
+
+def test_a_chunk_changed_in_place_in_the_worker_changes_the_whole_tensor(tmp_path):
+    (tmp_path / "mutating.py").write_text(MUTATING)
+    result = audit(f"{tmp_path / 'mutating.py'}:MutatingChunks", as_="cross_entropy", max_examples=10,
+                   conventions={"class_axis": "last_chunked"})
+    assert [f.code for f in result.findings if f.severity == "error"] == ["LC701"]
