@@ -45,6 +45,12 @@ SLOW: dict[str, object] = {
         "test_a_language_model_cross_entropy_is_audited_in_its_own_layout",
         "test_a_mean_per_sequence_exits_1_named",
     },
+    "test_chunks.py": {
+        "test_a_chunked_cross_entropy_is_found_and_audited_in_its_layout",
+        "test_a_chunked_mistake_exits_1_named_with_the_list_in_its_reproducer",
+        "test_the_ranks_hand_each_shard_its_chunks",
+        "test_a_chunk_changed_in_place_in_the_worker_changes_the_whole_tensor",
+    },
     "test_headlines.py": {
         "test_two_mistakes_are_named_in_one_message",
         "test_a_reduction_finding_of_the_diagnosed_variant_joins_its_headline",

@@ -209,7 +209,8 @@ def _step(ctx, search: _Search, batch: _Batch) -> list:
         except RankFailure as e:
             raise Abort(Skip(f"could not start {world} gloo ranks on 127.0.0.1: {e}")) from None
     try:
-        replies = search.ranks.step(batch.shards, batch.grad_args, _kwargs(ctx, batch.case), batch.kind, ctx.seed)
+        replies = search.ranks.step(batch.shards, batch.grad_args, _kwargs(ctx, batch.case), batch.kind, ctx.seed,
+                                     batch.case.chunked)
     except RankFailure as e:
         search.ranks.close(grace=0.0)
         raise Abort(batch.violation("LC706", f"{batch.where}, {e}")) from None

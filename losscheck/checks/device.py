@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from losscheck.judge.cases import DTYPES, cases
+from losscheck.judge.chunks import as_called, listed
 from losscheck.judge.compare import within_tolerance
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
@@ -32,10 +33,13 @@ def _fake_snippet(signature):
 
 def _on_fake_cuda(ctx, case, dtype="float32"):
     def empty(a):
+        if isinstance(a, list):  # an input the loss takes in chunks (losscheck.judge.chunks)
+            return [empty(c) for c in a]
         return EmptyTensor(a.shape, dtype if a.dtype.kind == "f" else "int64")
 
+    inputs = listed(case.chunked, ctx.spec.candidate_inputs(case))
     return ctx.candidate.perform(ctx.caller, FakeCuda(ctx.binding.candidate_kwargs(case.params, empty),
-                                                      [empty(a) for a in ctx.spec.candidate_inputs(case)]))
+                                                      [empty(a) for a in inputs]))
 
 
 @register("device.fake_cuda", "device")
@@ -144,7 +148,7 @@ def memory_layouts(ctx) -> Evidence:
                      args + "args = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in args]")
             snippet = 'print("contiguous:", loss_fn({}))\nprint("{}:", loss_fn(*args))'.format(
                 ", ".join(ctx.spec.signature), name)
-            out = ctx.caller.call(ctx.make(case), *ts)
+            out = ctx.caller.call(ctx.make(case), *as_called(case.chunked, ts))
             if not out.ok:
                 raise Violation("LC605", f"{name} inputs raise {out.describe_error()} (use .reshape() instead of "
                                 ".view())", case, setup=setup, snippet=snippet)

@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 CHECKS: list = []  # every registered check, in registration order (`ordered` puts them in ORDER)
 NOTHING_ACCEPTED = "skipped: the candidate accepts none of the loss's layouts and target formats (see api.call)"
 
+# The families whose worker ops (losscheck.suspect.ops: autocast, compiled) send the candidate whole tensors in a
+# request of their own: skipped (WHOLE_TENSORS_ONLY) where the spec in force hands an input over as a list of
+# chunks (LossSpec.chunked, losscheck.judge.chunks), which those requests cannot carry; every other check calls
+# through ctx, which hands the chunks over.
+SENDS_WHOLE_TENSORS = ("precision", "compile")
+WHOLE_TENSORS_ONLY = ("skipped: the candidate takes an input as a list of chunks, and this family's worker op sends "
+                      "whole tensors")
+
 ORDER = (
     "api.call",    # the probe: every later check draws from the layouts and target formats it finds accepted
     "value",       # before the other families: its diagnosis (a variant, conventions it adopts) is what they

@@ -227,10 +227,10 @@ class Ranks:
         how = "closed its connection" if code is None else f"ended ({how_it_ended(exitcode=code)})"
         return f"rank {rank} {how} while {doing}"
 
-    def step(self, shards, grad_args, kwargs, kind, seed):
+    def step(self, shards, grad_args, kwargs, kind, seed, chunked=None):
         for rank, conn in enumerate(self.conns):
             try:
-                conn.send(("step", shards[rank], tuple(grad_args), kwargs, kind, seed))
+                conn.send(("step", shards[rank], tuple(grad_args), kwargs, kind, seed, chunked))
             except (OSError, EOFError):
                 raise RankFailure(self._death(rank, "receiving its shard")) from None
         deadline = time.monotonic() + self.step_seconds

@@ -10,12 +10,14 @@ import torch
 import torch.distributed as dist
 
 from losscheck.judge.cases import to_tensor
+from losscheck.judge.chunks import as_called
 from losscheck.judge.outputs import invalid_output
 from losscheck.suspect.calls import CallTimeout
 
 
-def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed):
-    """One sharded evaluation on this rank: ("ok", local, reduced, grads) or ("error", why or None)."""
+def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed, chunked=None):
+    """One sharded evaluation on this rank: ("ok", local, reduced, grads) or ("error", why or None); an input the
+    loss takes in chunks (`chunked`, the case's losscheck.judge.chunks.Chunked) handed over as the audit does."""
     def agree(ok: bool) -> bool:
         flag = torch.tensor([1.0 if ok else 0.0], dtype=torch.float64)
         dist.all_reduce(flag, op=dist.ReduceOp.MIN)
@@ -37,7 +39,7 @@ def step(rank, world, candidate, caller, inputs, grad_args, kwargs, kind, seed):
     if not made.ok:
         error = failed(made, "constructing the loss")
     else:
-        out = caller.call(made.value, *tensors)
+        out = caller.call(made.value, *as_called(chunked, tensors))
         if not out.ok:
             error = failed(out, "calling the loss")
         elif (invalid := invalid_output(out.value, kind, "calling the loss")) is not None:  # LC707, LC704

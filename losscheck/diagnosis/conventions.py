@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from losscheck.errors import UsageError
+from losscheck.judge.chunks import Chunked
 from losscheck.diagnosis.variants import Variant, call
 
 
@@ -36,6 +37,9 @@ class Option:
     # into it, a tuple of arrays to a tuple of arrays. Such an option is found by what the candidate accepts (the
     # api.call probe, checks/probe.py), not by values: the value search leaves it out.
     inputs: Callable | None = None
+    # With `inputs`: the candidate takes one of those inputs as a list of chunks (losscheck.judge.chunks.Chunked),
+    # a layout of its own that the probe tries after the whole tensor.
+    chunked: Chunked | None = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,13 @@ def domains(spec, fixed: dict) -> list:
 
 
 def _in_domain(spec, chosen: dict) -> dict:
-    """The spec's draw and edge cases mapped into the chosen input domain ({} under the catalogue's own)."""
-    maps = [c.options[chosen[c.name]].inputs for c in spec.conventions if c.options[chosen[c.name]].inputs]
+    """The spec's draw and edge cases mapped into the chosen input domain, and the input it takes in chunks there if
+    any ({} under the catalogue's own)."""
+    options = [c.options[chosen[c.name]] for c in spec.conventions]
+    maps = [o.inputs for o in options if o.inputs]
     if not maps:
         return {}
+    chunked = next((o.chunked for o in options if o.chunked), None)
 
     def mapped(inputs):
         for f in maps:
@@ -105,7 +112,7 @@ def _in_domain(spec, chosen: dict) -> dict:
     def edge_cases():
         return [(label, mapped(inputs)) for label, inputs in spec.edge_cases()]
 
-    return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None}
+    return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None, "chunked": chunked}
 
 
 def reference_under(spec, chosen: dict):

@@ -144,7 +144,8 @@ def group_findings(findings) -> list[Group]:
             if _same_factor(x, y):
                 join(j, i)
                 break
-    wrong = next((i for i, f in enumerate(findings) if f.code in WRONG_VALUE), None)
+    # (not the probe's LC103, which names the input domain the audit adopted, not a wrong value)
+    wrong = next((i for i, f in enumerate(findings) if f.code in WRONG_VALUE and f.check != "api.call"), None)
     if wrong is not None:
         for i, f in enumerate(findings):
             if f.code in GRADIENT_COMPARED:

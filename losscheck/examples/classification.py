@@ -446,6 +446,51 @@ class SequenceMeanCrossEntropy(nn.Module):
         return (per_token.view(batch, length).sum(dim=1) / kept).mean()
 
 
+def _token_chunks(chunks, labels):
+    """The (logits, labels) pairs of a chunked language-model loss: each chunk of the list (B, T_i, V) flattened to
+    tokens beside its labels, cut from the whole (B, T) labels at the chunks' own lengths."""
+    vocab = chunks[0].shape[-1]
+    pieces = labels.split([c.shape[1] for c in chunks], dim=1)
+    return [(c.reshape(-1, vocab), lab.reshape(-1)) for c, lab in zip(chunks, pieces)]
+
+
+@example("cross_entropy", expect="LC103", variant="class_axis=last_chunked", suite="variants")
+class ChunkedCrossEntropy(nn.Module):
+    """Correct (class_axis=last_chunked): a memory-saving language model's cross entropy, the logits (B, T, V) as a
+    list of chunks along T (labels (B, T) whole), each chunk's loss summed, the total divided by the kept tokens of
+    the whole batch."""
+
+    def forward(self, chunks, labels):
+        total = sum(F.cross_entropy(x, t, ignore_index=-100, reduction="sum") for x, t in _token_chunks(chunks, labels))
+        return total / (labels != -100).sum()
+
+
+@example("cross_entropy", expect={"LC102": "mean per chunk"}, gallery=44, suite="wild")
+@example("cross_entropy", expect="LC102", variant="mean per chunk then over chunks", suite="variants")
+class ChunkMeanCrossEntropy(nn.Module):
+    """Defect (LC102, mean per chunk then over chunks): each chunk's mean over its kept tokens, then the mean of
+    those means, so a chunk with more padding (the end of short sequences) weighs each of its tokens more."""
+
+    def forward(self, chunks, labels):
+        means = [F.cross_entropy(x, t, ignore_index=-100) for x, t in _token_chunks(chunks, labels)]
+        return torch.stack(means).mean()
+
+
+@example("cross_entropy", expect={"LC102": "last partial chunk dropped"}, gallery=45, suite="wild")
+@example("cross_entropy", expect="LC102", variant="last partial chunk dropped", suite="variants")
+class FloorChunksCrossEntropy(nn.Module):
+    """Defect (LC102, last partial chunk dropped): counts T // chunk_size chunks (the size read from the first
+    chunk) where torch.split made ceil(T / chunk_size), so the last, shorter chunk's tokens are never scored."""
+
+    def forward(self, chunks, labels):
+        size = chunks[0].shape[1]
+        seen = labels[:, :labels.shape[1] // size * size]
+        vocab = chunks[0].shape[-1]
+        total = sum(F.cross_entropy(x.reshape(-1, vocab), t.reshape(-1), ignore_index=-100, reduction="sum")
+                    for x, t in zip(chunks, seen.split(size, dim=1)))
+        return total / (seen != -100).sum()
+
+
 @example("cross_entropy", suite="variants")
 class SmoothedCrossEntropy(nn.Module):
     """Correct twin (cross_entropy)."""

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
+from losscheck.judge.chunks import Chunked, draw_chunks
 from losscheck.judge.strategies import confident_logits, distinct_sizes, fixed_sizes
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class Case:
     # (parameter, inputs -> value) for the parameters that follow the input (Param.follows: vocab_size): read
     # from the inputs at every construction, so no copy of a case (new inputs, other parameters) gets them stale
     follows: tuple = ()
+    # The input the candidate takes as a list of chunks, with the chunk lengths drawn (LossSpec.chunked; None when
+    # none): the case keeps the whole array, a call hands the candidate its chunks (losscheck.judge.chunks)
+    chunked: Chunked | None = None
 
     def __post_init__(self):
         if self.follows:
@@ -65,7 +69,8 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
 def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False,
           confident=False):
     """A strategy of Cases of the spec in force: explorable parameters drawn (candidate default first), the audit's
-    default layout and first accepted target format unless given; with `distinct`, every dimension of a case has
+    default layout and first accepted target format unless given, the chunk lengths where the candidate takes an
+    input as a list of chunks (losscheck.judge.chunks); with `distinct`, every dimension of a case has
     its own size above one (losscheck.judge.strategies.distinct_sizes); with `confident`, logits reach ±30
     (losscheck.judge.strategies.confident_logits)."""
     spec, binding = state.spec, state.binding
@@ -90,7 +95,8 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
             for name in binding.explorable:
                 if spec.param(name).tensor and draw(st.booleans(), label=f"use {name}"):
                     params[name] = spec.tensor_params[name](draw, inputs)
-        return Case(tuple(inputs), params, layout, target_format, follows=follows(spec))
+        return Case(tuple(inputs), params, layout, target_format, follows=follows(spec),
+                    chunked=draw_chunks(draw, spec.chunked, inputs))
 
     return draw_case()
 
@@ -108,7 +114,8 @@ def edge_cases(state: AuditState) -> list[Case]:
     if spec.edge_cases is None or not accepted or state.binding.sizes:  # drawn for other sizes than it was built for
         return []
     return [Case(tuple(np.asarray(a) for a in inputs), dict(state.binding.defaults), spec.layouts[0],
-                 spec.target_formats[0], label, follows=follows(spec)) for label, inputs in spec.edge_cases()]
+                 spec.target_formats[0], label, follows=follows(spec), chunked=spec.chunked)
+            for label, inputs in spec.edge_cases()]
 
 
 def labelled(case: Case) -> str:
@@ -121,6 +128,11 @@ def example_text(case: Case, signature, dtype: str, inputs=None, params=None) ->
     `params` (default: the case's parameters; a finding lists those the candidate takes, Binding.taken)."""
     lines = [f"# {case.label}"] if case.label else []
     for name, a in zip(signature, case.inputs if inputs is None else inputs):
+        if isinstance(a, list):  # an input taken as a list of chunks (losscheck.judge.chunks.listed)
+            lines.append(f"{name} = [  # {len(a)} chunks of shapes {', '.join(str(tuple(c.shape)) for c in a)}")
+            lines += [f"    {np.array2string(c, precision=6, separator=', ', max_line_width=100)}," for c in a]
+            lines.append("]")
+            continue
         kind = dtype if a.dtype.kind == "f" else "int64"
         lines.append(f"{name} = {np.array2string(a, precision=6, separator=', ', max_line_width=100)}  "
                      f"# {kind}, shape {tuple(a.shape)}")

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, sett
 from losscheck.diagnosis.explored import settle
 from losscheck.diagnosis.sweep import sweep
 from losscheck.findings import Finding
+from losscheck.judge.chunks import as_called, listed
 from losscheck.judge.cases import DTYPES, Case, example_text, to_tensor
 from losscheck.judge.evidence import Violation
 from losscheck.judge.outputs import invalid_output
@@ -96,8 +97,9 @@ class Context:
         return made.value
 
     def call(self, fn, tensors, case: Case, dtype="float32", what="calling the loss"):
-        """Call `fn(*tensors)`; raise the api Violation for a raise, hang, non-tensor or non-0-d result."""
-        out = self.caller.call(fn, *tensors)
+        """Call `fn(*tensors)` (an input the candidate takes in chunks as a list of views: losscheck.judge.chunks);
+        raise the api Violation for a raise, hang, non-tensor or non-0-d result."""
+        out = self.caller.call(fn, *as_called(case.chunked, tensors))
         if not out.ok:
             raise self.failure(out, case, dtype, what)
         invalid = invalid_output(out.value, case.params.get("reduction", "mean"), what)
@@ -181,7 +183,8 @@ class Context:
             if line is not None:
                 data["sweep"] = line
         return Finding(code=v.code, check=check_name, message=v.message,
-                       example=example_text(v.case, signature, v.dtype, self.spec.candidate_inputs(v.case),
+                       example=example_text(v.case, signature, v.dtype,
+                                            listed(v.case.chunked, self.spec.candidate_inputs(v.case)),
                                             self.binding.taken(v.case.params)),
                        reproducer=repro, data=data,
                        severity_override=v.severity, layout=v.case.layout)

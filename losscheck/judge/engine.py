@@ -26,7 +26,7 @@ import torch
 
 from losscheck import __version__
 from losscheck.checks import ordered
-from losscheck.checks.registry import NOTHING_ACCEPTED
+from losscheck.checks.registry import NOTHING_ACCEPTED, SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
 from losscheck.errors import UsageError
 from losscheck.findings import AuditResult, CheckResult
 from losscheck.judge.context import Context
@@ -113,6 +113,9 @@ def run_checks(ctx, checks, progress=None) -> list:
             progress(check.check_name, n, len(checks))
         if check.needs_inputs and not ctx.target_formats:
             results.append(CheckResult(check.check_name, check.family, "skip", detail=NOTHING_ACCEPTED))
+            continue
+        if ctx.spec.chunked is not None and check.family in SENDS_WHOLE_TENSORS:
+            results.append(CheckResult(check.check_name, check.family, "skip", detail=WHOLE_TENSORS_ONLY))
             continue
         result = run_check(ctx, check)
         if result.status == "error" and check.on_error is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from losscheck.judge.chunks import reproducer_lines
 from losscheck.pitfalls import PITFALLS
 
 TORCH_DTYPE = {"float64": "torch.float64", "float32": "torch.float32", "float16": "torch.float16",
@@ -74,12 +75,14 @@ def gradient_snippet(signature, grad_args, reference_grads: dict, projections: d
 
 def reproducer_source(*, code: str, seed: int, candidate, binding, case, dtype: str, snippet: str,
                       grad_args=(), setup: str = "") -> str:
-    """The standalone script of a finding: imports, the candidate built as audited, the case's inputs, `snippet`."""
+    """The standalone script of a finding: imports, the candidate built as audited, the case's inputs (an input it
+    takes in chunks handed to it as the audit did: losscheck.judge.chunks.reproducer_lines), `snippet`."""
     kwargs = binding.candidate_kwargs(case.params, convert=lambda a: tensor_source(np.asarray(a), dtype))
     header = f'"""losscheck {code}: {PITFALLS[code].title} (seed {seed}). Run: python this_file.py"""'
     inputs = "\n".join(f"{name} = {tensor_source(a, dtype, i in grad_args)}"
                        for i, (name, a) in enumerate(zip(binding.spec.signature, binding.spec.candidate_inputs(case))))
+    chunked = reproducer_lines(case.chunked, binding.spec.signature, case.inputs)
     parts = [header, "import torch", path_line(candidate.search_path) + candidate.import_lines,
              "torch.set_printoptions(precision=8)",
-             candidate.construction(kwargs), inputs, setup, snippet]
+             candidate.construction(kwargs), inputs, chunked, setup, snippet]
     return "\n\n".join(p for p in parts if p) + "\n"

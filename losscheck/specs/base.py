@@ -108,6 +108,9 @@ class LossSpec:
     # inputs), e.g. a one-hot target shown to the candidate as a (N, 1, H, W) index map. The reference keeps the
     # canonical form.
     target_views: dict = field(default_factory=dict)
+    # The input the candidate takes as a list of chunks along T, and that axis (losscheck.judge.chunks.Chunked), set
+    # by a convention option that says so (Option.chunked: cross_entropy's class_axis=last_chunked); None: tensors.
+    chunked: Any = None
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     # For a loss whose 'mean' is over items that can be masked or unevenly spread over a batch (targets kept by
     # ignore_index, class-weighted targets, a language model's kept tokens): (inputs, params) -> one weight per

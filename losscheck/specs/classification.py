@@ -11,6 +11,7 @@ from losscheck.references._reduce import reduce
 from losscheck.specs.base import REDUCTIONS, Advice, LossSpec, Naming, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.diagnosis.conventions import Convention, Option
+from losscheck.judge.chunks import Chunked
 from losscheck.judge.strategies import (batch_size, binary, class_indices, class_probabilities, logits,
                                   positive_weights, probabilities, signs, size, spatial)
 from losscheck.diagnosis.variants import Variant, call, on_input, replace_input, sigmoid, softmax_classes, with_params
@@ -186,6 +187,44 @@ def _per_sequence(r, case):
     return mean_per_sequence(call(r, case, reduction="none"), t != case.params["ignore_index"])
 
 
+CHUNKED = Chunked(arg=0, axis=1)  # class_axis=last_chunked: the logits (B, T, V) as a list of chunks along T
+
+
+def _chunk_lengths(case) -> tuple:
+    """The lengths of the chunks the candidate got of the case's logits (() for one chunk, an input without T); a
+    case whose logits were not handed over in chunks has no chunk mistake (ValueError: the variant does not apply)."""
+    if case.chunked is None:
+        raise ValueError("the logits were not handed over in chunks")
+    return case.chunked.lengths_of(case.inputs[0])
+
+
+def _per_chunk(r, case):
+    """The mistake "mean per chunk then over chunks" on a case's chunks (Case.chunked; with one chunk it is the
+    correct mean)."""
+    x, t = case.inputs
+    if case.params["reduction"] != "mean" or t.dtype.kind != "i":
+        raise ValueError("needs 'mean' and class indices")
+    cut = _chunk_lengths(case)
+    if not cut:
+        return call(r, case)
+    edges = np.cumsum(cut)[:-1]
+    values = np.split(call(r, case, reduction="none"), edges, axis=1)
+    kept = np.split(kept_targets(case.inputs, case.params), edges, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.mean([v.sum() / k.sum() for v, k in zip(values, kept)]))
+
+
+def _last_chunk_dropped(r, case):
+    """The mistake "last partial chunk dropped": the loss over the tokens before the last chunk where that chunk is
+    shorter than the first (T // size chunks counted), the correct loss where every chunk has the same length."""
+    x, t = case.inputs
+    cut = _chunk_lengths(case)
+    if len(cut) < 2 or cut[-1] == cut[0]:
+        return call(r, case)
+    seen = x.shape[1] - cut[-1]
+    return call(r, case.with_inputs((x[:, :seen], t[:, :seen])))
+
+
 CROSS_ENTROPY_VARIANTS = (
     on_input("softmax applied twice", "applies softmax to the logits before a loss that applies log_softmax "
              "itself (double activation)", "pass raw logits to cross_entropy", softmax_classes),
@@ -200,6 +239,14 @@ CROSS_ENTROPY_VARIANTS = (
             "then the sequences, so a short sequence's tokens weigh more than a long one's", "sum over every kept "
             "token of the batch and divide by their count: F.cross_entropy(logits.view(-1, V), labels.view(-1))",
             _per_sequence),
+    Variant("mean per chunk then over chunks", "averages each chunk's kept tokens, then the chunks, so a chunk "
+            "with more padding weighs its few tokens more (a chunked loss that returns F.cross_entropy(chunk, ...) "
+            "per chunk and averages them)", "sum each chunk's loss with reduction='sum' and divide the total by the "
+            "kept tokens of the whole batch, (labels != -100).sum()", _per_chunk),
+    Variant("last partial chunk dropped", "never sees the last, shorter chunk: it counts T // chunk_size chunks "
+            "(the chunk size read from the first one) where torch.split gives ceil(T / chunk_size)",
+            "loop over every chunk of the list (zip(chunks, labels.split(sizes, 1)) with sizes read from each "
+            "chunk), not over T // chunk_size of them", _last_chunk_dropped),
 )
 
 
@@ -237,7 +284,13 @@ CROSS_ENTROPY_CONVENTIONS = (
                        "language-model code writes it (F.cross_entropy(logits.view(-1, V), labels.view(-1))); the "
                        "audit shows it the catalogue's spatial draws as padded token sequences (N, H·W, C)",
                        "transformers, nanoGPT and most language-model training loops", {"class_axis": -1},
-                       inputs=classes_last)}),
+                       inputs=classes_last),
+        "last_chunked": Option("takes the classes on the last axis and the logits (B, T, V) as a list of chunks "
+                               "along T (labels (B, T) whole, already shifted), as memory-saving language-model code "
+                               "does: the audit hands it torch.split(logits, size, dim=1) of the padded token "
+                               "sequences, size from 1 to T, and gathers every chunk's gradient",
+                               "chunked-loss and cut cross entropy training loops (Liger-style)", {"class_axis": -1},
+                               inputs=classes_last, chunked=CHUNKED)}),
 )
 
 

@@ -248,8 +248,9 @@ class Make:
 @op("call", reply=Called)
 @dataclass(frozen=True)
 class Call:
-    """Call the configuration kept under `handle` on `args` (wire-encoded; inputs that required grad require it
-    again); the graph of the result is kept under `call_id` for a Backward."""
+    """Call the configuration kept under `handle` on `args` (wire-encoded, an argument a list of tensors where the
+    loss takes an input in chunks; inputs that required grad require it again); the graph of the result is kept
+    under `call_id` for a Backward, whose gradients (and Called.inputs_after) follow wire.tensors_in's order."""
 
     handle: int
     call_id: int

@@ -74,11 +74,11 @@ class RemoteLoss:
         if self.generation != self.owner.generation:
             self._build()  # the worker was replaced: build this configuration again
         call_id = next(self.owner.ids)
-        sent = [wire.encode_tensor(a.detach()) | {"requires_grad": a.requires_grad} if isinstance(a, torch.Tensor)
-                else a for a in args]
+        sent = [[_sent(t) for t in a] if isinstance(a, (list, tuple)) else _sent(a) for a in args]
         reply = self.owner.request(protocol.Call(self.handle, call_id, sent))
-        for a, after in zip(args, reply.inputs_after):
-            if after is not None and isinstance(a, torch.Tensor):
+        tensors = wire.tensors_in(args)  # a list argument's chunks one by one, as the worker counts them
+        for a, after in zip(tensors, reply.inputs_after):
+            if after is not None:
                 with torch.no_grad():
                     try:
                         a.copy_(wire.decode_tensor(after, str(a.device)))
@@ -94,10 +94,18 @@ class RemoteLoss:
             return under_its_name(Foreign, "Tensor", f"a tensor on {d.get('device')} with no values (shape "
                                   f"{tuple(d.get('size', ()))})", fallback="object")
         value = wire.decode_tensor(d)
-        needs = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+        needs = [a for a in tensors if a.requires_grad]
         if d.get("requires_grad") and needs:
             return _RemoteGraph.apply(self, call_id, value, *needs)
         return value
+
+
+def _sent(a):
+    """One argument (or one chunk of a list argument) as the Call request carries it: a tensor as a wire dict that
+    says whether it requires grad (a chunk is a view of a tensor that does), anything else as it is."""
+    if isinstance(a, torch.Tensor):
+        return wire.encode_tensor(a.detach()) | {"requires_grad": a.requires_grad}
+    return a
 
 
 @dataclass

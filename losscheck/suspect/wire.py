@@ -5,7 +5,8 @@ dataclasses the reader names (the protocol's reply types, losscheck.suspect.prot
 with an unpickler that refuses every other global, so nothing the candidate returns or writes into the pipe
 can run code in the judge. Tensors cross as `encode_tensor` dicts: dtype, size, stride,
 storage offset and the raw bytes of the storage they view, so non-contiguous and channels-last layouts
-arrive as they were sent.
+arrive as they were sent; an argument that is a list of tensors (an input taken in chunks) crosses as a list of
+them (`tensors_in` is the order both sides count them in).
 """
 from __future__ import annotations
 
@@ -111,6 +112,16 @@ def decode(value, *, grad: bool = False):
     if isinstance(value, dict):
         return {k: decode(v, grad=grad) for k, v in value.items()}
     return value
+
+
+def tensors_in(args) -> list:
+    """The tensors of a call's arguments in order, those of a list or tuple argument (chunks of one input:
+    losscheck.judge.chunks) in place of it: what the worker differentiates, and checks for changes, one by one."""
+    out = []
+    for a in args:
+        out += [t for t in a if isinstance(t, torch.Tensor)] if isinstance(a, (list, tuple)) else \
+            [a] if isinstance(a, torch.Tensor) else []
+    return out
 
 
 def plain(value, depth: int = 0):

@@ -108,10 +108,11 @@ class Suspect:
         return None
 
     def call(self, request: protocol.Call):
-        tensors = wire.decode(request.args, grad=True)
-        grad_inputs = [t for t in tensors if isinstance(t, torch.Tensor) and t.requires_grad]
+        args = wire.decode(request.args, grad=True)
+        tensors = wire.tensors_in(args)  # a list argument's chunks one by one
+        grad_inputs = [t for t in tensors if t.requires_grad]
         before = [t.detach().clone() for t in tensors]
-        out = self.caller.call(self.made[request.handle], *tensors)
+        out = self.caller.call(self.made[request.handle], *args)
         if not out.ok:
             return _failed(out)
         value = out.value

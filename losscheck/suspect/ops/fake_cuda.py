@@ -1,6 +1,7 @@
 """The fake_cuda op: one call of the candidate with every tensor a fake `cuda:0` tensor (torch's FakeTensorMode).
 
-Inputs and tensor parameters are sent as protocol.EmptyTensor (shape and dtype, no values); the module's
+Inputs and tensor parameters are sent as protocol.EmptyTensor (shape and dtype, no values; a list of them for an
+input taken in chunks); the module's
 registered state becomes fake cuda:0 tensors too (torch.func.functional_call), so a tensor the loss creates on
 the CPU meets fake CUDA ones and raises a device mismatch.
 """
@@ -18,6 +19,8 @@ def run(candidate, caller, request: FakeCuda) -> OnFakeCuda:
     def on_fake_cuda(value):
         if isinstance(value, EmptyTensor):
             return torch.empty(value.shape, dtype=getattr(torch, value.dtype), device="cuda:0")
+        if isinstance(value, list):  # an input taken as a list of chunks
+            return [on_fake_cuda(v) for v in value]
         return value
 
     with FakeTensorMode(allow_non_fake_inputs=True):
