@@ -1,11 +1,12 @@
 """precision: the loss as mixed-precision training runs it: bf16 and fp16, under CPU autocast and on raw half inputs.
 
-Two checks, both with --precision: precision.autocast rounds the inputs that get a gradient (the model's outputs) to
-the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and runs the candidate
-under `torch.autocast("cpu", dtype)`; precision.raw rounds every float input and runs it without autocast, as FSDP's
-mixed precision feeds a loss. Both run in the worker (losscheck.suspect.ops.autocast, which runs softmax and
-log_softmax in float32 as CUDA does) beside the candidate's float32 and float64 runs on the same rounded values. The
-float64 reference on those values is the truth, so the rounding of the inputs is never blamed on the loss.
+Two checks: precision.autocast (with --precision, or --precision-raw) rounds the inputs that get a gradient (the
+model's outputs) to the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and
+runs the candidate under `torch.autocast("cpu", dtype)`; precision.raw (only with --precision-raw: it doubles the
+family's cost) rounds every float input and runs it without autocast, as FSDP's mixed precision feeds a loss. Both run
+in the worker (losscheck.suspect.ops.autocast, which runs softmax and log_softmax in float32 as CUDA does) beside the
+candidate's float32 and float64 runs on the same rounded values. The float64 reference on those values is the truth,
+so the rounding of the inputs is never blamed on the loss.
 
 Verdicts:
   LC801  the loss or its gradient is inf/nan where the reference and the float32 run are finite;
@@ -154,13 +155,13 @@ def error(got, want) -> float:
     return float(np.max(np.abs(got - want))) if got.size else 0.0
 
 
-@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision)
+@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision or ctx.precision_raw)
 def under_autocast(ctx) -> Evidence:
     """The loss under bf16 and fp16 CPU autocast (half inputs, softmax and log_softmax upcast as CUDA does)."""
     return mixed_precision(ctx, raw=False)
 
 
-@register("precision.raw", "precision", only_if=lambda ctx: ctx.precision)
+@register("precision.raw", "precision", only_if=lambda ctx: ctx.precision_raw)
 def on_raw_half(ctx) -> Evidence:
     """The loss on raw bf16 and fp16 inputs (targets too) without autocast, as FSDP's mixed precision (param_dtype)
     feeds it: every operation runs in the inputs' dtype unless the loss upcasts."""
