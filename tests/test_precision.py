@@ -155,6 +155,13 @@ def test_raw_half_inputs_catch_a_sum_that_only_autocast_keeps_in_float32():
     assert [c.status for c in twin.checks if c.family == "precision"] == ["pass", "pass"]
 
 
+def test_precision_alone_runs_autocast_only_and_leaves_a_loss_wrong_only_on_raw_half_unflagged():
+    result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
+    assert [c.name for c in result.checks if c.family == "precision"] == ["precision.autocast"]
+    assert [f.code for f in result.findings if f.family == "precision"] == []
+    assert not [c for c in audit(SumOverCount, as_="mse", max_examples=8).checks if c.family == "precision"]
+
+
 @pytest.mark.parametrize("precision, precision_raw, runs", [
     (False, False, []), (True, False, ["autocast"]), (False, True, ["autocast", "raw"]),
     (True, True, ["autocast", "raw"])])
