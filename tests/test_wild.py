@@ -26,7 +26,8 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("ExpInfoNCE", "info_nce"), ("HalfSumSquares", "mse"), ("CompilePathMSE", "mse"), ("CallCountingMSE", "mse"),
            ("clip_image_to_text", "clip"), ("siglip_identity_labels", "siglip"), ("supcon_self_positive", "supcon"),
            ("arcface_paper_formula", "arcface"), ("asl_swapped_focusing", "asymmetric"), ("ssim_box_window", "ssim"),
-           ("si_sdr_projected_on_estimate", "si_sdr"), ("ciou_alpha_with_gradient", "ciou")]
+           ("si_sdr_projected_on_estimate", "si_sdr"), ("ciou_alpha_with_gradient", "ciou"),
+           ("NaiveFocal", "focal"), ("SigmoidClampBCE", "bce_with_logits"), ("UnshiftedSoftmaxCE", "cross_entropy")]
 
 
 def test_every_example_is_listed():
