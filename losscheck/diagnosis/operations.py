@@ -32,7 +32,7 @@ def operation_class(first: str | None, ran, capped: bool = False) -> str | None:
     capped (a float32 run at extreme inputs)."""
     ran = list(ran)
     clamped = "clamp" in ran and "log" in ran and ran.index("clamp") < ran.index("log")
-    if first == "log" and clamped or first is None and capped and clamped:
+    if clamped and (first == "log" or (first is None and capped)):
         return CLAMPED_LOG
     return CLASSES.get(first)
 
