@@ -11,14 +11,14 @@ Prints:
   to the median built-in of its family, or of the closest family that has built-ins (CLOSEST: language ->
   classification, whose cross_entropy the language losses build on), else of every built-in (target: within 2x);
 - one cold `python -m losscheck audit torch.nn.CrossEntropyLoss`, and its ratio to `import torch`
-  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` and with `--compile` (best
-  of 2 each, run alternately): what each opt-in family adds to a cold default audit of a built-in (the budget for a
-  family on by default: 20%);
+  (targets: within 15 s, and within 8x `import torch`), then the same with `--precision` (autocast only),
+  `--precision-raw` (autocast and raw half inputs) and `--compile` (best of 2 each, run alternately): what each
+  opt-in family adds to a cold default audit of a built-in (the budget for a family on by default: 20%);
 - with --gallery, the time of `losscheck report` into a temporary folder (target: under 2 minutes for the
   built-ins).
 
     python benchmarks/audit_time.py [--max-examples N] [--only SUBSTRING] [--twins FAMILY] [--gallery] [--precision]
-                                    [--compile]
+                                    [--precision-raw] [--compile]
 """
 import argparse
 import statistics
@@ -51,10 +51,12 @@ def main():
     ap.add_argument("--twins", action="append", default=[], metavar="FAMILY")
     ap.add_argument("--gallery", action="store_true")
     ap.add_argument("--precision", action="store_true", help="audit the built-ins with the precision family too")
+    ap.add_argument("--precision-raw", action="store_true",
+                    help="audit the built-ins with the precision family on raw half inputs too")
     ap.add_argument("--compile", action="store_true", help="audit the built-ins with the compile family too")
     args = ap.parse_args()
     options = {"max_examples": args.max_examples} if args.max_examples else {}
-    options.update({flag: True for flag in ("precision", "compile") if getattr(args, flag)})
+    options.update({flag: True for flag in ("precision", "precision_raw", "compile") if getattr(args, flag)})
     t_torch = cold("-c", "import torch")
     t_losscheck = cold("-c", "import losscheck")
     print(f"import torch: {t_torch:.2f} s; import losscheck: {t_losscheck:.2f} s (cold processes, best of 3)\n")
@@ -93,7 +95,7 @@ def main():
             print(f"gallery (losscheck report): {time.perf_counter() - t0:.1f} s")
 
 
-OPT_IN = ((), ("--precision",), ("--compile",))  # the cold audits compared: default, and each opt-in family
+OPT_IN = ((), ("--precision",), ("--precision-raw",), ("--compile",))  # the cold audits compared: default, each opt-in
 
 
 def cold_audits(target: str, rounds: int = 2) -> dict:

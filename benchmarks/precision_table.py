@@ -2,8 +2,8 @@
 known low-precision bug at bf16 and fp16, and the verdict (what the README's precision table and the thresholds
 in losscheck.checks.precision are chosen on).
 
-Rows (each audited with --precision, seed 0; only the probe, value (it adopts the conventions the precision
-family grades under) and precision run, the other families measure nothing here):
+Rows (each audited with --precision-raw, both modes, seed 0; only the probe, value (it adopts the conventions the
+precision family grades under) and precision run, the other families measure nothing here):
 - every torch.nn module built-in (the functionals run the same kernels);
 - the corpus's correct losses (every clean example: the twin of each catalogue id and more);
 - the installed library losses of losscheck.tables.libraries;
@@ -77,7 +77,7 @@ WORST = re.compile(r"(bfloat16|float16) (loss|gradient) ([0-9.]+|inf|nan)")
 
 def measure(target, loss_id, init) -> dict:
     """Per precision check (mode): its worst units per (dtype, loss|gradient), codes, severity and seconds."""
-    result = audit(target, as_=loss_id, init=init, precision=True, seed=0)
+    result = audit(target, as_=loss_id, init=init, precision_raw=True, seed=0)
     return {c.name.partition(".")[2]: _figures(c) for c in result.checks if c.family == "precision"}
 
 

@@ -266,8 +266,11 @@ _define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=
                      "processes; 0: off")
 _define_setting("precision", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
                 validator=_flag, config_types=(bool,),
-                help="also run the precision family: the loss in bf16 and fp16, under CPU autocast and on raw half "
-                     "inputs")
+                help="also run the precision family: the loss in bf16 and fp16 under CPU autocast")
+_define_setting("precision_raw", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
+                validator=_flag, config_types=(bool,),
+                help="also run the precision family on raw bf16 and fp16 inputs without autocast, as FSDP's mixed "
+                     "precision feeds a loss (implies --precision)")
 _define_setting("compile", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
                 validator=_flag, config_types=(bool,),
                 help="also run the compile family: the loss under torch.compile (aot_eager, dynamic shapes) against "

@@ -204,9 +204,9 @@ FAMILY_CHECKS = {
     "device": "runs the candidate with inputs on a (fake) accelerator, in other dtypes and memory layouts, and "
               "(with --ddp N) sharded across torch.distributed processes",
     "api": "checks the loss as a callable: pure, deterministic, 0-d results, no exceptions, bounded time",
-    "precision": "runs the candidate in bf16 and fp16, under CPU autocast and on raw half inputs (confident logits, "
-                 "large reductions), and "
-                 "grades loss and gradient against float64 in units of rounding and conditioning",
+    "precision": "runs the candidate in bf16 and fp16 under CPU autocast (with --precision; with --precision-raw also "
+                 "on raw half inputs, as FSDP's mixed precision feeds them) on confident logits and large "
+                 "reductions, and grades loss and gradient against float64 in units of rounding and conditioning",
     "compile": "runs the candidate under torch.compile (aot_eager with dynamic shapes per example; inductor once with "
                "--inductor) and compares value and gradient with its eager run, failing on the recompile limit and "
                "counting graph breaks",

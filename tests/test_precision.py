@@ -1,17 +1,20 @@
-"""The precision family (losscheck.checks.precision) and its worker op (losscheck.suspect.ops.autocast): the
-grading (S from antithetic perturbations, the float32 run's own error, values 0 all around), the cases as a
-mixed-precision step feeds them, the op in process (softmax and log_softmax in float32 as on CUDA), an audit that
-grades a loss which loses precision only under autocast, one that fails only on raw half inputs (precision.raw) and
-its twin, and the correct losses the first grading flagged, now clean. The corpus's low-precision fixtures are
-audited in test_checks.py; benchmarks/precision_table.py measures every built-in, correct loss and library loss."""
+"""The precision family (losscheck.checks.precision) and its worker op (losscheck.suspect.ops.autocast): the grading (S
+from antithetic perturbations, the float32 run's own error, values 0 all around), the cases as a mixed-precision step
+feeds them, the op in process (softmax and log_softmax in float32 as on CUDA), an audit that grades a loss which
+loses precision only under autocast, one that fails only on raw half inputs (precision.raw, with --precision-raw
+only) and its twin, and the correct losses the first grading flagged, now clean. The corpus's low-precision fixtures
+are audited in test_checks.py; benchmarks/precision_table.py measures every built-in, correct loss and library loss."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
 from losscheck import audit
-from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, perturbed, rounded_as_trained,
-                                        tiled, tileable)
+from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, on_raw_half, perturbed,
+                                        rounded_as_trained, tiled, tileable, under_autocast)
 from losscheck.examples.classification import CorrectFocal, NaiveFocal
+from losscheck.examples.registry import Example
 from losscheck.judge.cases import Case
 from losscheck.specs import SPECS
 from losscheck.suspect import wire
@@ -142,11 +145,33 @@ class UpcastSumOverCount(SumOverCount):
 
 @pytest.mark.slow
 def test_raw_half_inputs_catch_a_sum_that_only_autocast_keeps_in_float32():
-    result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
+    result = audit(SumOverCount, as_="mse", max_examples=8, precision_raw=True)
     raw = next(c for c in result.checks if c.name == "precision.raw")
     autocast = next(c for c in result.checks if c.name == "precision.autocast")
     assert [f.code for f in raw.findings] == ["LC801"] and "on raw float16 inputs" in raw.findings[0].message
     assert "torch.autocast" not in raw.findings[0].reproducer
     assert autocast.status == "pass"
-    twin = audit(UpcastSumOverCount, as_="mse", max_examples=8, precision=True)
+    twin = audit(UpcastSumOverCount, as_="mse", max_examples=8, precision_raw=True)
     assert [c.status for c in twin.checks if c.family == "precision"] == ["pass", "pass"]
+
+
+def test_precision_alone_runs_autocast_only_and_leaves_a_loss_wrong_only_on_raw_half_unflagged():
+    result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
+    assert [c.name for c in result.checks if c.family == "precision"] == ["precision.autocast"]
+    assert [f.code for f in result.findings if f.family == "precision"] == []
+    assert not [c for c in audit(SumOverCount, as_="mse", max_examples=8).checks if c.family == "precision"]
+
+
+@pytest.mark.parametrize("precision, precision_raw, runs", [
+    (False, False, []), (True, False, ["autocast"]), (False, True, ["autocast", "raw"]),
+    (True, True, ["autocast", "raw"])])
+def test_raw_half_inputs_are_their_own_option_that_implies_autocast(precision, precision_raw, runs):
+    ctx = SimpleNamespace(precision=precision, precision_raw=precision_raw)
+    ran = [name for name, check in (("autocast", under_autocast), ("raw", on_raw_half)) if check.only_if(ctx)]
+    assert ran == runs
+
+
+def test_an_example_expecting_a_raw_run_s_words_gets_raw_half_inputs():
+    raw = Example(SumOverCount, "mse", "wild", {"LC801": "on raw float16"})
+    assert raw.opt_in == {"precision": True, "precision_raw": True}
+    assert Example(SumOverCount, "mse", "wild", {"LC801": "sum in float16"}).opt_in == {"precision": True}

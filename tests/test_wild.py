@@ -27,7 +27,8 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("clip_image_to_text", "clip"), ("siglip_identity_labels", "siglip"), ("supcon_self_positive", "supcon"),
            ("arcface_paper_formula", "arcface"), ("asl_swapped_focusing", "asymmetric"), ("ssim_box_window", "ssim"),
            ("si_sdr_projected_on_estimate", "si_sdr"), ("ciou_alpha_with_gradient", "ciou"),
-           ("ChunkMeanCrossEntropy", "cross_entropy"), ("FloorChunksCrossEntropy", "cross_entropy")]
+           ("ChunkMeanCrossEntropy", "cross_entropy"), ("FloorChunksCrossEntropy", "cross_entropy"),
+           ("NaiveFocal", "focal"), ("SigmoidClampBCE", "bce_with_logits"), ("UnshiftedSoftmaxCE", "cross_entropy")]
 
 
 def test_every_example_is_listed():

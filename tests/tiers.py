@@ -239,6 +239,14 @@ SLOW: dict[str, object] = {
     "test_references_signal.py": {
         "test_ssim_dssim_same_is_kornias_ssim_loss",
     },
+    # issue 24, raw half inputs as their own option (--precision-raw)
+    "test_precision.py": {
+        "test_precision_alone_runs_autocast_only_and_leaves_a_loss_wrong_only_on_raw_half_unflagged",
+    },
+    "test_operations.py": {
+        "test_a_stability_finding_records_its_operation_only_with_the_precision_family",
+        "test_a_loss_with_two_unrelated_faults_keeps_two_headlines",
+    },
 }
 
 DDP_MODULES = ("test_distributed.py",)

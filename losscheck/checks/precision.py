@@ -1,11 +1,12 @@
 """precision: the loss as mixed-precision training runs it: bf16 and fp16, under CPU autocast and on raw half inputs.
 
-Two checks, both with --precision: precision.autocast rounds the inputs that get a gradient (the model's outputs) to
-the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and runs the candidate
-under `torch.autocast("cpu", dtype)`; precision.raw rounds every float input and runs it without autocast, as FSDP's
-mixed precision feeds a loss. Both run in the worker (losscheck.suspect.ops.autocast, which runs softmax and
-log_softmax in float32 as CUDA does) beside the candidate's float32 and float64 runs on the same rounded values. The
-float64 reference on those values is the truth, so the rounding of the inputs is never blamed on the loss.
+Two checks: precision.autocast (with --precision, or --precision-raw) rounds the inputs that get a gradient (the
+model's outputs) to the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and
+runs the candidate under `torch.autocast("cpu", dtype)`; precision.raw (only with --precision-raw: it doubles the
+family's cost) rounds every float input and runs it without autocast, as FSDP's mixed precision feeds a loss. Both run
+in the worker (losscheck.suspect.ops.autocast, which runs softmax and log_softmax in float32 as CUDA does) beside the
+candidate's float32 and float64 runs on the same rounded values. The float64 reference on those values is the truth,
+so the rounding of the inputs is never blamed on the loss.
 
 Verdicts:
   LC801  the loss or its gradient is inf/nan where the reference and the float32 run are finite;
@@ -24,7 +25,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from losscheck.checks.registry import register
-from losscheck.judge.cases import Case, cases, to_tensor
+from losscheck.diagnosis.operations import operation_class, wire_run
+from losscheck.judge.cases import Case, cases
 from losscheck.judge.evidence import Evidence, Skip, Violation
 from losscheck.judge.formatting import number
 from losscheck.suspect import wire
@@ -82,17 +84,6 @@ def perturbed(case: Case, grad_args, u: float, rng) -> list[Case]:
                              for i, a in enumerate(case.inputs)) for way in (1.0, -1.0)]
 
 
-def _wire_run(ctx, case: Case, input_dtype: str, autocast: str | None, scale: float, grad_args,
-              every_input: bool = False) -> dict:
-    """One run of an Autocast request: the inputs at `grad_args` (every float input and tensor parameter, with
-    `every_input` or in float64) in `input_dtype`, the others float32."""
-    inputs = [to_tensor(a, input_dtype if every_input or i in grad_args or input_dtype == "float64" else "float32")
-              for i, a in enumerate(ctx.spec.candidate_inputs(case))]
-    kwargs_dtype = input_dtype if every_input or input_dtype == "float64" else "float32"
-    return {"kwargs": wire.encode(ctx.kwargs(case, kwargs_dtype)), "inputs": [wire.encode_tensor(t) for t in inputs],
-            "autocast": autocast, "scale": scale}
-
-
 def reproduction(signature, dtype: str, reps: int, grad: bool, raw: bool = False) -> tuple[str, str]:
     """(setup, snippet) of a finding's reproducer: the case repeated `reps` times along its first axis, the
     loss called under autocast (on the raw half inputs, with `raw`), and its gradient taken for a gradient finding."""
@@ -126,7 +117,8 @@ def fault_hint(ctx_note: str, first: str | None, in_half: list, large: bool, dty
     where = f"{ctx_note}; " if ctx_note else ""
     if first:
         fix = FIXES.get(first, "upcast with `.float()` before it")
-        return f"{where}the first operation to give inf/nan is {first} in {dtype}: {fix}"
+        named = f" ({operation_class(first, in_half)})" if operation_class(first, in_half) else ""
+        return f"{where}the first operation to give inf/nan is {first} in {dtype}{named}: {fix}"
     ran = [op for op in in_half if op in FIXES] or list(in_half)
     if ran:
         fixes = "; ".join(dict.fromkeys(FIXES[op] for op in ran if op in FIXES)) or "upcast with `.float()`"
@@ -154,13 +146,13 @@ def error(got, want) -> float:
     return float(np.max(np.abs(got - want))) if got.size else 0.0
 
 
-@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision)
+@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision or ctx.precision_raw)
 def under_autocast(ctx) -> Evidence:
     """The loss under bf16 and fp16 CPU autocast (half inputs, softmax and log_softmax upcast as CUDA does)."""
     return mixed_precision(ctx, raw=False)
 
 
-@register("precision.raw", "precision", only_if=lambda ctx: ctx.precision)
+@register("precision.raw", "precision", only_if=lambda ctx: ctx.precision_raw)
 def on_raw_half(ctx) -> Evidence:
     """The loss on raw bf16 and fp16 inputs (targets too) without autocast, as FSDP's mixed precision (param_dtype)
     feeds it: every operation runs in the inputs' dtype unless the loss upcasts."""
@@ -191,10 +183,10 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
             if not np.all(np.isfinite(want)) or np.any(np.abs(want) > HALF_MAX[dtype] / 4):
                 return
             shaken = [c for _ in range(PERTURBATIONS) for c in perturbed(case, grad_args, u, rng)]
-            runs = [_wire_run(ctx, case, dtype, None if raw else dtype, LOSS_SCALE[dtype], grad_args, raw),
-                    _wire_run(ctx, case, "float32", None, 1.0, grad_args),
-                    _wire_run(ctx, case, "float64", None, 1.0, grad_args),
-                    *[_wire_run(ctx, c, "float64", None, 1.0, grad_args) for c in shaken]]
+            runs = [wire_run(ctx, case, dtype, None if raw else dtype, LOSS_SCALE[dtype], grad_args, raw),
+                    wire_run(ctx, case, "float32", None, 1.0, grad_args),
+                    wire_run(ctx, case, "float64", None, 1.0, grad_args),
+                    *[wire_run(ctx, c, "float64", None, 1.0, grad_args) for c in shaken]]
             reply = ctx.candidate.perform(ctx.caller, Autocast(tuple(runs), grad_args))
             if reply.error or len(reply.outcomes) != len(runs):
                 raise Skip(f"{dtype}: the {mode} run failed: {reply.error}")
@@ -222,11 +214,13 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
                                   severity=None if units > ERROR_UNITS else "warning", **extra)
                     worst[dtype, kind] = (units, v if units > WARNING_UNITS else None)
 
+            at_fault = operation_class(low.get("first_non_finite"), low.get("in_half", []))
+            named = {"operation": at_fault} if at_fault else {}  # one cause with a stability finding of it
             if not np.all(np.isfinite(got)):
                 raise violation("LC801", f"{note}{where_run} the loss is {number(got)} where the float64 "
                                 f"reference is {number(want)} and float32 gives {number(single)}"
                                 f": {hint()}",
-                                expected=want, data={"autocast": dtype, "raw": raw})
+                                expected=want, data={"autocast": dtype, "raw": raw, **named})
             s = max(float(np.max(np.abs(ctx.reference(c) - want))) for c in shaken)
             units = 0.0 if constant_zero(want, s, u) else grade(got, want, s, u, error(single, want))
             graded(units, "loss", "LC802", f"{note}{where_run} the loss is {number(got)}, the float64 reference "
@@ -243,7 +237,7 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
             if not all(np.all(np.isfinite(a)) for a, _, _ in pairs):
                 raise violation("LC801", f"{note}{where_run} the gradient is not finite (loss scale "
                                 f"{low['scale']:g}) where the float64 gradient is: {hint()}",
-                                grad=True, data={"autocast": dtype, "raw": raw})
+                                grad=True, data={"autocast": dtype, "raw": raw, **named})
             g_moved = [[_wire_array(g) for g in m["grads"]] for m in moved]
             s_grad = max((float(np.max(np.abs(gm - c))) for grads in g_moved
                           for gm, (_, _, c) in zip([g for g in grads if g is not None], pairs)), default=0.0)

@@ -2,12 +2,16 @@
 
 The candidate must be finite wherever the reference is finite (LC201) and close to it (LC202, with the
 looser EXTREME_FLOAT32 tolerance); in float16/bfloat16 it must not overflow where the true value fits (LC203).
+With the precision family on, an LC201/LC202 finding also records the operation at fault (data `operation`, traced
+in the worker: losscheck.diagnosis.operations), so that the report groups it with the precision finding of the same
+operation as one cause; the default audit does not pay for the trace.
 """
 import numpy as np
 
 from losscheck.judge.cases import cases, edge_cases, labelled
 from losscheck.judge.compare import within_tolerance
 from losscheck.diagnosis import explain as diagnose
+from losscheck.diagnosis.operations import at_fault
 from losscheck.checks.registry import register
 from losscheck.judge.formatting import number
 from losscheck.judge.evidence import Evidence, Skip, Violation
@@ -48,6 +52,9 @@ def extremes(ctx) -> Evidence:
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.state))
     if v is not None and v.code in ("LC201", "LC202"):
         v = diagnose.locate_region(ctx, v)
+        if (ctx.precision or ctx.precision_raw) and "explained_by" not in v.data:
+            operation = at_fault(ctx, v.case, capped=bool(v.data.get("capped")))
+            v.data.update({"operation": operation} if operation else {})
     return Evidence(n, [v] if v else [])
 
 

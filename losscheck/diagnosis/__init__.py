@@ -8,6 +8,8 @@
     explored      a finding seen only at a parameter value the user did not set: a warning naming both values
     sweep         the loss and gradient along a line through a finding's example (the HTML report's plots)
     grouping      the findings one cause explains, under one headline (every report; recorded in the JSON)
+    operations    the class of operation at fault in an inf/nan or capped loss, read from the worker's trace, one
+                  name for its stability (float32) and precision (bf16/fp16) findings
 
 It runs only on a disagreement, so a clean audit pays nothing for it (benchmarks/diagnosis_cost.py).
 """

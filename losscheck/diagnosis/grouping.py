@@ -12,12 +12,17 @@ Two findings share a cause when
   - they have the same code and severity (one kind of failure seen by several checks: float16 and bfloat16, the
     gradient raising in three checks);
   - one compares a gradient with the reference's (LC302, LC303, LC304) while the value itself is wrong (a value
-    or stability finding): the gradient of a wrong value.
+    or stability finding): the gradient of a wrong value;
+  - they name the same operation at fault (data `operation`, losscheck.diagnosis.operations: "log of a
+    probability", "exp without a max shift"): a stability finding in float32 at extreme inputs and a precision
+    finding in bf16/fp16 are one operation failing in two regimes. Different operations stay apart.
 The grouping is transitive (union-find over those links). Its headline is the finding that says most about the
 cause: a named variant or a definite behaviour (mutates its input, depends on the batch size, no gradient) first,
-a guessed cause (a cap, data `capped`) next, a measured disagreement last (MEASURED); then the higher severity,
-then the check order. Groups are listed by severity, then in the same order, so the first finding of a report
-names the mistake where the audit could name it. Importing this module is cheap (no torch).
+and a precision finding that names the operation at fault with its fix (the regime training meets first: bf16 at
+|x| ~ 7 where float32 needs |x| > 16); a guessed cause (a cap, data `capped`) next, a measured disagreement last
+(MEASURED); then the higher severity, then the check order. Groups are listed by severity, then in the same
+order, so the first finding of a report names the mistake where the audit could name it. Importing this module is
+cheap (no torch).
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ MEASURED = frozenset({"LC101", "LC201", "LC202", "LC203", "LC302", "LC303", "LC3
                       "LC602", "LC604", "LC606", "LC705", "LC801", "LC802", "LC803"})
 GRADIENT_COMPARED = frozenset({"LC302", "LC303", "LC304"})
 WRONG_VALUE = frozenset({"LC101", "LC102", "LC103", "LC201", "LC202"})  # the value (or its extremes) is wrong
+REGIMES = {"stability": "float32 at extreme inputs", "precision": "bf16/fp16"}  # where an operation fails, by family
 LABEL_ENDS = (" the candidate", " candidate ", " the loss is ", ": ")  # where a message's "where" clause ends
 MAX_LABEL = 80
 
@@ -57,8 +63,13 @@ class Group:
 
     @property
     def cause(self) -> str:
-        """What the group is about, in a few words: the named mistake, else the headline's title."""
-        return named(self.headline) or self.headline.title
+        """What the group is about, in a few words: the named mistake, else the operation at fault and the regimes
+        it fails in ("log of a probability: float32 at extreme inputs and bf16/fp16"), else the headline's title."""
+        operation = self.headline.data.get("operation")
+        if named(self.headline) or not operation:
+            return named(self.headline) or self.headline.title
+        regimes = [REGIMES[f] for f in dict.fromkeys(f.family for f in self.findings) if f in REGIMES]
+        return f"{operation}: {' and '.join(regimes)}" if regimes else operation
 
 
 def named(finding) -> str | None:
@@ -68,10 +79,12 @@ def named(finding) -> str | None:
 
 
 def tier(finding) -> int:
-    """How much a finding says about its cause: 0 names it (a variant, a definite behaviour), 1 guesses it (a cap),
-    2 only measures a disagreement."""
+    """How much a finding says about its cause: 0 names it (a variant, a definite behaviour, the operation a
+    precision finding traced), 1 guesses it (a cap), 2 only measures a disagreement."""
     if finding.data.get("variant") or finding.data.get("matches_id"):
         return 0
+    if finding.family == "precision" and finding.data.get("operation"):
+        return 0  # the traced operation and its fix, in the regime training meets first
     if named(finding) or finding.data.get("capped"):
         return 1
     return 2 if finding.code in MEASURED else 0
@@ -135,6 +148,7 @@ def group_findings(findings) -> list[Group]:
         keys = [("code", f.code, f.severity)]
         keys += [("named", named(f))] if named(f) else []
         keys += [("numbers", _numbers(f))] if _numbers(f) else []
+        keys += [("operation", f.data["operation"])] if f.data.get("operation") else []
         for key in keys:
             join(first.setdefault(key, i), i)
     factors = [(i, _factor(f)) for i, f in enumerate(findings)]

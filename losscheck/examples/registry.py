@@ -29,6 +29,7 @@ SUITES = {
              "naming the form) and broken twins in the same form (still an error)",
 }
 NEEDS = ("cuda",)
+RAW_RUN = "on raw "  # how a precision finding of a raw half run says where it ran ("on raw float16 inputs")
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ class Example:
     @property
     def opt_in(self) -> dict:
         """The opt-in check families its audit needs (AuditOptions fields): the precision family for an expected
-        LC8 code, the compile family for an LC9 code (LC905, "compile hides the bug", with inductor)."""
+        LC8 code (with its raw half inputs, precision_raw, where the words expected are a raw run's: "on raw
+        float16"), the compile family for an LC9 code (LC905, "compile hides the bug", with inductor)."""
         wanted = {"precision": "LC8", "compile": "LC9", "inductor": "LC905"}
-        return {option: True for option, prefix in wanted.items() if any(c.startswith(prefix) for c in self.expect)}
+        options = {option: True for option, prefix in wanted.items() if any(c.startswith(prefix) for c in self.expect)}
+        raw = any(c.startswith("LC8") and RAW_RUN in words for c, words in self.expect.items())
+        return {**options, "precision_raw": True} if raw else options
 
     @property
     def defect(self) -> str:

@@ -51,6 +51,7 @@ class Context:
     max_examples: int
     ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
     precision: bool = False   # --precision: the precision family runs (opt-in: it costs more than a default family may)
+    precision_raw: bool = False  # --precision-raw: the precision family with its raw half inputs (autocast too)
     compile: bool = False     # --compile: the compile family runs (aot_eager per example)
     inductor: bool = False    # --inductor: with --compile, inductor once per loss (a cold compile: about 20 s)
     fullgraph: bool = False   # --fullgraph: a graph break is a warning, not info

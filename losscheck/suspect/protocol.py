@@ -178,7 +178,8 @@ class UnderAutocast:
     """The outcomes of an Autocast request's runs, in its order: each a dict with `error` (the failure's text, or
     None), `value` (the result as float64, a wire dict) and `grads` (the gradients of the inputs at grad_args as
     float64 wire dicts, unscaled; None where unused), `scale` (the loss scale the gradients were taken at), `in_half` (the watched operations that ran in bf16/fp16)
-    and `first_non_finite` (the first operation whose result was inf/nan from finite arguments, or None)."""
+    and `first_non_finite` (the first operation whose result was inf/nan from finite arguments, or None), and the
+    same in any dtype: `ran` (the watched operations that ran) and `first_non_finite_any` (a float32 run's too)."""
 
     outcomes: list
     error: str = ""

@@ -23,8 +23,9 @@ UPCAST = ("softmax", "log_softmax")  # in CUDA's autocast float32 list, not in C
 
 
 def _watch(autocast: bool):
-    """A torch function mode that records which watched operations ran in half precision, and the first
-    operation whose result is inf/nan while its tensor arguments are finite (the operation at fault); it runs the
+    """A torch function mode that records which watched operations ran (`ran`) and which in half precision
+    (`low`), and the first operation whose result is inf/nan while its tensor arguments are finite (the operation at
+    fault): `first` among the half results, `first_any` in any dtype (a float32 run at extreme inputs); it runs the
     UPCAST operations of a half tensor in float32 (their result float32 under `autocast`, else rounded back)."""
     import torch
     from torch.overrides import TorchFunctionMode
@@ -32,7 +33,7 @@ def _watch(autocast: bool):
     class Watch(TorchFunctionMode):
         def __init__(self):
             super().__init__()
-            self.low, self.first = [], None
+            self.low, self.ran, self.first, self.first_any = [], [], None, None
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             name = getattr(func, "__name__", str(func)).strip("_")
@@ -41,12 +42,17 @@ def _watch(autocast: bool):
                 out = func(args[0].float(), *args[1:], **(kwargs or {}))
                 return out if autocast or not isinstance(out, torch.Tensor) else out.to(low)
             out = func(*args, **(kwargs or {}))
-            if isinstance(out, torch.Tensor) and out.dtype in (torch.float16, torch.bfloat16):
-                if name in WATCHED and name not in self.low:
-                    self.low.append(name)
-                if self.first is None and not bool(torch.isfinite(out).all()) and all(
+            if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+                return out
+            half = out.dtype in (torch.float16, torch.bfloat16)
+            for seen, counts in ((self.ran, True), (self.low, half)):
+                if counts and name in WATCHED and name not in seen:
+                    seen.append(name)
+            if self.first is None or self.first_any is None:
+                if not bool(torch.isfinite(out).all()) and all(
                         bool(torch.isfinite(a).all()) for a in args if isinstance(a, torch.Tensor)):
-                    self.first = name
+                    self.first_any = self.first_any or name
+                    self.first = self.first or (name if half else None)
             return out
 
     return Watch()
@@ -76,7 +82,8 @@ def _one(candidate, caller, spec: dict, grad_args: tuple) -> dict:
     if not isinstance(value, torch.Tensor):
         return {"error": f"the loss returned a {type(value).__name__}, not a tensor"}
     outcome = {"error": None, "value": wire.encode_tensor(value.detach().double()), "grads": [], "scale": None,
-               "in_half": watch.low, "first_non_finite": watch.first}
+               "in_half": watch.low, "first_non_finite": watch.first, "ran": watch.ran,
+               "first_non_finite_any": watch.first_any}
     wanted = [inputs[i] for i in grad_args]
     if not value.requires_grad or not wanted:
         return outcome
