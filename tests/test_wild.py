@@ -28,7 +28,8 @@ GALLERY = [("SigmoidThenCrossEntropy", "cross_entropy"), ("PosWeightFocal", "foc
            ("arcface_paper_formula", "arcface"), ("asl_swapped_focusing", "asymmetric"), ("ssim_box_window", "ssim"),
            ("si_sdr_projected_on_estimate", "si_sdr"), ("ciou_alpha_with_gradient", "ciou"),
            ("ChunkMeanCrossEntropy", "cross_entropy"), ("FloorChunksCrossEntropy", "cross_entropy"),
-           ("NaiveFocal", "focal"), ("SigmoidClampBCE", "bce_with_logits"), ("UnshiftedSoftmaxCE", "cross_entropy")]
+           ("NaiveFocal", "focal"), ("SigmoidClampBCE", "bce_with_logits"), ("UnshiftedSoftmaxCE", "cross_entropy"),
+           ("z_loss_over_batch", "z_loss"), ("dpo_beta_twice", "dpo")]
 
 
 def test_every_example_is_listed():

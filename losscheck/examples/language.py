@@ -17,6 +17,7 @@ from losscheck.examples.registry import example
 
 
 # -- a defect and a correct twin each (tests/test_catalogue.py) ------------------------------------------------------
+@example("z_loss", suite="wild")
 @example("z_loss", suite="catalogue")
 def correct_z_loss(logits, z_loss=1e-4, reduction="mean"):
     """Correct twin (z_loss): t5x's cross_entropy_with_logits z-loss term, z_loss · log_z², averaged over tokens."""
@@ -26,6 +27,7 @@ def correct_z_loss(logits, z_loss=1e-4, reduction="mean"):
 
 @example("z_loss", expect="LC102", variant="normaliser over the batch axis", twin="correct_z_loss",
          suite="catalogue")
+@example("z_loss", expect={"LC102": "normaliser over the batch axis"}, twin="correct_z_loss", gallery=49, suite="wild")
 def z_loss_over_batch(logits, z_loss=1e-4, reduction="mean"):
     """Defect: logsumexp over dim 0 (the batch) where the softmax normaliser runs over the vocabulary."""
     return reduce(z_loss * torch.logsumexp(logits, dim=0).square(), reduction)
@@ -350,6 +352,7 @@ def dpo_swapped(policy_chosen_logps, policy_rejected_logps, reference_chosen_log
 
 
 @example("dpo", expect="LC102", variant="beta applied twice", suite="variants")
+@example("dpo", expect={"LC102": "beta applied twice"}, twin="CorrectDPO", gallery=50, suite="wild")
 def dpo_beta_twice(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps,
                    beta=0.1):
     """β applied to the log-ratios and again to their difference."""
