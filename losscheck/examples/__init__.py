@@ -11,7 +11,7 @@ Why the whole corpus is here, in the installed package, and not under tests/: th
 must import its examples from the installed package, and splitting a family between the package and tests/
 would make two corpora again. Here a defect, its correct twin and the variants of its id sit side by side; any
 reproducer imports them in a fresh interpreter with no test folder on sys.path; and one registry serves every
-reader. The price: the package ships about 240 small losses, a few of which hang or exit on purpose (the
+reader. The price: the package ships about 440 small losses, a few of which hang or exit on purpose (the
 LC706 fixtures). They are examples to audit, never code to use.
 """
 from losscheck.examples.registry import gallery
