@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.flattened_chunks import FlattenedChunksCrossEntropy, FlattenedChunksPaddingCounted
 from losscheck import audit
 from losscheck.checks.registry import SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
 from losscheck.diagnosis.grouping import group_findings
@@ -147,6 +148,19 @@ def test_a_chunked_cross_entropy_is_found_and_audited_in_its_layout():
     assert whole and all(c.status == "skip" and c.detail == WHOLE_TENSORS_ONLY for c in whole)
     builtin = audit("torch.nn.CrossEntropyLoss", max_examples=5, precision=True)
     assert all(c.detail != WHOLE_TENSORS_ONLY for c in builtin.checks)
+
+
+def test_a_chunked_loss_that_flattens_each_chunk_is_judged_on_class_indices_only():
+    """flatten(0, 1) runs on (N, C) probability targets handed over as one chunk, with values that are no cross
+    entropy of them: before the class-last domains drew class indices only, the correct loss was red there (LC101,
+    LC202, LC303, LC405, LC502, LC504 errors). Now it exits 0, and its twin that counts the padding is still named."""
+    result = audit(FlattenedChunksCrossEntropy, as_="cross_entropy", max_examples=20)
+    assert result.conventions["class_axis"] == "last_chunked" and result.exit_code() == 0
+    assert [f.code for f in result.findings if f.severity != "info"] == ["LC103"]
+    broken = audit(FlattenedChunksPaddingCounted, as_="cross_entropy", max_examples=20)
+    assert broken.exit_code() == 1
+    assert any(f.code == "LC102" and f.data.get("variant") == "ignored targets in the denominator"
+               for f in broken.findings)
 
 
 @pytest.mark.ddp

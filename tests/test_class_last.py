@@ -6,6 +6,8 @@ import numpy as np
 
 from losscheck import audit
 from losscheck.examples.classification import LanguageModelCrossEntropy, SequenceMeanCrossEntropy
+from losscheck.diagnosis.conventions import declare
+from losscheck.specs import SPECS
 from losscheck.specs.classification import IGNORE_INDEX, classes_last
 
 
@@ -16,10 +18,17 @@ def test_spatial_draws_become_padded_token_sequences_and_flat_ones_stay():
     assert tokens.shape == (3, 4, 4) and labels.shape == (3, 4)
     assert np.array_equal(tokens[1, 2], x[1, :, 1, 0])  # position (h=1, w=0) of sample 1, its C logits last
     assert [int(np.sum(row == IGNORE_INDEX)) for row in labels] == [0, 1, 2]  # sequence i padded at its last i
-    p = np.full(x.shape, 0.25)
-    assert classes_last((x, p))[1].shape == (3, 4, 4)
     flat = (np.zeros((2, 3)), np.array([0, 2]))
     assert all(a is b or np.array_equal(a, b) for a, b in zip(classes_last(flat), flat))
+
+
+def test_language_model_layouts_draw_class_indices_only():
+    """Language-model code takes labels (B, T): in the class-last domains only class indices are drawn, so a loss
+    that flattens (B, T) is never shown (N, C) probability targets it would take as one unbatched row."""
+    spec = SPECS["cross_entropy"]
+    assert spec.target_formats == ("indices", "probabilities")
+    for value in ("last", "last_chunked"):
+        assert declare(spec, {"class_axis": value})[0].target_formats == ("indices",)
 
 
 def test_a_language_model_cross_entropy_is_audited_in_its_own_layout():

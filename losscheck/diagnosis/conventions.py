@@ -40,6 +40,9 @@ class Option:
     # With `inputs`: the candidate takes one of those inputs as a list of chunks (losscheck.judge.chunks.Chunked),
     # a layout of its own that the probe tries after the whole tensor.
     chunked: Chunked | None = None
+    # With `inputs`: the target formats the definition takes in that domain, where it names fewer than the
+    # catalogue's (language-model code takes class-index labels (B, T): no probability targets there).
+    target_formats: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def _in_domain(spec, chosen: dict) -> dict:
     if not maps:
         return {}
     chunked = next((o.chunked for o in options if o.chunked), None)
+    formats = next((o.target_formats for o in options if o.target_formats), spec.target_formats)
 
     def mapped(inputs):
         for f in maps:
@@ -112,7 +116,8 @@ def _in_domain(spec, chosen: dict) -> dict:
     def edge_cases():
         return [(label, mapped(inputs)) for label, inputs in spec.edge_cases()]
 
-    return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None, "chunked": chunked}
+    return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None, "chunked": chunked,
+            "target_formats": tuple(f for f in spec.target_formats if f in formats)}
 
 
 def reference_under(spec, chosen: dict):

@@ -254,17 +254,15 @@ def classes_last(inputs):
     """The catalogue's (logits, target) with the classes on the last axis, as language-model code writes them.
 
     (N, C) stays; the spatial draws (N, C, H, W) and (N, C, D, H, W) become token sequences (N, T, C), T = H·W
-    (D·H·W), with labels (N, T) (probability targets (N, T, C)). Sequence i > 0 is padded with ignore_index
-    (-100) at its last min(i, T - 1) positions, so sequences keep unequal numbers of tokens, as padded batches
-    do (a mean per sequence is then not the mean per token).
+    (D·H·W), with labels (N, T), class indices only, as language-model code takes them (the options' target
+    formats). Sequence i > 0 is padded with ignore_index (-100) at its last min(i, T - 1) positions, so sequences
+    keep unequal numbers of tokens, as padded batches do (a mean per sequence is then not the mean per token).
     """
     x, t = (np.asarray(a) for a in inputs)
     if x.ndim < 3:
         return x, t
     n, c = x.shape[:2]
     tokens = np.moveaxis(x, 1, -1).reshape(n, -1, c)
-    if t.shape == x.shape:
-        return tokens, np.moveaxis(t, 1, -1).reshape(n, -1, c)
     labels = t.reshape(n, -1).copy()
     for i in range(1, n):
         pad = min(i, labels.shape[1] - 1)
@@ -284,13 +282,13 @@ CROSS_ENTROPY_CONVENTIONS = (
                        "language-model code writes it (F.cross_entropy(logits.view(-1, V), labels.view(-1))); the "
                        "audit shows it the catalogue's spatial draws as padded token sequences (N, H·W, C)",
                        "transformers, nanoGPT and most language-model training loops", {"class_axis": -1},
-                       inputs=classes_last),
+                       inputs=classes_last, target_formats=("indices",)),
         "last_chunked": Option("takes the classes on the last axis and the logits (B, T, V) as a list of chunks "
                                "along T (labels (B, T) whole, already shifted), as memory-saving language-model code "
                                "does: the audit hands it torch.split(logits, size, dim=1) of the padded token "
                                "sequences, size from 1 to T, and gathers every chunk's gradient",
                                "chunked-loss and cut cross entropy training loops (Liger-style)", {"class_axis": -1},
-                               inputs=classes_last, chunked=CHUNKED)}),
+                               inputs=classes_last, chunked=CHUNKED, target_formats=("indices",))}),
 )
 
 
