@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.flattened_chunks import FlattenedChunksCrossEntropy, FlattenedChunksPaddingCounted
+from fixtures.flattened_tokens import FlattenedChunksCrossEntropy, FlattenedChunksPaddingCounted
 from losscheck import audit
 from losscheck.checks.registry import SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
 from losscheck.diagnosis.grouping import group_findings

@@ -49,7 +49,7 @@ def probe(ctx) -> Evidence:
     """
     probed, failures, agrees, lost, calls = _try_layouts(ctx)
     domain = None
-    if not set(ctx.spec.required) & _taken(probed) and not lost and ctx.caller.hung is None:
+    if _rejects_the_domain(ctx.spec, probed, agrees) and not lost and ctx.caller.hung is None:
         record, domain, tried = _other_domain(ctx, failures)
         calls += tried
         if domain is not None:
@@ -71,6 +71,22 @@ def probe(ctx) -> Evidence:
 def _taken(probed) -> set:
     """The layouts where some target format ran on every probe call."""
     return {layout for layout, outcomes in probed.items() if "accepted" in outcomes.values()}
+
+
+def _rejects_the_domain(spec, probed, agrees) -> bool:
+    """Whether the candidate rejects the catalogue's input domain, so the spec's other domains are tried: it raises
+    (on some call) on every required layout, or its primary target format does and what runs on a required layout
+    disagrees with the reference there (a language model's loss that flattens (B, T) with flatten(0, 1) takes
+    (N, C) probability targets as one unbatched row of N·C logits: it runs, but on no input it was written for)."""
+    taken = set(spec.required) & _taken(probed)
+    primary = spec.target_formats[0]
+
+    def runs_primary(layout):
+        outcome = probed[layout].get(primary, "")
+        return outcome == "accepted" or outcome.startswith(PARTLY)
+
+    return not any(runs_primary(layout) or agrees.get((layout, target_format)) is not False
+                   for layout in taken for target_format, outcome in probed[layout].items() if outcome == "accepted")
 
 
 def _other_domain(ctx, failures):
@@ -186,11 +202,13 @@ def _mark_disagreeing(spec, probed, agrees) -> None:
     """Mark as DISAGREES the running pairs whose values are wrong where the primary pair's are right: a target view
     that disagrees (broadcast, not understood), and a layout other than the primary one (e.g. (N, C, H, W) fed to
     a loss written for (N, C)). Where the primary pair disagrees too, values say nothing about the contract (the
-    candidate may follow a convention the value check names later), so only views are judged, as before."""
+    candidate may follow a convention the value check names later), so only views are judged, as before; so it is
+    in a domain that shows every layout in one form (LossSpec.one_form: there a layout that disagrees holds wrong
+    values, which the value check names)."""
     primary = next(((layout, target_format) for layout in spec.layouts for target_format in spec.target_formats
                     if target_format not in spec.target_views
                     and probed.get(layout, {}).get(target_format) == "accepted"), None)
-    right = primary is not None and agrees.get(primary) is True
+    right = primary is not None and agrees.get(primary) is True and not spec.one_form
     for (layout, target_format), agree in agrees.items():
         view = target_format in spec.target_views
         if agree is False and (view or (right and layout != primary[0])):

@@ -43,6 +43,10 @@ class Option:
     # With `inputs`: the target formats the definition takes in that domain, where it names fewer than the
     # catalogue's (language-model code takes class-index labels (B, T): no probability targets there).
     target_formats: tuple | None = None
+    # With `inputs`: every layout reaches the candidate in one form (the class-last domain's token sequences
+    # (B, T, V), whatever the catalogue drew), so a layout whose values disagree holds wrong values, not a
+    # contract of its own: the probe does not set it aside as DISAGREES (LossSpec.one_form).
+    one_form: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ def domains(spec, fixed: dict) -> list:
 
 
 def _in_domain(spec, chosen: dict) -> dict:
-    """The spec's draw and edge cases mapped into the chosen input domain, and the input it takes in chunks there if
-    any ({} under the catalogue's own)."""
+    """The spec's draw and edge cases mapped into the chosen input domain, the input it takes in chunks there if
+    any, its target formats there and whether every layout reaches the candidate in one form ({} under the
+    catalogue's own)."""
     options = [c.options[chosen[c.name]] for c in spec.conventions]
     maps = [o.inputs for o in options if o.inputs]
     if not maps:
@@ -117,6 +122,7 @@ def _in_domain(spec, chosen: dict) -> dict:
         return [(label, mapped(inputs)) for label, inputs in spec.edge_cases()]
 
     return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None, "chunked": chunked,
+            "one_form": any(o.one_form for o in options),
             "target_formats": tuple(f for f in spec.target_formats if f in formats)}
 
 

@@ -103,3 +103,11 @@ class AuditState:
     def layout_order(self) -> tuple:
         """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
         return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))
+
+    def drawn_layouts(self) -> tuple:
+        """The layouts a check draws from unless it names its own: the default layout, or every accepted one where
+        every layout reaches the candidate in one form (LossSpec.one_form: the class-last domain's token
+        sequences, where only the longer ones hold padding)."""
+        if self.spec.one_form and self.layouts:
+            return self.layouts
+        return self.layout_order()[:1]

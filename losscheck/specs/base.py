@@ -111,6 +111,9 @@ class LossSpec:
     # The input the candidate takes as a list of chunks along T, and that axis (losscheck.judge.chunks.Chunked), set
     # by a convention option that says so (Option.chunked: cross_entropy's class_axis=last_chunked); None: tensors.
     chunked: Any = None
+    # Every layout reaches the candidate in one form (set by an input domain, Option.one_form): the probe judges a
+    # layout that disagrees by its values, never as a contract the candidate does not keep.
+    one_form: bool = False
     batch_axes: tuple | None = None  # per input: its batch axis, None if not batched (default: axis 0 of every input)
     # For a loss whose 'mean' is over items that can be masked or unevenly spread over a batch (targets kept by
     # ignore_index, class-weighted targets, a language model's kept tokens): (inputs, params) -> one weight per

@@ -253,13 +253,16 @@ CROSS_ENTROPY_VARIANTS = (
 def classes_last(inputs):
     """The catalogue's (logits, target) with the classes on the last axis, as language-model code writes them.
 
-    (N, C) stays; the spatial draws (N, C, H, W) and (N, C, D, H, W) become token sequences (N, T, C), T = H·W
-    (D·H·W), with labels (N, T), class indices only, as language-model code takes them (the options' target
-    formats). Sequence i > 0 is padded with ignore_index (-100) at its last min(i, T - 1) positions, so sequences
-    keep unequal numbers of tokens, as padded batches do (a mean per sequence is then not the mean per token).
+    Every draw becomes token sequences (B, T, C) with labels (B, T), class indices only, as language-model code
+    takes them (the options' target formats): (N, C) becomes N sequences of one token (N, 1, C), and the spatial
+    draws (N, C, H, W) and (N, C, D, H, W) become (N, T, C), T = H·W (D·H·W), so a loss that unpacks
+    `B, T, V = logits.shape` or flattens (B, T) with flatten(0, 1) takes every batched layout in one form. Sequence
+    i > 0 is padded with ignore_index (-100) at its last min(i, T - 1) positions, so sequences keep unequal numbers
+    of tokens, as padded batches do (a mean per sequence is then not the mean per token). The unbatched (C,)
+    stays: language-model code has no form for it.
     """
     x, t = (np.asarray(a) for a in inputs)
-    if x.ndim < 3:
+    if x.ndim < 2:
         return x, t
     n, c = x.shape[:2]
     tokens = np.moveaxis(x, 1, -1).reshape(n, -1, c)
@@ -280,15 +283,16 @@ CROSS_ENTROPY_CONVENTIONS = (
         "1": Option("takes the classes on dim 1: (N, C) or (N, C, d1, ...)", "torch"),
         "last": Option("takes the classes on the last axis: logits (B, T, V) and labels (B, T) already shifted, as "
                        "language-model code writes it (F.cross_entropy(logits.view(-1, V), labels.view(-1))); the "
-                       "audit shows it the catalogue's spatial draws as padded token sequences (N, H·W, C)",
+                       "audit shows it the catalogue's draws as token sequences: (N, C) as (N, 1, C), spatial draws "
+                       "as padded (N, H·W, C)",
                        "transformers, nanoGPT and most language-model training loops", {"class_axis": -1},
-                       inputs=classes_last, target_formats=("indices",)),
+                       inputs=classes_last, target_formats=("indices",), one_form=True),
         "last_chunked": Option("takes the classes on the last axis and the logits (B, T, V) as a list of chunks "
                                "along T (labels (B, T) whole, already shifted), as memory-saving language-model code "
                                "does: the audit hands it torch.split(logits, size, dim=1) of the padded token "
                                "sequences, size from 1 to T, and gathers every chunk's gradient",
                                "chunked-loss and cut cross entropy training loops (Liger-style)", {"class_axis": -1},
-                               inputs=classes_last, chunked=CHUNKED, target_formats=("indices",))}),
+                               inputs=classes_last, chunked=CHUNKED, target_formats=("indices",), one_form=True)}),
 )
 
 
