@@ -267,6 +267,10 @@ _define_setting("ddp", default=0, metavar="N", offered_by=("audit",), validator=
 _define_setting("precision", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
                 validator=_flag, config_types=(bool,),
                 help="also run the precision family: the loss in bf16 and fp16 under CPU autocast")
+_define_setting("precision_screen", default=True, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
+                validator=_flag, config_types=(bool,), flag="--no-precision-screen",
+                help="skip the precision screen that runs by default: the loss under bf16 and fp16 CPU autocast on a "
+                     "few examples, its findings warnings at most (--precision runs it in full, its findings errors)")
 _define_setting("precision_raw", default=False, metavar=None, offered_by=("audit", "ci", "report", "pytest"),
                 validator=_flag, config_types=(bool,),
                 help="also run the precision family on raw bf16 and fp16 inputs without autocast, as FSDP's mixed "

@@ -33,7 +33,8 @@ def test_defaults_and_merging():
     kwargs = first.audit_kwargs(max_examples=2, seed=9)
     assert kwargs == {"as_": "focal", "init": {"gamma": 2.0}, "conventions": {"alpha_form": "positives"},
                       "select": ["LC2", "LC301"], "ignore": ["LC605", "LC501"], "max_examples": 2, "timeout": 5.0,
-                      "seed": 9, "isolate": False, "ddp": 2, "precision": False, "precision_raw": False, "compile": False,
+                      "seed": 9, "isolate": False, "ddp": 2, "precision": False, "precision_screen": True,
+                      "precision_raw": False, "compile": False,
                       "inductor": False, "fullgraph": False, "memory_limit": default_memory_limit()}
     assert from_table({"loss": [{"target": "a:b"}]}).losses[0].audit_kwargs()["ddp"] == 0  # 0: off
     empty = from_table({})
@@ -149,6 +150,7 @@ def test_assert_ok_message():
 WRONG_TYPE = {"seed": ("3", "an integer"), "max-examples": ("3", "an integer"), "timeout": ("10", "a number"),
               "ddp": ("2", "an integer"), "select": (3, "codes or prefixes"), "ignore": (3, "codes or prefixes"),
               "isolation": (1, "true or false"), "precision": (1, "true or false"),
+              "precision-screen": (1, "true or false"),
               "precision-raw": (1, "true or false"),
               "compile": (1, "true or false"), "inductor": (1, "true or false"), "fullgraph": (1, "true or false"), "memory-limit": (4.5 * 2**30, "a size"),
               "fail-on": (["error"], '"error" or "warning"')}

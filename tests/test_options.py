@@ -135,8 +135,9 @@ def test_audit_kwargs_are_the_keywords_of_audit():
 
     kwargs = AuditOptions(select="LC2", memory_limit="2G").audit_kwargs()
     assert kwargs == {"seed": 0, "max_examples": 30, "timeout": 10.0, "select": ["LC2"], "ignore": [],
-                      "isolate": True, "ddp": 0, "precision": False, "precision_raw": False, "compile": False,
-                      "inductor": False, "fullgraph": False, "memory_limit": 2 * G}
+                      "isolate": True, "ddp": 0, "precision": False, "precision_screen": True,
+                      "precision_raw": False, "compile": False, "inductor": False, "fullgraph": False,
+                      "memory_limit": 2 * G}
     params = inspect.signature(audit).parameters.values()
     assert any(p.kind == p.VAR_KEYWORD for p in params)  # audit(**options) builds AuditOptions from them
 
@@ -175,6 +176,7 @@ SAMPLES = {
     "isolate": (None, False, False),
     "ddp": ("2", 2, 2),
     "precision": (None, True, True),
+    "precision_screen": (None, False, False),
     "precision_raw": (None, True, True),
     "compile": (None, True, True),
     "inductor": (None, True, True),

@@ -14,6 +14,7 @@ from losscheck import audit
 from losscheck.checks.precision import (ERROR_UNITS, LARGE, WARNING_UNITS, grade, on_raw_half, perturbed,
                                         rounded_as_trained, tiled, tileable, under_autocast)
 from losscheck.examples.classification import CorrectFocal, NaiveFocal
+from losscheck.examples.regression import CorrectMSE, HalfSumSquares
 from losscheck.examples.registry import Example
 from losscheck.judge.cases import Case
 from losscheck.specs import SPECS
@@ -159,14 +160,32 @@ def test_precision_alone_runs_autocast_only_and_leaves_a_loss_wrong_only_on_raw_
     result = audit(SumOverCount, as_="mse", max_examples=8, precision=True)
     assert [c.name for c in result.checks if c.family == "precision"] == ["precision.autocast"]
     assert [f.code for f in result.findings if f.family == "precision"] == []
-    assert not [c for c in audit(SumOverCount, as_="mse", max_examples=8).checks if c.family == "precision"]
+    unscreened = audit(SumOverCount, as_="mse", max_examples=8, precision_screen=False)
+    assert not [c for c in unscreened.checks if c.family == "precision"]
 
 
-@pytest.mark.parametrize("precision, precision_raw, runs", [
-    (False, False, []), (True, False, ["autocast"]), (False, True, ["autocast", "raw"]),
-    (True, True, ["autocast", "raw"])])
-def test_raw_half_inputs_are_their_own_option_that_implies_autocast(precision, precision_raw, runs):
-    ctx = SimpleNamespace(precision=precision, precision_raw=precision_raw)
+@pytest.mark.slow
+@pytest.mark.parametrize("candidate, loss_id", [(NaiveFocal, "focal"), (HalfSumSquares, "mse")])
+def test_the_default_audit_screens_precision_and_warns_where_precision_errs(candidate, loss_id):
+    """Without --precision, precision.autocast runs a few examples and its findings are warnings: a loss wrong only
+    in low precision (an fp16 sum of squares that overflows, correct in float32) is seen by the default audit
+    without turning a loss that CUDA's wider autocast may run well red; --precision makes the same finding an
+    error."""
+    screened = audit(candidate, as_=loss_id, max_examples=8)
+    found = [f for f in screened.findings if f.family == "precision"]
+    assert found and all(f.severity == "warning" and "--precision runs the family in full" in f.message
+                         for f in found)
+    full = audit(candidate, as_=loss_id, max_examples=8, precision=True)
+    assert any(f.family == "precision" and f.severity == "error" for f in full.findings)
+    twin = audit(CorrectMSE, as_="mse", max_examples=8)
+    assert [c.status for c in twin.checks if c.family == "precision"] == ["pass"]
+
+
+@pytest.mark.parametrize("precision, precision_raw, screen, runs", [
+    (False, False, False, []), (False, False, True, ["autocast"]), (True, False, False, ["autocast"]),
+    (False, True, False, ["autocast", "raw"]), (True, True, True, ["autocast", "raw"])])
+def test_raw_half_inputs_are_their_own_option_that_implies_autocast(precision, precision_raw, screen, runs):
+    ctx = SimpleNamespace(precision=precision, precision_raw=precision_raw, precision_screen=screen)
     ran = [name for name, check in (("autocast", under_autocast), ("raw", on_raw_half)) if check.only_if(ctx)]
     assert ran == runs
 

@@ -1,8 +1,9 @@
 """precision: the loss as mixed-precision training runs it: bf16 and fp16, under CPU autocast and on raw half inputs.
 
-Two checks: precision.autocast (with --precision, or --precision-raw) rounds the inputs that get a gradient (the
-model's outputs) to the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and
-runs the candidate under `torch.autocast("cpu", dtype)`; precision.raw (only with --precision-raw: it doubles the
+Two checks: precision.autocast (in full with --precision, or --precision-raw; otherwise as the default audit's
+screen, `screened`: a few examples, warnings at most) rounds the inputs that get a gradient (the model's outputs) to
+the low dtype and keeps the others (targets, weights) float32, as a training step feeds them, and runs the candidate
+under `torch.autocast("cpu", dtype)`; precision.raw (only with --precision-raw: it doubles the
 family's cost) rounds every float input and runs it without autocast, as FSDP's mixed precision feeds a loss. Both run
 in the worker (losscheck.suspect.ops.autocast, which runs softmax and log_softmax in float32 as CUDA does) beside the
 candidate's float32 and float64 runs on the same rounded values. The float64 reference on those values is the truth,
@@ -45,6 +46,7 @@ bf16 and fp16): every torch built-in stays at or below 1.6 units (but SoftMargin
 WARNING_UNITS a warning, above ERROR_UNITS an error."""
 FLOOR = 1e-6        # an absolute error below u·1e-6 is noise for any loss (a loss of exactly 0, say)
 LARGE = 2 ** 16     # elements a large-reduction case reaches: an fp16 sum of squares overflows past 65,504/mean²
+SCREEN_EXAMPLES = 6  # per dtype in the default audit's screen (the first a large reduction where one is affordable)
 PERTURBATIONS = 3   # antithetic pairs of random-sign relative-u perturbations that measure S (a kink between two
                     # inputs is crossed unless every pair moves both the same way: 1 in 2**3)
 
@@ -146,10 +148,21 @@ def error(got, want) -> float:
     return float(np.max(np.abs(got - want))) if got.size else 0.0
 
 
-@register("precision.autocast", "precision", only_if=lambda ctx: ctx.precision or ctx.precision_raw)
+@register("precision.autocast", "precision",
+          only_if=lambda ctx: ctx.precision or ctx.precision_raw or ctx.precision_screen)
 def under_autocast(ctx) -> Evidence:
-    """The loss under bf16 and fp16 CPU autocast (half inputs, softmax and log_softmax upcast as CUDA does)."""
+    """The loss under bf16 and fp16 CPU autocast (half inputs, softmax and log_softmax upcast as CUDA does): in
+    full with --precision, else as the default audit's screen (`screened`)."""
     return mixed_precision(ctx, raw=False)
+
+
+def screened(ctx) -> bool:
+    """Whether the precision family runs as the default audit's screen: without --precision (or --precision-raw),
+    precision.autocast runs SCREEN_EXAMPLES examples per dtype and its findings are warnings at most. CPU autocast
+    keeps exp, log, pow and sums in the input's dtype where CUDA's runs them in float32, so a loss written for CUDA
+    autocast can fail here and train well there: a correct library loss must not turn red for it unless the user
+    asks for the family (where every finding says how to see it in full)."""
+    return not (ctx.precision or ctx.precision_raw)
 
 
 @register("precision.raw", "precision", only_if=lambda ctx: ctx.precision_raw)
@@ -163,6 +176,10 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
     """Draw cases per dtype, run the candidate as `raw` says, grade loss and gradient (LC801-LC803)."""
     grad_args = tuple(ctx.spec.grad_args)
     mode = "on raw half inputs" if raw else "under autocast"
+    screen = screened(ctx)
+    cap = "warning" if screen else None  # the screen's findings are warnings at most
+    aside = " (the default audit's precision screen: --precision runs the family in full, where this is an error)" \
+        if screen else ""
     evidence, unsupported, worst = Evidence(), [], {}
     rng = np.random.default_rng(ctx.seed)
     for dtype in DTYPES:
@@ -175,9 +192,10 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
             reps = case.inputs[0].shape[0] // max(small.inputs[0].shape[0], 1) if large and small.inputs[0].ndim else 1
             shown = rounded_as_trained(small, dtype, grad_args, raw)  # the reproducer repeats it `reps` times
 
-            def violation(code, message, grad=False, **extra):
+            def violation(code, message, grad=False, severity=None, **extra):
                 setup, snippet = reproduction(ctx.spec.signature, dtype, reps, grad, raw)
-                return Violation(code, message, shown, dtype, setup=setup, snippet=snippet, grad=grad, **extra)
+                return Violation(code, message + aside, shown, dtype, setup=setup, snippet=snippet, grad=grad,
+                                 severity=severity or cap, **extra)
 
             want = ctx.reference(case)
             if not np.all(np.isfinite(want)) or np.any(np.abs(want) > HALF_MAX[dtype] / 4):
@@ -256,7 +274,7 @@ def mixed_precision(ctx, raw: bool) -> Evidence:
                              st.sampled_from((True, False)) if tileable(ctx.spec) else st.just(False))
         # (True first: hypothesis's first, simplest draw is a large reduction, so a few examples always try one)
         try:
-            n, v = ctx.search(strategy, prop, max_examples=max(ctx.max_examples // 4, 12))
+            n, v = ctx.search(strategy, prop, max_examples=SCREEN_EXAMPLES if screen else max(ctx.max_examples // 4, 12))
         except Skip as s:
             unsupported.append(str(s))
             continue

@@ -52,7 +52,7 @@ def extremes(ctx) -> Evidence:
     n, v = ctx.search(strategy, prop, examples=edge_cases(ctx.state))
     if v is not None and v.code in ("LC201", "LC202"):
         v = diagnose.locate_region(ctx, v)
-        if (ctx.precision or ctx.precision_raw) and "explained_by" not in v.data:
+        if (ctx.precision or ctx.precision_raw or ctx.precision_screen) and "explained_by" not in v.data:
             operation = at_fault(ctx, v.case, capped=bool(v.data.get("capped")))
             v.data.update({"operation": operation} if operation else {})
     return Evidence(n, [v] if v else [])

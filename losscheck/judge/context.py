@@ -50,7 +50,8 @@ class Context:
     seed: int           # the audit's (losscheck.options declares the defaults)
     max_examples: int
     ddp: int = 0   # --ddp: the ranks device.ddp shards across (0: off)
-    precision: bool = False   # --precision: the precision family runs (opt-in: it costs more than a default family may)
+    precision: bool = False   # --precision: the precision family runs in full, its findings errors
+    precision_screen: bool = True  # without --precision: precision.autocast on a few examples, warnings at most
     precision_raw: bool = False  # --precision-raw: the precision family with its raw half inputs (autocast too)
     compile: bool = False     # --compile: the compile family runs (aot_eager per example)
     inductor: bool = False    # --inductor: with --compile, inductor once per loss (a cold compile: about 20 s)

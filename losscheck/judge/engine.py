@@ -204,6 +204,7 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
     state = AuditState.begin(base_spec, candidate, request.conventions, request.layouts)
     ctx = Context(candidate, state, Caller(options.timeout, local=not options.isolate), options.seed,
                   options.max_examples, ddp=options.ddp, precision=options.precision,
+                  precision_screen=options.precision_screen,
                   precision_raw=options.precision_raw,
                   compile=options.compile, inductor=options.inductor, fullgraph=options.fullgraph)
     ref = state.spec.reference
