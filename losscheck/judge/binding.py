@@ -40,6 +40,9 @@ class Binding:
     # candidate names passed at every call, whatever their value: a module's forward arguments without a default
     # (open_clip ClipLoss's logit_scale), which the caller must always give
     at_call: list = field(default_factory=list)
+    # reference name -> {reference value: the candidate's word for it} where the candidate spells a value its own
+    # way (Param.spellings: torchmetrics' reduction "elementwise_mean"); defaults hold the reference's word
+    spelled: dict = field(default_factory=dict)
 
     def candidate_kwargs(self, params: dict, convert) -> dict:
         """Keyword arguments, in the candidate's names, for the parameters that differ from its defaults.
@@ -53,6 +56,8 @@ class Binding:
                                                   or _same(value, self.defaults.get(ref_name))):
                 continue
             param = self.spec.param(ref_name)
+            if isinstance(value, str):
+                value = self.spelled.get(ref_name, {}).get(value, value)
             out[cand_name] = convert(value) if param.tensor and value is not None else value
             for twin in param.linked:
                 if twin in self.candidate.parameters:
@@ -148,6 +153,11 @@ def bind(spec: LossSpec, cand: Candidate, conventions_from: dict | None = None) 
         else:
             attr = next((v for v in (cand.attribute(n) for n in p.names) if v is not None and not p.tensor), None)
             b.defaults[p.name] = p.default if attr is None or hasattr(attr, "shape") else attr
+        word = b.defaults[p.name]
+        reference_word = dict(p.spellings).get(word) if isinstance(word, str) else None
+        if reference_word is not None:  # the candidate's own word for a value: the reference's in force, its for calls
+            b.defaults[p.name] = reference_word
+            b.spelled[p.name] = {reference_word: word}
         if name is not None:
             b.names[p.name] = name
             taken.add(name)

@@ -225,11 +225,26 @@ def _judge(candidate, request: AuditRequest, options: AuditOptions, progress, t0
         c.findings = [f for f in c.findings if _keep(f.code, options.select, options.ignore)]
         if c.status == "fail" and not c.findings:
             c.status, c.detail = "pass", (c.detail + " (findings ignored)").strip()
+    result.unusable = result.unusable or unjudged(result)
     source = locate(request.target, candidate.name)
     result.source = source.to_dict() if source else None
     suppress(result, source)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+JUDGING = "value.reference"  # the check that compares the candidate's values with the reference's
+
+
+def unjudged(result: AuditResult) -> str | None:
+    """The one line of exit 2 when the audit found nothing against the candidate but could not compare it with the
+    reference either (value.reference ended in an internal error, as when the reference refused a parameter value
+    the candidate was given): not a pass, since nothing says the candidate was checked. None otherwise."""
+    judge = next((c for c in result.checks if c.name == JUDGING), None)
+    if judge is None or judge.status != "error" or result.failing("error"):
+        return None
+    return (f"{result.target} could not be judged: {judge.detail}; no finding was made against it, and none of its "
+            f"values was compared with the reference")
 
 
 def run_audit(request: AuditRequest, options: AuditOptions, *, progress=None,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 REDUCTIONS = ("none", "mean", "sum")
+# Other libraries' words for a reduction: (candidate value, the reference's) pairs (torchmetrics' "elementwise_mean")
+REDUCTION_SPELLINGS = (("elementwise_mean", "mean"),)
 
 # Layouts a spec may admit; the first one a spec lists is its default.
 LAYOUTS = {
@@ -33,7 +35,9 @@ class Param:
     `linked` names candidate parameters that must receive the same value (MONAI's smooth_nr and smooth_dr);
     `none_value` is what a candidate default of None means (focal alpha=None: no alpha weighting);
     `follows` reads the value from the drawn inputs (inputs -> value) for a parameter a user never chooses
-    (transformers' `vocab_size` is the logits' last dimension): always passed, never explored.
+    (transformers' `vocab_size` is the logits' last dimension): always passed, never explored;
+    `spellings` pairs a library's word for a value with the reference's (torchmetrics' reduction "elementwise_mean" is
+    "mean"): a candidate that uses one is handed its own word for every value the audit sets.
     """
 
     name: str
@@ -44,6 +48,7 @@ class Param:
     linked: tuple[str, ...] = ()
     none_value: Any = None
     follows: Callable | None = None
+    spellings: tuple = ()
 
     @property
     def names(self) -> tuple[str, ...]:

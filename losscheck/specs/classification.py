@@ -8,7 +8,7 @@ from scipy.special import log_softmax
 from losscheck.references import classification as ref
 from losscheck.references import embedding as embedding_ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, Advice, LossSpec, Naming, Param
+from losscheck.specs.base import REDUCTION_SPELLINGS, REDUCTIONS, Advice, LossSpec, Naming, Param
 from losscheck.specs.regression import ELEMENTWISE_LAYOUTS, REDUCTION, elementwise_shape
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.judge.chunks import Chunked
@@ -353,7 +353,7 @@ SPECS = [
         id="kl_div", family="classification", summary="KL(p || q) from log q and p; 'batchmean' is the true KL",
         naming=Naming(("kl", "kullback"), also=("kld",)),
         signature=("input", "target"), reference=ref.kl_div,
-        params=(Param("reduction", "mean", values=(*REDUCTIONS, "batchmean")),
+        params=(Param("reduction", "mean", values=(*REDUCTIONS, "batchmean"), spellings=REDUCTION_SPELLINGS),
                 Param("log_target", False, values=(False, True))),
         draw_inputs=draw_distributions, layouts=("batch", "single"), edge_cases=kl_edges,
         advice=Advice(reduction_notes={"mean": "LC404"}), variants=KL_VARIANTS,

@@ -7,7 +7,7 @@ from scipy.special import log_expit
 from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.references import generative as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, LossSpec, Naming, Param
+from losscheck.specs.base import REDUCTION_SPELLINGS, REDUCTIONS, LossSpec, Naming, Param
 from losscheck.specs.regression import REDUCTION
 from losscheck.judge.strategies import batch_size, floats, logits, size
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, sigmoid
@@ -199,7 +199,7 @@ SPECS = [
         id="uncertainty_weighting", family="generative", summary="Kendall et al.: Σ exp(-s_i)·L_i + s_i, s = log σ²",
         naming=Naming(("uncertainty", "homoscedastic", "multitask")),
         signature=("losses", "log_vars"), reference=ref.uncertainty_weighting,
-        params=(Param("reduction", "sum", values=REDUCTIONS),),
+        params=(Param("reduction", "sum", values=REDUCTIONS, spellings=REDUCTION_SPELLINGS),),
         draw_inputs=draw_task_losses, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
         edge_cases=task_edges, variants=UNCERTAINTY_VARIANTS, conventions=UNCERTAINTY_CONVENTIONS),
 ]

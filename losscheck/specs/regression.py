@@ -5,12 +5,12 @@ from hypothesis import strategies as st
 
 from losscheck.references import regression as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import REDUCTIONS, LossSpec, Naming, Param
+from losscheck.specs.base import REDUCTION_SPELLINGS, REDUCTIONS, LossSpec, Naming, Param
 from losscheck.judge.strategies import batch_size, floats, size, spatial
 from losscheck.diagnosis.variants import Variant, call, replace_input, scaled
 
 ELEMENTWISE_LAYOUTS = ("batch", "single", "no_batch", "spatial2d")
-REDUCTION = Param("reduction", "mean", values=REDUCTIONS)
+REDUCTION = Param("reduction", "mean", values=REDUCTIONS, spellings=REDUCTION_SPELLINGS)
 
 
 def elementwise_shape(draw, layout):
