@@ -143,6 +143,12 @@ PITFALLS = {p.code: p for p in [
        "A loss that starts a thread or a process and does not end it leaks one on every training step; one "
        "started at import outlives the training it serves.",
        "Join the threads and wait for the processes the loss starts before it returns; start none at import."),
+    _p("LC709", "api", "info", "refuses a parameter value",
+       "The loss raises at a value of one of its parameters that the catalogue's loss takes (MONAI's DiceCELoss "
+       "refuses reduction='none'): a loud refusal is the loss's own contract, not a silent defect, so the value is "
+       "left out of the audit and said.",
+       "Nothing, if the refusal is intended; otherwise support the value (a per-element 'none' lets a trainer mask "
+       "or weight the loss)."),
     _p("LC801", "precision", "error", "non-finite in mixed precision",
        "Trained in bf16/fp16 (under autocast, or on raw half inputs as FSDP's mixed precision feeds them) the loss "
        "or its gradient is inf or nan although the float64 reference and the float32 run are finite: the first "
@@ -249,6 +255,7 @@ EXAMPLES = {
     "LC706": "while not self.done: time.sleep(1)",
     "LC707": "return loss.item()",
     "LC708": "threading.Thread(target=self.log, args=(loss.item(),)).start()  # never joined",
+    "LC709": "if reduction not in ('mean', 'sum'): raise ValueError(reduction)  # no per-element 'none'",
     "LC801": "loss = -(1 - p) ** g * torch.log(torch.sigmoid(x))  # log(0) = -inf in bf16 at x = -30",
     "LC802": "p = torch.exp(x) / torch.exp(x).sum(1, keepdim=True)  # no max shift: bf16 CE off by 10%",
     "LC803": "loss = -torch.log(torch.softmax(x, 1)[range(n), y]).mean()  # softmax in bf16",

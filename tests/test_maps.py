@@ -65,3 +65,14 @@ def test_a_declared_map_audits_clean(name, loss_id):
     assert result.conventions[maps.CONVENTION] == text
     assert [f"{f.code}: {f.message[:200]}" for f in result.findings if f.severity != "info"] == []
     assert result.exit_code() == 0
+
+
+def test_a_constant_factor_on_a_loss_proportional_to_its_parameter_is_no_parameter_map():
+    """coef·1.5 reproduces a z-loss times 1.5 exactly: the map search must not take that defect for a way of reading
+    coef (it passed as LC103 params=coef=1.5*coef); the correct twin stays clean."""
+    from fixtures.scaled_losses import z_loss, z_loss_times_one_and_a_half
+
+    broken = audit(z_loss_times_one_and_a_half, as_="z_loss", max_examples=10)
+    assert broken.exit_code() == 1 and any(f.code == "LC101" for f in broken.findings)
+    assert "params" not in broken.conventions
+    assert audit(z_loss, as_="z_loss", max_examples=10).exit_code() == 0

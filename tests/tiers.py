@@ -170,7 +170,9 @@ SLOW: dict[str, object] = {
     },
     "test_maps.py": {
         "test_a_declared_map_audits_clean",
+        "test_a_constant_factor_on_a_loss_proportional_to_its_parameter_is_no_parameter_map",
     },
+    "test_refused_values.py": ALL,
     "test_layouts.py": {
         "test_cli_exits_2_with_one_line_and_still_writes_json",
         "test_probe_recognises_the_layout",

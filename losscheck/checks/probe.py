@@ -65,7 +65,44 @@ def probe(ctx) -> Evidence:
     if lost:  # a hang or a crash is a finding wherever it happens, the probe included
         return Evidence(calls, lost[:1], detail=detail)
     found = [] if ctx.caller.hung is not None else _unmet(ctx, failures)
-    return Evidence(calls, found + ([domain] if domain else []), detail=detail)
+    refusals, tried = ([], 0) if found or ctx.caller.hung is not None else _refused_values(ctx)
+    return Evidence(calls + tried, found + ([domain] if domain else []) + refusals, detail=detail)
+
+
+def _refused_values(ctx) -> tuple[list, int]:
+    """(LC709 findings, calls): every value the audit would explore of a parameter the candidate takes (reduction
+    'none' and 'sum', a smoothing of 0.1, ...), called once on an accepted case. A value the candidate refuses by
+    raising, where its own value runs, is outside its contract (MONAI's DiceCELoss takes no reduction='none',
+    asteroid's SingleSrcNegSDR no 'sum'): recorded in AuditState.refused, never drawn, and said as info; a raise there
+    is never LC705. A value it takes but gets wrong is the other checks' to find."""
+    case = _probe_cases(ctx, ctx.state.layouts[0], ctx.state.target_formats[0])[:1]
+    if not case:
+        return [], 0
+    case, found, calls = case[0], [], 0
+    try:
+        ctx.run(case)
+    except Violation:
+        return [], 1  # its own values fail here: the other checks say so
+    for name in ctx.binding.explorable:
+        p = ctx.spec.param(name)
+        if p.tensor or p.follows is not None:
+            continue
+        for value in p.values:
+            if value == ctx.binding.defaults.get(name) or ctx.caller.hung is not None:
+                continue
+            calls += 1
+            try:
+                ctx.run(case.with_params(**{name: value}))
+            except Violation as v:
+                if v.code != "LC705":
+                    continue  # a hang, a crash or a wrong return at that value: the checks that draw it say so
+                ctx.state.refused.setdefault(name, set()).add(value)
+                said = v.message.removeprefix("calling the loss ").removesuffix(" on a valid input")
+                found.append(Violation("LC709", f"{name}={value!r} is outside the candidate's contract: {said}. It is "
+                                       f"not explored; the candidate's own {name}="
+                                       f"{ctx.binding.defaults.get(name)!r} runs", case.with_params(**{name: value}),
+                                       severity="info"))
+    return found, calls
 
 
 def _taken(probed) -> set:

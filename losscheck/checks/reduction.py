@@ -12,9 +12,14 @@ from losscheck.judge.tolerances import aligned, close
 
 
 def candidate_reductions(ctx):
+    """The reductions the candidate takes: the spec's, less those it refuses (AuditState.refused); a Skip where
+    it takes no reduction argument or refuses 'none', against which the others are judged."""
     if "reduction" not in ctx.binding.explorable:
         raise Skip("the candidate takes no reduction argument (or --init fixes it)")
-    return ctx.spec.reductions
+    refused = ctx.state.refused.get("reduction", ())
+    if "none" in refused:
+        raise Skip("the candidate refuses reduction='none' (see api.call), against which the others are judged")
+    return tuple(r for r in ctx.spec.reductions if r not in refused)
 
 
 def _explained(ctx, *seen) -> dict:

@@ -50,7 +50,8 @@ def advice(ctx, case, shards, kind, world, value=None, reduced=None) -> str:
 
 def _sum_decomposes(ctx, case, shards) -> bool:
     """With reduction='sum' (when the candidate takes it) do the per-shard sums add up to the full sum?"""
-    if "reduction" not in ctx.binding.explorable or "sum" not in ctx.spec.reductions:
+    if "reduction" not in ctx.binding.explorable or "sum" not in ctx.spec.reductions \
+            or "sum" in ctx.state.refused.get("reduction", ()):
         return False
     summed = case.with_params(reduction="sum")
     try:

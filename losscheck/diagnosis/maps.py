@@ -201,18 +201,25 @@ def candidates(spec, binding, reference, failing) -> list:
 
 def _factors(reference, failing, name, most=3) -> list:
     """Factors c for which the reference at name = c·(its value) gives the candidate's value on the failing example
-    (roots bracketed on a log grid, then refined); [] where the parameter is 0 there."""
+    (roots bracketed on a log grid, then refined); [] where the parameter is 0 there, and where the loss is
+    proportional to the parameter (z-loss's coefficient, ORPO's β): there c·p is the loss times c, which is the
+    classic "result × c" defect, never a convention of how p is read."""
     case, got = failing
     r0 = case.params.get(name)
     if not _number(r0) or r0 == 0:
         return []
     target = float(np.ravel(got)[0])
 
-    def gap(c):
+    def value(c):
         with np.errstate(all="ignore"):
-            return float(np.ravel(call(reference, case, **{name: c * r0}))[0]) - target
+            return np.asarray(call(reference, case, **{name: c * r0}), dtype=np.float64)
+
+    def gap(c):
+        return float(np.ravel(value(c))[0]) - target
 
     try:
+        if _proportional(value(1.0), value(2.0), value(0.5)):
+            return []
         gaps = [gap(c) for c in _FACTORS]
     except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError):
         return []
@@ -223,6 +230,14 @@ def _factors(reference, failing, name, most=3) -> list:
             if abs(c - 1) > 1e-6:
                 roots.append(float(f"{c:.6g}"))
     return list(dict.fromkeys(roots))[:most]
+
+
+def _proportional(at_1, at_2, at_half) -> bool:
+    """Whether the loss doubles and halves with the parameter (to 1e-9): it is proportional to it there."""
+    scale = float(np.max(np.abs(at_1), initial=0.0))
+    return scale > 0 and bool(np.all(np.isfinite(at_1))) and \
+        bool(np.allclose(at_2, 2 * at_1, rtol=1e-9, atol=1e-12 * scale)) and \
+        bool(np.allclose(at_half, at_1 / 2, rtol=1e-9, atol=1e-12 * scale))
 
 
 def _number(value) -> bool:

@@ -84,7 +84,8 @@ def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal
             for name in binding.explorable:
                 p = spec.param(name)
                 if not p.tensor and p.follows is None:
-                    options = list(dict.fromkeys([binding.defaults[name], *p.values]))
+                    options = [v for v in dict.fromkeys([binding.defaults[name], *p.values])
+                               if v not in state.refused.get(name, ())]
                     params[name] = draw(st.sampled_from(options), label=name)
         layout = draw(st.sampled_from(layouts), label="layout")
         target_format = draw(st.sampled_from(target_formats), label="target format")
