@@ -1,7 +1,7 @@
 """A loss in its library's words (a reduction spelled "elementwise_mean", as torchmetrics spells it) is handed its
 own word for every value the audit sets, and an audit that could not compare any value with the reference is no
 pass (exit 2, `engine.unjudged`)."""
-from fixtures.library_words import worded_mae_as_mse, worded_mse
+from fixtures.library_words import batchmean_kd, batchmean_kd_swapped, worded_mae_as_mse, worded_mse
 from losscheck import audit
 from losscheck.findings import AuditResult, CheckResult, Finding
 from losscheck.judge.engine import unjudged
@@ -15,6 +15,14 @@ def test_a_library_word_for_a_reduction_is_the_reference_s_and_the_candidate_get
     assert result.parameters["defaults"]["reduction"] == "mean"
     broken = audit(worded_mae_as_mse, as_="mse", max_examples=10)
     assert broken.exit_code() == 1 and any(f.code == "LC101" for f in broken.findings)
+
+
+def test_a_distillation_loss_s_batchmean_is_kd_s_mean():
+    """kd's 'mean' is the KL per sample, torch's 'batchmean': a distillation loss that says 'batchmean' was handed to
+    the reference as it is, every value check ended in an internal error, and one with the KL swapped passed."""
+    assert audit(batchmean_kd, as_="kd", max_examples=10).exit_code() == 0
+    swapped = audit(batchmean_kd_swapped, as_="kd", max_examples=10)
+    assert swapped.exit_code() == 1 and any(f.code == "LC102" for f in swapped.findings)
 
 
 def _result(status, findings=()):

@@ -46,7 +46,8 @@ SLOW: dict[str, object] = {
         "test_a_mean_per_sequence_exits_1_named",
         "test_a_loss_that_flattens_the_tokens_is_audited_in_its_own_layout",
     },
-    "test_library_words.py": {"test_a_library_word_for_a_reduction_is_the_reference_s_and_the_candidate_gets_its_own"},
+    "test_library_words.py": {"test_a_library_word_for_a_reduction_is_the_reference_s_and_the_candidate_gets_its_own",
+                              "test_a_distillation_loss_s_batchmean_is_kd_s_mean"},
     "test_chunks.py": {
         "test_a_chunked_cross_entropy_is_found_and_audited_in_its_layout",
         "test_a_chunked_mistake_exits_1_named_with_the_list_in_its_reproducer",

@@ -21,10 +21,14 @@ from losscheck.diagnosis.variants import Variant, call, replace_input, scaled, w
 from losscheck.judge.strategies import batch_size, class_indices, floats, logits, size
 from losscheck.references import language as ref
 from losscheck.references._reduce import reduce
-from losscheck.specs.base import LossSpec, Naming, Param
+from losscheck.specs.base import REDUCTION_SPELLINGS, REDUCTIONS, LossSpec, Naming, Param
 from losscheck.specs.classification import IGNORE_INDEX, mean_per_sequence
 from losscheck.specs.forms import Form
 from losscheck.specs.regression import REDUCTION
+
+# kd's 'mean' is the KL per sample, torch's kl_div(reduction='batchmean'): a distillation loss that says
+# 'batchmean' (torchdistill's KDLoss) means it
+KD_REDUCTION = Param("reduction", "mean", values=REDUCTIONS, spellings=(*REDUCTION_SPELLINGS, ("batchmean", "mean")))
 
 
 # -- z_loss -------------------------------------------------------------------------------------------------------
@@ -388,7 +392,7 @@ SPECS = [
         id="kd", family="language", summary="T² · KL(softmax(t/T) ‖ softmax(s/T)), mean over samples (Hinton)",
         naming=Naming(("distill", "kd", "knowledge distillation", "soft target")),
         signature=("student_logits", "teacher_logits"), reference=ref.kd,
-        params=(Param("temperature", 1.0, ("T", "temp", "tau", "kd_temperature"), (1.0, 2.0, 4.0)), REDUCTION,
+        params=(Param("temperature", 1.0, ("T", "temp", "tau", "kd_temperature"), (1.0, 2.0, 4.0)), KD_REDUCTION,
                 Param("alpha", 0.5, ("kd_alpha", "soft_weight"), (0.5, 0.9))),
         draw_inputs=draw_kd, layouts=("batch", "single"), grad_args=(0,), target_arg=None, edge_cases=kd_edges,
         variants=KD_VARIANTS, conventions=KD_CONVENTIONS, forms=(with_hard_labels(),)),
