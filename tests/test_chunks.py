@@ -17,13 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixtures.flattened_tokens import FlattenedChunksCrossEntropy, FlattenedChunksPaddingCounted
+from fixtures.own_chunk_count import OwnChunkCountMeanPerChunk
 from losscheck import audit
 from losscheck.checks.registry import SENDS_WHOLE_TENSORS, WHOLE_TENSORS_ONLY
+from losscheck.diagnosis.conventions import declare
 from losscheck.diagnosis.grouping import group_findings
 from losscheck.examples.classification import ChunkedCrossEntropy, ChunkMeanCrossEntropy, FloorChunksCrossEntropy
 from losscheck.findings import Finding
 from losscheck.judge.cases import Case, example_text
 from losscheck.judge.chunks import Chunked, as_called, draw_chunks, listed, reproducer_lines, split_lengths
+from losscheck.specs import SPECS
 from losscheck.specs.classification import CHUNKED
 from losscheck.suspect import protocol, wire, worker
 
@@ -215,3 +218,13 @@ def test_a_chunk_changed_in_place_in_the_worker_changes_the_whole_tensor(tmp_pat
     result = audit(f"{tmp_path / 'mutating.py'}:MutatingChunks", as_="cross_entropy", max_examples=10,
                    conventions={"class_axis": "last_chunked"})
     assert [f.code for f in result.findings if f.severity == "error"] == ["LC701"]
+
+
+def test_a_chunked_loss_that_runs_only_on_one_token_sequences_is_not_passed():
+    """(N, 1, V) holds one chunk and no padding: a loss that takes nothing longer is not audited there (before, its
+    mean per chunk passed on those alone); the class-last domains require multi-token sequences."""
+    assert SPECS["cross_entropy"].required == ("batch", "spatial2d", "spatial3d")
+    for value in ("last", "last_chunked"):
+        assert declare(SPECS["cross_entropy"], {"class_axis": value})[0].required == ("spatial2d", "spatial3d")
+    result = audit(OwnChunkCountMeanPerChunk, as_="cross_entropy", max_examples=10)
+    assert result.exit_code() == 2 and result.unusable

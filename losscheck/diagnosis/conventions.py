@@ -47,6 +47,9 @@ class Option:
     # (B, T, V), whatever the catalogue drew), so a layout whose values disagree holds wrong values, not a
     # contract of its own: the probe does not set it aside as DISAGREES (LossSpec.one_form).
     one_form: bool = False
+    # With `inputs`: the layouts a candidate must take in that domain (LossSpec.required_layouts), where the
+    # catalogue's would check too little (the class-last domain's (N, 1, V) holds no padding and one chunk)
+    required_layouts: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ def domains(spec, fixed: dict) -> list:
 
 def _in_domain(spec, chosen: dict) -> dict:
     """The spec's draw and edge cases mapped into the chosen input domain, the input it takes in chunks there if
-    any, its target formats there and whether every layout reaches the candidate in one form ({} under the
-    catalogue's own)."""
+    any, its target formats and required layouts there, and whether every layout reaches the candidate in one form
+    ({} under the catalogue's own)."""
     options = [c.options[chosen[c.name]] for c in spec.conventions]
     maps = [o.inputs for o in options if o.inputs]
     if not maps:
@@ -123,6 +126,8 @@ def _in_domain(spec, chosen: dict) -> dict:
 
     return {"draw_inputs": draw_inputs, "edge_cases": edge_cases if spec.edge_cases else None, "chunked": chunked,
             "one_form": any(o.one_form for o in options),
+            "required_layouts": next((o.required_layouts for o in options if o.required_layouts),
+                                     spec.required_layouts),
             "target_formats": tuple(f for f in spec.target_formats if f in formats)}
 
 

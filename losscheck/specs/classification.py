@@ -273,6 +273,10 @@ def classes_last(inputs):
     return tokens, labels
 
 
+# The class-last layouts a language model's loss must take: sequences of several tokens, padded (classes_last); a
+# loss that takes only (N, 1, V) would be checked on no padding and, in chunks, on one chunk only
+SEQUENCES = ("spatial2d", "spatial3d")
+
 CROSS_ENTROPY_CONVENTIONS = (
     Convention("label_smoothing_form", "uniform", {
         "uniform": Option("mixes (1-eps)*onehot + eps/C over every class", "torch label_smoothing"),
@@ -286,13 +290,15 @@ CROSS_ENTROPY_CONVENTIONS = (
                        "audit shows it the catalogue's draws as token sequences: (N, C) as (N, 1, C), spatial draws "
                        "as padded (N, H·W, C)",
                        "transformers, nanoGPT and most language-model training loops", {"class_axis": -1},
-                       inputs=classes_last, target_formats=("indices",), one_form=True),
+                       inputs=classes_last, target_formats=("indices",), one_form=True,
+                       required_layouts=SEQUENCES),
         "last_chunked": Option("takes the classes on the last axis and the logits (B, T, V) as a list of chunks "
                                "along T (labels (B, T) whole, already shifted), as memory-saving language-model code "
                                "does: the audit hands it torch.split(logits, size, dim=1) of the padded token "
                                "sequences, size from 1 to T, and gathers every chunk's gradient",
                                "chunked-loss and cut cross entropy training loops (Liger-style)", {"class_axis": -1},
-                               inputs=classes_last, chunked=CHUNKED, target_formats=("indices",), one_form=True)}),
+                               inputs=classes_last, chunked=CHUNKED, target_formats=("indices",), one_form=True,
+                               required_layouts=SEQUENCES)}),
 )
 
 
