@@ -61,7 +61,9 @@ PITFALLS = {p.code: p for p in [
        "The reduced loss is not the reduction of the per-element loss.",
        "Reduce the 'none' output: sum, or a (weighted) mean with the right denominator."),
     _p("LC403", "reduction", "error", "'none' has the wrong shape",
-       "Per-element losses that are already partly reduced cannot be weighted or masked.",
+       "Per-element losses that are already partly reduced cannot be weighted or masked. Two forms real libraries "
+       "use are a warning that names them, and are judged in that form: the terms flattened to one axis "
+       "(language-model code) and one value per sample (torchmetrics' SSIM).",
        "Return one value per element (per sample for embedding losses) with reduction='none'."),
     _p("LC404", "reduction", "warning", "KLDiv 'mean' is not the KL divergence",
        "reduction='mean' divides by the number of elements, not by the batch size (torch itself warns about it).",
@@ -231,7 +233,7 @@ EXAMPLES = {
     "LC304": "loss = torch.where(d.abs() > 3, d.detach(), d) ** 2  # no gradient for large errors",
     "LC401": "def forward(self, x, y): return ((x - y) ** 2).mean()  # self.reduction never read",
     "LC402": "if self.reduction == 'mean': return per_elem.sum() / x.shape[0]",
-    "LC403": "if self.reduction == 'none': return per_elem.mean(dim=1)",
+    "LC403": "if self.reduction == 'none': return per_elem.mean(dim=0)  # averaged over the batch",
     "LC404": "nn.KLDivLoss()(log_q, p)  # reduction='mean' divides by every element",
     "LC405": "return (x - y).abs().sum()  # grows with the batch size",
     "LC406": "def lm_loss(logits, labels, num_items_in_batch=None): return F.cross_entropy(...)  # count ignored",

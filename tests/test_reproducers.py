@@ -49,7 +49,7 @@ def _numbers(text):
 SHOWS = [
     ("naive_bce_with_logits", "bce_with_logits", "LC201", ["candidate: tensor(inf)", "reference:"]),
     ("SqrtDistanceContrastive", "contrastive", "LC302", ["grad x1:", "nan"]),
-    ("MSEPerSampleNone", "mse", "LC403", ["candidate:", "reference:"]),
+    ("MSEBatchMeanNone", "mse", "LC403", ["candidate:", "reference:"]),
     ("CEIgnoreIndexCountsPadding", "cross_entropy", "LC503", ["candidate:", "reference:"]),
     ("FocalSigmoidInplace", "focal", "LC701", ["before:", "after:"]),
 ]

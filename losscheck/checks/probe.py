@@ -12,6 +12,7 @@ import numpy as np
 from losscheck.judge.cases import cases
 from losscheck.checks.registry import register
 from losscheck.diagnosis.conventions import domains
+from losscheck.judge import none_forms
 from losscheck.judge.evidence import Evidence, Violation
 from losscheck.judge.state import AuditState
 from losscheck.specs.base import LAYOUTS
@@ -65,8 +66,42 @@ def probe(ctx) -> Evidence:
     if lost:  # a hang or a crash is a finding wherever it happens, the probe included
         return Evidence(calls, lost[:1], detail=detail)
     found = [] if ctx.caller.hung is not None else _unmet(ctx, failures)
-    refusals, tried = ([], 0) if found or ctx.caller.hung is not None else _refused_values(ctx)
-    return Evidence(calls + tried, found + ([domain] if domain else []) + refusals, detail=detail)
+    if found or ctx.caller.hung is not None:
+        return Evidence(calls, found + ([domain] if domain else []), detail=detail)
+    refusals, tried = _refused_values(ctx)
+    form, shown = _none_form(ctx)
+    return Evidence(calls + tried + shown, ([domain] if domain else []) + refusals + form, detail=detail)
+
+
+def _none_form(ctx) -> tuple[list, int]:
+    """([an LC403 warning], calls) where the candidate's reduction='none' takes a form of its own (flattened terms,
+    one value per sample: losscheck.judge.none_forms), seen on the first accepted layout where its shape differs
+    from the reference's: recorded in AuditState.none_form, so every later comparison of a 'none' or a 'sum' is
+    made in that form. A 'none' of no known form is left to the checks (LC403's error)."""
+    if "reduction" not in ctx.binding.explorable or "none" not in ctx.spec.reductions \
+            or "none" in ctx.state.refused.get("reduction", ()):
+        return [], 0
+    calls = 0
+    for layout in ctx.state.layouts:
+        for case in _probe_cases(ctx, layout, ctx.state.target_formats[0])[:1]:
+            case, calls = case.with_params(reduction="none"), calls + 1
+            try:
+                got = ctx.run(case)[0].detach().double().cpu().numpy()
+            except Violation:
+                return [], calls
+            want = ctx.reference(case)
+            got = aligned(got, want)
+            if got.shape == want.shape:
+                continue
+            form = none_forms.form_of(got, want)
+            if form is None:
+                return [], calls
+            ctx.state.none_form = form
+            said = none_forms.SAYS[form].format(got=got.shape, want=want.shape)
+            return [Violation("LC403", f"reduction='none' {said}; a caller that "
+                              f"masks or weights 'none' by position needs the reference's shape", case,
+                              severity="warning")], calls
+    return [], calls
 
 
 def _refused_values(ctx) -> tuple[list, int]:

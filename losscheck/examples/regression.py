@@ -160,8 +160,10 @@ class MSEBatchDenominator(nn.Module):
 
 
 @example("mse", expect="LC403", twin="CorrectMSE", suite="pitfalls")
-class MSEPerSampleNone(nn.Module):
-    """LC403: reduction='none' returns one value per sample (mean over the features) instead of one per element."""
+class MSEBatchMeanNone(nn.Module):
+    """LC403: reduction='none' averages over the batch (one value per feature) instead of giving one per element:
+    no caller can weight or mask its samples. (One value per sample, or the terms flattened, are forms real libraries
+    use: losscheck.judge.none_forms names those with a warning.)"""
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
@@ -171,7 +173,7 @@ class MSEPerSampleNone(nn.Module):
         same_shape(input, target)
         values = (input - target) ** 2
         if self.reduction == "none":
-            return values.reshape(values.shape[0], -1).mean(dim=1) if values.dim() > 1 else values
+            return values.mean(dim=0) if values.dim() > 1 else values
         return reduce(values, self.reduction)
 
 

@@ -17,6 +17,7 @@ from losscheck.diagnosis.sweep import sweep
 from losscheck.findings import Finding
 from losscheck.judge.chunks import as_called, listed
 from losscheck.judge.cases import DTYPES, Case, example_text, to_tensor
+from losscheck.judge import none_forms
 from losscheck.judge.evidence import Violation
 from losscheck.judge.outputs import invalid_output
 from losscheck.judge.reproducer import default_snippet, reproducer_source
@@ -126,8 +127,11 @@ class Context:
         return Violation("LC705", f"{what} raised {result.describe_error()} on a valid input", case, dtype, **extra)
 
     def reference(self, case: Case):
+        """The reference's value of a case, in the form the candidate gives its 'none' (AuditState.none_form)."""
         with np.errstate(all="ignore"):
-            return np.asarray(self.spec.reference(*case.inputs, **case.params), dtype=np.float64)
+            value = np.asarray(self.spec.reference(*case.inputs, **case.params), dtype=np.float64)
+            return none_forms.apply(self.state.none_form, value, case.params.get("reduction"),
+                                    lambda: self.spec.reference(*case.inputs, **{**case.params, "reduction": "none"}))
 
     def catalogue_reference(self, case: Case):
         """The reference under the catalogue's default conventions; None when those are the ones in force, when

@@ -46,6 +46,7 @@ class AuditState:
     probed: dict = field(default_factory=dict)  # layout -> {format: "accepted" or what the call raised}
     unusable: str | None = None  # why the audit stops (exit 2): the candidate accepts none of the inputs
     refused: dict = field(default_factory=dict)  # parameter -> values the candidate refuses (raises at): not drawn
+    none_form: str | None = None  # the form of its reduction='none' where not the reference's (judge/none_forms.py)
     diagnosed: Variant | None = None  # what explains the value check's disagreement (a defect, another id's loss)
     catalogue_binding: Binding = field(init=False)   # the binding made at the start, before any parameter map
 
