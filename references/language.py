@@ -18,6 +18,7 @@ __all__ = ["z_loss", "kd", "dpo", "simpo", "orpo", "causal_lm"]
 
 KD_NORMALISE = ("batch", "elements")
 KD_MIX = ("none", "alpha")
+KD_FORMS = ("kl", "cross_entropy")
 DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
 
 
@@ -45,7 +46,7 @@ def z_loss(logits, *, coef=1e-4, reduction="mean"):
 
 
 def kd(student_logits, teacher_logits, labels=None, *, temperature=1.0, reduction="mean", normalise="batch",
-       mix="none", alpha=0.5):
+       mix="none", alpha=0.5, form="kl"):
     """Knowledge-distillation loss: ``T² · KL(softmax(t / T) ‖ softmax(s / T))`` per sample.
 
     With ``p = softmax(teacher / T)`` and ``log q = log_softmax(student / T)`` along the class (last) axis,
@@ -59,6 +60,9 @@ def kd(student_logits, teacher_logits, labels=None, *, temperature=1.0, reductio
       ``F.kl_div(..., reduction='mean')`` does (the mean over every element, not the KL per sample).
     - ``mix="alpha"``: Hinton's weighted average with the student's hard-label cross-entropy at T = 1,
       ``alpha · T² · KL + (1 - alpha) · CE(student, labels)`` per sample (``labels`` class indices (N,)).
+    - ``form="cross_entropy"``: the soft-target cross entropy ``T² · Σ_c -p_c · log q_c``, as Hinton et al. write
+      the objective (section 2) and torchtune's ``ForwardKLLoss`` computes it: the KL plus the teacher's entropy,
+      a constant in the student, so the student's gradient is the same.
 
     Shapes: student and teacher logits (N, C) (or (C,) for one sample, 'none' then returns ()).
 
@@ -71,6 +75,8 @@ def kd(student_logits, teacher_logits, labels=None, *, temperature=1.0, reductio
         raise ValueError(f"kd: normalise must be one of {KD_NORMALISE}; got {normalise!r}")
     if mix not in KD_MIX:
         raise ValueError(f"kd: mix must be one of {KD_MIX}; got {mix!r}")
+    if form not in KD_FORMS:
+        raise ValueError(f"kd: form must be one of {KD_FORMS}; got {form!r}")
     if not temperature > 0:
         raise ValueError(f"kd: temperature must be > 0; got {temperature!r}")
     s, t = _f64(student_logits), _f64(teacher_logits)
@@ -78,7 +84,8 @@ def kd(student_logits, teacher_logits, labels=None, *, temperature=1.0, reductio
         raise ValueError(f"kd: student and teacher logits must both be (N, C) or (C,); got {s.shape}, {t.shape}")
     p = softmax(t / temperature, axis=-1)
     log_q = log_softmax(s / temperature, axis=-1)
-    values = temperature ** 2 * np.sum(xlogy(p, p) - p * log_q, axis=-1)
+    entropy_term = xlogy(p, p) if form == "kl" else 0.0
+    values = temperature ** 2 * np.sum(entropy_term - p * log_q, axis=-1)
     if mix == "alpha":
         if labels is None:
             raise ValueError("kd: mix='alpha' needs the labels")

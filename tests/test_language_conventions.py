@@ -49,3 +49,13 @@ def test_distillation_with_hard_labels_is_clean_once_alpha_mix_is_declared():
                    max_examples=MAX_EXAMPLES)
     assert result.conventions["mix"] == "alpha"
     assert loud(result) == []
+
+
+def test_distillation_as_the_soft_target_cross_entropy_is_a_form_of_kd():
+    """Hinton's soft-target cross entropy is the KL plus the teacher's entropy: the same student gradient, found as
+    kd's form=cross_entropy (LC103), where it was red (LC101, LC202); without its T² it is still red."""
+    from fixtures.soft_targets import soft_target_ce, soft_target_ce_no_t2
+
+    result = audit(soft_target_ce, as_="kd", max_examples=10)
+    assert result.exit_code() == 0 and result.conventions["form"] == "cross_entropy"
+    assert audit(soft_target_ce_no_t2, as_="kd", max_examples=10).exit_code() == 1

@@ -322,3 +322,15 @@ def test_causal_lm_rejects_bad_shapes_and_labels():
     assert language.causal_lm(np.zeros((1, 3, 2)), np.array([[0, 1, 1]]), reduction="none").shape == (1, 2)
     assert reduce(language.causal_lm(np.zeros((1, 3, 2)), np.array([[5, 1, 1]]), reduction="none"), "mean") \
         == pytest.approx(math.log(2))  # the first label is never a target
+
+
+def test_kd_as_the_soft_target_cross_entropy_is_the_kl_plus_the_teacher_entropy():
+    rng = np.random.default_rng(3)
+    s, t, temperature = rng.normal(size=(4, 5)), rng.normal(size=(4, 5)) * 3, 2.0
+    p = np.exp(t / temperature) / np.exp(t / temperature).sum(-1, keepdims=True)
+    entropy = -np.sum(p * np.log(p), axis=-1)
+    kl = language.kd(s, t, temperature=temperature, reduction="none")
+    ce = language.kd(s, t, temperature=temperature, reduction="none", form="cross_entropy")
+    np.testing.assert_allclose(ce, kl + temperature ** 2 * entropy, rtol=1e-12)
+    with pytest.raises(ValueError, match="form must be one of"):
+        language.kd(s, t, form="reverse")

@@ -129,6 +129,11 @@ KD_CONVENTIONS = (
         "none": Option("is the soft-target term alone"),
         "alpha": Option("mixes in the student's hard-label cross-entropy: alpha · T² · KL + (1 - alpha) · CE",
                         "Hinton et al. section 2; torchdistill KDLoss; the PyTorch tutorial", {"mix": "alpha"})}),
+    Convention("form", "kl", {
+        "kl": Option("is the KL divergence from the teacher's softened distribution", "torch kl_div; torchdistill"),
+        "cross_entropy": Option("is the soft-target cross entropy -Σ p·log q: the KL plus the teacher's entropy, a "
+                                "constant in the student (the student's gradient is the same)",
+                                "Hinton et al. section 2; torchtune ForwardKLLoss", {"form": "cross_entropy"})}),
 )
 
 STUDENT_NAMES = ("student_logits", "student", "logits_student", "s_logits", "student_outputs", "y_s", "outputs",
