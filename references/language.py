@@ -19,7 +19,7 @@ __all__ = ["z_loss", "kd", "dpo", "simpo", "orpo", "causal_lm"]
 KD_NORMALISE = ("batch", "elements")
 KD_MIX = ("none", "alpha")
 KD_FORMS = ("kl", "cross_entropy")
-DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 
 
 def _f64(x):
@@ -110,7 +110,9 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, refe
       DPO: the preference labels flipped with probability ε); log σ is scipy.special.log_expit, finite at
       any margin;
     - "ipo": ``(h - 1 / (2β))²`` (IPO);
-    - "hinge": ``max(0, 1 - β h)`` (SLiC's hinge on the log-ratios).
+    - "hinge": ``max(0, 1 - β h)`` (SLiC's hinge on the log-ratios);
+    - "robust": ``(-(1 - ε) · log σ(β h) + ε · log σ(-β h)) / (1 - 2ε)`` (robust DPO: an unbiased estimate of the
+      loss under preference labels flipped with probability ε < 0.5; DPO itself at ε = 0).
     'mean' averages over the pairs, 'sum' adds, 'none' returns (N,). Inputs: four (N,) arrays of summed
     log-probabilities (any real values; in practice ≤ 0). At π = ρ, h = 0 and the DPO loss is log 2.
 
@@ -137,6 +139,11 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, refe
         values = (h - 1.0 / (2.0 * beta)) ** 2
     elif loss_type == "hinge":
         values = np.maximum(0.0, 1.0 - beta * h)
+    elif loss_type == "robust":
+        if label_smoothing >= 0.5:
+            raise ValueError(f"dpo: loss_type='robust' needs label_smoothing < 0.5; got {label_smoothing!r}")
+        values = (-(1.0 - label_smoothing) * log_expit(beta * h) + label_smoothing * log_expit(-beta * h)) \
+            / (1.0 - 2.0 * label_smoothing)
     else:
         values = -(1.0 - label_smoothing) * log_expit(beta * h) - label_smoothing * log_expit(-beta * h)
     return reduce(values, reduction)

@@ -16,10 +16,10 @@ from audit_checks import loud
 MAX_EXAMPLES = 15
 
 
-@pytest.mark.parametrize("loss_type", ["ipo", "hinge"])
+@pytest.mark.parametrize("loss_type", ["ipo", "hinge", "robust"])
 def test_trl_style_dpo_declares_its_loss_type(loss_type):
-    result = audit(find("CorrectDPO", "catalogue").obj, as_="dpo", init={"loss_type": loss_type},
-                   max_examples=MAX_EXAMPLES)
+    init = {"loss_type": loss_type, **({"label_smoothing": 0.1} if loss_type == "robust" else {})}
+    result = audit(find("CorrectDPO", "catalogue").obj, as_="dpo", init=init, max_examples=MAX_EXAMPLES)
     assert result.conventions["loss_type"] == loss_type
     assert loud(result) == []
 

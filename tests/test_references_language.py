@@ -145,6 +145,9 @@ def torch_dpo(quad, beta, label_smoothing=0.0, loss_type="sigmoid", reference_fr
         return (h - 1 / (2 * beta)) ** 2
     if loss_type == "hinge":
         return torch.relu(1 - beta * h)
+    if loss_type == "robust":  # TRL's DPOTrainer, loss_type='robust'
+        return (-F.logsigmoid(beta * h) * (1 - label_smoothing) + F.logsigmoid(-beta * h) * label_smoothing) \
+            / (1 - 2 * label_smoothing)
     return -F.logsigmoid(beta * h) * (1 - label_smoothing) - F.logsigmoid(-beta * h) * label_smoothing
 
 
@@ -158,6 +161,8 @@ LARGE_MARGINS = (np.array([0.0, -1e4]), np.array([-1e4, 0.0]), np.array([-1e4, 0
 @example(quad=LARGE_MARGINS, beta=0.1, label_smoothing=0.0, loss_type="sigmoid", reference_free=False)
 @example(quad=LARGE_MARGINS, beta=2.0, label_smoothing=0.1, loss_type="sigmoid", reference_free=True)
 def test_dpo_matches_torch_logsigmoid(quad, beta, label_smoothing, loss_type, reference_free):
+    if loss_type == "robust" and label_smoothing == 0.5:
+        label_smoothing = 0.25  # robust DPO divides by 1 - 2ε
     options = dict(beta=beta, label_smoothing=label_smoothing, loss_type=loss_type, reference_free=reference_free)
     expected = torch_dpo(quad, **options)
     for reduction in REDUCTIONS:
@@ -334,3 +339,16 @@ def test_kd_as_the_soft_target_cross_entropy_is_the_kl_plus_the_teacher_entropy(
     np.testing.assert_allclose(ce, kl + temperature ** 2 * entropy, rtol=1e-12)
     with pytest.raises(ValueError, match="form must be one of"):
         language.kd(s, t, form="reverse")
+
+
+def test_robust_dpo_is_dpo_at_no_smoothing_and_unbiased_under_flipped_labels():
+    rng = np.random.default_rng(5)
+    pc, pr, rc, rr = (rng.normal(size=6) - 3 for _ in range(4))
+    plain = language.dpo(pc, pr, rc, rr, reduction="none")
+    np.testing.assert_allclose(language.dpo(pc, pr, rc, rr, loss_type="robust", reduction="none"), plain, rtol=1e-12)
+    eps = 0.2  # the expected robust loss over labels flipped with probability eps is the clean DPO loss
+    robust = language.dpo(pc, pr, rc, rr, loss_type="robust", label_smoothing=eps, reduction="none")
+    flipped = language.dpo(pr, pc, rr, rc, loss_type="robust", label_smoothing=eps, reduction="none")
+    np.testing.assert_allclose((1 - eps) * robust + eps * flipped, plain, rtol=1e-10)
+    with pytest.raises(ValueError, match="label_smoothing < 0.5"):
+        language.dpo(pc, pr, rc, rr, loss_type="robust", label_smoothing=0.5)

@@ -51,7 +51,8 @@ def kd_without_t_squared(student_logits, teacher_logits, T=2.0):
 @example("dpo", suite="wild")
 @example("dpo", suite="catalogue")
 class CorrectDPO(nn.Module):
-    """Correct twin (dpo): TRL's DPOTrainer.dpo_loss (loss_type='sigmoid', conservative label smoothing)."""
+    """Correct twin (dpo): TRL's DPOTrainer.dpo_loss (loss_type 'sigmoid' with conservative label smoothing, 'ipo',
+    'hinge', 'robust')."""
 
     def __init__(self, beta=0.1, label_smoothing=0.0, loss_type="sigmoid"):
         super().__init__()
@@ -65,6 +66,9 @@ class CorrectDPO(nn.Module):
             losses = (logits - 1 / (2 * self.beta)) ** 2
         elif self.loss_type == "hinge":
             losses = torch.relu(1 - self.beta * logits)
+        elif self.loss_type == "robust":
+            losses = (-F.logsigmoid(self.beta * logits) * (1 - self.label_smoothing)
+                      + F.logsigmoid(-self.beta * logits) * self.label_smoothing) / (1 - 2 * self.label_smoothing)
         else:
             losses = (-F.logsigmoid(self.beta * logits) * (1 - self.label_smoothing)
                       - F.logsigmoid(-self.beta * logits) * self.label_smoothing)

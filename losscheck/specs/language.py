@@ -215,7 +215,9 @@ DPO_CONVENTIONS = (
     Convention("loss_type", "sigmoid", {
         "sigmoid": Option("is DPO's -log σ(β h)", "TRL loss_type='sigmoid'"),
         "ipo": Option("is IPO's (h - 1/(2β))²", "TRL loss_type='ipo'", {"loss_type": "ipo"}),
-        "hinge": Option("is the hinge max(0, 1 - β h) (SLiC)", "TRL loss_type='hinge'", {"loss_type": "hinge"})}),
+        "hinge": Option("is the hinge max(0, 1 - β h) (SLiC)", "TRL loss_type='hinge'", {"loss_type": "hinge"}),
+        "robust": Option("is robust DPO's (-(1 - ε) log σ(β h) + ε log σ(-β h)) / (1 - 2ε), ε the label smoothing",
+                         "TRL loss_type='robust'", {"loss_type": "robust"})}),
     Convention("reference_free", "no", {
         "no": Option("subtracts the reference model's log-ratio"),
         "yes": Option("ignores the reference model (an implicit uniform reference)", "TRL reference_free=True",
@@ -410,7 +412,8 @@ SPECS = [
                 Param("label_smoothing", 0.0, ("smoothing", "eps"), (0.0, 0.1, 0.3)), REDUCTION),
         draw_inputs=draw_dpo, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None, edge_cases=dpo_edges,
         variants=DPO_VARIANTS, conventions=DPO_CONVENTIONS,
-        convention_params={"loss_type": ("loss_type", {"sigmoid": "sigmoid", "ipo": "ipo", "hinge": "hinge"}),
+        convention_params={"loss_type": ("loss_type", {"sigmoid": "sigmoid", "ipo": "ipo", "hinge": "hinge",
+                                                         "robust": "robust"}),
                            "reference_free": ("reference_free", {False: "no", True: "yes"})}),
     LossSpec(
         id="simpo", family="language", summary="-log σ(β (π_c - π_r) - γ), γ = β · gamma_beta_ratio, π length-"
