@@ -65,7 +65,10 @@ def ciou_alpha(input, target, *, eps=1e-7):
         return _ciou_weight(iou, v, float(eps))
 
 
-def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None):
+CIOU_ALPHA_GATES = ("none", "iou")
+
+
+def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None, alpha_gate="none"):
     """Complete-IoU loss (Zheng et al. 2020, eqs. 9-11): ``loss = 1 - IoU + ρ²/c² + α v``, the DIoU loss plus an
     aspect-ratio term.
 
@@ -75,6 +78,9 @@ def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None):
     compute it under ``torch.no_grad()``): ``alpha`` (an array broadcasting with the boxes' leading dims) holds
     it fixed, and the audit's gradient check differentiates the reference with α fixed at the drawn boxes, so
     that a loss whose α carries a gradient is told apart. ``alpha=None`` computes it from the boxes.
+    ``alpha_gate="iou"`` sets α to 0 where IoU <= 0.5, as the authors' journal version and official code do
+    (Zheng et al., IEEE TCYB 2021, github.com/Zzh-tju/CIoU; mmdetection's ``ciou_loss``): the aspect ratio counts
+    only once the boxes overlap well. The gate applies to a given ``alpha`` too (its step has no gradient).
 
     A box of zero height has an infinite aspect ratio (arctan gives π/2); one of zero width and height gives nan,
     as in torchvision.
@@ -86,10 +92,14 @@ def ciou(input, target, *, eps=1e-7, reduction="mean", alpha=None):
     losses.py); Zheng et al., https://arxiv.org/abs/1911.08287.
     """
     check_reduction(reduction)
+    if alpha_gate not in CIOU_ALPHA_GATES:
+        raise ValueError(f"ciou: alpha_gate must be one of {CIOU_ALPHA_GATES}; got {alpha_gate!r}")
     b1, b2 = _boxes("ciou", input, target)
     eps = float(eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         distance_loss, iou, v = _diou_terms(b1, b2, eps)
         weight = _ciou_weight(iou, v, eps) if alpha is None else np.asarray(alpha, dtype=np.float64)
+        if alpha_gate == "iou":
+            weight = np.where(iou > 0.5, weight, 0.0)
         values = distance_loss + weight * v
     return reduce(values, reduction)

@@ -105,3 +105,16 @@ def test_identical_boxes_give_zero_and_bad_boxes_raise():
         boxes.ciou(b[:, [2, 1, 0, 3]], b)
     with pytest.raises(ValueError, match="reduction"):
         boxes.diou(b, b, reduction="batchmean")
+
+
+def test_ciou_gated_by_iou_is_diou_below_half_and_ciou_above():
+    pred = np.array([[0.0, 0.0, 2.0, 1.0], [0.0, 0.0, 2.0, 2.0]])
+    target = np.array([[5.0, 5.0, 6.0, 8.0], [0.0, 0.0, 2.0, 2.2]])  # IoU 0 and about 0.91
+    gated = boxes.ciou(pred, target, reduction="none", alpha_gate="iou")
+    assert gated[0] == pytest.approx(boxes.diou(pred, target, reduction="none")[0], rel=1e-12)
+    assert gated[1] == pytest.approx(boxes.ciou(pred, target, reduction="none")[1], rel=1e-12)
+    fixed = boxes.ciou_alpha(pred, target)
+    np.testing.assert_allclose(boxes.ciou(pred, target, reduction="none", alpha=fixed, alpha_gate="iou"), gated,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="alpha_gate must be one of"):
+        boxes.ciou(pred, target, alpha_gate="always")

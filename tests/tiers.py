@@ -175,6 +175,7 @@ SLOW: dict[str, object] = {
         "test_a_constant_factor_on_a_loss_proportional_to_its_parameter_is_no_parameter_map",
     },
     "test_refused_values.py": ALL,
+    "test_box_conventions.py": ALL,
     "test_language_conventions.py": {"test_distillation_as_the_soft_target_cross_entropy_is_a_form_of_kd"},
     "test_none_forms.py": {"test_a_flattened_none_is_a_named_form_not_a_wrong_shape",
                            "test_a_per_sample_none_is_judged_in_its_form"},

@@ -7,6 +7,7 @@ whose α carries a gradient is named by the gradient check ("alpha not detached"
 """
 import numpy as np
 
+from losscheck.diagnosis.conventions import Convention, Option
 from losscheck.diagnosis.variants import Variant, call
 from losscheck.references import boxes as ref
 from losscheck.references._reduce import reduce
@@ -57,12 +58,22 @@ def _alpha_at(case):
     return {"alpha": ref.ciou_alpha(*case.inputs, eps=case.params["eps"])}
 
 
-def distance_box_spec(id, summary, reference, *, naming, variants, stop_gradient=None):
+CIOU_CONVENTIONS = (
+    Convention("alpha_gate", "none", {
+        "none": Option("weighs the aspect-ratio term by α = v / (1 - IoU + v) everywhere",
+                       "torchvision, detectron2, ultralytics; Zheng et al. 2020"),
+        "iou": Option("sets α to 0 where IoU <= 0.5, so the aspect ratio counts only once the boxes overlap well",
+                      "the CIoU authors' journal version and official code (Zheng et al., TCYB 2021); mmdetection",
+                      {"alpha_gate": "iou"})}),
+)
+
+
+def distance_box_spec(id, summary, reference, *, naming, variants, stop_gradient=None, conventions=()):
     """A distance-aware box loss on (x1, y1, x2, y2) boxes, with iou's parameters and draws."""
     return LossSpec(
         id=id, family="boxes", summary=summary, naming=naming, signature=("input", "target"), reference=reference,
         params=(segmentation.BOX_EPS, REDUCTION), draw_inputs=draw_box_pairs, layouts=("batch", "single", "no_batch"),
-        edge_cases=distance_box_edges, variants=variants, stop_gradient=stop_gradient)
+        edge_cases=distance_box_edges, variants=variants, stop_gradient=stop_gradient, conventions=conventions)
 
 
 SPECS = [
@@ -71,5 +82,6 @@ SPECS = [
                       variants=(ENCLOSING_AREA,)),
     distance_box_spec("ciou", "1 - IoU + ρ²/c² + α·v: DIoU plus the aspect-ratio term, α constant in the "
                       "gradient (Zheng et al. 2020, torchvision)", ref.ciou, naming=Naming(("ciou", "completeiou")),
-                      variants=(ENCLOSING_AREA, ALPHA_WITH_GRADIENT), stop_gradient=_alpha_at),
+                      variants=(ENCLOSING_AREA, ALPHA_WITH_GRADIENT), stop_gradient=_alpha_at,
+                      conventions=CIOU_CONVENTIONS),
 ]
