@@ -77,3 +77,11 @@ def test_supcontrast_features_by_views_are_the_features_call_form():
     """(features (B, V, D), labels (B,)): audited on (embeddings, labels) the same loss would raise on 2-D input."""
     result = audit(find("SupContrastLoss").obj, as_="supcon", max_examples=MAX_EXAMPLES)
     assert loud(result) == []
+
+
+def test_a_ranking_loss_whose_similarity_fct_says_dot_product_follows_that_convention():
+    from fixtures.declared_similarity import DotProductRankingLoss
+
+    result = audit(DotProductRankingLoss, as_="multiple_negatives_ranking", max_examples=10)
+    assert result.exit_code() == 0 and result.conventions["similarity"] == "dot"
+    assert result.parameters["conventions_from"] == {"similarity_fct": "similarity=dot"}

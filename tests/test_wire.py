@@ -61,3 +61,5 @@ def test_plain_turns_library_values_into_builtins():
     assert wire.plain(torch.tensor([1.0, 2.0])) == [1.0, 2.0]
     assert wire.plain(object()) is None and wire.plain((1, "a")) == (1, "a")
     assert wire.loads(wire.dumps(wire.plain(Reduction.MEAN))) == "mean"
+    assert wire.plain(torch.mm) == "mm" and wire.plain(test_plain_turns_library_values_into_builtins) == \
+        "test_plain_turns_library_values_into_builtins"  # a function default by its name (similarity_fct)

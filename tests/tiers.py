@@ -234,6 +234,7 @@ SLOW: dict[str, object] = {
         "test_mistake_is_named",
     },
     "test_imagetext_conventions.py": {
+        "test_a_ranking_loss_whose_similarity_fct_says_dot_product_follows_that_convention",
         "test_open_clip_style_clip_loss_is_called_with_the_logit_scale_and_audits_clean",
         "test_the_log_forms_declared_audit_clean_and_a_forgotten_clamp_stays_an_error",
         "test_supcontrast_features_by_views_are_the_features_call_form",

@@ -50,6 +50,10 @@ class Option:
     # With `inputs`: the layouts a candidate must take in that domain (LossSpec.required_layouts), where the
     # catalogue's would check too little (the class-last domain's (N, 1, V) holds no padding and one chunk)
     required_layouts: tuple | None = None
+    # Found only where the user or the candidate's own settings declare it (spec.convention_params): the value
+    # search leaves it out, where it would take a known defect for a convention (a ranking loss scoring by the dot
+    # product is sentence-transformers' documented similarity_fct=dot_score, and a defect where nothing says so).
+    declared_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,13 @@ def parse(pairs) -> dict:
 
 
 def implied(spec, candidate) -> dict:
-    """{parameter: (convention, option)} the candidate's own settings declare (spec.convention_params)."""
+    """{parameter: (convention, option)} the candidate's own settings declare (spec.convention_params); a function
+    given as a setting (similarity_fct=util.dot_score) is read by its name."""
     out = {}
     for param, (convention, options) in spec.convention_params.items():
         if param in candidate.init or param in candidate.parameters:
             value = candidate.init.get(param, candidate.parameters.get(param))
+            value = getattr(value, "__name__", value) if callable(value) else value
             if isinstance(value, (bool, str, int, float)) and value in options:
                 out[param] = (convention, options[value])
     return out
@@ -156,7 +162,7 @@ def combinations(spec, fixed: dict, unchanged, sizes):
     for conv in spec.conventions:
         if conv.name not in fixed:
             values = [v for v, option in conv.options.items() if v != chosen[conv.name] and option.inputs is None
-                      and not unchanged(reference_under(spec, {**chosen, conv.name: v}))]
+                      and not option.declared_only and not unchanged(reference_under(spec, {**chosen, conv.name: v}))]
             free.update({conv.name: values} if values else {})
     by_name = {c.name: c for c in spec.conventions}
     for k in sizes:

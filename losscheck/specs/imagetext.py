@@ -277,6 +277,14 @@ MNR_VARIANTS = (
                 scale=lambda p: 1.0),
 )
 
+MNR_CONVENTIONS = (
+    Convention("similarity", "cosine", {
+        "cosine": Option("scores the pairs by cosine similarity", "sentence-transformers' default util.cos_sim"),
+        "dot": Option("scores the pairs by their dot product, as its similarity_fct=util.dot_score declares "
+                      "(documented with scale 1)", "sentence-transformers", {"similarity": "dot"},
+                      declared_only=True)}),
+)
+
 
 SPECS = [
     LossSpec(
@@ -313,5 +321,6 @@ SPECS = [
         signature=("anchors", "positives"), reference=ref.multiple_negatives_ranking,
         params=(Param("scale", 20.0, ("logit_scale",), (1.0, 20.0, 50.0)), REDUCTION),
         draw_inputs=draw_anchor_positive, layouts=("batch", "single"), grad_args=(0, 1), target_arg=None,
-        edge_cases=anchor_positive_edges, variants=MNR_VARIANTS),
+        edge_cases=anchor_positive_edges, variants=MNR_VARIANTS, conventions=MNR_CONVENTIONS,
+        convention_params={"similarity_fct": ("similarity", {"cos_sim": "cosine", "dot_score": "dot"})}),
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import io
 import pickle
+import types
 
 import torch
 
@@ -126,7 +127,8 @@ def tensors_in(args) -> list:
 
 def plain(value, depth: int = 0):
     """`value` as plain data (a parameter default, an attribute), else None: an enum becomes its value, a str
-    or number subclass its base type, a tensor a list."""
+    or number subclass its base type, a tensor a list, a function its name (sentence-transformers'
+    similarity_fct=util.dot_score reads 'dot_score', which spec.convention_params may map to a convention)."""
     if isinstance(value, enum.Enum):
         return plain(value.value, depth + 1)
     for base in (bool, int, float, str):
@@ -134,6 +136,8 @@ def plain(value, depth: int = 0):
             return base(value) if base is not str else str.__str__(value)
     if value is None:
         return None
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)):
+        return value.__name__
     if depth > 3:
         return None
     if isinstance(value, torch.Tensor):
