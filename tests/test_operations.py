@@ -83,12 +83,17 @@ def test_findings_of_different_operations_stay_two_causes():
     assert [[f.code for f in g.findings] for g in groups] == [["LC801", "LC201"], ["LC802"]]
 
 
-@pytest.mark.parametrize("precision", [False, True], ids=["default", "precision"])
-def test_a_stability_finding_records_its_operation_only_with_the_precision_family(precision):
-    result = audit(NaiveFocal, as_="focal", max_examples=10, precision=precision)
+@pytest.mark.parametrize("options", [{"precision_screen": False}, {}, {"precision": True}],
+                         ids=["unscreened", "default", "precision"])
+def test_a_stability_finding_records_its_operation_only_with_the_precision_family(options):
+    """With the precision family on, in full or as the default audit's screen, the stability finding is traced to
+    its operation and joins the precision finding of it, which leads (as an error in full, a warning screened)."""
+    result = audit(NaiveFocal, as_="focal", max_examples=10, **options)
+    traced = options != {"precision_screen": False}
     extremes = next(f for f in result.findings if f.check == "stability.extremes")
-    assert extremes.data.get("operation") == ("log of a probability" if precision else None)
-    assert [g.headline.code for g in result.groups][:1] == (["LC801"] if precision else ["LC201"])
+    assert extremes.data.get("operation") == ("log of a probability" if traced else None)
+    assert [g.headline.code for g in result.groups][:1] == (["LC801"] if traced else ["LC201"])
+    assert result.exit_code() == 1  # the float32 error still fails the audit when the headline is a warning
 
 
 class UnshiftedSoftmaxCEIgnoredCounted(UnshiftedSoftmaxCE):

@@ -107,9 +107,10 @@ class AuditState:
         return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))
 
     def drawn_layouts(self) -> tuple:
-        """The layouts a check draws from unless it names its own: the default layout, or every accepted one where
-        every layout reaches the candidate in one form (LossSpec.one_form: the class-last domain's token
-        sequences, where only the longer ones hold padding)."""
+        """The layouts a check draws from unless it names its own: the default layout, or, where every layout
+        reaches the candidate in one form (LossSpec.one_form: the class-last domain's token sequences), every
+        accepted one it must take (the multi-token sequences, which alone hold padding and several chunks; the
+        one-token ones are target.shapes' edge layouts)."""
         if self.spec.one_form and self.layouts:
-            return self.layouts
+            return tuple(layout for layout in self.layouts if layout in self.spec.required) or self.layouts
         return self.layout_order()[:1]

@@ -69,8 +69,9 @@ LIBRARY_LOSSES = [
                 note=SMP_COPY + "convention activation=softmax; float64 raises as for the binary mode"),
     LibraryLoss("pytorch_metric_learning.losses:TripletMarginLoss", "triplet_batch_hard", codes=("LC103",),
                 note="conventions normalise=yes and mining=all (every triplet, mean over the non-zero ones)"),
-    LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce",
-                note="called as (embeddings, labels): both views concatenated, labels arange(N) twice"),
+    LibraryLoss("pytorch_metric_learning.losses:NTXentLoss", "info_nce", codes=("LC802",),
+                note="called as (embeddings, labels): both views concatenated, labels arange(N) twice; the precision "
+                     "screen warns that under fp16 autocast its loss is far off (exp of the similarities in fp16)"),
     LibraryLoss("info_nce:InfoNCE", "info_nce", codes=("LC103",),
                 note="directional InfoNCE (convention direction=directional)"),
     LibraryLoss("transformers.loss.loss_utils:ForCausalLMLoss", "causal_lm", verdict="fail", codes=("LC603", "LC605"),
@@ -119,13 +120,15 @@ LIBRARY_LOSSES = [
     LibraryLoss("kornia.losses:SSIMLoss", "ssim", {"window_size": 11}, codes=("LC103",),
                 note="conventions padding=same (read from its padding argument) and form=dssim: clamp((1 - SSIM)/2, 0, "
                      "1) over reflected borders"),
-    LibraryLoss("pytorch_msssim:ssim", "ssim", codes=("LC103",),
+    LibraryLoss("pytorch_msssim:ssim", "ssim", codes=("LC103", "LC801"),
                 note="the similarity itself (convention form=similarity: train on 1 - ssim(...)); data_range 255 by "
-                     "default, so the images are drawn in [0, 255]"),
-    LibraryLoss("pytorch_msssim:SSIM", "ssim", codes=("LC103", "LC203"),
+                     "default, so the images are drawn in [0, 255]; under fp16 autocast the product of its local "
+                     "moments overflows (nan): the precision screen's warning"),
+    LibraryLoss("pytorch_msssim:SSIM", "ssim", codes=("LC103", "LC203", "LC801", "LC802"),
                 note="the module (channel=3 by default, its window made per channel: the images are drawn with 3 "
                      "channels); the similarity, as the function; in float16 at data_range 255 the product of its "
-                     "local moments overflows (nan), a warning, not a defect of the float32 loss"),
+                     "local moments overflows (nan), and in bf16 the similarity is imprecise: warnings, not defects "
+                     "of the float32 loss"),
     LibraryLoss("asteroid.losses:SingleSrcNegSDR", "si_sdr", {"sdr_type": "sisdr", "reduction": "mean"},
                 note="measured on asteroid 0.7.0's losses/sdr.py loaded alone (the asteroid package needs soundfile and "
                      "more to import here); its constructor refuses reduction='sum' (assert), hence --init; its EPS "
