@@ -31,7 +31,7 @@ def _distance_terms(input, target, eps, enclosing_area=False):
     return 1 - iou + rho2 / c2, iou
 
 
-def _ciou(input, target, eps, reduction, detach=True, enclosing_area=False):
+def _ciou(input, target, eps, reduction, detach=True, enclosing_area=False, gated=False):
     loss, iou = _distance_terms(input, target, eps, enclosing_area)
     x1, y1, x2, y2 = input.unbind(-1)
     x1g, y1g, x2g, y2g = target.unbind(-1)
@@ -41,6 +41,8 @@ def _ciou(input, target, eps, reduction, detach=True, enclosing_area=False):
             alpha = v / (1 - iou + v + eps)
     else:
         alpha = v / (1 - iou + v + eps)
+    if gated:
+        alpha = alpha * (iou > 0.5).to(alpha.dtype)
     return reduce_loose(loss + alpha * v, reduction)
 
 
@@ -88,6 +90,12 @@ def plain_diou(input, target):
 def ciou_area_normalised(input, target):
     """Defect: CIoU whose distance term divides by the enclosing area instead of the diagonal squared."""
     return _ciou(input, target, 1e-7, "mean", enclosing_area=True)
+
+
+@example("ciou", expect="LC103", variant="alpha_gate=iou", suite="variants")
+def ciou_gated_by_iou(input, target):
+    """The CIoU authors' official code and mmdetection's ciou_loss: α = 0 where IoU <= 0.5, held constant."""
+    return _ciou(input, target, 1e-7, "mean", gated=True)
 
 
 @example("ciou", expect="LC303", variant="alpha not detached", suite="variants")

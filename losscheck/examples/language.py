@@ -324,6 +324,14 @@ def kd_elementwise_mean(student_logits, teacher_logits, temperature=4.0):
                     reduction="mean") * temperature ** 2
 
 
+@example("kd", expect="LC103", variant="form=cross_entropy", suite="variants")
+def kd_soft_target_cross_entropy(student_logits, teacher_logits, temperature=4.0):
+    """Hinton's soft-target cross entropy times T² (torchtune's ForwardKLLoss computes the same): the KL plus the
+    teacher's entropy, the same gradient for the student."""
+    p = F.softmax(teacher_logits / temperature, -1)
+    return -(p * F.log_softmax(student_logits / temperature, -1)).sum(-1).mean() * temperature ** 2
+
+
 @example("kd", expect="LC103", variant="mix=alpha", suite="variants")
 def kd_with_hard_labels(student_logits, teacher_logits, labels, temperature=4.0, alpha=0.9):
     """Hinton's weighted average: alpha · T² · KL + (1 - alpha) · the student's cross-entropy on the labels
@@ -372,6 +380,16 @@ def dpo_log_sigmoid(policy_chosen_logps, policy_rejected_logps, reference_chosen
     about -100 in float32) and the loss is inf."""
     h = (policy_chosen_logps - policy_rejected_logps) - (reference_chosen_logps - reference_rejected_logps)
     return -torch.sigmoid(beta * h).log().mean()
+
+
+@example("dpo", expect="LC103", variant="loss_type=robust", suite="variants")
+def robust_dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta=0.1,
+               label_smoothing=0.1):
+    """Robust DPO (Chowdhury et al. 2024), as TRL's loss_type='robust' computes it: the smoothed loss with the wrong
+    label's term added, divided by 1 - 2ε."""
+    h = (policy_chosen_logps - policy_rejected_logps) - (reference_chosen_logps - reference_rejected_logps)
+    return ((-F.logsigmoid(beta * h) * (1 - label_smoothing) + F.logsigmoid(-beta * h) * label_smoothing)
+            / (1 - 2 * label_smoothing)).mean()
 
 
 @example("dpo", expect="LC103", variant="loss_type=ipo", suite="variants")

@@ -69,12 +69,12 @@ def to_tensor(a: np.ndarray, dtype: str, device="cpu") -> torch.Tensor:
 def cases(state: AuditState, *, layouts=None, target_formats=None, scale="normal", explore=True, distinct=False,
           confident=False):
     """A strategy of Cases of the spec in force: explorable parameters drawn (candidate default first), the audit's
-    drawn layouts (AuditState.drawn_layouts) and first accepted target format unless given, the chunk lengths where the candidate takes an
+    default layout (AuditState.layout_order) and first accepted target format unless given, the chunk lengths where the candidate takes an
     input as a list of chunks (losscheck.judge.chunks); with `distinct`, every dimension of a case has
     its own size above one (losscheck.judge.strategies.distinct_sizes); with `confident`, logits reach ±30
     (losscheck.judge.strategies.confident_logits)."""
     spec, binding = state.spec, state.binding
-    layouts = tuple(layouts or state.drawn_layouts())
+    layouts = tuple(layouts or state.layout_order()[:1])
     target_formats = tuple(target_formats or (state.target_formats or spec.target_formats)[:1])
 
     @st.composite

@@ -103,14 +103,12 @@ class AuditState:
             self.conventions[maps.CONVENTION] = str(pmap)
 
     def layout_order(self) -> tuple:
-        """The spec's layouts with the accepted ones first: the first is the audit's default layout."""
-        return (*self.layouts, *(x for x in self.spec.layouts if x not in self.layouts))
-
-    def drawn_layouts(self) -> tuple:
-        """The layouts a check draws from unless it names its own: the default layout, or, where every layout
-        reaches the candidate in one form (LossSpec.one_form: the class-last domain's token sequences), every
-        accepted one it must take (the multi-token sequences, which alone hold padding and several chunks; the
-        one-token ones are target.shapes' edge layouts)."""
-        if self.spec.one_form and self.layouts:
-            return tuple(layout for layout in self.layouts if layout in self.spec.required) or self.layouts
-        return self.layout_order()[:1]
+        """The spec's layouts with the accepted ones first: the first is the audit's default layout. Where every
+        layout reaches the candidate in one form (LossSpec.one_form: the class-last domain's token sequences), the
+        accepted ones it must take come first: the multi-token sequences, which alone hold padding and several
+        chunks (the one-token ones are target.shapes' edge layouts)."""
+        accepted = self.layouts
+        if self.spec.one_form:
+            accepted = (*(x for x in accepted if x in self.spec.required),
+                        *(x for x in accepted if x not in self.spec.required))
+        return (*accepted, *(x for x in self.spec.layouts if x not in accepted))
